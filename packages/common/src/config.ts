@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/**
+ * Settings every service shares. Each service's own `config.ts` extends this
+ * schema; only those files read `process.env`.
+ */
+export const baseEnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('127.0.0.1'),
+  /**
+   * Secret shared by the gateway and the subgraphs to sign internal tokens.
+   * A fixed development value is used outside production; production must set it.
+   */
+  INTERNAL_AUTH_SECRET: z.string().min(32).optional(),
+  NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  /** Prefix of stream names and subjects; tests give every run its own. */
+  NATS_PREFIX: z.string().regex(/^[a-z0-9_-]*$/i).default(''),
+});
+
+export type BaseConfig = z.infer<typeof baseEnvSchema> & { internalAuthSecret: string };
+
+const DEV_INTERNAL_SECRET = 'development-only-internal-secret-change-me!';
+
+/** Parses env with a schema; throws one readable error listing every bad variable. */
+export function parseEnv<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export function resolveInternalSecret(nodeEnv: string, secret: string | undefined): string {
+  if (secret) return secret;
+  if (nodeEnv === 'production') throw new Error('Invalid configuration:\n  INTERNAL_AUTH_SECRET: required in production');
+  return DEV_INTERNAL_SECRET;
+}

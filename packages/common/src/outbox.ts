@@ -1,0 +1,118 @@
+import { headers as natsHeaders } from 'nats';
+import type { Bus } from './nats.ts';
+import type { EventEnvelope } from './events.ts';
+import type { Logger } from './logger.ts';
+
+/** The part of a Prisma client the relay needs (raw SQL in a transaction). */
+export interface RawSqlClient {
+  $transaction<R>(fn: (tx: RawSqlTx) => Promise<R>): Promise<R>;
+  $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
+}
+export interface RawSqlTx {
+  $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): Promise<T>;
+  $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
+}
+
+export interface OutboxRelayOptions {
+  db: unknown;
+  bus: Bus;
+  log: Logger;
+  /** Rows per round. Default 200: one round trip per batch, bounded publish fan-out. */
+  batchSize?: number;
+  /** Poll interval when nothing kicked the relay. Default 250 ms. */
+  intervalMs?: number;
+  /** Published rows are deleted after this long. Default one day. */
+  retainMs?: number;
+}
+
+/**
+ * Publishes outbox rows to JetStream after their transaction committed, with
+ * `Nats-Msg-Id` = event id so a row published twice (crash between PubAck and
+ * the update) is de-duplicated by the stream. Rows are claimed with
+ * FOR UPDATE SKIP LOCKED, so any number of replicas can relay side by side.
+ */
+export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 250, retainMs = 24 * 3600_000 }: OutboxRelayOptions) {
+  const prisma = db as RawSqlClient;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let stopped = true;
+  let again = false;
+  let lastCleanup = 0;
+
+  async function relayOnce(): Promise<number> {
+    return prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRawUnsafe<{ id: string; subject: string; payload: EventEnvelope }[]>(
+        `SELECT id::text, subject, payload FROM outbox WHERE published_at IS NULL
+         ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        batchSize,
+      );
+      if (rows.length === 0) return 0;
+      const results = await Promise.allSettled(
+        rows.map((row) => {
+          const h = natsHeaders();
+          h.set('Nats-Msg-Id', row.id);
+          if (row.payload.traceparent) h.set('traceparent', row.payload.traceparent);
+          return bus.js.publish(bus.subject(row.subject), JSON.stringify(row.payload), { msgID: row.id, headers: h, timeout: 5_000 });
+        }),
+      );
+      const acked = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
+      const failed = rows.filter((_, i) => results[i].status === 'rejected').map((r) => r.id);
+      if (acked.length) await tx.$executeRawUnsafe(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])`, acked);
+      if (failed.length) {
+        await tx.$executeRawUnsafe(`UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY($1::uuid[])`, failed);
+        const reason = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as Error;
+        log.warn({ failed: failed.length, err: reason?.message }, 'outbox publish failed; will retry');
+      }
+      return failed.length ? 0 : rows.length;
+    });
+  }
+
+  async function loop() {
+    if (running || stopped) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        let n: number;
+        do n = await relayOnce();
+        while (n === batchSize && !stopped);
+      } while (again && !stopped);
+      if (Date.now() - lastCleanup > 60_000) {
+        lastCleanup = Date.now();
+        await prisma.$executeRawUnsafe(
+          `DELETE FROM outbox WHERE published_at < now() - ($1::int * interval '1 millisecond')`,
+          retainMs,
+        );
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'outbox relay round failed; retrying');
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    start() {
+      stopped = false;
+      timer = setInterval(() => void loop(), intervalMs);
+      void loop();
+    },
+    /** Wake the relay now (called after a commit that wrote events). */
+    kick() {
+      void loop();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      while (running) await new Promise((r) => setTimeout(r, 10));
+    },
+    /** Publishes everything pending; for tests and graceful shutdown. */
+    async drain() {
+      while ((await relayOnce()) > 0);
+    },
+  };
+}
+export type OutboxRelay = ReturnType<typeof createOutboxRelay>;

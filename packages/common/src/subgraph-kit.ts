@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import type express from 'express';
+import type { DocumentNode } from 'graphql';
+import { baseEnvSchema, parseEnv, resolveInternalSecret } from './config.ts';
+import { createInternalAuth, type InternalAuth } from './internal-auth.ts';
+import type { Logger } from './logger.ts';
+import { applyMigrations } from './migrate.ts';
+import { connectBus, type Bus } from './nats.ts';
+import { createOutboxRelay, type OutboxRelay } from './outbox.ts';
+import { startSubgraphServer } from './subgraph-server.ts';
+import type { Viewer } from './viewer.ts';
+
+/** The settings of every subgraph: base settings plus its port and database. */
+export function subgraphEnvSchema(name: string, defaultPort: number) {
+  return baseEnvSchema.extend({
+    PORT: z.coerce.number().int().min(0).max(65535).default(defaultPort),
+    DATABASE_URL: z.string().url().default(`postgresql://postgres@127.0.0.1:5432/orderflow_${name}`),
+    /** Connections in this process's pool. Default 10. */
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  });
+}
+
+export function loadSubgraphConfig<S extends z.ZodType<z.infer<ReturnType<typeof subgraphEnvSchema>>>>(schema: S, env: NodeJS.ProcessEnv) {
+  const c = parseEnv(schema, env) as z.infer<S>;
+  return { ...c, internalAuthSecret: resolveInternalSecret(c.NODE_ENV, c.INTERNAL_AUTH_SECRET) };
+}
+export type SubgraphConfig = ReturnType<typeof loadSubgraphConfig<ReturnType<typeof subgraphEnvSchema>>>;
+
+export interface Worker {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+interface Database {
+  $queryRawUnsafe(sql: string): Promise<unknown>;
+  $disconnect(): Promise<void>;
+}
+
+export interface SubgraphParts<Ctx> {
+  typeDefs: DocumentNode;
+  resolvers: unknown;
+  context: (viewer: Viewer | null) => Ctx;
+  internalRoutes?: (router: express.Router) => void;
+  workers?: Worker[];
+}
+
+/**
+ * Boots a subgraph the same way every time: migrations → database → NATS and
+ * the outbox relay (when the service publishes events) → HTTP server →
+ * background workers. `stop()` undoes it in reverse order.
+ */
+export async function startSubgraph<D extends Database, Ctx extends object>({
+  name,
+  config,
+  log,
+  migrationsDir,
+  db,
+  publishesEvents,
+  setup,
+}: {
+  name: string;
+  config: SubgraphConfig;
+  log: Logger;
+  migrationsDir: string;
+  db: () => D;
+  publishesEvents: boolean;
+  setup: (deps: { db: D; bus: Bus | null; relay: OutboxRelay | null; internalAuth: InternalAuth }) => SubgraphParts<Ctx>;
+}) {
+  await applyMigrations({ databaseUrl: config.DATABASE_URL, migrationsDir, log });
+  const database = db();
+  const bus = publishesEvents ? await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name, log }) : null;
+  const relay = bus ? createOutboxRelay({ db: database, bus, log }) : null;
+  const internalAuth = createInternalAuth({ secret: config.internalAuthSecret, issuer: name });
+  const parts = setup({ db: database, bus, relay, internalAuth });
+  const server = await startSubgraphServer<Ctx>(
+    {
+      name,
+      typeDefs: parts.typeDefs,
+      resolvers: parts.resolvers as never,
+      internalAuth,
+      log,
+      context: parts.context,
+      internalRoutes: parts.internalRoutes,
+      ready: async () => {
+        await database.$queryRawUnsafe('SELECT 1');
+        return !bus || !bus.nc.isClosed();
+      },
+    },
+    { host: config.HOST, port: config.PORT },
+  );
+  const workers = [...(relay ? [relay] : []), ...(parts.workers ?? [])];
+  for (const w of workers) w.start();
+  return {
+    url: server.url,
+    db: database,
+    relay,
+    async stop() {
+      await server.close();
+      for (const w of [...workers].reverse()) await w.stop();
+      await bus?.close();
+      await database.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { DocumentNode } from 'graphql';
+import { maskError } from './errors.ts';
+import { INTERNAL_TOKEN_HEADER, InternalAuthError, type InternalAuth } from './internal-auth.ts';
+import type { Logger } from './logger.ts';
+import type { Viewer } from './viewer.ts';
+
+export interface SubgraphServerOptions<Ctx extends object> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<Ctx>;
+  internalAuth: InternalAuth;
+  log: Logger;
+  /** Per-request context: the verified viewer in, loaders and services out. */
+  context: (viewer: Viewer | null) => Ctx;
+  /** Readiness: resolves true when the service's dependencies answer. */
+  ready: () => Promise<boolean>;
+  /** Service-to-service routes, mounted under /internal behind `requireService`. */
+  internalRoutes?: (router: express.Router) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    viewer?: Viewer | null;
+  }
+}
+
+/**
+ * The HTTP server every subgraph runs: GraphQL on /graphql, health on
+ * /health/live and /health/ready, internal routes on /internal. Everything
+ * but health requires an internal token (the gateway's or a sibling's).
+ */
+export async function startSubgraphServer<Ctx extends object>(
+  opts: SubgraphServerOptions<Ctx>,
+  { host, port }: { host: string; port: number },
+): Promise<RunningServer> {
+  const { log, internalAuth } = opts;
+  const apollo = new ApolloServer<Ctx>({
+    schema: buildSubgraphSchema({ typeDefs: opts.typeDefs, resolvers: opts.resolvers as GraphQLResolverMap<unknown> }),
+    includeStacktraceInErrorResponses: false,
+    // No Apollo Studio here: inline traces would only cost time on every request.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    // Only the gateway calls us, with JSON POSTs behind a token.
+    csrfPrevention: false,
+    formatError(formatted, error) {
+      const { masked, error: out } = maskError(formatted);
+      if (masked) log.error({ err: (error as { originalError?: unknown })?.originalError ?? error }, 'unexpected error');
+      return out;
+    },
+  });
+  await apollo.start();
+
+  const app: Express = express();
+  app.disable('x-powered-by');
+  app.get('/health/live', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/health/ready', async (_req, res) => {
+    const ok = await opts.ready().catch(() => false);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable' });
+  });
+
+  const authenticate = async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      req.viewer = await internalAuth.verify(req.header(INTERNAL_TOKEN_HEADER));
+      next();
+    } catch (err) {
+      if (!(err instanceof InternalAuthError)) return next(err);
+      res.status(401).json({ errors: [{ message: 'Unauthorized', extensions: { code: 'UNAUTHENTICATED' } }] });
+    }
+  };
+
+  app.use('/graphql', authenticate, express.json({ limit: '1mb' }), expressMiddleware(apollo, {
+    context: async ({ req }) => opts.context(req.viewer ?? null),
+  }));
+
+  if (opts.internalRoutes) {
+    const router = express.Router();
+    opts.internalRoutes(router);
+    app.use('/internal', authenticate, requireService, express.json({ limit: '256kb' }), router);
+  }
+
+  app.use((_req: Request, res: Response) => void res.status(404).json({ error: 'not_found' }));
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (err.status && err.status < 500) {
+      res.status(err.status).json({ error: err.type ?? 'bad_request' });
+      return;
+    }
+    log.error({ err }, 'request failed');
+    res.status(500).json({ error: 'internal_error' });
+  });
+
+  const server: Server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const actual = (server.address() as AddressInfo).port;
+  log.info({ port: actual }, `${opts.name} subgraph listening`);
+  return {
+    url: `http://${host}:${actual}`,
+    port: actual,
+    async close() {
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await apollo.stop();
+    },
+  };
+}
+
+function requireService(req: Request, res: Response, next: NextFunction) {
+  if (req.viewer?.kind !== 'service') {
+    res.status(403).json({ error: 'forbidden' });
+    return;
+  }
+  next();
+}
+
+/** Calls a sibling's /internal route with this service's own credential. */
+export function createInternalClient({
+  baseUrl,
+  internalAuth,
+  service,
+  scopes,
+  timeoutMs = 2_000,
+}: {
+  baseUrl: string;
+  internalAuth: InternalAuth;
+  service: string;
+  scopes: string[];
+  timeoutMs?: number;
+}) {
+  const self: Viewer = { id: `service:${service}`, clientId: service, kind: 'service', scopes: new Set(scopes) };
+  return {
+    async post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
+      const res = await fetch(`${baseUrl}/internal${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(self) },
+        body: JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+      });
+      const json = (await res.json().catch(() => null)) as T;
+      return { status: res.status, body: json };
+    },
+  };
+}

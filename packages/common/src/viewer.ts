@@ -1,0 +1,46 @@
+import { forbidden, unauthenticated } from './errors.ts';
+
+export const SCOPES = [
+  'orders:create',
+  'orders:read',
+  'orders:read:all',
+  'orders:cancel',
+  'products:write',
+  'inventory:read',
+  'inventory:write',
+  'shipments:read',
+  'shipments:write',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** What a customer token carries (contract: signUp/logIn). */
+export const CUSTOMER_SCOPES: Scope[] = ['orders:create', 'orders:read', 'orders:cancel', 'shipments:read'];
+
+/** Scopes only sibling services hold; never granted to a client. */
+export const SERVICE_SCOPES = ['internal:inventory', 'internal:orders'] as const;
+
+/** The verified caller of a request, as every subgraph sees it. */
+export interface Viewer {
+  /** Token subject: the customer id, or the client id for service clients. */
+  id: string;
+  clientId: string;
+  kind: 'customer' | 'client' | 'service';
+  scopes: ReadonlySet<string>;
+  email?: string;
+}
+
+export function hasScope(viewer: Viewer | null, scope: string): boolean {
+  return !!viewer && viewer.scopes.has(scope);
+}
+
+/** Throws UNAUTHENTICATED without a viewer, FORBIDDEN without the scope. */
+export function requireScope(viewer: Viewer | null, scope: string): Viewer {
+  if (!viewer) throw unauthenticated();
+  if (!viewer.scopes.has(scope)) throw forbidden(`Missing scope ${scope}`);
+  return viewer;
+}
+
+export function requireViewer(viewer: Viewer | null): Viewer {
+  if (!viewer) throw unauthenticated();
+  return viewer;
+}

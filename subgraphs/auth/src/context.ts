@@ -1,0 +1,5 @@
+import type { Viewer } from '@orderflow/common';
+
+export interface AuthContext {
+  viewer: Viewer | null;
+}

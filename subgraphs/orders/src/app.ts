@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'graphql';
+import { z } from 'zod';
+import { createLogger, startSubgraph, type Logger } from '@orderflow/common';
+import type { OrdersConfig } from './config.ts';
+import type { OrdersContext } from './context.ts';
+import { createDb } from './db.ts';
+import { resolvers } from './resolvers/index.ts';
+import { createInventoryClient } from './service/inventory-client.ts';
+import { createOrderService } from './service/order-service.ts';
+
+export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graphql', import.meta.url)), 'utf8'));
+
+const existingBody = z.object({ orderIds: z.array(z.string()).max(1000) });
+
+export async function startOrders(config: OrdersConfig, opts: { log?: Logger; onQuery?: (sql: string) => void } = {}) {
+  const log = opts.log ?? createLogger('orders', config.LOG_LEVEL);
+  return startSubgraph<ReturnType<typeof createDb>, OrdersContext>({
+    name: 'orders',
+    config,
+    log,
+    migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
+    db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
+    publishesEvents: true,
+    setup({ db, relay, internalAuth }) {
+      const inventory = createInventoryClient({ baseUrl: config.PRODUCTS_URL, internalAuth, log, timeoutMs: config.INVENTORY_TIMEOUT_MS });
+      const orders = createOrderService({ db, inventory, log, onEvents: relay?.kick });
+      return {
+        typeDefs,
+        resolvers,
+        context: (viewer) => ({ viewer, orders, loaders: orders.createLoaders() }),
+        internalRoutes(router) {
+          router.post('/orders/existing', async (req, res, next) => {
+            if (!req.viewer?.scopes.has('internal:orders')) return void res.status(403).json({ error: 'forbidden' });
+            const body = existingBody.safeParse(req.body);
+            if (!body.success) return void res.status(400).json({ error: 'invalid_request' });
+            orders.existing(body.data.orderIds).then((existing) => res.json({ existing }), next);
+          });
+        },
+      };
+    },
+  });
+}

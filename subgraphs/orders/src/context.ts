@@ -1,0 +1,8 @@
+import type { Viewer } from '@orderflow/common';
+import type { OrderService } from './service/order-service.ts';
+
+export interface OrdersContext {
+  viewer: Viewer | null;
+  orders: OrderService;
+  loaders: ReturnType<OrderService['createLoaders']>;
+}

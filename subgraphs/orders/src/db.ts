@@ -1,0 +1,11 @@
+import { createPrismaClient } from '@orderflow/common';
+import { PrismaClient } from './generated/prisma/client.ts';
+
+export { PrismaClient };
+export type { Order, OrderItem, OrderStatusChange, Prisma } from './generated/prisma/client.ts';
+export type { OrderStatus } from './generated/prisma/enums.ts';
+export type Db = PrismaClient;
+
+export function createDb(url: string, opts: { poolSize?: number; onQuery?: (sql: string) => void } = {}): Db {
+  return createPrismaClient(PrismaClient, { url, ...opts });
+}

@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
+import {
+  ErrorCode,
+  appError,
+  badInput,
+  createEvent,
+  decodeCursor,
+  encodeCursor,
+  isPageSize,
+  isTextWithin,
+  isUuid,
+  money,
+  requireScope,
+  writeOutbox,
+  type Logger,
+  type Viewer,
+} from '@orderflow/common';
+import type { Db, Order, OrderItem, OrderStatus, OrderStatusChange } from '../db.ts';
+import { canCancel } from '../domain/order-status.ts';
+import { invalidOrder, normalizeItems, requestHash, validatePlaceOrder, type PlaceOrderInput } from '../domain/place-order.ts';
+import { InventoryUnavailableError, type InventoryClient } from './inventory-client.ts';
+
+export type PlaceOrderResult =
+  | { __typename: 'OrderPlaced'; order: Order }
+  | { __typename: 'ProductsUnavailable'; message: string; unavailableItems: { productId: string; requested: number; available: number; isAvailable: false }[] }
+  | ReturnType<typeof invalidOrder>;
+
+export type CancelOrderResult = { __typename: 'OrderCancelled'; order: Order } | { __typename: 'CannotCancel'; message: string; status: OrderStatus };
+
+export interface OrderServiceDeps {
+  db: Db;
+  inventory: InventoryClient;
+  log: Logger;
+  /** Called after a commit that wrote outbox rows. */
+  onEvents?: () => void;
+}
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
+
+export function createOrderService({ db, inventory, log, onEvents = () => {} }: OrderServiceDeps) {
+  const canSee = (viewer: Viewer, order: Order) => order.customerId === viewer.id || viewer.scopes.has('orders:read:all');
+
+  async function replay(viewer: Viewer, key: string, hash: string): Promise<PlaceOrderResult | null> {
+    const existing = await db.order.findUnique({ where: { customerId_idempotencyKey: { customerId: viewer.id, idempotencyKey: key } } });
+    if (!existing) return null;
+    if (existing.requestHash !== hash)
+      return invalidOrder('idempotencyKey', 'This idempotencyKey was already used for a different order');
+    return { __typename: 'OrderPlaced', order: existing };
+  }
+
+  async function releaseQuietly(orderId: string, reason: string) {
+    try {
+      await inventory.release(orderId, reason);
+    } catch (err) {
+      // The products sweeper releases it once the deadline passes.
+      log.warn({ orderId, err: (err as Error).message }, 'release failed; left to the reservation sweeper');
+    }
+  }
+
+  return {
+    /**
+     * validate → replay an idempotent retry → reserve every line in products
+     * (all or nothing) → one transaction: order, items, first history row and
+     * the orders.created outbox row. A failed write releases the reservation.
+     */
+    async placeOrder(viewer: Viewer, input: PlaceOrderInput): Promise<PlaceOrderResult> {
+      const invalid = validatePlaceOrder(input);
+      if (invalid) return invalid;
+      const hash = requestHash(input);
+      const replayed = await replay(viewer, input.idempotencyKey, hash);
+      if (replayed) return replayed;
+
+      const orderId = randomUUID();
+      const items = normalizeItems(input.items);
+      let outcome;
+      try {
+        outcome = await inventory.reserve(orderId, items);
+      } catch (err) {
+        if (err instanceof InventoryUnavailableError)
+          throw appError(ErrorCode.SERVICE_UNAVAILABLE, 'Inventory is temporarily unavailable; please retry');
+        throw err;
+      }
+      if (outcome.status === 'invalid') return invalidOrder(outcome.field, outcome.message);
+      if (outcome.status === 'unavailable')
+        return {
+          __typename: 'ProductsUnavailable',
+          message: 'Some products are not available in the requested quantity',
+          unavailableItems: outcome.items.map((i) => ({ ...i, isAvailable: false as const })),
+        };
+
+      const priceOf = new Map(outcome.lines.map((l) => [l.productId, l]));
+      const totalCents = items.reduce((sum, i) => sum + priceOf.get(i.productId)!.unitCents * i.quantity, 0);
+      const currencyCode = outcome.lines[0].currencyCode;
+      const address = input.shippingAddress;
+      const created = createEvent({
+        type: 'orders.created',
+        source: 'orders',
+        correlationId: orderId,
+        data: {
+          orderId,
+          customerId: viewer.id,
+          items: items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: money(priceOf.get(i.productId)!.unitCents, currencyCode).amount })),
+          totalAmount: money(totalCents, currencyCode),
+          paymentToken: input.paymentToken,
+        },
+      });
+      try {
+        const order = await db.$transaction(async (tx) => {
+          const order = await tx.order.create({
+            data: {
+              id: orderId,
+              customerId: viewer.id,
+              status: 'PENDING_PAYMENT',
+              totalCents,
+              currencyCode,
+              shipName: address.name,
+              shipLine1: address.line1,
+              shipLine2: address.line2 ?? null,
+              shipCity: address.city,
+              shipPostalCode: address.postalCode,
+              shipCountry: address.country,
+              paymentToken: input.paymentToken,
+              idempotencyKey: input.idempotencyKey,
+              requestHash: hash,
+            },
+          });
+          await tx.orderItem.createMany({
+            data: items.map((i, position) => ({ orderId, position, productId: i.productId, quantity: i.quantity, unitPriceCents: priceOf.get(i.productId)!.unitCents })),
+          });
+          await tx.orderStatusChange.create({ data: { orderId, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'order placed' } });
+          await writeOutbox(tx, created);
+          return order;
+        });
+        onEvents();
+        log.info({ orderId, lines: items.length }, 'order placed');
+        return { __typename: 'OrderPlaced', order };
+      } catch (err) {
+        await releaseQuietly(orderId, 'order write failed');
+        // Lost a race with a concurrent request under the same key: answer as that one.
+        if (isUniqueViolation(err)) {
+          const winner = await replay(viewer, input.idempotencyKey, hash);
+          if (winner) return winner;
+        }
+        throw err;
+      }
+    },
+
+    /** Cancels before payment completes: the order becomes CANCELLED and its reservation is released. */
+    async cancelOrder(viewer: Viewer, orderId: string, reason?: string | null): Promise<CancelOrderResult> {
+      if (!isUuid(orderId)) throw badInput('orderId is not a valid order id', 'orderId');
+      if (reason != null && !isTextWithin(reason, 0, 500)) throw badInput('reason must be at most 500 characters', 'reason');
+      const order = await db.order.findUnique({ where: { id: orderId } });
+      if (!order || order.customerId !== viewer.id) throw appError(ErrorCode.NOT_FOUND, 'Order not found');
+      if (!canCancel(order.status) || order.status !== 'PENDING_PAYMENT')
+        return { __typename: 'CannotCancel', message: `An order in status ${order.status} cannot be cancelled`, status: order.status };
+      const why = reason ?? 'cancelled by customer';
+      const updated = await db.$transaction(async (tx) => {
+        // Conditional on the status we saw: a concurrent transition makes exactly one winner.
+        const changed = await tx.order.updateManyAndReturn({ where: { id: orderId, status: order.status }, data: { status: 'CANCELLED' } });
+        if (changed.length === 0) return null;
+        await tx.orderStatusChange.create({ data: { orderId, previousStatus: order.status, status: 'CANCELLED', reason: why } });
+        await writeOutbox(
+          tx,
+          createEvent({ type: 'orders.status_changed', source: 'orders', correlationId: orderId, data: { orderId, customerId: order.customerId, previousStatus: order.status, status: 'CANCELLED', reason: why } }),
+          createEvent({ type: 'orders.cancelled', source: 'orders', correlationId: orderId, data: { orderId, reason: why, stockCommitted: false } }),
+        );
+        return changed[0];
+      });
+      if (!updated) {
+        const now = await db.order.findUniqueOrThrow({ where: { id: orderId } });
+        return { __typename: 'CannotCancel', message: `An order in status ${now.status} cannot be cancelled`, status: now.status };
+      }
+      onEvents();
+      await releaseQuietly(orderId, why);
+      return { __typename: 'OrderCancelled', order: updated };
+    },
+
+    /** An order the viewer may see, or null (missing and someone else's look the same). */
+    async findVisible(viewer: Viewer | null, id: string): Promise<Order | null> {
+      if (!viewer) return null;
+      if (!isUuid(id)) throw badInput('id is not a valid order id', 'id');
+      const order = await db.order.findUnique({ where: { id } });
+      return order && canSee(viewer, order) ? order : null;
+    },
+
+    async myOrders(viewer: Viewer | null, { first, after, status }: { first: number; after?: string | null; status?: OrderStatus | null }) {
+      const me = requireScope(viewer, 'orders:read');
+      if (!isPageSize(first)) throw badInput('first must be an integer from 0 to 100', 'first');
+      let cursor: [string, string] | null = null;
+      if (after != null) {
+        const parts = decodeCursor(after, 2);
+        if (!parts || !isUuid(parts[1]) || Number.isNaN(Date.parse(String(parts[0])))) throw badInput('Invalid cursor', 'after');
+        cursor = [String(parts[0]), String(parts[1])];
+      }
+      const where = { customerId: me.id, ...(status ? { status } : {}) };
+      const [page, totalCount] = await Promise.all([
+        db.order.findMany({
+          where: cursor
+            ? { ...where, OR: [{ createdAt: { lt: new Date(cursor[0]) } }, { createdAt: new Date(cursor[0]), id: { lt: cursor[1] } }] }
+            : where,
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          take: first + 1,
+        }),
+        db.order.count({ where }),
+      ]);
+      const edges = page.slice(0, first).map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node }));
+      return { edges, totalCount, pageInfo: { hasNextPage: page.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+    },
+
+    /** Which of these ids are recorded orders (for the products reservation sweeper). */
+    async existing(orderIds: string[]): Promise<string[]> {
+      const rows = await db.order.findMany({ where: { id: { in: orderIds.filter(isUuid) } }, select: { id: true } });
+      return rows.map((r) => r.id);
+    },
+
+    createLoaders() {
+      return {
+        items: new DataLoader<string, OrderItem[]>(async (orderIds) => {
+          const rows = await db.orderItem.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: [{ orderId: 'asc' }, { position: 'asc' }] });
+          return orderIds.map((id) => rows.filter((r) => r.orderId === id));
+        }),
+        history: new DataLoader<string, OrderStatusChange[]>(async (orderIds) => {
+          const rows = await db.orderStatusChange.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { id: 'asc' } });
+          return orderIds.map((id) => rows.filter((r) => r.orderId === id));
+        }),
+        order: new DataLoader<string, Order | null>(async (ids) => {
+          const rows = await db.order.findMany({ where: { id: { in: ids.filter(isUuid) } } });
+          const byId = new Map(rows.map((r) => [r.id, r]));
+          return ids.map((id) => byId.get(id) ?? null);
+        }),
+      };
+    },
+    canSee,
+  };
+}
+export type OrderService = ReturnType<typeof createOrderService>;

@@ -1,0 +1,13 @@
+import { z } from 'zod';
+import { loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common';
+
+const schema = subgraphEnvSchema('products', 4002).extend({
+  ORDERS_URL: z.string().url().default('http://127.0.0.1:4003'),
+  /** An unconfirmed reservation older than this is checked against the orders service. Default 60 s. */
+  RESERVATION_DEADLINE_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** How often the reservation sweeper runs. Default 15 s. */
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+});
+
+export type ProductsConfig = ReturnType<typeof loadConfig>;
+export const loadConfig = (env: NodeJS.ProcessEnv) => loadSubgraphConfig(schema, env);

@@ -1,0 +1,10 @@
+import type { Viewer } from '@orderflow/common';
+import type { CatalogService } from './service/catalog-service.ts';
+import type { InventoryService } from './service/inventory-service.ts';
+
+export interface ProductsContext {
+  viewer: Viewer | null;
+  catalog: CatalogService;
+  inventory: InventoryService;
+  loaders: { product: ReturnType<CatalogService['createProductLoader']> };
+}

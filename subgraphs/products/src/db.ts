@@ -1,0 +1,10 @@
+import { createPrismaClient } from '@orderflow/common';
+import { PrismaClient } from './generated/prisma/client.ts';
+
+export { PrismaClient };
+export type { Prisma, Product, StockMovement } from './generated/prisma/client.ts';
+export type Db = PrismaClient;
+
+export function createDb(url: string, opts: { poolSize?: number; onQuery?: (sql: string) => void } = {}): Db {
+  return createPrismaClient(PrismaClient, { url, ...opts });
+}

@@ -1,0 +1,148 @@
+import { createEvent, writeOutbox, type EventEnvelope, type Logger } from '@orderflow/common';
+import type { Db } from '../db.ts';
+import { crossesLowStock, decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
+
+export interface ReservedLine {
+  productId: string;
+  quantity: number;
+  unitCents: number;
+  currencyCode: string;
+}
+
+export type ReserveResult =
+  | { status: 'reserved'; lines: ReservedLine[] }
+  | { status: 'unavailable'; items: Shortfall[] }
+  | { status: 'invalid'; field: string; message: string };
+
+interface LockedRow {
+  id: string;
+  available: number;
+  is_active: boolean;
+  low_stock_threshold: number;
+  price_cents: number;
+  currency_code: string;
+}
+
+export interface InventoryServiceDeps {
+  db: Db;
+  log: Logger;
+  /** Called after a commit that wrote outbox rows. */
+  onEvents?: () => void;
+}
+
+export function createInventoryService({ db, log, onEvents = () => {} }: InventoryServiceDeps) {
+  const event = <T>(type: string, orderId: string, data: T, causationId: string | null = null) =>
+    createEvent({ type, source: 'products', correlationId: orderId, causationId, data });
+
+  return {
+    /**
+     * Reserves every line for `orderId` in one transaction, all or nothing.
+     * Rows are locked in id order (no deadlock between multi-line orders) and
+     * checked under the lock, so two buyers can never take the same unit.
+     * Idempotent per order id: a retried call returns the first reservation.
+     */
+    async reserve(orderId: string, lines: ReserveLine[]): Promise<ReserveResult> {
+      const ids = lines.map((l) => l.productId);
+      const result = await db.$transaction(async (tx) => {
+        const locked = await tx.$queryRawUnsafe<LockedRow[]>(
+          `SELECT id::text, available, is_active, low_stock_threshold, price_cents, currency_code
+             FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+          ids,
+        );
+        const existing = await tx.reservation.findMany({ where: { orderId } });
+        if (existing.length) {
+          const byProduct = new Map(locked.map((r) => [r.id, r]));
+          return {
+            result: {
+              status: 'reserved',
+              lines: existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitCents: r.unitCents, currencyCode: byProduct.get(r.productId)?.currency_code ?? 'USD' })),
+            } as ReserveResult,
+            events: [] as EventEnvelope[],
+          };
+        }
+        const stock: StockRow[] = locked.map((r) => ({ id: r.id, available: r.available, isActive: r.is_active, lowStockThreshold: r.low_stock_threshold }));
+        const decision = decideReservation(lines, stock);
+        if (decision.kind === 'unknown-product')
+          return { result: { status: 'invalid', field: `items[${decision.index}].productId`, message: 'Unknown or inactive product' } as ReserveResult, events: [] };
+        if (decision.kind === 'short') return { result: { status: 'unavailable', items: decision.items } as ReserveResult, events: [] };
+
+        await tx.$executeRawUnsafe(
+          `UPDATE products p SET available = p.available - v.q, reserved = p.reserved + v.q, updated_at = now()
+             FROM unnest($1::uuid[], $2::int[]) AS v(id, q) WHERE p.id = v.id`,
+          ids,
+          lines.map((l) => l.quantity),
+        );
+        const byId = new Map(locked.map((r) => [r.id, r]));
+        await tx.reservation.createMany({
+          data: lines.map((l) => ({ orderId, productId: l.productId, quantity: l.quantity, unitCents: byId.get(l.productId)!.price_cents })),
+        });
+        await tx.stockMovement.createMany({
+          data: lines.map((l) => ({ productId: l.productId, type: 'RESERVE' as const, quantity: -l.quantity, orderId })),
+        });
+        const events: EventEnvelope[] = [event('inventory.reserved', orderId, { orderId, items: lines })];
+        for (const l of lines) {
+          const row = byId.get(l.productId)!;
+          if (crossesLowStock(row.available, row.available - l.quantity, row.low_stock_threshold))
+            events.push(event('inventory.low_stock', orderId, { productId: l.productId, availableQuantity: row.available - l.quantity, threshold: row.low_stock_threshold }));
+        }
+        await writeOutbox(tx, ...events);
+        return {
+          result: {
+            status: 'reserved',
+            lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitCents: byId.get(l.productId)!.price_cents, currencyCode: byId.get(l.productId)!.currency_code })),
+          } as ReserveResult,
+          events,
+        };
+      });
+      if (result.events.length) onEvents();
+      return result.result;
+    },
+
+    /** Returns an order's active reservation to available stock; idempotent. */
+    async release(orderId: string, reason: string): Promise<number> {
+      const released = await db.$transaction(async (tx) => {
+        const active = await tx.$queryRawUnsafe<{ product_id: string; quantity: number }[]>(
+          `SELECT r.product_id::text, r.quantity FROM reservations r JOIN products p ON p.id = r.product_id
+            WHERE r.order_id = $1::uuid AND r.status = 'ACTIVE' ORDER BY r.product_id FOR UPDATE OF p, r`,
+          orderId,
+        );
+        if (active.length === 0) return 0;
+        await tx.$executeRawUnsafe(
+          `UPDATE products p SET available = p.available + v.q, reserved = p.reserved - v.q, updated_at = now()
+             FROM unnest($1::uuid[], $2::int[]) AS v(id, q) WHERE p.id = v.id`,
+          active.map((a) => a.product_id),
+          active.map((a) => a.quantity),
+        );
+        await tx.reservation.updateMany({ where: { orderId, status: 'ACTIVE' }, data: { status: 'RELEASED' } });
+        await tx.stockMovement.createMany({
+          data: active.map((a) => ({ productId: a.product_id, type: 'RELEASE' as const, quantity: a.quantity, orderId, reason })),
+        });
+        await writeOutbox(tx, event('inventory.released', orderId, { orderId, items: active.map((a) => ({ productId: a.product_id, quantity: a.quantity })), reason }));
+        return active.length;
+      });
+      if (released) {
+        log.info({ orderId, reason }, 'reservation released');
+        onEvents();
+      }
+      return released;
+    },
+
+    /** Marks reservations as backed by a recorded order (the sweeper leaves them alone). */
+    async confirm(orderIds: string[]): Promise<void> {
+      if (orderIds.length === 0) return;
+      await db.reservation.updateMany({ where: { orderId: { in: orderIds }, confirmedAt: null }, data: { confirmedAt: new Date() } });
+    },
+
+    /** Orders whose reservation is still unconfirmed after `olderThanMs`. */
+    async unconfirmed(olderThanMs: number, limit = 500): Promise<string[]> {
+      const rows = await db.reservation.findMany({
+        where: { status: 'ACTIVE', confirmedAt: null, createdAt: { lt: new Date(Date.now() - olderThanMs) } },
+        select: { orderId: true },
+        distinct: ['orderId'],
+        take: limit,
+      });
+      return rows.map((r) => r.orderId);
+    },
+  };
+}
+export type InventoryService = ReturnType<typeof createInventoryService>;

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'graphql';
+import { createLogger, startSubgraph, type Logger } from '@orderflow/common';
+import type { ShipmentsConfig } from './config.ts';
+import type { ShipmentsContext } from './context.ts';
+import { createDb } from './db.ts';
+import { resolvers } from './resolvers/index.ts';
+import { createShipmentService } from './service/shipment-service.ts';
+
+export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graphql', import.meta.url)), 'utf8'));
+
+export async function startShipments(config: ShipmentsConfig, opts: { log?: Logger; onQuery?: (sql: string) => void } = {}) {
+  const log = opts.log ?? createLogger('shipments', config.LOG_LEVEL);
+  return startSubgraph<ReturnType<typeof createDb>, ShipmentsContext>({
+    name: 'shipments',
+    config,
+    log,
+    migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
+    db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
+    publishesEvents: true,
+    setup({ db, relay }) {
+      const shipments = createShipmentService({ db, onEvents: relay?.kick });
+      return { typeDefs, resolvers, context: (viewer) => ({ viewer, shipments, loaders: shipments.createLoaders() }) };
+    },
+  });
+}

@@ -1,0 +1,8 @@
+import type { Viewer } from '@orderflow/common';
+import type { ShipmentService } from './service/shipment-service.ts';
+
+export interface ShipmentsContext {
+  viewer: Viewer | null;
+  shipments: ShipmentService;
+  loaders: ReturnType<ShipmentService['createLoaders']>;
+}

@@ -1,0 +1,12 @@
+import type { ShipmentStatus } from '../db.ts';
+
+/** The one next step of each status; delivery moves forward only, one step at a time. */
+const NEXT: Partial<Record<ShipmentStatus, ShipmentStatus>> = {
+  PROCESSING: 'SHIPPED',
+  SHIPPED: 'IN_TRANSIT',
+  IN_TRANSIT: 'DELIVERED',
+};
+
+export function isValidTransition(from: ShipmentStatus, to: ShipmentStatus): boolean {
+  return NEXT[from] === to;
+}

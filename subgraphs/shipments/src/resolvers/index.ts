@@ -1,0 +1,35 @@
+import type { DeliveryEvent, Shipment } from '../db.ts';
+import type { ShipmentsContext } from '../context.ts';
+import type { UpdateShipmentStatusInput } from '../service/shipment-service.ts';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** Thin resolvers: arguments → one service call → result. */
+export const resolvers = {
+  Query: {
+    shipment: (_: unknown, { id }: { id: string }, ctx: ShipmentsContext) => ctx.shipments.findVisible(ctx.viewer, id),
+  },
+  Mutation: {
+    updateShipmentStatus: (_: unknown, { input }: { input: UpdateShipmentStatusInput }, ctx: ShipmentsContext) =>
+      ctx.shipments.updateStatus(ctx.viewer, input),
+  },
+  Order: {
+    // Reached only through an order the orders subgraph already let the viewer see.
+    shipment: (order: { id: string }, _: unknown, ctx: ShipmentsContext) => ctx.loaders.byOrder.load(order.id),
+  },
+  Shipment: {
+    async __resolveReference(ref: { id: string }, ctx: ShipmentsContext) {
+      const s = await ctx.loaders.byId.load(ref.id);
+      return s && ctx.viewer && ctx.shipments.canSee(ctx.viewer, s) ? s : null;
+    },
+    order: (s: Shipment) => ({ __typename: 'Order', id: s.orderId }),
+    events: (s: Shipment, _: unknown, ctx: ShipmentsContext) => ctx.loaders.events.load(s.id),
+    createdAt: (s: Shipment) => iso(s.createdAt),
+    updatedAt: (s: Shipment) => iso(s.updatedAt),
+    deliveredAt: (s: Shipment) => iso(s.deliveredAt),
+  },
+  DeliveryEvent: {
+    id: (e: DeliveryEvent) => e.id.toString(),
+    occurredAt: (e: DeliveryEvent) => e.occurredAt.toISOString(),
+  },
+};
