@@ -70,6 +70,8 @@ export async function startSystem({ productQueries, env: extra = {} }: { product
   return {
     gatewayUrl: gw.url,
     urls,
+    natsUrl: common.NATS_URL,
+    natsPrefix: common.NATS_PREFIX,
     graphql,
     auth: authSvc,
     products: productsSvc,
@@ -112,5 +114,21 @@ export const PLACE_ORDER = `mutation($input: PlaceOrderInput!) {
     ... on InvalidOrder { message field }
   }
 }`;
+
+/** Raw inventory columns of a product, read from the products database. */
+export async function stockOf(system: System, productId: string) {
+  const rows = await system.products.db.$queryRawUnsafe<{ available: number; reserved: number; sold: number; stocked: number }[]>(
+    'SELECT available, reserved, sold, stocked FROM products WHERE id = $1::uuid',
+    productId,
+  );
+  return rows[0];
+}
+
+/** The contract's invariant, checked over every product: available + reserved + sold = stocked, none negative. */
+export async function inventoryViolations(system: System) {
+  return system.products.db.$queryRawUnsafe<unknown[]>(
+    'SELECT id FROM products WHERE available + reserved + sold <> stocked OR available < 0 OR reserved < 0 OR sold < 0',
+  );
+}
 
 export const PRODUCT_STOCK = `query($id: ID!) { product(id: $id) { id availableQuantity reservedQuantity } }`;

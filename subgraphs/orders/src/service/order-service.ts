@@ -9,6 +9,7 @@ import {
   encodeCursor,
   isPageSize,
   isTextWithin,
+  isUniqueViolation,
   isUuid,
   money,
   requireScope,
@@ -35,8 +36,6 @@ export interface OrderServiceDeps {
   /** Called after a commit that wrote outbox rows. */
   onEvents?: () => void;
 }
-
-const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === 'P2002';
 
 export function createOrderService({ db, inventory, log, onEvents = () => {} }: OrderServiceDeps) {
   const canSee = (viewer: Viewer, order: Order) => order.customerId === viewer.id || viewer.scopes.has('orders:read:all');
@@ -77,8 +76,11 @@ export function createOrderService({ db, inventory, log, onEvents = () => {} }: 
       try {
         outcome = await inventory.reserve(orderId, items);
       } catch (err) {
-        if (err instanceof InventoryUnavailableError)
+        if (err instanceof InventoryUnavailableError) {
+          // The reservation may have landed before the call gave up: no order will use it.
+          void releaseQuietly(orderId, 'reservation call failed');
           throw appError(ErrorCode.SERVICE_UNAVAILABLE, 'Inventory is temporarily unavailable; please retry');
+        }
         throw err;
       }
       if (outcome.status === 'invalid') return invalidOrder(outcome.field, outcome.message);

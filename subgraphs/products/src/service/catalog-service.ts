@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { badInput, decodeCursor, encodeCursor, isPageSize, isUuid, notFound } from '@orderflow/common';
+import { badInput, decodeCursor, encodeCursor, isPageSize, isUniqueViolation, isUuid, notFound } from '@orderflow/common';
 import type { Db, Product } from '../db.ts';
 import { validateCreateProduct, validateRestock, type CreateProductInput } from '../domain/product-input.ts';
 
@@ -25,7 +25,8 @@ export function createCatalogService({ db }: { db: Db }) {
         if (!parts || !isUuid(parts[1]) || Number.isNaN(Date.parse(String(parts[0])))) throw badInput('Invalid cursor', 'after');
         cursor = [String(parts[0]), String(parts[1])];
       }
-      const term = search?.trim();
+      // Prisma passes `contains` into ILIKE as is: escape its wildcards so they match literally.
+      const term = search?.trim().replace(/[\\%_]/g, '\\$&');
       const where = term
         ? { OR: [{ name: { contains: term, mode: 'insensitive' as const } }, { sku: { contains: term, mode: 'insensitive' as const } }] }
         : {};
@@ -60,7 +61,7 @@ export function createCatalogService({ db }: { db: Db }) {
           },
         });
       } catch (err) {
-        if ((err as { code?: string }).code === 'P2002') throw badInput(`A product with SKU ${v.sku} exists already`, 'sku');
+        if (isUniqueViolation(err)) throw badInput(`A product with SKU ${v.sku} exists already`, 'sku');
         throw err;
       }
     },

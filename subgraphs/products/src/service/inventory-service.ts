@@ -1,4 +1,4 @@
-import { createEvent, writeOutbox, type EventEnvelope, type Logger } from '@orderflow/common';
+import { createEvent, isUniqueViolation, writeOutbox, type EventEnvelope, type Logger } from '@orderflow/common';
 import type { Db } from '../db.ts';
 import { crossesLowStock, decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
 
@@ -34,67 +34,87 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
   const event = <T>(type: string, orderId: string, data: T, causationId: string | null = null) =>
     createEvent({ type, source: 'products', correlationId: orderId, causationId, data });
 
+  /** The reservation already made for an order, as the first call answered it. */
+  async function replay(orderId: string): Promise<ReserveResult | null> {
+    const existing = await db.reservation.findMany({ where: { orderId }, include: { product: { select: { currencyCode: true } } } });
+    if (existing.length === 0) return null;
+    return {
+      status: 'reserved',
+      lines: existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitCents: r.unitCents, currencyCode: r.product.currencyCode })),
+    };
+  }
+
   return {
     /**
      * Reserves every line for `orderId` in one transaction, all or nothing.
      * Rows are locked in id order (no deadlock between multi-line orders) and
      * checked under the lock, so two buyers can never take the same unit.
+     * While the lock is held we make a single write statement: on a hot
+     * product, lock time is what bounds throughput.
      * Idempotent per order id: a retried call returns the first reservation.
      */
     async reserve(orderId: string, lines: ReserveLine[]): Promise<ReserveResult> {
+      const previous = await replay(orderId);
+      if (previous) return previous;
       const ids = lines.map((l) => l.productId);
-      const result = await db.$transaction(async (tx) => {
-        const locked = await tx.$queryRawUnsafe<LockedRow[]>(
-          `SELECT id::text, available, is_active, low_stock_threshold, price_cents, currency_code
-             FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-          ids,
-        );
-        const existing = await tx.reservation.findMany({ where: { orderId } });
-        if (existing.length) {
-          const byProduct = new Map(locked.map((r) => [r.id, r]));
+      let result: { result: ReserveResult; wrote: boolean };
+      try {
+        result = await db.$transaction(async (tx) => {
+          const locked = await tx.$queryRawUnsafe<LockedRow[]>(
+            `SELECT id::text, available, is_active, low_stock_threshold, price_cents, currency_code
+               FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+            ids,
+          );
+          const stock: StockRow[] = locked.map((r) => ({ id: r.id, available: r.available, isActive: r.is_active, lowStockThreshold: r.low_stock_threshold }));
+          const decision = decideReservation(lines, stock);
+          if (decision.kind === 'unknown-product')
+            return { result: { status: 'invalid', field: `items[${decision.index}].productId`, message: 'Unknown or inactive product' } as ReserveResult, wrote: false };
+          if (decision.kind === 'short') return { result: { status: 'unavailable', items: decision.items } as ReserveResult, wrote: false };
+
+          const byId = new Map(locked.map((r) => [r.id, r]));
+          const events: EventEnvelope[] = [event('inventory.reserved', orderId, { orderId, items: lines })];
+          for (const l of lines) {
+            const row = byId.get(l.productId)!;
+            if (crossesLowStock(row.available, row.available - l.quantity, row.low_stock_threshold))
+              events.push(event('inventory.low_stock', orderId, { productId: l.productId, availableQuantity: row.available - l.quantity, threshold: row.low_stock_threshold }));
+          }
+          await tx.$executeRawUnsafe(
+            `WITH moved AS (
+               UPDATE products p SET available = p.available - v.q, reserved = p.reserved + v.q, updated_at = now()
+                 FROM unnest($1::uuid[], $2::int[]) AS v(id, q) WHERE p.id = v.id RETURNING p.id
+             ), held AS (
+               INSERT INTO reservations (order_id, product_id, quantity, unit_cents)
+               SELECT $3::uuid, v.id, v.q, v.c FROM unnest($1::uuid[], $2::int[], $4::int[]) AS v(id, q, c)
+             ), audit AS (
+               INSERT INTO stock_movements (product_id, type, quantity, order_id)
+               SELECT v.id, 'RESERVE', -v.q, $3::uuid FROM unnest($1::uuid[], $2::int[]) AS v(id, q)
+             )
+             INSERT INTO outbox (id, subject, payload) SELECT * FROM unnest($5::uuid[], $6::text[], $7::jsonb[])`,
+            ids,
+            lines.map((l) => l.quantity),
+            orderId,
+            lines.map((l) => byId.get(l.productId)!.price_cents),
+            events.map((e) => e.id),
+            events.map((e) => e.type),
+            events.map((e) => JSON.stringify(e)),
+          );
           return {
             result: {
               status: 'reserved',
-              lines: existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitCents: r.unitCents, currencyCode: byProduct.get(r.productId)?.currency_code ?? 'USD' })),
+              lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitCents: byId.get(l.productId)!.price_cents, currencyCode: byId.get(l.productId)!.currency_code })),
             } as ReserveResult,
-            events: [] as EventEnvelope[],
+            wrote: true,
           };
-        }
-        const stock: StockRow[] = locked.map((r) => ({ id: r.id, available: r.available, isActive: r.is_active, lowStockThreshold: r.low_stock_threshold }));
-        const decision = decideReservation(lines, stock);
-        if (decision.kind === 'unknown-product')
-          return { result: { status: 'invalid', field: `items[${decision.index}].productId`, message: 'Unknown or inactive product' } as ReserveResult, events: [] };
-        if (decision.kind === 'short') return { result: { status: 'unavailable', items: decision.items } as ReserveResult, events: [] };
-
-        await tx.$executeRawUnsafe(
-          `UPDATE products p SET available = p.available - v.q, reserved = p.reserved + v.q, updated_at = now()
-             FROM unnest($1::uuid[], $2::int[]) AS v(id, q) WHERE p.id = v.id`,
-          ids,
-          lines.map((l) => l.quantity),
-        );
-        const byId = new Map(locked.map((r) => [r.id, r]));
-        await tx.reservation.createMany({
-          data: lines.map((l) => ({ orderId, productId: l.productId, quantity: l.quantity, unitCents: byId.get(l.productId)!.price_cents })),
         });
-        await tx.stockMovement.createMany({
-          data: lines.map((l) => ({ productId: l.productId, type: 'RESERVE' as const, quantity: -l.quantity, orderId })),
-        });
-        const events: EventEnvelope[] = [event('inventory.reserved', orderId, { orderId, items: lines })];
-        for (const l of lines) {
-          const row = byId.get(l.productId)!;
-          if (crossesLowStock(row.available, row.available - l.quantity, row.low_stock_threshold))
-            events.push(event('inventory.low_stock', orderId, { productId: l.productId, availableQuantity: row.available - l.quantity, threshold: row.low_stock_threshold }));
+      } catch (err) {
+        // A concurrent call for the same order won the race: answer as it did.
+        if (isUniqueViolation(err)) {
+          const winner = await replay(orderId);
+          if (winner) return winner;
         }
-        await writeOutbox(tx, ...events);
-        return {
-          result: {
-            status: 'reserved',
-            lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitCents: byId.get(l.productId)!.price_cents, currencyCode: byId.get(l.productId)!.currency_code })),
-          } as ReserveResult,
-          events,
-        };
-      });
-      if (result.events.length) onEvents();
+        throw err;
+      }
+      if (result.wrote) onEvents();
       return result.result;
     },
 

@@ -1,0 +1,304 @@
+// `npm start`: the whole system on one machine, without Docker. PostgreSQL and
+// nats-server of our own keep their data under .data/ (or DATA_DIR), unless
+// DATABASE_URL / NATS_URL name servers of yours; the four subgraphs and the
+// gateway run as supervised child processes; an empty catalog gets demo
+// products. Ctrl-C stops everything in order.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { portAnswers, startNats, startPostgres, stopChild } from '@orderflow/devstack';
+import { seedCatalog } from './seed.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const NAME_WIDTH = 'shipments'.length;
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+const RESTART_DELAY_MS = 1_000;
+const MAX_RESTARTS_PER_MINUTE = 5;
+const TAIL_LINES = 30;
+
+const SUBGRAPHS = [
+  { name: 'auth', portVar: 'AUTH_PORT', defaultPort: 4001, urlVar: 'AUTH_URL' },
+  { name: 'products', portVar: 'PRODUCTS_PORT', defaultPort: 4002, urlVar: 'PRODUCTS_URL' },
+  { name: 'orders', portVar: 'ORDERS_PORT', defaultPort: 4003, urlVar: 'ORDERS_URL' },
+  { name: 'shipments', portVar: 'SHIPMENTS_PORT', defaultPort: 4004, urlVar: 'SHIPMENTS_URL' },
+] as const;
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** A service child process, restarted by us when it dies unexpectedly. */
+interface Service {
+  name: string;
+  script: string;
+  port: number;
+  url: string;
+  env: NodeJS.ProcessEnv;
+  child: ChildProcess | null;
+  /** Last output lines, shown when it fails to start. */
+  tail: string[];
+  /** Set once it has been ready: from then on a crash means restart, not a failed start. */
+  supervised: boolean;
+  /** When it was restarted, to stop a crash loop. */
+  restarts: number[];
+}
+
+// What is running, for the one shutdown. Infrastructure is kept as promises so
+// a Ctrl-C during its start still stops it once it is up.
+const running: { postgres?: Promise<Stoppable>; nats?: Promise<Stoppable>; subgraphs: Service[]; gateway?: Service } = { subgraphs: [] };
+const restartTimers = new Set<NodeJS.Timeout>();
+let stopping: Promise<void> | null = null;
+
+/** Prints one line of a component's output behind its padded name. */
+function print(name: string, line: string): void {
+  process.stdout.write(`${name.padEnd(NAME_WIDTH)} | ${line}\n`);
+}
+const say = (line: string) => print('start', line);
+
+function envPort(variable: string, fallback: number): number {
+  const raw = process.env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${variable} must be a port number from 1 to 65535, got "${raw}"`);
+  return port;
+}
+
+/** Shows a connection URL without its password. */
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
+// ── Infrastructure ──────────────────────────────────────────────────────────
+
+async function refuseBusyPort(port: number, what: string, hint: string): Promise<void> {
+  if (await portAnswers(port))
+    throw new Error(`A server is already running on 127.0.0.1:${port}, the port our ${what} would use (an earlier npm start still running?). ${hint}`);
+}
+
+async function provideNats(dataDir: string): Promise<Stoppable & { url: string }> {
+  const external = process.env.NATS_URL;
+  if (external) return { url: external, stop: async () => {} };
+  const port = envPort('NATS_PORT', 4222);
+  await refuseBusyPort(port, 'nats-server', `Stop it, use it with NATS_URL=nats://127.0.0.1:${port}, or pick another port with NATS_PORT.`);
+  return startNats({ storeDir: join(dataDir, 'nats'), port, log: (line) => print('nats', line) });
+}
+
+interface Postgres extends Stoppable {
+  /** The server, for the banner. */
+  url: string;
+  databaseUrl(service: string): string;
+}
+
+async function providePostgres(dataDir: string): Promise<Postgres> {
+  const external = process.env.DATABASE_URL;
+  if (external) {
+    // Same server and credentials, but every service gets its own database.
+    const databaseUrl = (service: string) => {
+      const u = new URL(external);
+      u.pathname = `/orderflow_${service}`;
+      return u.toString();
+    };
+    return { url: redact(external), databaseUrl, stop: async () => {} };
+  }
+  const port = envPort('PG_PORT', 54329);
+  await refuseBusyPort(port, 'PostgreSQL', 'Stop it, use it with DATABASE_URL, or pick another port with PG_PORT.');
+  const pg = await startPostgres({ dataDir: join(dataDir, 'postgres'), port, log: (line) => print('postgres', line) });
+  return { url: `postgresql://postgres@127.0.0.1:${port}`, databaseUrl: (service) => pg.databaseUrl(`orderflow_${service}`), stop: pg.stop };
+}
+
+// ── Services ────────────────────────────────────────────────────────────────
+
+/** Starts (or restarts) a service's process and relays its output. */
+function spawnService(svc: Service): void {
+  // Its own process group: a terminal's Ctrl-C reaches only us, so we stop
+  // the services in order (gateway first) instead of all at once.
+  const child = spawn(process.execPath, ['--import', 'tsx', svc.script], { cwd: ROOT, env: svc.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  svc.child = child;
+  svc.tail = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream!, crlfDelay: Infinity }).on('line', (line) => {
+      svc.tail.push(line);
+      if (svc.tail.length > TAIL_LINES) svc.tail.shift();
+      print(svc.name, line);
+    });
+  }
+  child.on('error', (err) => print(svc.name, `could not start: ${err.message}`));
+  child.on('exit', (code, signal) => onServiceExit(svc, child, code, signal));
+}
+
+function onServiceExit(svc: Service, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  const how = signal ? `signal ${signal}` : `code ${code}`;
+  if (stopping) return print(svc.name, `stopped (${how})`);
+  // Before it was ready, waitReady reports the failure.
+  if (!svc.supervised || svc.child !== child) return;
+  const now = Date.now();
+  svc.restarts = svc.restarts.filter((t) => now - t < 60_000);
+  if (svc.restarts.length >= MAX_RESTARTS_PER_MINUTE) {
+    print(svc.name, `exited (${how}) after ${MAX_RESTARTS_PER_MINUTE} restarts within a minute: giving up, stopping everything`);
+    void shutdown(1);
+    return;
+  }
+  svc.restarts.push(now);
+  print(svc.name, `exited unexpectedly (${how}); restarting in ${RESTART_DELAY_MS / 1000} s`);
+  const timer = setTimeout(() => {
+    restartTimers.delete(timer);
+    if (!stopping) spawnService(svc);
+  }, RESTART_DELAY_MS);
+  restartTimers.add(timer);
+}
+
+function exited(child: ChildProcess | null): boolean {
+  return !child || child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Waits for `GET /health/ready` to answer 200; fails with the service's last output if it exits or times out. */
+async function waitReady(svc: Service): Promise<void> {
+  const until = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < until) {
+    if (exited(svc.child)) throw new Error(`${svc.name} exited before it was ready. Its last output:\n${svc.tail.join('\n')}`);
+    const ok = await fetch(`${svc.url}/health/ready`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status === 200, () => false);
+    if (ok) {
+      svc.supervised = true;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${svc.name} was not ready within ${READY_TIMEOUT_MS / 1000} s. Its last output:\n${svc.tail.join('\n')}`);
+}
+
+function newService(name: string, script: string, port: number, env: NodeJS.ProcessEnv): Service {
+  return { name, script, port, url: `http://127.0.0.1:${port}`, env: { ...env, PORT: String(port) }, child: null, tail: [], supervised: false, restarts: [] };
+}
+
+async function startServices(postgres: Postgres, natsUrl: string): Promise<void> {
+  const ports = SUBGRAPHS.map((s) => envPort(s.portVar, s.defaultPort));
+  const siblingUrls = Object.fromEntries(SUBGRAPHS.map((s, i) => [s.urlVar, `http://127.0.0.1:${ports[i]}`]));
+  const shared = { ...process.env, NATS_URL: natsUrl, ...siblingUrls };
+
+  running.subgraphs = SUBGRAPHS.map((s, i) =>
+    newService(s.name, `subgraphs/${s.name}/src/index.ts`, ports[i], { ...shared, DATABASE_URL: postgres.databaseUrl(s.name) }),
+  );
+  running.subgraphs.forEach(spawnService);
+  await Promise.all(running.subgraphs.map(waitReady));
+
+  // The gateway has no database; it must not inherit one meant for something else.
+  const gatewayEnv: NodeJS.ProcessEnv = { ...shared };
+  delete gatewayEnv.DATABASE_URL;
+  running.gateway = newService('gateway', 'gateway/src/index.ts', envPort('GATEWAY_PORT', 4000), gatewayEnv);
+  spawnService(running.gateway);
+  await waitReady(running.gateway);
+}
+
+// ── Shutdown ────────────────────────────────────────────────────────────────
+
+async function stopService(svc: Service | undefined): Promise<void> {
+  if (svc?.child && !exited(svc.child)) await stopChild(svc.child, 'SIGINT', STOP_TIMEOUT_MS);
+}
+
+async function stopInfra(pending: Promise<Stoppable> | undefined): Promise<void> {
+  const infra = await pending?.catch(() => null);
+  await infra?.stop().catch((err: Error) => say(`stop failed: ${err.message}`));
+}
+
+/**
+ * Stops everything once, in dependency order (gateway, subgraphs, then
+ * NATS and PostgreSQL), and exits with `code`.
+ */
+function shutdown(code: number): Promise<void> {
+  stopping ??= (async () => {
+    for (const timer of restartTimers) clearTimeout(timer);
+    say('stopping the gateway…');
+    await stopService(running.gateway);
+    say('stopping the subgraphs…');
+    await Promise.all(running.subgraphs.map(stopService));
+    say('stopping NATS and PostgreSQL…');
+    await Promise.all([stopInfra(running.nats), stopInfra(running.postgres)]);
+    say('stopped');
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  say(`${signal} received`);
+  void shutdown(0);
+}
+
+// ── Main ────────────────────────────────────────────────────────────────────
+
+async function seed(gatewayUrl: string): Promise<void> {
+  // A production gateway ignores the development operator headers seeding uses.
+  if (process.env.NODE_ENV === 'production') return say('NODE_ENV=production: demo catalog not seeded');
+  try {
+    const { created, existing } = await seedCatalog(gatewayUrl);
+    say(created ? `demo catalog seeded: ${created} products` : `catalog has ${existing} products: not seeding`);
+  } catch (err) {
+    // The system is up and usable; a catalog can still be made by hand.
+    say(`demo catalog not seeded: ${(err as Error).message}`);
+  }
+}
+
+function banner({ dataDir, postgres, natsUrl }: { dataDir: string; postgres: Postgres; natsUrl: string }): string {
+  const gw = running.gateway!;
+  const graphqlUrl = `http://localhost:${gw.port}/graphql`;
+  const query = JSON.stringify({ query: '{ products(first: 3) { totalCount edges { node { name availableQuantity } } } }' });
+  const rule = '─'.repeat(78);
+  return [
+    '',
+    rule,
+    '  orderflow is running',
+    '',
+    `  GraphQL gateway   ${graphqlUrl}   (open it in a browser: Apollo Sandbox)`,
+    '  Subgraphs (internal: they accept only calls carrying the gateway\'s internal token)',
+    ...running.subgraphs.map((s) => `    ${s.name.padEnd(NAME_WIDTH)}       ${s.url}`),
+    `  PostgreSQL        ${postgres.url}  (databases ${SUBGRAPHS.map((s) => `orderflow_${s.name}`).join(', ')})`,
+    `  NATS              ${natsUrl}`,
+    `  Data folder       ${dataDir}`,
+    '',
+    '  Try it:',
+    `    curl -s ${graphqlUrl} -H 'content-type: application/json' \\`,
+    `      -d '${query}'`,
+    '',
+    '  In development the customer is chosen with the header x-dev-customer-id (until OAuth lands),',
+    `  e.g. -H 'x-dev-customer-id: alice'; operators add -H 'x-dev-scopes: products:write inventory:write'.`,
+    '',
+    '  Press Ctrl-C to stop.',
+    rule,
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const dataDir = resolve(ROOT, process.env.DATA_DIR ?? '.data');
+  mkdirSync(dataDir, { recursive: true });
+  say(`data folder ${dataDir}`);
+
+  const starting = { postgres: providePostgres(dataDir), nats: provideNats(dataDir) };
+  running.postgres = starting.postgres;
+  running.nats = starting.nats;
+  const [postgres, nats] = await Promise.all([starting.postgres, starting.nats]);
+
+  await startServices(postgres, nats.url);
+  await seed(running.gateway!.url);
+  process.stdout.write(banner({ dataDir, postgres, natsUrl: nats.url }));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+// Services run in their own process groups, so nothing else would stop them
+// if this script died without a shutdown (an uncaught error, process.exit).
+process.on('exit', () => {
+  for (const svc of [running.gateway, ...running.subgraphs]) if (svc?.child && !exited(svc.child)) svc.child.kill('SIGKILL');
+});
+
+main().catch((err: Error) => {
+  // A failure caused by our own shutdown (Ctrl-C during start) is not news.
+  if (stopping) return;
+  say(`failed to start: ${err.message}`);
+  void shutdown(1);
+});
