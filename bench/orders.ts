@@ -480,11 +480,11 @@ async function main() {
 
     const L = summary.results.latencyMs;
     const ok = summary.results.latencyOrderPlacedMs;
-    const pad = (s: string) => s.padEnd(24);
+    const pad = (s: string) => s.padEnd(27);
     const lines = [
       '',
       'placeOrder benchmark (open model, fixed arrival rate; latency from scheduled start)',
-      `${pad('machine')}${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.platform}`,
+      `${pad('machine')}${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.platform}, load average ${machine.loadAverageAtStart.join(' ')}`,
       `${pad('target')}${summary.config.target} ${gateway}${o.gateway ? '' : `, PostgreSQL ${summary.config.postgres}`}`,
       `${pad('config')}rate ${o.rate}/s, ${o.duration} s measured + ${o.warmup} s warm-up, timeout ${o.timeout} s, ${o.products} products, ${o.customers} customers, 1-5 lines x 1-3 units${Object.keys(o.env).length ? `, env ${JSON.stringify(o.env)}` : ''}`,
       `${pad('requests measured')}${measured.length}`,

@@ -4,7 +4,6 @@
 // gateway run as supervised child processes; an empty catalog gets demo
 // products. Ctrl-C stops everything in order.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +25,9 @@ const SUBGRAPHS = [
   { name: 'shipments', portVar: 'SHIPMENTS_PORT', defaultPort: 4004, urlVar: 'SHIPMENTS_URL' },
 ] as const;
 
-interface Stoppable {
+/** PostgreSQL or NATS: ours (stopped with us) or an external server (left alone). */
+interface Infra {
+  external: boolean;
   stop(): Promise<void>;
 }
 
@@ -48,7 +49,7 @@ interface Service {
 
 // What is running, for the one shutdown. Infrastructure is kept as promises so
 // a Ctrl-C during its start still stops it once it is up.
-const running: { postgres?: Promise<Stoppable>; nats?: Promise<Stoppable>; subgraphs: Service[]; gateway?: Service } = { subgraphs: [] };
+const running: { postgres?: Promise<Infra>; nats?: Promise<Infra>; subgraphs: Service[]; gateway?: Service } = { subgraphs: [] };
 const restartTimers = new Set<NodeJS.Timeout>();
 let stopping: Promise<void> | null = null;
 
@@ -66,11 +67,11 @@ function envPort(variable: string, fallback: number): number {
   return port;
 }
 
-/** Shows a connection URL without its password. */
-function redact(url: string): string {
+/** The server of a database URL, for display: no password, database or options. */
+function serverOf(url: string): string {
   const u = new URL(url);
-  if (u.password) u.password = '***';
-  return u.toString();
+  const user = u.username ? `${u.username}${u.password ? ':***' : ''}@` : '';
+  return `${u.protocol}//${user}${u.host}`;
 }
 
 // ── Infrastructure ──────────────────────────────────────────────────────────
@@ -80,15 +81,16 @@ async function refuseBusyPort(port: number, what: string, hint: string): Promise
     throw new Error(`A server is already running on 127.0.0.1:${port}, the port our ${what} would use (an earlier npm start still running?). ${hint}`);
 }
 
-async function provideNats(dataDir: string): Promise<Stoppable & { url: string }> {
+async function provideNats(dataDir: string): Promise<Infra & { url: string }> {
   const external = process.env.NATS_URL;
-  if (external) return { url: external, stop: async () => {} };
+  if (external) return { url: external, external: true, stop: async () => {} };
   const port = envPort('NATS_PORT', 4222);
   await refuseBusyPort(port, 'nats-server', `Stop it, use it with NATS_URL=nats://127.0.0.1:${port}, or pick another port with NATS_PORT.`);
-  return startNats({ storeDir: join(dataDir, 'nats'), port, log: (line) => print('nats', line) });
+  const nats = await startNats({ storeDir: join(dataDir, 'nats'), port, log: (line) => print('nats', line) });
+  return { url: nats.url, external: false, stop: nats.stop };
 }
 
-interface Postgres extends Stoppable {
+interface Postgres extends Infra {
   /** The server, for the banner. */
   url: string;
   databaseUrl(service: string): string;
@@ -103,12 +105,12 @@ async function providePostgres(dataDir: string): Promise<Postgres> {
       u.pathname = `/orderflow_${service}`;
       return u.toString();
     };
-    return { url: redact(external), databaseUrl, stop: async () => {} };
+    return { url: serverOf(external), external: true, databaseUrl, stop: async () => {} };
   }
   const port = envPort('PG_PORT', 54329);
   await refuseBusyPort(port, 'PostgreSQL', 'Stop it, use it with DATABASE_URL, or pick another port with PG_PORT.');
   const pg = await startPostgres({ dataDir: join(dataDir, 'postgres'), port, log: (line) => print('postgres', line) });
-  return { url: `postgresql://postgres@127.0.0.1:${port}`, databaseUrl: (service) => pg.databaseUrl(`orderflow_${service}`), stop: pg.stop };
+  return { url: `postgresql://postgres@127.0.0.1:${port}`, external: false, databaseUrl: (service) => pg.databaseUrl(`orderflow_${service}`), stop: pg.stop };
 }
 
 // ── Services ────────────────────────────────────────────────────────────────
@@ -200,9 +202,11 @@ async function stopService(svc: Service | undefined): Promise<void> {
   if (svc?.child && !exited(svc.child)) await stopChild(svc.child, 'SIGINT', STOP_TIMEOUT_MS);
 }
 
-async function stopInfra(pending: Promise<Stoppable> | undefined): Promise<void> {
+async function stopInfra(name: string, pending: Promise<Infra> | undefined): Promise<void> {
   const infra = await pending?.catch(() => null);
-  await infra?.stop().catch((err: Error) => say(`stop failed: ${err.message}`));
+  if (!infra || infra.external) return;
+  say(`stopping ${name}…`);
+  await infra.stop().catch((err: Error) => say(`stopping ${name} failed: ${err.message}`));
 }
 
 /**
@@ -212,12 +216,11 @@ async function stopInfra(pending: Promise<Stoppable> | undefined): Promise<void>
 function shutdown(code: number): Promise<void> {
   stopping ??= (async () => {
     for (const timer of restartTimers) clearTimeout(timer);
-    say('stopping the gateway…');
+    if (running.gateway) say('stopping the gateway…');
     await stopService(running.gateway);
-    say('stopping the subgraphs…');
+    if (running.subgraphs.length) say('stopping the subgraphs…');
     await Promise.all(running.subgraphs.map(stopService));
-    say('stopping NATS and PostgreSQL…');
-    await Promise.all([stopInfra(running.nats), stopInfra(running.postgres)]);
+    await Promise.all([stopInfra('NATS', running.nats), stopInfra('PostgreSQL', running.postgres)]);
     say('stopped');
     process.exit(code);
   })();
@@ -244,7 +247,7 @@ async function seed(gatewayUrl: string): Promise<void> {
   }
 }
 
-function banner({ dataDir, postgres, natsUrl }: { dataDir: string; postgres: Postgres; natsUrl: string }): string {
+function banner({ dataDir, postgres, nats }: { dataDir: string; postgres: Postgres; nats: Infra & { url: string } }): string {
   const gw = running.gateway!;
   const graphqlUrl = `http://localhost:${gw.port}/graphql`;
   const query = JSON.stringify({ query: '{ products(first: 3) { totalCount edges { node { name availableQuantity } } } }' });
@@ -257,9 +260,9 @@ function banner({ dataDir, postgres, natsUrl }: { dataDir: string; postgres: Pos
     `  GraphQL gateway   ${graphqlUrl}   (open it in a browser: Apollo Sandbox)`,
     '  Subgraphs (internal: they accept only calls carrying the gateway\'s internal token)',
     ...running.subgraphs.map((s) => `    ${s.name.padEnd(NAME_WIDTH)}       ${s.url}`),
-    `  PostgreSQL        ${postgres.url}  (databases ${SUBGRAPHS.map((s) => `orderflow_${s.name}`).join(', ')})`,
-    `  NATS              ${natsUrl}`,
-    `  Data folder       ${dataDir}`,
+    `  PostgreSQL        ${postgres.url}  (databases ${SUBGRAPHS.map((s) => `orderflow_${s.name}`).join(', ')})${postgres.external ? ', yours, from DATABASE_URL' : ''}`,
+    `  NATS              ${nats.url}${nats.external ? '  (yours, from NATS_URL)' : ''}`,
+    `  Data folder       ${postgres.external && nats.external ? 'none: PostgreSQL and NATS are yours' : dataDir}`,
     '',
     '  Try it:',
     `    curl -s ${graphqlUrl} -H 'content-type: application/json' \\`,
@@ -275,9 +278,8 @@ function banner({ dataDir, postgres, natsUrl }: { dataDir: string; postgres: Pos
 }
 
 async function main(): Promise<void> {
+  // startPostgres and startNats create their folders under it when they need them.
   const dataDir = resolve(ROOT, process.env.DATA_DIR ?? '.data');
-  mkdirSync(dataDir, { recursive: true });
-  say(`data folder ${dataDir}`);
 
   const starting = { postgres: providePostgres(dataDir), nats: provideNats(dataDir) };
   running.postgres = starting.postgres;
@@ -286,7 +288,7 @@ async function main(): Promise<void> {
 
   await startServices(postgres, nats.url);
   await seed(running.gateway!.url);
-  process.stdout.write(banner({ dataDir, postgres, natsUrl: nats.url }));
+  process.stdout.write(banner({ dataDir, postgres, nats }));
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);

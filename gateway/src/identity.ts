@@ -13,6 +13,8 @@ import { CUSTOMER_SCOPES, SCOPES, badInput, type Viewer } from '@orderflow/commo
  */
 export const DEV_CUSTOMER_HEADER = 'x-dev-customer-id';
 export const DEV_SCOPES_HEADER = 'x-dev-scopes';
+export const DEV_EMAIL_HEADER = 'x-dev-customer-email';
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
 
 const ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 const KNOWN_SCOPES = new Set<string>(SCOPES);
@@ -27,6 +29,8 @@ export function createIdentityResolver({ allowDevHeaders }: { allowDevHeaders: b
     const scopes = typeof raw === 'string' ? raw.split(/\s+/).filter(Boolean) : CUSTOMER_SCOPES;
     const unknown = scopes.filter((s) => !KNOWN_SCOPES.has(s));
     if (unknown.length) throw badInput(`Unknown scope ${unknown[0]}`);
-    return { id, clientId: 'development', kind: 'customer', scopes: new Set(scopes) };
+    const email = headers[DEV_EMAIL_HEADER];
+    if (email !== undefined && (typeof email !== 'string' || !EMAIL.test(email))) throw badInput(`${DEV_EMAIL_HEADER} is not an email address`);
+    return { id, clientId: 'development', kind: 'customer', scopes: new Set(scopes), ...(email ? { email } : {}) };
   };
 }

@@ -44,6 +44,8 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
     gateway,
     introspection: !production,
     includeStacktraceInErrorResponses: false,
+    // runService owns shutdown; Apollo's own signal handler would race it.
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       production ? ApolloServerPluginLandingPageProductionDefault({ footer: false }) : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: true }),

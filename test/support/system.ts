@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { freePort } from '@orderflow/devstack';
+import { freePort, startMailSink } from '@orderflow/devstack';
 import { loadConfig as authConfig } from '../../subgraphs/auth/src/config.ts';
 import { startAuth } from '../../subgraphs/auth/src/app.ts';
 import { loadConfig as ordersConfig } from '../../subgraphs/orders/src/config.ts';
@@ -22,7 +22,7 @@ export interface GraphQLResponse<T = any> {
 export type Headers = Record<string, string>;
 
 /** Headers of a customer (development identity until OAuth lands). */
-export const asCustomer = (id: string): Headers => ({ 'x-dev-customer-id': id });
+export const asCustomer = (id: string): Headers => ({ 'x-dev-customer-id': id, 'x-dev-customer-email': `${id}@example.test` });
 /** Headers of an operator with every scope. */
 export const asOperator = (): Headers => ({
   'x-dev-customer-id': 'ops',
@@ -34,8 +34,13 @@ export const asOperator = (): Headers => ({
  * real HTTP ports, against the run's real PostgreSQL (fresh databases) and
  * nats-server (a fresh subject prefix).
  */
-export async function startSystem({ productQueries, env: extra = {} }: { productQueries?: (sql: string) => void; env?: Record<string, string> } = {}) {
+export async function startSystem({
+  productQueries,
+  env: extra = {},
+  natsUrl = inject('natsUrl'),
+}: { productQueries?: (sql: string) => void; env?: Record<string, string>; natsUrl?: string } = {}) {
   const suffix = randomBytes(4).toString('hex');
+  const mail = await startMailSink();
   const pgPort = inject('postgresPort');
   const [auth, products, orders, shipments, gateway] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const urls = {
@@ -44,7 +49,7 @@ export async function startSystem({ productQueries, env: extra = {} }: { product
     ORDERS_URL: `http://127.0.0.1:${orders}`,
     SHIPMENTS_URL: `http://127.0.0.1:${shipments}`,
   };
-  const common = { NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', NATS_URL: inject('natsUrl'), NATS_PREFIX: `t${suffix}`, ...urls, ...extra };
+  const common = { NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', NATS_URL: natsUrl, NATS_PREFIX: `t${suffix}`, SMTP_URL: mail.url, ...urls, ...extra };
   const db = (name: string) => `postgresql://postgres@127.0.0.1:${pgPort}/${name}_${suffix}`;
   const log = (name: string) => createLogger(name, common.LOG_LEVEL);
 
@@ -77,9 +82,11 @@ export async function startSystem({ productQueries, env: extra = {} }: { product
     products: productsSvc,
     orders: ordersSvc,
     shipments: shipmentsSvc,
+    mail,
     async stop() {
       await gw.stop();
       await Promise.all(services.map((s) => s.stop()));
+      await mail.stop();
     },
   };
 }
@@ -132,3 +139,19 @@ export async function inventoryViolations(system: System) {
 }
 
 export const PRODUCT_STOCK = `query($id: ID!) { product(id: $id) { id availableQuantity reservedQuantity } }`;
+
+/** Polls `check` until it returns a truthy value (or throws its last error after `timeoutMs`). */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, { timeoutMs = 20_000, intervalMs = 100 } = {}): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw last instanceof Error ? last : new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

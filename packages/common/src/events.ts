@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { EventData, EventType } from './event-types.ts';
 
 /** The envelope of every event (shared/contract/events.md). */
 export interface EventEnvelope<T = unknown> {
@@ -13,7 +14,7 @@ export interface EventEnvelope<T = unknown> {
   data: T;
 }
 
-export function createEvent<T>({
+export function createEvent<K extends EventType>({
   type,
   source,
   correlationId,
@@ -22,14 +23,14 @@ export function createEvent<T>({
   data,
   version = 1,
 }: {
-  type: string;
+  type: K;
   source: string;
   correlationId: string;
   causationId?: string | null;
   traceparent?: string | null;
-  data: T;
+  data: EventData<K>;
   version?: number;
-}): EventEnvelope<T> {
+}): EventEnvelope<EventData<K>> {
   return { id: randomUUID(), type, version, occurredAt: new Date().toISOString(), source, correlationId, causationId, traceparent, data };
 }
 

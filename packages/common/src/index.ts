@@ -13,3 +13,5 @@ export * from './viewer.ts';
 export * from './validation.ts';
 export * from './service-runtime.ts';
 export * from './subgraph-kit.ts';
+export * from './consumer.ts';
+export * from './event-types.ts';

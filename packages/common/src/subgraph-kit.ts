@@ -27,6 +27,9 @@ export function loadSubgraphConfig<S extends z.ZodType<z.infer<ReturnType<typeof
 export type SubgraphConfig = ReturnType<typeof loadSubgraphConfig<ReturnType<typeof subgraphEnvSchema>>>;
 
 export interface Worker {
+  name?: string;
+  /** Prepares before the server takes traffic (e.g. declares a consumer). */
+  init?(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -88,12 +91,15 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
     },
     { host: config.HOST, port: config.PORT },
   );
-  const workers = [...(relay ? [relay] : []), ...(parts.workers ?? [])];
+  const workers: Worker[] = [...(relay ? [relay] : []), ...(parts.workers ?? [])];
+  for (const w of workers) await w.init?.();
   for (const w of workers) w.start();
   return {
     url: server.url,
     db: database,
     relay,
+    /** Background workers by name (event consumers are named after their durable). */
+    worker: (name: string) => workers.find((w) => w.name === name),
     async stop() {
       await server.close();
       for (const w of [...workers].reverse()) await w.stop();

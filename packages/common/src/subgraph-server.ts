@@ -51,6 +51,8 @@ export async function startSubgraphServer<Ctx extends object>(
   const apollo = new ApolloServer<Ctx>({
     schema: buildSubgraphSchema({ typeDefs: opts.typeDefs, resolvers: opts.resolvers as GraphQLResolverMap<unknown> }),
     includeStacktraceInErrorResponses: false,
+    // runService owns shutdown; Apollo's own signal handler would race it.
+    stopOnTerminationSignals: false,
     // No Apollo Studio here: inline traces would only cost time on every request.
     plugins: [ApolloServerPluginInlineTraceDisabled()],
     // Only the gateway calls us, with JSON POSTs behind a token.

@@ -1,3 +1,4 @@
 export * from './nats.ts';
 export * from './postgres.ts';
 export * from './process.ts';
+export * from './mail-sink.ts';

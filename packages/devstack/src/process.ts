@@ -37,7 +37,8 @@ export async function waitFor(what: string, check: () => Promise<boolean>, { tim
 
 /** A child process whose output is kept (last lines) for error messages. */
 export function spawnKept(cmd: string, args: string[], opts: SpawnOptions & { echo?: (line: string) => void } = {}) {
-  const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Own process group: a terminal's Ctrl-C reaches only our start script, which stops servers last.
+  const child = spawn(cmd, args, { detached: true, ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
   const tail: string[] = [];
   const onData = (buf: Buffer) => {
     for (const line of buf.toString().split('\n')) {

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import { createInternalClient, createLogger, isUuid, startSubgraph, type Logger } from '@orderflow/common';
+import { createEventConsumer, createInternalClient, createLogger, isUuid, startSubgraph, type Logger } from '@orderflow/common';
 import type { ProductsConfig } from './config.ts';
 import type { ProductsContext } from './context.ts';
 import { createDb } from './db.ts';
 import { createReservationSweeper } from './events/reservation-sweeper.ts';
+import { inventoryHandlers } from './events/saga-handlers.ts';
 import { resolvers } from './resolvers/index.ts';
 import { createCatalogService } from './service/catalog-service.ts';
 import { createInventoryService } from './service/inventory-service.ts';
@@ -29,7 +30,7 @@ export async function startProducts(config: ProductsConfig, opts: { log?: Logger
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
-    setup({ db, relay, internalAuth }) {
+    setup({ db, bus, relay, internalAuth }) {
       const catalog = createCatalogService({ db });
       const inventory = createInventoryService({ db, log, onEvents: relay?.kick });
       const orders = createInternalClient({ baseUrl: config.ORDERS_URL, internalAuth, service: 'products', scopes: ['internal:orders'] });
@@ -48,7 +49,12 @@ export async function startProducts(config: ProductsConfig, opts: { log?: Logger
         typeDefs,
         resolvers,
         context: (viewer) => ({ viewer, catalog, inventory, loaders: { product: catalog.createProductLoader() } }),
-        workers: [sweeper],
+        workers: [
+          sweeper,
+          ...inventoryHandlers(inventory).map((handler) =>
+            createEventConsumer({ bus: bus!, db, log, service: 'products', handler: handler as never, onPublished: relay?.kick }),
+          ),
+        ],
         internalRoutes(router) {
           router.post('/reservations', async (req, res, next) => {
             if (!req.viewer?.scopes.has('internal:inventory')) return void res.status(403).json({ error: 'forbidden' });

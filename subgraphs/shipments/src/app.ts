@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { createLogger, startSubgraph, type Logger } from '@orderflow/common';
+import { z } from 'zod';
+import { createEventConsumer, createLogger, isUuid, startSubgraph, type Logger } from '@orderflow/common';
 import type { ShipmentsConfig } from './config.ts';
 import type { ShipmentsContext } from './context.ts';
 import { createDb } from './db.ts';
 import { resolvers } from './resolvers/index.ts';
 import { createShipmentService } from './service/shipment-service.ts';
+import { shipOnPaidOrder } from './events/saga-handlers.ts';
+
+const cancelBody = z.object({ orderId: z.string().refine(isUuid), reason: z.string().max(500).optional() });
 
 export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graphql', import.meta.url)), 'utf8'));
 
@@ -19,9 +23,22 @@ export async function startShipments(config: ShipmentsConfig, opts: { log?: Logg
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
-    setup({ db, relay }) {
+    setup({ db, bus, relay }) {
       const shipments = createShipmentService({ db, onEvents: relay?.kick });
-      return { typeDefs, resolvers, context: (viewer) => ({ viewer, shipments, loaders: shipments.createLoaders() }) };
+      return {
+        typeDefs,
+        resolvers,
+        context: (viewer) => ({ viewer, shipments, loaders: shipments.createLoaders() }),
+        workers: [createEventConsumer({ bus: bus!, db, log, service: 'shipments', handler: shipOnPaidOrder(shipments) as never, onPublished: relay?.kick })],
+        internalRoutes(router) {
+          router.post('/shipments/cancel', async (req, res, next) => {
+            if (!req.viewer?.scopes.has('internal:shipments')) return void res.status(403).json({ error: 'forbidden' });
+            const body = cancelBody.safeParse(req.body);
+            if (!body.success) return void res.status(400).json({ error: 'invalid_request' });
+            shipments.cancelForOrder(body.data.orderId, body.data.reason ?? 'order cancelled by customer').then((r) => res.json(r), next);
+          });
+        },
+      };
     },
   });
 }

@@ -14,6 +14,7 @@ export interface ReservedLine {
   quantity: number;
   unitCents: number;
   currencyCode: string;
+  name: string;
 }
 
 export type ReserveOutcome =

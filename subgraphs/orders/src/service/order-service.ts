@@ -19,6 +19,8 @@ import {
 } from '@orderflow/common';
 import type { Db, Order, OrderItem, OrderStatus, OrderStatusChange } from '../db.ts';
 import { canCancel } from '../domain/order-status.ts';
+import { lockOrder, refund, transition } from './order-lifecycle.ts';
+import type { ShipmentsClient } from './shipments-client.ts';
 import { invalidOrder, normalizeItems, requestHash, validatePlaceOrder, type PlaceOrderInput } from '../domain/place-order.ts';
 import { InventoryUnavailableError, type InventoryClient } from './inventory-client.ts';
 
@@ -32,12 +34,13 @@ export type CancelOrderResult = { __typename: 'OrderCancelled'; order: Order } |
 export interface OrderServiceDeps {
   db: Db;
   inventory: InventoryClient;
+  shipments: ShipmentsClient;
   log: Logger;
   /** Called after a commit that wrote outbox rows. */
   onEvents?: () => void;
 }
 
-export function createOrderService({ db, inventory, log, onEvents = () => {} }: OrderServiceDeps) {
+export function createOrderService({ db, inventory, shipments, log, onEvents = () => {} }: OrderServiceDeps) {
   const canSee = (viewer: Viewer, order: Order) => order.customerId === viewer.id || viewer.scopes.has('orders:read:all');
 
   async function replay(viewer: Viewer, key: string, hash: string): Promise<PlaceOrderResult | null> {
@@ -102,6 +105,7 @@ export function createOrderService({ db, inventory, log, onEvents = () => {} }: 
         data: {
           orderId,
           customerId: viewer.id,
+          customerEmail: viewer.email ?? null,
           items: items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: money(priceOf.get(i.productId)!.unitCents, currencyCode).amount })),
           totalAmount: money(totalCents, currencyCode),
           paymentToken: input.paymentToken,
@@ -113,6 +117,7 @@ export function createOrderService({ db, inventory, log, onEvents = () => {} }: 
             data: {
               id: orderId,
               customerId: viewer.id,
+              customerEmail: viewer.email ?? null,
               status: 'PENDING_PAYMENT',
               totalCents,
               currencyCode,
@@ -128,7 +133,7 @@ export function createOrderService({ db, inventory, log, onEvents = () => {} }: 
             },
           });
           await tx.orderItem.createMany({
-            data: items.map((i, position) => ({ orderId, position, productId: i.productId, quantity: i.quantity, unitPriceCents: priceOf.get(i.productId)!.unitCents })),
+            data: items.map((i, position) => ({ orderId, position, productId: i.productId, productName: priceOf.get(i.productId)!.name, quantity: i.quantity, unitPriceCents: priceOf.get(i.productId)!.unitCents })),
           });
           await tx.orderStatusChange.create({ data: { orderId, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'order placed' } });
           await writeOutbox(tx, created);
@@ -148,33 +153,38 @@ export function createOrderService({ db, inventory, log, onEvents = () => {} }: 
       }
     },
 
-    /** Cancels before payment completes: the order becomes CANCELLED and its reservation is released. */
+    /**
+     * Cancels an order before it ships. Before payment the reservation is
+     * released; after payment the shipments service is asked first (it owns
+     * the race with SHIPPED: of a cancel and a dispatch exactly one wins),
+     * then the payment is refunded and products returns the stock on
+     * orders.cancelled.
+     */
     async cancelOrder(viewer: Viewer, orderId: string, reason?: string | null): Promise<CancelOrderResult> {
       if (!isUuid(orderId)) throw badInput('orderId is not a valid order id', 'orderId');
       if (reason != null && !isTextWithin(reason, 0, 500)) throw badInput('reason must be at most 500 characters', 'reason');
       const order = await db.order.findUnique({ where: { id: orderId } });
       if (!order || order.customerId !== viewer.id) throw appError(ErrorCode.NOT_FOUND, 'Order not found');
-      if (!canCancel(order.status) || order.status !== 'PENDING_PAYMENT')
-        return { __typename: 'CannotCancel', message: `An order in status ${order.status} cannot be cancelled`, status: order.status };
+      const cannot = (status: OrderStatus): CancelOrderResult => ({ __typename: 'CannotCancel', message: `An order in status ${status} cannot be cancelled`, status });
+      if (!canCancel(order.status)) return cannot(order.status);
       const why = reason ?? 'cancelled by customer';
-      const updated = await db.$transaction(async (tx) => {
-        // Conditional on the status we saw: a concurrent transition makes exactly one winner.
-        const changed = await tx.order.updateManyAndReturn({ where: { id: orderId, status: order.status }, data: { status: 'CANCELLED' } });
-        if (changed.length === 0) return null;
-        await tx.orderStatusChange.create({ data: { orderId, previousStatus: order.status, status: 'CANCELLED', reason: why } });
-        await writeOutbox(
-          tx,
-          createEvent({ type: 'orders.status_changed', source: 'orders', correlationId: orderId, data: { orderId, customerId: order.customerId, previousStatus: order.status, status: 'CANCELLED', reason: why } }),
-          createEvent({ type: 'orders.cancelled', source: 'orders', correlationId: orderId, data: { orderId, reason: why, stockCommitted: false } }),
-        );
-        return changed[0];
-      });
-      if (!updated) {
-        const now = await db.order.findUniqueOrThrow({ where: { id: orderId } });
-        return { __typename: 'CannotCancel', message: `An order in status ${now.status} cannot be cancelled`, status: now.status };
+      const paid = order.status === 'PENDING_SHIPMENT';
+      if (paid) {
+        const verdict = await shipments.cancel(orderId);
+        if (verdict.status === 'too-late') return cannot(verdict.orderStatus);
       }
+      const updated = await db.$transaction(async (tx) => {
+        const current = await lockOrder(tx, orderId);
+        if (!current || current.status !== order.status) return null;
+        const cancelled = createEvent({ type: 'orders.cancelled', source: 'orders', correlationId: orderId, data: { orderId, reason: why, stockCommitted: paid } });
+        const next = await transition(tx, current, 'CANCELLED', { reason: why, extraEvents: [cancelled] });
+        if (next && paid) await refund(tx, orderId, why, cancelled.id);
+        return next;
+      });
+      if (!updated) return cannot((await db.order.findUniqueOrThrow({ where: { id: orderId } })).status);
       onEvents();
-      await releaseQuietly(orderId, why);
+      if (!paid) await releaseQuietly(orderId, why);
+      log.info({ orderId, paid }, 'order cancelled');
       return { __typename: 'OrderCancelled', order: updated };
     },
 

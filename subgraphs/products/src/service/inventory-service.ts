@@ -1,5 +1,5 @@
-import { createEvent, isUniqueViolation, writeOutbox, type EventEnvelope, type Logger } from '@orderflow/common';
-import type { Db } from '../db.ts';
+import { createEvent, isUniqueViolation, writeOutbox, type EventData, type EventEnvelope, type EventType, type Logger } from '@orderflow/common';
+import type { Db, Tx } from '../db.ts';
 import { crossesLowStock, decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
 
 export interface ReservedLine {
@@ -7,6 +7,7 @@ export interface ReservedLine {
   quantity: number;
   unitCents: number;
   currencyCode: string;
+  name: string;
 }
 
 export type ReserveResult =
@@ -21,6 +22,7 @@ interface LockedRow {
   low_stock_threshold: number;
   price_cents: number;
   currency_code: string;
+  name: string;
 }
 
 export interface InventoryServiceDeps {
@@ -30,17 +32,61 @@ export interface InventoryServiceDeps {
   onEvents?: () => void;
 }
 
+/**
+ * How a reservation moves on: from which status, to which, and what each
+ * line does to the product's quantities and its audit trail.
+ */
+const SETTLEMENTS = {
+  release: { from: 'ACTIVE', to: 'RELEASED', available: +1, reserved: -1, sold: 0, movement: 'RELEASE', sign: +1, event: 'inventory.released' },
+  commit: { from: 'ACTIVE', to: 'COMMITTED', available: 0, reserved: -1, sold: +1, movement: 'COMMIT', sign: -1, event: 'inventory.committed' },
+  return: { from: 'COMMITTED', to: 'RETURNED', available: +1, reserved: 0, sold: -1, movement: 'RETURN', sign: +1, event: 'inventory.returned' },
+} as const;
+export type Settlement = keyof typeof SETTLEMENTS;
+
 export function createInventoryService({ db, log, onEvents = () => {} }: InventoryServiceDeps) {
-  const event = <T>(type: string, orderId: string, data: T, causationId: string | null = null) =>
+  const event = <K extends EventType>(type: K, orderId: string, data: EventData<K>, causationId: string | null = null) =>
     createEvent({ type, source: 'products', correlationId: orderId, causationId, data });
+
+  /**
+   * Applies a settlement to every line of an order's reservation in the given
+   * status, inside `tx`; returns how many lines moved (0: nothing to do, e.g.
+   * a redelivered event or a reservation already released).
+   */
+  async function settle(tx: Tx, orderId: string, kind: Settlement, reason: string | null, causationId: string | null = null): Promise<number> {
+    const s = SETTLEMENTS[kind];
+    const lines = await tx.$queryRawUnsafe<{ product_id: string; quantity: number }[]>(
+      `SELECT r.product_id::text, r.quantity FROM reservations r JOIN products p ON p.id = r.product_id
+        WHERE r.order_id = $1::uuid AND r.status = $2::reservation_status ORDER BY r.product_id FOR UPDATE OF p, r`,
+      orderId,
+      s.from,
+    );
+    if (lines.length === 0) return 0;
+    const ids = lines.map((l) => l.product_id);
+    const qty = lines.map((l) => l.quantity);
+    await tx.$executeRawUnsafe(
+      `UPDATE products p SET available = p.available + $3::int * v.q, reserved = p.reserved + $4::int * v.q, sold = p.sold + $5::int * v.q, updated_at = now()
+         FROM unnest($1::uuid[], $2::int[]) AS v(id, q) WHERE p.id = v.id`,
+      ids,
+      qty,
+      s.available,
+      s.reserved,
+      s.sold,
+    );
+    await tx.reservation.updateMany({ where: { orderId, status: s.from }, data: { status: s.to } });
+    await tx.stockMovement.createMany({ data: lines.map((l) => ({ productId: l.product_id, type: s.movement, quantity: s.sign * l.quantity, orderId, reason })) });
+    const items = lines.map((l) => ({ productId: l.product_id, quantity: l.quantity }));
+    await writeOutbox(tx, createEvent({ type: s.event, source: 'products', correlationId: orderId, causationId, data: { orderId, items, ...(kind === 'release' && reason ? { reason } : {}) } }));
+    log.info({ orderId, kind, reason }, 'reservation settled');
+    return lines.length;
+  }
 
   /** The reservation already made for an order, as the first call answered it. */
   async function replay(orderId: string): Promise<ReserveResult | null> {
-    const existing = await db.reservation.findMany({ where: { orderId }, include: { product: { select: { currencyCode: true } } } });
+    const existing = await db.reservation.findMany({ where: { orderId }, include: { product: { select: { currencyCode: true, name: true } } } });
     if (existing.length === 0) return null;
     return {
       status: 'reserved',
-      lines: existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitCents: r.unitCents, currencyCode: r.product.currencyCode })),
+      lines: existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitCents: r.unitCents, currencyCode: r.product.currencyCode, name: r.product.name })),
     };
   }
 
@@ -61,7 +107,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
       try {
         result = await db.$transaction(async (tx) => {
           const locked = await tx.$queryRawUnsafe<LockedRow[]>(
-            `SELECT id::text, available, is_active, low_stock_threshold, price_cents, currency_code
+            `SELECT id::text, available, is_active, low_stock_threshold, price_cents, currency_code, name
                FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
             ids,
           );
@@ -101,7 +147,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
           return {
             result: {
               status: 'reserved',
-              lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitCents: byId.get(l.productId)!.price_cents, currencyCode: byId.get(l.productId)!.currency_code })),
+              lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitCents: byId.get(l.productId)!.price_cents, currencyCode: byId.get(l.productId)!.currency_code, name: byId.get(l.productId)!.name })),
             } as ReserveResult,
             wrote: true,
           };
@@ -120,32 +166,13 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
 
     /** Returns an order's active reservation to available stock; idempotent. */
     async release(orderId: string, reason: string): Promise<number> {
-      const released = await db.$transaction(async (tx) => {
-        const active = await tx.$queryRawUnsafe<{ product_id: string; quantity: number }[]>(
-          `SELECT r.product_id::text, r.quantity FROM reservations r JOIN products p ON p.id = r.product_id
-            WHERE r.order_id = $1::uuid AND r.status = 'ACTIVE' ORDER BY r.product_id FOR UPDATE OF p, r`,
-          orderId,
-        );
-        if (active.length === 0) return 0;
-        await tx.$executeRawUnsafe(
-          `UPDATE products p SET available = p.available + v.q, reserved = p.reserved - v.q, updated_at = now()
-             FROM unnest($1::uuid[], $2::int[]) AS v(id, q) WHERE p.id = v.id`,
-          active.map((a) => a.product_id),
-          active.map((a) => a.quantity),
-        );
-        await tx.reservation.updateMany({ where: { orderId, status: 'ACTIVE' }, data: { status: 'RELEASED' } });
-        await tx.stockMovement.createMany({
-          data: active.map((a) => ({ productId: a.product_id, type: 'RELEASE' as const, quantity: a.quantity, orderId, reason })),
-        });
-        await writeOutbox(tx, event('inventory.released', orderId, { orderId, items: active.map((a) => ({ productId: a.product_id, quantity: a.quantity })), reason }));
-        return active.length;
-      });
-      if (released) {
-        log.info({ orderId, reason }, 'reservation released');
-        onEvents();
-      }
-      return released;
+      const n = await db.$transaction((tx) => settle(tx, orderId, 'release', reason));
+      if (n) onEvents();
+      return n;
     },
+
+    /** A reservation moves on, inside the caller's (consumer's) transaction. */
+    settle,
 
     /** Marks reservations as backed by a recorded order (the sweeper leaves them alone). */
     async confirm(orderIds: string[]): Promise<void> {

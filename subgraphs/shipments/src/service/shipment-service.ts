@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
 import { ErrorCode, appError, badInput, createEvent, isTextWithin, isUuid, requireScope, writeOutbox, type Viewer } from '@orderflow/common';
-import type { Db, DeliveryEvent, Shipment, ShipmentStatus } from '../db.ts';
+import type { Db, DeliveryEvent, Shipment, ShipmentStatus, Tx } from '../db.ts';
+import { carrierFor, newTrackingNumber } from '../domain/carrier.ts';
 import { isValidTransition } from '../domain/shipment-status.ts';
 
 export interface UpdateShipmentStatusInput {
@@ -52,6 +54,67 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
       });
       onEvents();
       return result;
+    },
+
+    /**
+     * Creates the PROCESSING shipment of a paid order, inside the consumer's
+     * transaction. The unique order id makes it once-only, and makes it lose
+     * cleanly against a cancel that got there first (which leaves a
+     * CANCELLED shipment in its place).
+     */
+    async createForOrder(tx: Tx, { orderId, customerId }: { orderId: string; customerId: string }, causationId: string): Promise<Shipment | null> {
+      const carrier = carrierFor(orderId);
+      const id = randomUUID();
+      const inserted = await tx.$executeRawUnsafe(
+        `INSERT INTO shipments (id, order_id, customer_id, tracking_number, carrier, status) VALUES ($1::uuid, $2::uuid, $3, $4, $5, 'PROCESSING')
+         ON CONFLICT (order_id) DO NOTHING`,
+        id,
+        orderId,
+        customerId,
+        newTrackingNumber(carrier.prefix),
+        carrier.name,
+      );
+      if (inserted === 0) return null;
+      await tx.deliveryEvent.create({ data: { shipmentId: id, status: 'PROCESSING', description: 'Shipment created; preparing for dispatch' } });
+      const shipment = await tx.shipment.findUniqueOrThrow({ where: { id } });
+      await writeOutbox(
+        tx,
+        createEvent({ type: 'shipments.created', source: 'shipments', correlationId: orderId, causationId, data: { shipmentId: id, orderId, trackingNumber: shipment.trackingNumber, carrier: carrier.name } }),
+      );
+      return shipment;
+    },
+
+    /**
+     * The arbiter between a customer's cancel and a dispatch: only a
+     * PROCESSING shipment (or none yet) can be cancelled, by the same kind
+     * of conditional update that moves it to SHIPPED, so exactly one wins.
+     */
+    async cancelForOrder(orderId: string, reason: string): Promise<{ status: 'cancelled' } | { status: 'too-late'; shipmentStatus: ShipmentStatus }> {
+      const result = await db.$transaction(async (tx) => {
+        const carrier = carrierFor(orderId);
+        // No shipment yet: leave a cancelled one, so a late creation loses.
+        await tx.$executeRawUnsafe(
+          `INSERT INTO shipments (id, order_id, customer_id, tracking_number, carrier, status) VALUES ($1::uuid, $2::uuid, '', $3, $4, 'CANCELLED')
+           ON CONFLICT (order_id) DO NOTHING`,
+          randomUUID(),
+          orderId,
+          newTrackingNumber(carrier.prefix),
+          carrier.name,
+        );
+        const [cancelled] = await tx.shipment.updateManyAndReturn({ where: { orderId, status: 'PROCESSING' }, data: { status: 'CANCELLED' } });
+        if (cancelled) {
+          await tx.deliveryEvent.create({ data: { shipmentId: cancelled.id, status: 'CANCELLED', description: reason } });
+          await writeOutbox(
+            tx,
+            createEvent({ type: 'shipments.status_updated', source: 'shipments', correlationId: orderId, data: { shipmentId: cancelled.id, orderId, previousStatus: 'PROCESSING', status: 'CANCELLED', location: null } }),
+          );
+          return { status: 'cancelled' as const, published: true };
+        }
+        const current = await tx.shipment.findUniqueOrThrow({ where: { orderId } });
+        return current.status === 'CANCELLED' ? { status: 'cancelled' as const, published: false } : { status: 'too-late' as const, shipmentStatus: current.status, published: false };
+      });
+      if (result.published) onEvents();
+      return result.status === 'cancelled' ? { status: 'cancelled' } : { status: 'too-late', shipmentStatus: result.shipmentStatus! };
     },
 
     createLoaders() {

@@ -1,0 +1,204 @@
+import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JsMsg } from 'nats';
+import { z } from 'zod';
+import type { EventEnvelope } from './events.ts';
+import type { Logger } from './logger.ts';
+import type { Bus } from './nats.ts';
+import type { RawSqlTx } from './outbox.ts';
+
+/** Ask for the message again after `delayMs` (a transient failure, or "not yet"). */
+export class RetryLater extends Error {
+  constructor(readonly delayMs: number, reason: string) {
+    super(reason);
+  }
+}
+
+/** A message that can never succeed: straight to the dead-letter stream. */
+export class PoisonMessage extends Error {}
+
+const envelopeSchema = z.object({
+  id: z.string().uuid(),
+  type: z.string().min(1),
+  version: z.number().int().positive(),
+  occurredAt: z.string(),
+  source: z.string(),
+  correlationId: z.string(),
+  causationId: z.string().nullable(),
+  traceparent: z.string().nullable(),
+  data: z.unknown(),
+});
+
+/** The part of a Prisma client a consumer needs. */
+interface ConsumerDb<Tx> {
+  $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R>;
+}
+
+export interface EventHandler<Data, Tx> {
+  /** Names the durable consumer and its inbox rows with the service, e.g. `payments`. */
+  name: string;
+  /** Event type = subject without prefix, e.g. `payments.succeeded`. */
+  type: string;
+  /** Schema of `data`; a mismatch is a poison message. */
+  schema: z.ZodType<Data>;
+  /**
+   * Applies the event inside the inbox transaction: its writes (and outbox
+   * rows) commit with the record that the event was handled, or not at all.
+   * Returns whether it wrote events for the relay.
+   */
+  handle(event: EventEnvelope<Data>, ctx: { tx: Tx; attempt: number; log: Logger }): Promise<{ published?: boolean } | void>;
+}
+
+export interface EventConsumerOptions<Data, Tx> {
+  bus: Bus;
+  db: unknown;
+  log: Logger;
+  /** Owning service; with the type it names the durable consumer and the inbox rows. */
+  service: string;
+  handler: EventHandler<Data, Tx>;
+  /** Attempts before a failing message is dead-lettered. Default 8. */
+  maxDeliver?: number;
+  /** Messages handled at once; events of one saga (correlationId) are always handled one after another. Default 32. */
+  concurrency?: number;
+  /** Called after a commit in which the handler wrote outbox rows. */
+  onPublished?: () => void;
+}
+
+const STREAM_OF: Record<string, string> = { orders: 'ORDERS', payments: 'ORDERS', inventory: 'INVENTORY', shipments: 'SHIPMENTS' };
+
+export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp / 2 + Math.random() * (exp / 2));
+}
+
+/**
+ * A durable JetStream pull consumer for one event type, with explicit acks,
+ * an inbox for idempotency, per-saga ordering, retries with backoff and a
+ * dead-letter stream for poison messages.
+ */
+export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsumerOptions<Data, Tx>) {
+  const { bus, log, service, handler, maxDeliver = 8, concurrency = 32, onPublished = () => {} } = opts;
+  const db = opts.db as ConsumerDb<Tx>;
+  const durable = `${service}-${handler.name}`;
+  const stream = bus.stream(STREAM_OF[handler.type.split('.')[0]] ?? 'ORDERS');
+  const subject = bus.subject(handler.type);
+  const clog = log.child({ consumer: durable });
+  let messages: ConsumerMessages | undefined;
+  let loop: Promise<void> | undefined;
+  let stopped = false;
+  const inFlight = new Set<Promise<void>>();
+  /** Tail of the chain of each saga's messages, so they are applied in order. */
+  const chains = new Map<string, Promise<void>>();
+
+  async function deadLetter(msg: JsMsg, reason: string) {
+    const h = natsHeaders();
+    h.set('Nats-Msg-Id', `${durable}:${msg.seq}`);
+    const body = { original: msg.string(), subject: msg.subject, error: reason, deliveries: msg.info.redeliveryCount, consumer: durable, stream: msg.info.stream, seq: msg.seq };
+    await bus.js.publish(bus.subject(`dlq.${handler.type}`), JSON.stringify(body), { msgID: `${durable}:${msg.seq}`, headers: h });
+    msg.term(reason);
+    clog.warn({ seq: msg.seq, reason }, 'message dead-lettered');
+  }
+
+  function parse(msg: JsMsg): EventEnvelope<Data> | string {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(msg.string());
+    } catch {
+      return 'invalid JSON';
+    }
+    const env = envelopeSchema.safeParse(raw);
+    if (!env.success) return `not an event envelope: ${env.error.issues[0]?.path.join('.')} ${env.error.issues[0]?.message}`;
+    if (env.data.type !== handler.type) return `type ${env.data.type} does not match subject ${handler.type}`;
+    const data = handler.schema.safeParse(env.data.data);
+    if (!data.success) return `data does not match ${handler.type} v${env.data.version}: ${data.error.issues[0]?.path.join('.')} ${data.error.issues[0]?.message}`;
+    return { ...(env.data as EventEnvelope<unknown>), data: data.data };
+  }
+
+  async function process(msg: JsMsg, event: EventEnvelope<Data>) {
+    const attempt = msg.info.redeliveryCount;
+    try {
+      const published = await db.$transaction(async (tx) => {
+        const fresh = await tx.$executeRawUnsafe(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, durable, event.id);
+        if (fresh === 0) return false; // seen before: the effect is already committed
+        const result = await handler.handle(event, { tx, attempt, log: clog });
+        return !!result?.published;
+      });
+      msg.ack();
+      if (published) onPublished();
+    } catch (err) {
+      if (err instanceof PoisonMessage) return deadLetter(msg, err.message);
+      if (attempt >= maxDeliver) return deadLetter(msg, `failed ${attempt} times: ${(err as Error).message}`);
+      const delay = err instanceof RetryLater ? err.delayMs : backoffMs(attempt);
+      if (!(err instanceof RetryLater)) clog.warn({ eventId: event.id, attempt, err: (err as Error).message }, 'handler failed; will retry');
+      msg.nak(delay);
+    }
+  }
+
+  function dispatch(msg: JsMsg) {
+    const event = parse(msg);
+    if (typeof event === 'string') return track(deadLetter(msg, event));
+    const key = event.correlationId;
+    const next = (chains.get(key) ?? Promise.resolve()).then(() => process(msg, event)).catch((err) => clog.error({ err }, 'consumer failure'));
+    chains.set(key, next);
+    void next.then(() => {
+      if (chains.get(key) === next) chains.delete(key);
+    });
+    return track(next);
+  }
+
+  function track(p: Promise<void>) {
+    const t = p.catch((err) => clog.error({ err: (err as Error).message }, 'consumer failure')).finally(() => inFlight.delete(t));
+    inFlight.add(t);
+    return t;
+  }
+
+  async function ensureConsumer() {
+    const jsm = await bus.nc.jetstreamManager();
+    const config = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: subject,
+      ack_wait: 30_000_000_000,
+      max_ack_pending: 1_000,
+    };
+    try {
+      await jsm.consumers.info(stream, durable);
+    } catch {
+      await jsm.consumers.add(stream, config);
+    }
+  }
+
+  return {
+    name: durable,
+    async init() {
+      await ensureConsumer();
+    },
+    start() {
+      stopped = false;
+      loop = (async () => {
+        while (!stopped) {
+          try {
+            const consumer = await bus.js.consumers.get(stream, durable);
+            messages = await consumer.consume({ max_messages: concurrency * 2 });
+            for await (const msg of messages) {
+              dispatch(msg);
+              while (inFlight.size >= concurrency) await Promise.race(inFlight);
+              if (stopped) break;
+            }
+          } catch (err) {
+            if (stopped) break;
+            clog.warn({ err: (err as Error).message }, 'consumer interrupted; resuming');
+            await new Promise((r) => setTimeout(r, 1_000));
+            await ensureConsumer().catch(() => {});
+          }
+        }
+      })();
+    },
+    async stop() {
+      stopped = true;
+      messages?.stop();
+      await loop;
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}
+export type EventConsumer = ReturnType<typeof createEventConsumer>;

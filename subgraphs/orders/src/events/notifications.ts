@@ -1,0 +1,81 @@
+import nodemailer from 'nodemailer';
+import { EventSchemas, RetryLater, backoffMs, type EventEnvelope, type EventHandler, type Logger } from '@orderflow/common';
+import type { Db, Tx } from '../db.ts';
+import { EMAIL_FOR_STATUS, renderEmail, type EmailKind } from '../domain/emails.ts';
+
+export interface Mailer {
+  send(mail: { to: string; subject: string; text: string; html: string; messageId: string }): Promise<void>;
+  close(): void;
+}
+
+/** SMTP through nodemailer; `smtpUrl` like smtp://user:pass@host:587. */
+export function createMailer({ smtpUrl, from }: { smtpUrl: string; from: string }): Mailer {
+  const transport = nodemailer.createTransport(smtpUrl);
+  return {
+    async send({ to, subject, text, html, messageId }) {
+      await transport.sendMail({ from, to, subject, text, html, messageId });
+    },
+    close: () => transport.close(),
+  };
+}
+
+/**
+ * Sends each customer email at most once and retries until it is sent. The
+ * row is claimed (PENDING) and committed before the SMTP call, so a crash
+ * mid-send leaves a PENDING row that is never sent again (UNKNOWN) rather
+ * than a second copy; a refused send becomes FAILED and is retried with
+ * backoff. The Message-ID is derived from the event id, so a receiving
+ * server can also recognise a copy.
+ */
+function createSender({ db, mailer, log }: { db: Db; mailer: Mailer; log: Logger }) {
+  async function claim(eventId: string, orderId: string, kind: EmailKind, recipient: string): Promise<boolean> {
+    const inserted = await db.notification.createMany({ data: [{ eventId, orderId, kind, recipient, status: 'PENDING' }], skipDuplicates: true });
+    if (inserted.count === 1) return true;
+    const retried = await db.notification.updateMany({ where: { eventId, status: 'FAILED' }, data: { status: 'PENDING', attempts: { increment: 1 } } });
+    if (retried.count === 1) return true;
+    // PENDING from an attempt that died mid-send: it may have gone out. Never risk a second copy.
+    await db.notification.updateMany({ where: { eventId, status: 'PENDING', updatedAt: { lt: new Date(Date.now() - 60_000) } }, data: { status: 'UNKNOWN' } });
+    return false;
+  }
+
+  return async function send(event: EventEnvelope, kind: EmailKind, tx: Tx, attempt: number, detail: string | null) {
+    const orderId = event.correlationId;
+    const order = await tx.order.findUnique({ where: { id: orderId }, include: { items: { orderBy: { position: 'asc' } } } });
+    if (!order) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
+    if (!order.customerEmail) {
+      log.debug({ orderId, kind }, 'no email address for this customer; nothing sent');
+      return;
+    }
+    if (!(await claim(event.id, orderId, kind, order.customerEmail))) return;
+    const mail = renderEmail(kind, order, detail);
+    try {
+      await mailer.send({ to: order.customerEmail, ...mail, messageId: `<${event.id}@orderflow.local>` });
+    } catch (err) {
+      await db.notification.update({ where: { eventId: event.id }, data: { status: 'FAILED', lastError: (err as Error).message.slice(0, 500) } });
+      throw new RetryLater(backoffMs(attempt, 500, 60_000), `SMTP send failed: ${(err as Error).message}`);
+    }
+    await db.notification.update({ where: { eventId: event.id }, data: { status: 'SENT' } });
+    log.info({ orderId, kind }, 'email sent');
+  };
+}
+
+/** The two consumers that email customers: order received, and every customer-visible status. */
+export function notificationHandlers(deps: { db: Db; mailer: Mailer; log: Logger }) {
+  const send = createSender(deps);
+  const received: EventHandler<(typeof EventSchemas)['orders.created']['_output'], Tx> = {
+    name: 'email-order-received',
+    type: 'orders.created',
+    schema: EventSchemas['orders.created'],
+    handle: (event, { tx, attempt }) => send(event, 'order-received', tx, attempt, null),
+  };
+  const statusChanged: EventHandler<(typeof EventSchemas)['orders.status_changed']['_output'], Tx> = {
+    name: 'email-status-changed',
+    type: 'orders.status_changed',
+    schema: EventSchemas['orders.status_changed'],
+    async handle(event, { tx, attempt }) {
+      const kind = EMAIL_FOR_STATUS[event.data.status];
+      if (kind) await send(event, kind, tx, attempt, event.data.reason);
+    },
+  };
+  return { received, statusChanged };
+}

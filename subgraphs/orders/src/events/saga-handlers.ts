@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { EventSchemas, RetryLater, backoffMs, createEvent, money, writeOutbox, type EventHandler } from '@orderflow/common';
+import type { Tx } from '../db.ts';
+import { mirrorShipment } from '../domain/order-status.ts';
+import { decidePayment, maskToken } from '../domain/payment.ts';
+import { lockOrder, refund, transition } from '../service/order-lifecycle.ts';
+
+/**
+ * The orders service's part of the saga, one handler per event type. Each
+ * runs inside its consumer's inbox transaction: a redelivered event finds
+ * its id in the inbox and changes nothing.
+ */
+
+/** orders.created → charge the order (simulated), once, with retries for transient errors. */
+export function paymentWorker({ failureRate }: { failureRate: number }): EventHandler<(typeof EventSchemas)['orders.created']['_output'], Tx> {
+  return {
+    name: 'payments',
+    type: 'orders.created',
+    schema: EventSchemas['orders.created'],
+    async handle(event, { tx, attempt, log }) {
+      const order = await lockOrder(tx, event.data.orderId);
+      if (!order) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
+      if (await tx.payment.findUnique({ where: { orderId: order.id } })) return;
+      const fail = async (reason: string) => {
+        await tx.payment.create({ data: { id: randomUUID(), orderId: order.id, status: 'FAILED', amountCents: order.totalCents, currencyCode: order.currencyCode, reason, attempts: attempt } });
+        await writeOutbox(tx, createEvent({ type: 'payments.failed', source: 'orders', correlationId: order.id, causationId: event.id, data: { orderId: order.id, reason, retryable: false } }));
+        log.info({ orderId: order.id, reason, token: maskToken(order.paymentToken) }, 'payment failed');
+        return { published: true };
+      };
+      // Never charge an order the customer cancelled while it waited.
+      if (order.status !== 'PENDING_PAYMENT') return fail(`order ${order.status.toLowerCase()} before payment`);
+      const decision = decidePayment(order.paymentToken, attempt, { failureRate });
+      if (decision.outcome === 'transient') throw new RetryLater(backoffMs(attempt, 250, 5_000), decision.reason);
+      if (decision.outcome === 'declined') return fail(decision.reason);
+      const paymentId = randomUUID();
+      await tx.payment.create({ data: { id: paymentId, orderId: order.id, status: 'SUCCEEDED', amountCents: order.totalCents, currencyCode: order.currencyCode, attempts: attempt } });
+      await writeOutbox(
+        tx,
+        createEvent({ type: 'payments.succeeded', source: 'orders', correlationId: order.id, causationId: event.id, data: { orderId: order.id, paymentId, amount: money(order.totalCents, order.currencyCode) } }),
+      );
+      log.info({ orderId: order.id, attempt }, 'payment succeeded');
+      return { published: true };
+    },
+  };
+}
+
+/** payments.succeeded → PENDING_SHIPMENT; on an order cancelled meanwhile, refund instead. */
+export const onPaymentSucceeded: EventHandler<(typeof EventSchemas)['payments.succeeded']['_output'], Tx> = {
+  name: 'payment-succeeded',
+  type: 'payments.succeeded',
+  schema: EventSchemas['payments.succeeded'],
+  async handle(event, { tx }) {
+    const order = await lockOrder(tx, event.data.orderId);
+    if (!order) return;
+    if (order.status === 'PENDING_PAYMENT') {
+      await transition(tx, order, 'PENDING_SHIPMENT', { reason: 'payment succeeded', causationId: event.id });
+      return { published: true };
+    }
+    if (order.status === 'CANCELLED') return { published: await refund(tx, order.id, 'order cancelled before payment completed', event.id) };
+  },
+};
+
+/** payments.failed → PAYMENT_FAILED (the products service releases the stock). */
+export const onPaymentFailed: EventHandler<(typeof EventSchemas)['payments.failed']['_output'], Tx> = {
+  name: 'payment-failed',
+  type: 'payments.failed',
+  schema: EventSchemas['payments.failed'],
+  async handle(event, { tx }) {
+    const order = await lockOrder(tx, event.data.orderId);
+    if (!order || order.status !== 'PENDING_PAYMENT') return;
+    await transition(tx, order, 'PAYMENT_FAILED', { reason: event.data.reason, causationId: event.id });
+    return { published: true };
+  },
+};
+
+/** shipments.status_updated → SHIPPED, IN_TRANSIT, DELIVERED, strictly in order. */
+export const onShipmentStatusUpdated: EventHandler<(typeof EventSchemas)['shipments.status_updated']['_output'], Tx> = {
+  name: 'shipment-status',
+  type: 'shipments.status_updated',
+  schema: EventSchemas['shipments.status_updated'],
+  async handle(event, { tx, attempt }) {
+    const order = await lockOrder(tx, event.data.orderId);
+    if (!order) return;
+    const decision = mirrorShipment(order.status, event.data.previousStatus, event.data.status);
+    if (decision.action === 'wait') throw new RetryLater(backoffMs(attempt, 100, 2_000), 'an earlier shipment step has not arrived yet');
+    if (decision.action === 'ignore') return;
+    const where = event.data.location ? ` at ${event.data.location}` : '';
+    await transition(tx, order, decision.status, { reason: `shipment ${event.data.status.toLowerCase().replace('_', ' ')}${where}`, causationId: event.id });
+    return { published: true };
+  },
+};

@@ -1,0 +1,57 @@
+import { createEvent, money, writeOutbox, type EventEnvelope } from '@orderflow/common';
+import type { Order, OrderStatus, Tx } from '../db.ts';
+import { canTransition } from '../domain/order-status.ts';
+
+/**
+ * Moves an order from the status it was read in to `to`, inside the caller's
+ * transaction: a conditional update (so of two concurrent transitions exactly
+ * one wins), a status-history row and an `orders.status_changed` event.
+ * Returns the updated order, or null when the order had moved on.
+ */
+export async function transition(
+  tx: Tx,
+  order: Order,
+  to: OrderStatus,
+  { reason, causationId = null, extraEvents = [] }: { reason: string | null; causationId?: string | null; extraEvents?: EventEnvelope[] },
+): Promise<Order | null> {
+  if (!canTransition(order.status, to)) return null;
+  const [updated] = await tx.order.updateManyAndReturn({ where: { id: order.id, status: order.status }, data: { status: to } });
+  if (!updated) return null;
+  await tx.orderStatusChange.create({ data: { orderId: order.id, previousStatus: order.status, status: to, reason } });
+  await writeOutbox(
+    tx,
+    createEvent({
+      type: 'orders.status_changed',
+      source: 'orders',
+      correlationId: order.id,
+      causationId,
+      data: { orderId: order.id, customerId: order.customerId, previousStatus: order.status, status: to, reason },
+    }),
+    ...extraEvents,
+  );
+  return updated;
+}
+
+/** Locks and reads an order inside a transaction (serialises the saga steps of one order). */
+export async function lockOrder(tx: Tx, orderId: string): Promise<Order | null> {
+  const rows = await tx.$queryRawUnsafe<{ id: string }[]>('SELECT id::text FROM orders WHERE id = $1::uuid FOR UPDATE', orderId);
+  if (rows.length === 0) return null;
+  return tx.order.findUnique({ where: { id: orderId } });
+}
+
+/** Refunds a succeeded payment (simulated) and publishes payments.refunded, inside the caller's transaction. */
+export async function refund(tx: Tx, orderId: string, reason: string, causationId: string | null): Promise<boolean> {
+  const [payment] = await tx.payment.updateManyAndReturn({ where: { orderId, status: 'SUCCEEDED' }, data: { status: 'REFUNDED', reason } });
+  if (!payment) return false;
+  await writeOutbox(
+    tx,
+    createEvent({
+      type: 'payments.refunded',
+      source: 'orders',
+      correlationId: orderId,
+      causationId,
+      data: { orderId, paymentId: payment.id, amount: money(payment.amountCents, payment.currencyCode), reason },
+    }),
+  );
+  return true;
+}

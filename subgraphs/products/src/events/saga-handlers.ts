@@ -1,0 +1,49 @@
+import { EventSchemas, type EventHandler } from '@orderflow/common';
+import type { Tx } from '../db.ts';
+import type { InventoryService } from '../service/inventory-service.ts';
+
+type Handler<K extends keyof typeof EventSchemas> = EventHandler<(typeof EventSchemas)[K]['_output'], Tx>;
+
+/**
+ * The products service's part of the saga. Each handler runs in its
+ * consumer's inbox transaction, and each settlement only moves a reservation
+ * in the status it expects, so a late or repeated event changes nothing.
+ */
+export function inventoryHandlers(inventory: InventoryService) {
+  /** orders.created → the order exists: its reservation is no business of the sweeper. */
+  const confirm: Handler<'orders.created'> = {
+    name: 'confirm-reservation',
+    type: 'orders.created',
+    schema: EventSchemas['orders.created'],
+    async handle(event, { tx }) {
+      await tx.reservation.updateMany({ where: { orderId: event.data.orderId, confirmedAt: null }, data: { confirmedAt: new Date() } });
+    },
+  };
+  /** payments.succeeded → the units leave the shelf (reserved → sold). */
+  const commit: Handler<'payments.succeeded'> = {
+    name: 'commit-reservation',
+    type: 'payments.succeeded',
+    schema: EventSchemas['payments.succeeded'],
+    handle: async (event, { tx }) => ({ published: (await inventory.settle(tx, event.data.orderId, 'commit', 'paid', event.id)) > 0 }),
+  };
+  /** payments.failed → the reservation is released at once. */
+  const release: Handler<'payments.failed'> = {
+    name: 'release-on-payment-failure',
+    type: 'payments.failed',
+    schema: EventSchemas['payments.failed'],
+    handle: async (event, { tx }) => ({ published: (await inventory.settle(tx, event.data.orderId, 'release', `payment failed: ${event.data.reason}`, event.id)) > 0 }),
+  };
+  /** orders.cancelled → a held reservation is released; committed units come back (RETURN). */
+  const cancel: Handler<'orders.cancelled'> = {
+    name: 'restock-on-cancel',
+    type: 'orders.cancelled',
+    schema: EventSchemas['orders.cancelled'],
+    async handle(event, { tx }) {
+      const reason = `order cancelled${event.data.reason ? `: ${event.data.reason}` : ''}`;
+      const released = await inventory.settle(tx, event.data.orderId, 'release', reason, event.id);
+      const returned = await inventory.settle(tx, event.data.orderId, 'return', reason, event.id);
+      return { published: released + returned > 0 };
+    },
+  };
+  return [confirm, commit, release, cancel];
+}

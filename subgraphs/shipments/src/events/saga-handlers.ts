@@ -1,0 +1,17 @@
+import { EventSchemas, type EventHandler } from '@orderflow/common';
+import type { Tx } from '../db.ts';
+import type { ShipmentService } from '../service/shipment-service.ts';
+
+/** orders.status_changed to PENDING_SHIPMENT → a PROCESSING shipment with a carrier and tracking number. */
+export function shipOnPaidOrder(shipments: ShipmentService): EventHandler<(typeof EventSchemas)['orders.status_changed']['_output'], Tx> {
+  return {
+    name: 'create-shipment',
+    type: 'orders.status_changed',
+    schema: EventSchemas['orders.status_changed'],
+    async handle(event, { tx }) {
+      if (event.data.status !== 'PENDING_SHIPMENT') return;
+      const created = await shipments.createForOrder(tx, { orderId: event.data.orderId, customerId: event.data.customerId }, event.id);
+      return { published: !!created };
+    },
+  };
+}
