@@ -60,6 +60,8 @@ export interface EventConsumerOptions<Data, Tx> {
   concurrency?: number;
   /** Called after a commit in which the handler wrote outbox rows. */
   onPublished?: () => void;
+  /** Multiplies every retry delay; tests shrink it. Default 1. */
+  retryScale?: number;
 }
 
 const STREAM_OF: Record<string, string> = { orders: 'ORDERS', payments: 'ORDERS', inventory: 'INVENTORY', shipments: 'SHIPMENTS' };
@@ -75,7 +77,7 @@ export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number
  * dead-letter stream for poison messages.
  */
 export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsumerOptions<Data, Tx>) {
-  const { bus, log, service, handler, maxDeliver = 8, concurrency = 32, onPublished = () => {} } = opts;
+  const { bus, log, service, handler, maxDeliver = 8, concurrency = 32, onPublished = () => {}, retryScale = 1 } = opts;
   const db = opts.db as ConsumerDb<Tx>;
   const durable = `${service}-${handler.name}`;
   const stream = bus.stream(STREAM_OF[handler.type.split('.')[0]] ?? 'ORDERS');
@@ -128,7 +130,7 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
       if (attempt >= maxDeliver) return deadLetter(msg, `failed ${attempt} times: ${(err as Error).message}`);
       const delay = err instanceof RetryLater ? err.delayMs : backoffMs(attempt);
       if (!(err instanceof RetryLater)) clog.warn({ eventId: event.id, attempt, err: (err as Error).message }, 'handler failed; will retry');
-      msg.nak(delay);
+      msg.nak(Math.round(delay * retryScale));
     }
   }
 

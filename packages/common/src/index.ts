@@ -15,3 +15,4 @@ export * from './service-runtime.ts';
 export * from './subgraph-kit.ts';
 export * from './consumer.ts';
 export * from './event-types.ts';
+export * from './dlq.ts';

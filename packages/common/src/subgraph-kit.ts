@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type express from 'express';
 import type { DocumentNode } from 'graphql';
 import { baseEnvSchema, parseEnv, resolveInternalSecret } from './config.ts';
+import { createEventConsumer, type EventConsumer, type EventHandler } from './consumer.ts';
 import { createInternalAuth, type InternalAuth } from './internal-auth.ts';
 import type { Logger } from './logger.ts';
 import { applyMigrations } from './migrate.ts';
@@ -67,14 +68,25 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
   migrationsDir: string;
   db: () => D;
   publishesEvents: boolean;
-  setup: (deps: { db: D; bus: Bus | null; relay: OutboxRelay | null; internalAuth: InternalAuth }) => SubgraphParts<Ctx>;
+  setup: (deps: {
+    db: D;
+    bus: Bus | null;
+    relay: OutboxRelay | null;
+    internalAuth: InternalAuth;
+    /** A durable consumer of this service for one saga handler. */
+    consumer: (handler: EventHandler<any, any>, options?: { maxDeliver?: number; concurrency?: number }) => EventConsumer;
+  }) => SubgraphParts<Ctx>;
 }) {
   await applyMigrations({ databaseUrl: config.DATABASE_URL, migrationsDir, log });
   const database = db();
   const bus = publishesEvents ? await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name, log }) : null;
   const relay = bus ? createOutboxRelay({ db: database, bus, log }) : null;
   const internalAuth = createInternalAuth({ secret: config.internalAuthSecret, issuer: name });
-  const parts = setup({ db: database, bus, relay, internalAuth });
+  const consumer = (handler: EventHandler<any, any>, options: { maxDeliver?: number; concurrency?: number } = {}) => {
+    if (!bus) throw new Error(`${name} consumes events: set publishesEvents`);
+    return createEventConsumer({ bus, db: database, log, service: name, handler, onPublished: relay?.kick, retryScale: config.SAGA_RETRY_SCALE, ...options });
+  };
+  const parts = setup({ db: database, bus, relay, internalAuth, consumer });
   const server = await startSubgraphServer<Ctx>(
     {
       name,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import { createEventConsumer, createLogger, startSubgraph, type Logger } from '@orderflow/common';
+import { createLogger, startSubgraph, type Logger } from '@orderflow/common';
 import type { OrdersConfig } from './config.ts';
 import type { OrdersContext } from './context.ts';
 import { createDb } from './db.ts';
@@ -26,22 +26,20 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
-    setup({ db, bus, relay, internalAuth }) {
+    setup({ db, relay, internalAuth, consumer }) {
       const inventory = createInventoryClient({ baseUrl: config.PRODUCTS_URL, internalAuth, log, timeoutMs: config.INVENTORY_TIMEOUT_MS });
       const shipments = createShipmentsClient({ baseUrl: config.SHIPMENTS_URL, internalAuth });
       const orders = createOrderService({ db, inventory, shipments, log, onEvents: relay?.kick });
       const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
       const emails = notificationHandlers({ db, mailer, log });
-      const consumer = (handler: Parameters<typeof createEventConsumer>[0]['handler'], extra: { maxDeliver?: number; concurrency?: number } = {}) =>
-        createEventConsumer({ bus: bus!, db, log, service: 'orders', handler, onPublished: relay?.kick, ...extra });
       return {
         workers: [
-          consumer(paymentWorker({ failureRate: config.PAYMENT_FAILURE_RATE }) as never),
-          consumer(onPaymentSucceeded as never),
-          consumer(onPaymentFailed as never),
-          consumer(onShipmentStatusUpdated as never, { maxDeliver: 30 }),
-          consumer(emails.received as never, { maxDeliver: 30, concurrency: 4 }),
-          consumer(emails.statusChanged as never, { maxDeliver: 30, concurrency: 4 }),
+          consumer(paymentWorker({ failureRate: config.PAYMENT_FAILURE_RATE })),
+          consumer(onPaymentSucceeded),
+          consumer(onPaymentFailed),
+          consumer(onShipmentStatusUpdated, { maxDeliver: 30 }),
+          consumer(emails.received, { maxDeliver: 30, concurrency: 4 }),
+          consumer(emails.statusChanged, { maxDeliver: 30, concurrency: 4 }),
           { init: async () => {}, start() {}, async stop() { mailer.close(); } },
         ],
         typeDefs,

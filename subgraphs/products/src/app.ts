@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import { createEventConsumer, createInternalClient, createLogger, isUuid, startSubgraph, type Logger } from '@orderflow/common';
+import { createInternalClient, createLogger, isUuid, startSubgraph, type Logger } from '@orderflow/common';
 import type { ProductsConfig } from './config.ts';
 import type { ProductsContext } from './context.ts';
 import { createDb } from './db.ts';
@@ -30,7 +30,7 @@ export async function startProducts(config: ProductsConfig, opts: { log?: Logger
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
-    setup({ db, bus, relay, internalAuth }) {
+    setup({ db, relay, internalAuth, consumer }) {
       const catalog = createCatalogService({ db });
       const inventory = createInventoryService({ db, log, onEvents: relay?.kick });
       const orders = createInternalClient({ baseUrl: config.ORDERS_URL, internalAuth, service: 'products', scopes: ['internal:orders'] });
@@ -51,9 +51,7 @@ export async function startProducts(config: ProductsConfig, opts: { log?: Logger
         context: (viewer) => ({ viewer, catalog, inventory, loaders: { product: catalog.createProductLoader() } }),
         workers: [
           sweeper,
-          ...inventoryHandlers(inventory).map((handler) =>
-            createEventConsumer({ bus: bus!, db, log, service: 'products', handler: handler as never, onPublished: relay?.kick }),
-          ),
+          ...inventoryHandlers(inventory).map((handler) => consumer(handler)),
         ],
         internalRoutes(router) {
           router.post('/reservations', async (req, res, next) => {

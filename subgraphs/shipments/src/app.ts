@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import { createEventConsumer, createLogger, isUuid, startSubgraph, type Logger } from '@orderflow/common';
+import { createLogger, isUuid, startSubgraph, type Logger } from '@orderflow/common';
 import type { ShipmentsConfig } from './config.ts';
 import type { ShipmentsContext } from './context.ts';
 import { createDb } from './db.ts';
@@ -23,13 +23,13 @@ export async function startShipments(config: ShipmentsConfig, opts: { log?: Logg
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
-    setup({ db, bus, relay }) {
+    setup({ db, relay, consumer }) {
       const shipments = createShipmentService({ db, onEvents: relay?.kick });
       return {
         typeDefs,
         resolvers,
         context: (viewer) => ({ viewer, shipments, loaders: shipments.createLoaders() }),
-        workers: [createEventConsumer({ bus: bus!, db, log, service: 'shipments', handler: shipOnPaidOrder(shipments) as never, onPublished: relay?.kick })],
+        workers: [consumer(shipOnPaidOrder(shipments))],
         internalRoutes(router) {
           router.post('/shipments/cancel', async (req, res, next) => {
             if (!req.viewer?.scopes.has('internal:shipments')) return void res.status(403).json({ error: 'forbidden' });
