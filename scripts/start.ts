@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { portAnswers, startNats, startPostgres, stopChild } from '@orderflow/devstack';
+import { portAnswers, startMailSink, startNats, startPostgres, stopChild } from '@orderflow/devstack';
 import { seedCatalog } from './seed.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,7 +49,7 @@ interface Service {
 
 // What is running, for the one shutdown. Infrastructure is kept as promises so
 // a Ctrl-C during its start still stops it once it is up.
-const running: { postgres?: Promise<Infra>; nats?: Promise<Infra>; subgraphs: Service[]; gateway?: Service } = { subgraphs: [] };
+const running: { postgres?: Promise<Infra>; nats?: Promise<Infra>; mail?: Promise<Infra>; subgraphs: Service[]; gateway?: Service } = { subgraphs: [] };
 const restartTimers = new Set<NodeJS.Timeout>();
 let stopping: Promise<void> | null = null;
 
@@ -88,6 +88,19 @@ async function provideNats(dataDir: string): Promise<Infra & { url: string }> {
   await refuseBusyPort(port, 'nats-server', `Stop it, use it with NATS_URL=nats://127.0.0.1:${port}, or pick another port with NATS_PORT.`);
   const nats = await startNats({ storeDir: join(dataDir, 'nats'), port, log: (line) => print('nats', line) });
   return { url: nats.url, external: false, stop: nats.stop };
+}
+
+/**
+ * Customer emails: to SMTP_URL when given, otherwise into a local SMTP sink
+ * that keeps every message as an .eml file under the data folder.
+ */
+async function provideMail(dataDir: string): Promise<Infra & { url: string; dir?: string }> {
+  const external = process.env.SMTP_URL;
+  if (external) return { url: external, external: true, stop: async () => {} };
+  const port = envPort('SMTP_PORT', 2525);
+  await refuseBusyPort(port, 'SMTP sink', `Stop it, send mail there with SMTP_URL=smtp://127.0.0.1:${port}, or pick another port with SMTP_PORT.`);
+  const sink = await startMailSink({ port, dir: join(dataDir, 'mail') });
+  return { url: sink.url, dir: sink.dir, external: false, stop: sink.stop };
 }
 
 interface Postgres extends Infra {
@@ -177,10 +190,10 @@ function newService(name: string, script: string, port: number, env: NodeJS.Proc
   return { name, script, port, url: `http://127.0.0.1:${port}`, env: { ...env, PORT: String(port) }, child: null, tail: [], supervised: false, restarts: [] };
 }
 
-async function startServices(postgres: Postgres, natsUrl: string): Promise<void> {
+async function startServices(postgres: Postgres, natsUrl: string, smtpUrl: string): Promise<void> {
   const ports = SUBGRAPHS.map((s) => envPort(s.portVar, s.defaultPort));
   const siblingUrls = Object.fromEntries(SUBGRAPHS.map((s, i) => [s.urlVar, `http://127.0.0.1:${ports[i]}`]));
-  const shared = { ...process.env, NATS_URL: natsUrl, ...siblingUrls };
+  const shared = { ...process.env, NATS_URL: natsUrl, SMTP_URL: smtpUrl, ...siblingUrls };
 
   running.subgraphs = SUBGRAPHS.map((s, i) =>
     newService(s.name, `subgraphs/${s.name}/src/index.ts`, ports[i], { ...shared, DATABASE_URL: postgres.databaseUrl(s.name) }),
@@ -220,7 +233,7 @@ function shutdown(code: number): Promise<void> {
     await stopService(running.gateway);
     if (running.subgraphs.length) say('stopping the subgraphs…');
     await Promise.all(running.subgraphs.map(stopService));
-    await Promise.all([stopInfra('NATS', running.nats), stopInfra('PostgreSQL', running.postgres)]);
+    await Promise.all([stopInfra('NATS', running.nats), stopInfra('PostgreSQL', running.postgres), stopInfra('the SMTP sink', running.mail)]);
     say('stopped');
     process.exit(code);
   })();
@@ -247,7 +260,7 @@ async function seed(gatewayUrl: string): Promise<void> {
   }
 }
 
-function banner({ dataDir, postgres, nats }: { dataDir: string; postgres: Postgres; nats: Infra & { url: string } }): string {
+function banner({ dataDir, postgres, nats, mail }: { dataDir: string; postgres: Postgres; nats: Infra & { url: string }; mail: Infra & { url: string; dir?: string } }): string {
   const gw = running.gateway!;
   const graphqlUrl = `http://localhost:${gw.port}/graphql`;
   const query = JSON.stringify({ query: '{ products(first: 3) { totalCount edges { node { name availableQuantity } } } }' });
@@ -262,6 +275,8 @@ function banner({ dataDir, postgres, nats }: { dataDir: string; postgres: Postgr
     ...running.subgraphs.map((s) => `    ${s.name.padEnd(NAME_WIDTH)}       ${s.url}`),
     `  PostgreSQL        ${postgres.url}  (databases ${SUBGRAPHS.map((s) => `orderflow_${s.name}`).join(', ')})${postgres.external ? ', yours, from DATABASE_URL' : ''}`,
     `  NATS              ${nats.url}${nats.external ? '  (yours, from NATS_URL)' : ''}`,
+    `  Customer emails   ${mail.external ? `${serverOf(mail.url)}  (yours, from SMTP_URL)` : `${mail.url}, kept as .eml files in ${mail.dir}`}`,
+    '  Dead letters      npm run dlq -- list',
     `  Data folder       ${postgres.external && nats.external ? 'none: PostgreSQL and NATS are yours' : dataDir}`,
     '',
     '  Try it:',
@@ -281,14 +296,15 @@ async function main(): Promise<void> {
   // startPostgres and startNats create their folders under it when they need them.
   const dataDir = resolve(ROOT, process.env.DATA_DIR ?? '.data');
 
-  const starting = { postgres: providePostgres(dataDir), nats: provideNats(dataDir) };
+  const starting = { postgres: providePostgres(dataDir), nats: provideNats(dataDir), mail: provideMail(dataDir) };
   running.postgres = starting.postgres;
   running.nats = starting.nats;
-  const [postgres, nats] = await Promise.all([starting.postgres, starting.nats]);
+  running.mail = starting.mail;
+  const [postgres, nats, mail] = await Promise.all([starting.postgres, starting.nats, starting.mail]);
 
-  await startServices(postgres, nats.url);
+  await startServices(postgres, nats.url, mail.url);
   await seed(running.gateway!.url);
-  process.stdout.write(banner({ dataDir, postgres, nats }));
+  process.stdout.write(banner({ dataDir, postgres, nats, mail }));
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);

@@ -40,6 +40,20 @@ describe('the order saga', () => {
     return out;
   }
 
+  /** Every inventory.low_stock event of one product. */
+  async function lowStockEvents(productId: string) {
+    const jsm = await nc.jetstreamManager();
+    const stream = `${system.natsPrefix.toUpperCase()}_INVENTORY`;
+    const { state } = await jsm.streams.info(stream);
+    const out: any[] = [];
+    for (let seq = state.first_seq; seq <= state.last_seq; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+      const e = m?.json<any>();
+      if (e?.type === 'inventory.low_stock' && e.data.productId === productId) out.push(e.data);
+    }
+    return out;
+  }
+
   /** Everything the saga wrote about one order, in every service. */
   async function footprint(orderId: string, productId: string) {
     return {
@@ -106,6 +120,26 @@ describe('the order saga', () => {
     });
     expect(subjects).toEqual([expect.stringMatching(/received your order/), expect.stringMatching(/on its way/), expect.stringMatching(/was delivered/)]);
     expect(await inventoryViolations(system)).toEqual([]);
+  });
+
+  it('publishes inventory.low_stock once per downward crossing of the threshold', async () => {
+    const p = await createProduct(system, { initialStock: 12, lowStockThreshold: 10 });
+    await place('low', p.id, 1); // 11: above
+    await place('low', p.id, 2); // 9: crossed
+    await place('low', p.id, 1); // 8: still below, no new alert
+    await eventually(async () => (await lowStockEvents(p.id)).length === 1);
+    await system.graphql(`mutation($id: ID!) { restockProduct(productId: $id, quantity: 10) { id } }`, { id: p.id }, asOperator()); // 18: back above
+    await place('low', p.id, 8); // 10: crossed again (at the threshold counts)
+    const alerts = await eventually(async () => {
+      const a = await lowStockEvents(p.id);
+      return a.length === 2 && a;
+    });
+    expect(alerts).toEqual([
+      { productId: p.id, availableQuantity: 9, threshold: 10 },
+      { productId: p.id, availableQuantity: 10, threshold: 10 },
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await lowStockEvents(p.id)).toHaveLength(2);
   });
 
   it('marks a declined payment PAYMENT_FAILED and releases the stock at once', async () => {

@@ -16,6 +16,8 @@ export const baseEnvSchema = z.object({
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
   /** Prefix of stream names and subjects; tests give every run its own. */
   NATS_PREFIX: z.string().regex(/^[a-z0-9_-]*$/i).default(''),
+  /** Replicas of every JetStream stream: 1 on one server, 3 on a cluster. Default 1. */
+  NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** Multiplies the saga's retry delays (transient payment errors, backoff). Tests shrink it. Default 1. */
   SAGA_RETRY_SCALE: z.coerce.number().min(0).max(10).default(1),
 });

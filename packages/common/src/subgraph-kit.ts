@@ -79,7 +79,7 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
 }) {
   await applyMigrations({ databaseUrl: config.DATABASE_URL, migrationsDir, log });
   const database = db();
-  const bus = publishesEvents ? await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name, log }) : null;
+  const bus = publishesEvents ? await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name, log, replicas: config.NATS_REPLICAS }) : null;
   const relay = bus ? createOutboxRelay({ db: database, bus, log }) : null;
   const internalAuth = createInternalAuth({ secret: config.internalAuthSecret, issuer: name });
   const consumer = (handler: EventHandler<any, any>, options: { maxDeliver?: number; concurrency?: number } = {}) => {
