@@ -17,7 +17,8 @@
  *   --gateway URL   target a running system instead of booting one here
  *   --ephemeral     own PostgreSQL without fsync/synchronous_commit (default: durable)
  *   --products N    products to create (default 200)
- *   --customers N   distinct customers (default 1000)
+ *   --customers N   distinct customers, signed up (real accounts, real tokens) before the run (default 200)
+ *   --ops-secret S  the ops-console client's secret, to create products (default: its development secret)
  *   --seed N        seed of the order generator (default 1)
  *   --env K=V       extra environment for the in-process services (repeatable), e.g. --env DB_POOL_SIZE=20
  *   --out PATH      where the JSON summary goes (default docs/bench/orders-latest.json)
@@ -28,7 +29,7 @@ import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { processTreeCpuSeconds, startInfra, startStack, type Infra, type Stack } from './support/stack.ts';
+import { DEV_CLIENT_SECRETS, clientToken, processTreeCpuSeconds, signUpCustomers, startInfra, startStack, type Infra, type Stack } from './support/stack.ts';
 
 // ---------------------------------------------------------------- options
 
@@ -41,6 +42,7 @@ interface Options {
   ephemeral: boolean;
   products: number;
   customers: number;
+  opsSecret: string;
   seed: number;
   env: Record<string, string>;
   out: string;
@@ -65,7 +67,8 @@ function parseArgs(argv: string[]): Options {
     gateway: null,
     ephemeral: false,
     products: 200,
-    customers: 1000,
+    customers: 200,
+    opsSecret: DEV_CLIENT_SECRETS['ops-console'],
     seed: 1,
     env: {},
     out: resolve(ROOT, 'docs/bench/orders-latest.json'),
@@ -87,6 +90,7 @@ function parseArgs(argv: string[]): Options {
       case '--timeout': o.timeout = num('timeout', value(), 0.001); break;
       case '--products': o.products = Math.floor(num('products', value(), 5)); break;
       case '--customers': o.customers = Math.floor(num('customers', value(), 1)); break;
+      case '--ops-secret': o.opsSecret = value() ?? usage('--ops-secret needs the ops-console client secret'); break;
       case '--seed': o.seed = Math.floor(num('seed', value(), 0)); break;
       case '--ephemeral': o.ephemeral = true; break;
       case '--out': o.out = resolve(value() ?? usage('--out needs a path')); break;
@@ -115,8 +119,6 @@ function parseArgs(argv: string[]): Options {
 }
 
 // ---------------------------------------------------------------- GraphQL
-
-const OPERATOR = { 'x-dev-customer-id': 'ops', 'x-dev-scopes': 'products:write inventory:write' };
 
 const CREATE_PRODUCT = `mutation($input: CreateProductInput!) { createProduct(input: $input) { id availableQuantity } }`;
 
@@ -147,8 +149,8 @@ async function graphql(gateway: string, query: string, variables: unknown, heade
   return body.data!;
 }
 
-/** Products with stock that never runs out during a run, created through the gateway as an operator. */
-async function seedProducts(gateway: string, count: number, runId: string, random: () => number): Promise<string[]> {
+/** Products with stock that never runs out during a run, created through the gateway as an operator (ops-console token). */
+async function seedProducts(gateway: string, operator: Record<string, string>, count: number, runId: string, random: () => number): Promise<string[]> {
   const ids: string[] = new Array(count);
   let next = 0;
   const worker = async () => {
@@ -161,7 +163,7 @@ async function seedProducts(gateway: string, count: number, runId: string, rando
         price: (cents / 100).toFixed(2),
         initialStock: 1_000_000,
       };
-      const data = await graphql(gateway, CREATE_PRODUCT, { input }, OPERATOR);
+      const data = await graphql(gateway, CREATE_PRODUCT, { input }, operator);
       ids[i] = data.createProduct.id;
     }
   };
@@ -187,7 +189,8 @@ interface Planned {
   /** ms after the start of the run (performance.now() base) */
   scheduled: number;
   measured: boolean;
-  customer: string;
+  /** Index into the pool of signed-up customers. */
+  customer: number;
   body: string;
 }
 
@@ -205,7 +208,7 @@ function planRequests(o: Options, productIds: string[], runId: string, random: (
     plan[i] = {
       scheduled: (i * 1000) / o.rate,
       measured: i >= warmupCount,
-      customer: `bench-${Math.floor(random() * o.customers)}`,
+      customer: Math.floor(random() * o.customers),
       body: JSON.stringify({ query: PLACE_ORDER, variables: { input } }),
     };
   }
@@ -224,14 +227,14 @@ interface Result {
   status: number | null;
 }
 
-async function fire(gateway: string, p: Planned, start: number, timeoutMs: number): Promise<Result> {
+async function fire(gateway: string, p: Planned, customers: string[], start: number, timeoutMs: number): Promise<Result> {
   const launched = performance.now() - start;
   let outcome: string;
   let status: number | null = null;
   try {
     const res = await fetch(`${gateway}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-dev-customer-id': p.customer },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${customers[p.customer]}` },
       body: p.body,
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -257,7 +260,7 @@ async function fire(gateway: string, p: Planned, start: number, timeoutMs: numbe
 }
 
 /** Launches every planned request at its time; resolves when all have finished. */
-function run(gateway: string, plan: Planned[], timeoutMs: number, onProgress: (launched: number, finished: number, elapsedMs: number) => void) {
+function run(gateway: string, plan: Planned[], customers: string[], timeoutMs: number, onProgress: (launched: number, finished: number, elapsedMs: number) => void) {
   return new Promise<{ start: number; results: Result[] }>((resolveRun) => {
     const results: Result[] = new Array(plan.length);
     let next = 0;
@@ -268,7 +271,7 @@ function run(gateway: string, plan: Planned[], timeoutMs: number, onProgress: (l
       const now = performance.now() - start;
       while (next < plan.length && plan[next].scheduled <= now) {
         const i = next++;
-        fire(gateway, plan[i], start, timeoutMs).then((r) => {
+        fire(gateway, plan[i], customers, start, timeoutMs).then((r) => {
           results[i] = r;
           if (++finished === plan.length) {
             onProgress(next, finished, performance.now() - start);
@@ -377,8 +380,12 @@ async function main() {
     }
 
     let t = performance.now();
-    const productIds = await seedProducts(gateway, o.products, runId, random);
+    const operator = { authorization: `Bearer ${await clientToken(gateway, 'ops-console', o.opsSecret, 'products:write')}` };
+    const productIds = await seedProducts(gateway, operator, o.products, runId, random);
     log(`created ${productIds.length} products in ${Math.round(performance.now() - t)} ms`);
+    t = performance.now();
+    const customers = await signUpCustomers(gateway, o.customers, runId);
+    log(`signed up ${customers.length} customers in ${Math.round(performance.now() - t)} ms`);
     const plan = planRequests(o, productIds, runId, random);
     log(`running ${plan.length} placeOrder requests at ${o.rate}/s: ${o.warmup} s warm-up + ${o.duration} s measured`);
 
@@ -404,7 +411,7 @@ async function main() {
       loopDelay.disable();
     }, warmupMs + o.duration * 1000);
 
-    const { results } = await run(gateway, plan, o.timeout * 1000, (launched, finished, elapsed) =>
+    const { results } = await run(gateway, plan, customers, o.timeout * 1000, (launched, finished, elapsed) =>
       log(`t=${(elapsed / 1000).toFixed(1)}s launched=${launched} finished=${finished} in-flight=${launched - finished}`),
     );
     clearTimeout(windowTimer);

@@ -1,5 +1,5 @@
 // Demo catalog for `npm start`: created once, through the public gateway, so
-// it exercises the same path (identity, validation, events) as a real client.
+// it exercises the same path (OAuth token, validation, events) as a real client.
 
 interface SeedProduct {
   sku: string;
@@ -30,19 +30,31 @@ export const DEMO_PRODUCTS: readonly SeedProduct[] = [
   { sku: 'DSK-PEN-GEL3', name: 'Gel Pen Set (3 colours)', description: '0.5 mm, quick-drying ink.', price: '6.95', initialStock: 450, lowStockThreshold: 5 },
 ];
 
-/** The development operator (dev headers; ignored by a production gateway). */
-const OPERATOR_HEADERS = {
-  'x-dev-customer-id': 'ops',
-  'x-dev-scopes': 'products:write inventory:write inventory:read orders:read:all shipments:read shipments:write',
-};
+/** The operator that seeds: the contract's ops-console client. */
+const OPERATOR_CLIENT_ID = 'ops-console';
+const OPERATOR_DEV_SECRET = 'ops-console-dev-secret';
 
 const COUNT_PRODUCTS = '{ products(first: 1) { totalCount } }';
 const CREATE_PRODUCT = 'mutation($input: CreateProductInput!) { createProduct(input: $input) { id sku } }';
 
-async function graphql<T>(endpoint: URL, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+/** An access token of the operator client (RFC 6749 §4.4 client credentials, narrowed to what seeding needs). */
+async function operatorToken(gatewayUrl: string, clientSecret: string): Promise<string> {
+  const basic = Buffer.from(`${OPERATOR_CLIENT_ID}:${encodeURIComponent(clientSecret)}`).toString('base64');
+  const res = await fetch(new URL('/oauth/token', gatewayUrl), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${basic}` },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'products:write' }).toString(),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await res.json().catch(() => ({}))) as { access_token?: string; error?: string };
+  if (!res.ok || !body.access_token) throw new Error(`no operator token from /oauth/token: HTTP ${res.status} ${body.error ?? ''}`.trim());
+  return body.access_token;
+}
+
+async function graphql<T>(endpoint: URL, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch(endpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...OPERATOR_HEADERS },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(10_000),
   });
@@ -58,14 +70,16 @@ async function graphql<T>(endpoint: URL, query: string, variables: Record<string
  * Creates the demo catalog through the gateway when the catalog is empty,
  * so a restart (or a catalog of your own) is left alone.
  *
- * @param gatewayUrl The gateway's base URL (`http://127.0.0.1:4000`); its `/graphql` endpoint is used.
+ * @param gatewayUrl The gateway's base URL (`http://127.0.0.1:4000`); its `/graphql` and `/oauth/token` endpoints are used.
+ * @param options.clientSecret The ops-console client's secret. Default: its development secret.
  * @returns How many products were created (0 when the catalog already had some) and the catalog size before.
  */
-export async function seedCatalog(gatewayUrl: string): Promise<{ created: number; existing: number }> {
+export async function seedCatalog(gatewayUrl: string, { clientSecret = OPERATOR_DEV_SECRET }: { clientSecret?: string } = {}): Promise<{ created: number; existing: number }> {
   const endpoint = new URL('/graphql', gatewayUrl);
-  const { products } = await graphql<{ products: { totalCount: number } }>(endpoint, COUNT_PRODUCTS);
+  const token = await operatorToken(gatewayUrl, clientSecret);
+  const { products } = await graphql<{ products: { totalCount: number } }>(endpoint, token, COUNT_PRODUCTS);
   if (products.totalCount > 0) return { created: 0, existing: products.totalCount };
   // One at a time, so the catalog's "newest first" order is the list's reverse order.
-  for (const input of DEMO_PRODUCTS) await graphql(endpoint, CREATE_PRODUCT, { input });
+  for (const input of DEMO_PRODUCTS) await graphql(endpoint, token, CREATE_PRODUCT, { input });
   return { created: DEMO_PRODUCTS.length, existing: 0 };
 }

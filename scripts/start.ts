@@ -193,7 +193,9 @@ function newService(name: string, script: string, port: number, env: NodeJS.Proc
 async function startServices(postgres: Postgres, natsUrl: string, smtpUrl: string): Promise<void> {
   const ports = SUBGRAPHS.map((s) => envPort(s.portVar, s.defaultPort));
   const siblingUrls = Object.fromEntries(SUBGRAPHS.map((s, i) => [s.urlVar, `http://127.0.0.1:${ports[i]}`]));
-  const shared = { ...process.env, NATS_URL: natsUrl, SMTP_URL: smtpUrl, ...siblingUrls };
+  // Access tokens name the gateway's public origin as their issuer (RFC 8414 metadata is served there).
+  const issuer = process.env.OAUTH_ISSUER || `http://localhost:${envPort('GATEWAY_PORT', 4000)}`;
+  const shared = { ...process.env, NATS_URL: natsUrl, SMTP_URL: smtpUrl, OAUTH_ISSUER: issuer, ...siblingUrls };
 
   running.subgraphs = SUBGRAPHS.map((s, i) =>
     newService(s.name, `subgraphs/${s.name}/src/index.ts`, ports[i], { ...shared, DATABASE_URL: postgres.databaseUrl(s.name) }),
@@ -249,15 +251,34 @@ function onSignal(signal: NodeJS.Signals): void {
 // ── Main ────────────────────────────────────────────────────────────────────
 
 async function seed(gatewayUrl: string): Promise<void> {
-  // A production gateway ignores the development operator headers seeding uses.
+  // Production has no development client secret to seed with (and wants no demo catalog).
   if (process.env.NODE_ENV === 'production') return say('NODE_ENV=production: demo catalog not seeded');
   try {
-    const { created, existing } = await seedCatalog(gatewayUrl);
+    const { created, existing } = await seedCatalog(gatewayUrl, { clientSecret: process.env.OPS_CONSOLE_CLIENT_SECRET || undefined });
     say(created ? `demo catalog seeded: ${created} products` : `catalog has ${existing} products: not seeding`);
   } catch (err) {
     // The system is up and usable; a catalog can still be made by hand.
     say(`demo catalog not seeded: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The clients the auth service registers (contract), for the banner: their
+ * development secrets, or only the variable's name when a secret of yours is
+ * set (a banner is no place for a real secret).
+ */
+function clientLines(): string[] {
+  if (process.env.NODE_ENV === 'production') return ['  OAuth2 clients: only those whose secrets you set (NODE_ENV=production has no development clients).'];
+  const clients = [
+    ['storefront', 'STOREFRONT_CLIENT_SECRET', 'customer-facing app (customer tokens)'],
+    ['ops-console', 'OPS_CONSOLE_CLIENT_SECRET', 'every scope'],
+    ['delivery-partner', 'DELIVERY_PARTNER_CLIENT_SECRET', 'shipments:read shipments:write'],
+  ];
+  const secret = (id: string, variable: string) => (process.env[variable] ? `(from ${variable})` : `${id}-dev-secret`);
+  return [
+    '  OAuth2 clients (client id, secret, scopes):',
+    ...clients.map(([id, variable, what]) => `    ${id.padEnd(18)}${secret(id, variable).padEnd(34)}${what}`),
+  ];
 }
 
 function banner({ dataDir, postgres, nats, mail }: { dataDir: string; postgres: Postgres; nats: Infra & { url: string }; mail: Infra & { url: string; dir?: string } }): string {
@@ -283,8 +304,10 @@ function banner({ dataDir, postgres, nats, mail }: { dataDir: string; postgres: 
     `    curl -s ${graphqlUrl} -H 'content-type: application/json' \\`,
     `      -d '${query}'`,
     '',
-    '  In development the customer is chosen with the header x-dev-customer-id (until OAuth lands),',
-    `  e.g. -H 'x-dev-customer-id: alice'; operators add -H 'x-dev-scopes: products:write inventory:write'.`,
+    ...clientLines(),
+    '  A service client gets a token (then: -H "authorization: Bearer <access_token>"):',
+    `    curl -s -u ops-console:ops-console-dev-secret -d grant_type=client_credentials http://localhost:${gw.port}/oauth/token`,
+    '  Customers sign up / log in with the signUp and logIn mutations (README: "Logging in").',
     '',
     '  Press Ctrl-C to stop.',
     rule,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLACE_ORDER, asCustomer, asOperator, buildOrderInput, createProduct, startSystem, stockOf, type System } from './support/system.ts';
+import { PLACE_ORDER, buildOrderInput, createProduct, startSystem, stockOf, type Customer, type Headers, type System } from './support/system.ts';
 
 /** Nothing in a response may reveal internals. */
 function expectNoLeak(body: unknown) {
@@ -12,10 +12,13 @@ describe('bad input gets a clear error and changes nothing', () => {
   let system: System;
   let product: { id: string };
   let inactive: { id: string };
-  const customer = 'bad-input-customer';
+  let customer: Customer;
+  let operator: Headers;
 
   beforeAll(async () => {
     system = await startSystem();
+    customer = await system.signUpCustomer('bad-input');
+    operator = await system.operatorHeaders();
     product = await createProduct(system, { initialStock: 20 });
     inactive = await createProduct(system, { initialStock: 20 });
     await system.products.db.product.update({ where: { id: inactive.id }, data: { isActive: false } });
@@ -24,7 +27,7 @@ describe('bad input gets a clear error and changes nothing', () => {
 
   async function expectNothingWritten() {
     expect(await stockOf(system, product.id)).toEqual({ available: 20, reserved: 0, sold: 0, stocked: 20 });
-    expect(await system.orders.db.order.count({ where: { customerId: customer } })).toBe(0);
+    expect(await system.orders.db.order.count({ where: { customerId: customer.id } })).toBe(0);
     expect(await system.products.db.stockMovement.count()).toBe(0);
     expect(await system.products.db.reservation.count()).toBe(0);
   }
@@ -54,7 +57,7 @@ describe('bad input gets a clear error and changes nothing', () => {
 
   it.each(invalidOrders)('placeOrder with %s is InvalidOrder', async (_name, build, field) => {
     const input = build();
-    const res = await system.graphql(PLACE_ORDER, { input }, asCustomer(customer));
+    const res = await system.graphql(PLACE_ORDER, { input }, customer.headers);
     expect(res.errors).toBeUndefined();
     expect(res.data.placeOrder).toMatchObject({ __typename: 'InvalidOrder', field });
     expect(res.data.placeOrder.message.length).toBeGreaterThan(5);
@@ -67,7 +70,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     ['a missing payment token', () => (({ paymentToken: _, ...rest }) => rest)(buildOrderInput({ items: line(1) }))],
   ] as [string, () => unknown][])('placeOrder with %s is BAD_USER_INPUT', async (_name, build) => {
     const input = build();
-    const res = await system.graphql(PLACE_ORDER, { input }, asCustomer(customer));
+    const res = await system.graphql(PLACE_ORDER, { input }, customer.headers);
     expect(res.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expectNoLeak(res);
     await expectNothingWritten();
@@ -90,7 +93,7 @@ describe('bad input gets a clear error and changes nothing', () => {
     ['a SKU with spaces', { sku: 'A B' }, 'sku'],
   ])('createProduct with %s is BAD_USER_INPUT on its field', async (_name, patch, field) => {
     const input = { sku: `BAD-${randomUUID().slice(0, 8)}`, name: 'Bad', price: '1.00', initialStock: 1, ...patch };
-    const res = await system.graphql(CREATE, { input }, asOperator());
+    const res = await system.graphql(CREATE, { input }, operator);
     expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
     expect(await system.products.db.product.count({ where: { sku: input.sku } })).toBe(0);
   });
@@ -98,18 +101,18 @@ describe('bad input gets a clear error and changes nothing', () => {
   it('createProduct refuses a duplicate SKU', async () => {
     const sku = `DUP-${randomUUID().slice(0, 8)}`;
     await createProduct(system, { sku });
-    const res = await system.graphql(CREATE, { input: { sku, name: 'Again', price: '2.00', initialStock: 1 } }, asOperator());
+    const res = await system.graphql(CREATE, { input: { sku, name: 'Again', price: '2.00', initialStock: 1 } }, operator);
     expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'sku' });
   });
 
   it.each([[-5], [0]])('restockProduct with quantity %i is BAD_USER_INPUT and changes nothing', async (quantity) => {
-    const res = await system.graphql(`mutation($id: ID!, $q: Int!) { restockProduct(productId: $id, quantity: $q) { availableQuantity } }`, { id: product.id, q: quantity }, asOperator());
+    const res = await system.graphql(`mutation($id: ID!, $q: Int!) { restockProduct(productId: $id, quantity: $q) { availableQuantity } }`, { id: product.id, q: quantity }, operator);
     expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quantity' });
     await expectNothingWritten();
   });
 
   it('restockProduct of an unknown product is NOT_FOUND', async () => {
-    const res = await system.graphql(`mutation($id: ID!) { restockProduct(productId: $id, quantity: 5) { id } }`, { id: randomUUID() }, asOperator());
+    const res = await system.graphql(`mutation($id: ID!) { restockProduct(productId: $id, quantity: 5) { id } }`, { id: randomUUID() }, operator);
     expect(res.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 
@@ -120,7 +123,7 @@ describe('bad input gets a clear error and changes nothing', () => {
   });
 
   it('order(id) with a malformed id is BAD_USER_INPUT; an invalid cursor too', async () => {
-    expect((await system.graphql(`{ order(id: "1; DROP TABLE orders") { id } }`, {}, asCustomer(customer))).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await system.graphql(`{ order(id: "1; DROP TABLE orders") { id } }`, {}, customer.headers)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect((await system.graphql(`{ products(after: "garbage") { totalCount } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect((await system.graphql(`{ products(first: 5000) { totalCount } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });

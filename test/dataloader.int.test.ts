@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLACE_ORDER, asCustomer, buildOrderInput, createProduct, startSystem, type System } from './support/system.ts';
+import { PLACE_ORDER, buildOrderInput, createProduct, startSystem, type System } from './support/system.ts';
 
 /** SQL statements the products subgraph ran that read the products table. */
 const productReads = (log: string[]) => log.filter((sql) => /^SELECT .* FROM "public"\."products"/s.test(sql));
@@ -14,9 +14,10 @@ describe('Order.items.product through DataLoader', () => {
 
   it('resolves every product of every order in one batched SQL query per request', async () => {
     const products = await Promise.all(Array.from({ length: 6 }, (_, i) => createProduct(system, { name: `Loader ${i}`, initialStock: 100 })));
+    const customer = await system.signUpCustomer('loader');
     for (let o = 0; o < 4; o++) {
       const items = products.slice(o, o + 3).map((p) => ({ productId: p.id, quantity: 1 }));
-      const res = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items }) }, asCustomer('loader-customer'));
+      const res = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items }) }, customer.headers);
       expect(res.data.placeOrder.__typename).toBe('OrderPlaced');
     }
 
@@ -24,7 +25,7 @@ describe('Order.items.product through DataLoader', () => {
     const res = await system.graphql(
       `{ myOrders(first: 10) { totalCount edges { node { id items { quantity product { id name price { amount } availableQuantity } } } } } }`,
       {},
-      asCustomer('loader-customer'),
+      customer.headers,
     );
     expect(res.errors).toBeUndefined();
     const orders = res.data.myOrders.edges.map((e: any) => e.node);
@@ -37,9 +38,10 @@ describe('Order.items.product through DataLoader', () => {
 
   it('needs one query for a single order too', async () => {
     const p = await Promise.all([createProduct(system, { name: 'One' }), createProduct(system, { name: 'Two' })]);
-    const placed = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: p.map((x) => ({ productId: x.id, quantity: 1 })) }) }, asCustomer('single'));
+    const single = await system.signUpCustomer('single');
+    const placed = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: p.map((x) => ({ productId: x.id, quantity: 1 })) }) }, single.headers);
     queries.length = 0;
-    const res = await system.graphql(`query($id: ID!) { order(id: $id) { items { product { name } } } }`, { id: placed.data.placeOrder.order.id }, asCustomer('single'));
+    const res = await system.graphql(`query($id: ID!) { order(id: $id) { items { product { name } } } }`, { id: placed.data.placeOrder.order.id }, single.headers);
     expect(res.data.order.items.map((i: any) => i.product.name)).toEqual(['One', 'Two']);
     expect(productReads(queries)).toHaveLength(1);
   });

@@ -4,34 +4,39 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInternalAuth, createInternalClient, resolveInternalSecret } from '@orderflow/common';
 import {
   PLACE_ORDER,
-  asCustomer,
   buildOrderInput,
   createProduct,
   inventoryViolations,
   startSystem,
   stockOf,
+  type Customer,
   type System,
 } from './support/system.ts';
 
 describe('placeOrder', () => {
   let system: System;
   beforeAll(async () => {
-    system = await startSystem({ env: { RESERVATION_DEADLINE_MS: '1000', SWEEP_INTERVAL_MS: '3600000' } });
+    // Cheap password hashes: this file signs up 200 buyers, and hashing is not what it tests.
+    system = await startSystem({ env: { RESERVATION_DEADLINE_MS: '1000', SWEEP_INTERVAL_MS: '3600000', PASSWORD_HASH_COST: '10' } });
   });
   afterAll(async () => system?.stop());
 
-  const place = (customer: string, input: ReturnType<typeof buildOrderInput>) => system.graphql(PLACE_ORDER, { input }, asCustomer(customer));
+  const place = (customer: Customer, input: ReturnType<typeof buildOrderInput>) => system.graphql(PLACE_ORDER, { input }, customer.headers);
+  const customer = (name: string) => system.signUpCustomer(name);
+  /** Units held by orders: the saga may already have committed a paid order's units (reserved → sold). */
+  const held = async (productId: string) => {
+    const s = await stockOf(system, productId);
+    return { available: s.available, held: s.reserved + s.sold, stocked: s.stocked };
+  };
 
   it('sells each unit once: 200 concurrent buyers of 50 units through the gateway', async () => {
     const product = await createProduct(system, { initialStock: 50 });
-    const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => place(`buyer-${i}`, buildOrderInput({ items: [{ productId: product.id, quantity: 1 }] }))),
-    );
+    const buyers = await system.signUpCustomers(200, 'buyer');
+    const results = await Promise.all(buyers.map((buyer) => place(buyer, buildOrderInput({ items: [{ productId: product.id, quantity: 1 }] }))));
     const kinds = results.map((r) => r.data?.placeOrder.__typename ?? `error:${r.errors?.[0]?.extensions?.code}`);
     expect(kinds.filter((k) => k === 'OrderPlaced')).toHaveLength(50);
     expect(kinds.filter((k) => k === 'ProductsUnavailable')).toHaveLength(150);
-    const stock = await stockOf(system, product.id);
-    expect(stock).toEqual({ available: 0, reserved: 50, sold: 0, stocked: 50 });
+    expect(await held(product.id)).toEqual({ available: 0, held: 50, stocked: 50 });
     expect(await inventoryViolations(system)).toEqual([]);
     const refused = results.find((r) => r.data?.placeOrder.__typename === 'ProductsUnavailable')!;
     expect(refused.data.placeOrder.unavailableItems).toEqual([{ productId: product.id, requested: 1, available: 0, isAvailable: false }]);
@@ -42,7 +47,7 @@ describe('placeOrder', () => {
   it('reserves all lines or none', async () => {
     const plenty = await createProduct(system, { initialStock: 10 });
     const scarce = await createProduct(system, { initialStock: 2 });
-    const res = await place('all-or-nothing', buildOrderInput({ items: [{ productId: plenty.id, quantity: 3 }, { productId: scarce.id, quantity: 5 }] }));
+    const res = await place(await customer('all-or-nothing'), buildOrderInput({ items: [{ productId: plenty.id, quantity: 3 }, { productId: scarce.id, quantity: 5 }] }));
     expect(res.data.placeOrder).toMatchObject({
       __typename: 'ProductsUnavailable',
       unavailableItems: [{ productId: scarce.id, requested: 5, available: 2, isAvailable: false }],
@@ -54,7 +59,7 @@ describe('placeOrder', () => {
   it('charges catalog prices, whatever the client believes', async () => {
     const a = await createProduct(system, { price: '12.34', initialStock: 10 });
     const b = await createProduct(system, { price: '0.99', initialStock: 10 });
-    const res = await place('pricing', buildOrderInput({ items: [{ productId: a.id, quantity: 3 }, { productId: b.id, quantity: 1 }] }));
+    const res = await place(await customer('pricing'), buildOrderInput({ items: [{ productId: a.id, quantity: 3 }, { productId: b.id, quantity: 1 }] }));
     const order = res.data.placeOrder.order;
     expect(order.status).toBe('PENDING_PAYMENT');
     expect(order.totalAmount).toEqual({ amount: '38.01', currencyCode: 'USD' });
@@ -63,44 +68,47 @@ describe('placeOrder', () => {
       { productId: b.id, quantity: 1, unitPrice: { amount: '0.99' }, lineTotal: { amount: '0.99' } },
     ]);
     expect(order.statusHistory).toEqual([{ previousStatus: null, status: 'PENDING_PAYMENT' }]);
-    expect(await stockOf(system, a.id)).toEqual({ available: 7, reserved: 3, sold: 0, stocked: 10 });
+    expect(await held(a.id)).toEqual({ available: 7, held: 3, stocked: 10 });
   });
 
   describe('idempotency', () => {
     it('returns the first result for a retry and reserves nothing again', async () => {
       const p = await createProduct(system, { initialStock: 10 });
       const input = buildOrderInput({ items: [{ productId: p.id, quantity: 4 }] });
-      const first = await place('idem', input);
-      const second = await place('idem', input);
+      const buyer = await customer('idem');
+      const first = await place(buyer, input);
+      const second = await place(buyer, input);
       expect(second.data.placeOrder.order.id).toBe(first.data.placeOrder.order.id);
-      expect(await stockOf(system, p.id)).toMatchObject({ available: 6, reserved: 4 });
+      expect(await held(p.id)).toMatchObject({ available: 6, held: 4 });
     });
 
     it('refuses a different order under the same key', async () => {
       const p = await createProduct(system, { initialStock: 10 });
       const input = buildOrderInput({ items: [{ productId: p.id, quantity: 1 }] });
-      await place('idem-2', input);
-      const res = await place('idem-2', { ...input, items: [{ productId: p.id, quantity: 2 }] });
+      const buyer = await customer('idem-2');
+      await place(buyer, input);
+      const res = await place(buyer, { ...input, items: [{ productId: p.id, quantity: 2 }] });
       expect(res.data.placeOrder).toMatchObject({ __typename: 'InvalidOrder', field: 'idempotencyKey' });
-      expect(await stockOf(system, p.id)).toMatchObject({ available: 9, reserved: 1 });
+      expect(await held(p.id)).toMatchObject({ available: 9, held: 1 });
     });
 
     it('keeps keys per customer', async () => {
       const p = await createProduct(system, { initialStock: 10 });
       const input = buildOrderInput({ items: [{ productId: p.id, quantity: 1 }] });
-      const a = await place('idem-a', input);
-      const b = await place('idem-b', input);
+      const a = await place(await customer('idem-a'), input);
+      const b = await place(await customer('idem-b'), input);
       expect(a.data.placeOrder.order.id).not.toBe(b.data.placeOrder.order.id);
     });
 
     it('makes one order of ten concurrent retries', async () => {
       const p = await createProduct(system, { initialStock: 100 });
       const input = buildOrderInput({ items: [{ productId: p.id, quantity: 2 }] });
-      const results = await Promise.all(Array.from({ length: 10 }, () => place('idem-race', input)));
+      const racer = await customer('idem-race');
+      const results = await Promise.all(Array.from({ length: 10 }, () => place(racer, input)));
       const ids = new Set(results.map((r) => r.data?.placeOrder.order?.id));
       expect(ids.size).toBe(1);
-      expect(await stockOf(system, p.id)).toMatchObject({ available: 98, reserved: 2 });
-      expect(await system.orders.db.order.count({ where: { customerId: 'idem-race' } })).toBe(1);
+      expect(await held(p.id)).toMatchObject({ available: 98, held: 2 });
+      expect(await system.orders.db.order.count({ where: { customerId: racer.id } })).toBe(1);
     });
   });
 
@@ -110,7 +118,7 @@ describe('placeOrder', () => {
       BEGIN IF NEW.idempotency_key LIKE 'fail-%' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
     await system.orders.db.$executeRawUnsafe(`CREATE TRIGGER fail_tagged_order BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION fail_tagged_order()`);
     const p = await createProduct(system, { initialStock: 5 });
-    const res = await place('unlucky', buildOrderInput({ idempotencyKey: `fail-${randomUUID()}`, items: [{ productId: p.id, quantity: 3 }] }));
+    const res = await place(await customer('unlucky'), buildOrderInput({ idempotencyKey: `fail-${randomUUID()}`, items: [{ productId: p.id, quantity: 3 }] }));
     expect(res.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
     expect(JSON.stringify(res)).not.toMatch(/injected|orders|INSERT|127\.0\.0\.1|\bat /);
     expect(await stockOf(system, p.id)).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
@@ -120,19 +128,19 @@ describe('placeOrder', () => {
 
   it('sweeps reservations whose order never appeared, and keeps those of real orders', async () => {
     const p = await createProduct(system, { initialStock: 10 });
-    const placed = await place('sweep', buildOrderInput({ items: [{ productId: p.id, quantity: 2 }] }));
+    const placed = await place(await customer('sweep'), buildOrderInput({ items: [{ productId: p.id, quantity: 2 }] }));
     expect(placed.data.placeOrder.__typename).toBe('OrderPlaced');
     // An orphan: reserved through the internal API as the orders service would, never recorded.
     const internalAuth = createInternalAuth({ secret: resolveInternalSecret('test', undefined), issuer: 'orders' });
     const orders = createInternalClient({ baseUrl: system.urls.PRODUCTS_URL, internalAuth, service: 'orders', scopes: ['internal:inventory'] });
     const orphan = await orders.post<{ status: string }>('/reservations', { orderId: randomUUID(), items: [{ productId: p.id, quantity: 3 }] });
     expect(orphan.body.status).toBe('reserved');
-    expect(await stockOf(system, p.id)).toMatchObject({ available: 5, reserved: 5 });
+    expect(await held(p.id)).toMatchObject({ available: 5, held: 5 });
 
     await new Promise((r) => setTimeout(r, 1100));
     const swept = await system.products.sweeper.sweep();
     expect(swept.released).toBe(1);
-    expect(await stockOf(system, p.id)).toEqual({ available: 8, reserved: 2, sold: 0, stocked: 10 });
+    expect(await held(p.id)).toEqual({ available: 8, held: 2, stocked: 10 });
     expect(await system.products.sweeper.sweep()).toEqual({ confirmed: 0, released: 0 });
   });
 
@@ -153,7 +161,8 @@ describe('placeOrder', () => {
 
   it('publishes orders.created to JetStream from the outbox, once, with the event id as Nats-Msg-Id', async () => {
     const p = await createProduct(system, { initialStock: 10 });
-    const res = await place('events', buildOrderInput({ items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_visa' }));
+    const buyer = await customer('events');
+    const res = await place(buyer, buildOrderInput({ items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_visa' }));
     const orderId = res.data.placeOrder.order.id;
     const nc = await connect({ servers: system.natsUrl });
     try {
@@ -173,7 +182,7 @@ describe('placeOrder', () => {
       expect(found).toBeDefined();
       const envelope = found!.json<Record<string, any>>();
       expect(envelope).toMatchObject({ type: 'orders.created', version: 1, source: 'orders', correlationId: orderId, causationId: null });
-      expect(envelope.data).toMatchObject({ orderId, customerId: 'events', items: [{ productId: p.id, quantity: 1, unitPrice: '19.99' }], totalAmount: { amount: '19.99', currencyCode: 'USD' } });
+      expect(envelope.data).toMatchObject({ orderId, customerId: buyer.id, items: [{ productId: p.id, quantity: 1, unitPrice: '19.99' }], totalAmount: { amount: '19.99', currencyCode: 'USD' } });
       expect(found!.headers?.get('Nats-Msg-Id')).toBe(envelope.id);
       const outbox = await system.orders.db.outboxEvent.findUnique({ where: { id: envelope.id } });
       expect(outbox?.publishedAt).not.toBeNull();

@@ -6,13 +6,19 @@ import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, createEvent, createLogger, listDeadLetters, replayDeadLetter } from '@orderflow/common';
 import { freePort, startNats } from '@orderflow/devstack';
-import { PLACE_ORDER, asCustomer, asOperator, buildOrderInput, createProduct, eventually, inventoryViolations, startSystem, stockOf, type System } from './support/system.ts';
+import { PLACE_ORDER, buildOrderInput, createProduct, eventually, inventoryViolations, startSystem, stockOf, type System } from './support/system.ts';
 
 const ORDER = `query($id: ID!) { order(id: $id) { id status statusHistory { previousStatus status reason } shipment { id status carrier trackingNumber events { status location } } } }`;
 const SHIP = `mutation($id: ID!, $s: ShipmentStatus!, $loc: String) { updateShipmentStatus(input: { shipmentId: $id, status: $s, location: $loc }) { id status deliveredAt events { status location } } }`;
 
 describe('the order saga', () => {
   let system: System;
+  /** Customers by test name: signed up once each, with real tokens. */
+  const customers = new Map<string, ReturnType<System['signUpCustomer']>>();
+  const who = (name: string) => {
+    if (!customers.has(name)) customers.set(name, system.signUpCustomer(name));
+    return customers.get(name)!;
+  };
   beforeAll(async () => {
     system = await startSystem({ env: { SAGA_RETRY_SCALE: '0.05' } });
     nc = await connect({ servers: system.natsUrl });
@@ -70,11 +76,11 @@ describe('the order saga', () => {
   }
 
   const place = async (customer: string, productId: string, quantity: number, paymentToken = 'tok_visa') => {
-    const res = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId, quantity }], paymentToken }) }, asCustomer(customer));
+    const res = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId, quantity }], paymentToken }) }, (await who(customer)).headers);
     expect(res.data?.placeOrder.__typename).toBe('OrderPlaced');
     return res.data.placeOrder.order.id as string;
   };
-  const order = async (customer: string, id: string) => (await system.graphql(ORDER, { id }, asCustomer(customer))).data.order;
+  const order = async (customer: string, id: string) => (await system.graphql(ORDER, { id }, (await who(customer)).headers)).data.order;
   const untilStatus = (customer: string, id: string, status: string) =>
     eventually(async () => {
       const o = await order(customer, id);
@@ -93,7 +99,7 @@ describe('the order saga', () => {
     expect(await eventually(async () => (await stockOf(system, p.id)).sold === 3 && stockOf(system, p.id))).toEqual({ available: 7, reserved: 0, sold: 3, stocked: 10 });
 
     for (const [status, loc] of [['SHIPPED', 'Warehouse'], ['IN_TRANSIT', 'Lyon hub'], ['DELIVERED', 'Front door']]) {
-      const res = await system.graphql(SHIP, { id: paid.shipment.id, s: status, loc }, asOperator());
+      const res = await system.graphql(SHIP, { id: paid.shipment.id, s: status, loc }, await system.operatorHeaders());
       expect(res.errors).toBeUndefined();
       await untilStatus('happy', id, status);
     }
@@ -111,11 +117,12 @@ describe('the order saga', () => {
       { status: 'IN_TRANSIT', location: 'Lyon hub' },
       { status: 'DELIVERED', location: 'Front door' },
     ]);
-    const back = await system.graphql(SHIP, { id: paid.shipment.id, s: 'IN_TRANSIT' }, asOperator());
+    const back = await system.graphql(SHIP, { id: paid.shipment.id, s: 'IN_TRANSIT' }, await system.operatorHeaders());
     expect(back.errors?.[0].extensions?.code).toBe('INVALID_TRANSITION');
 
+    const happyEmail = (await who('happy')).email;
     const subjects = await eventually(async () => {
-      const mine = system.mail.messages.filter((m) => m.to.includes('happy@example.test')).map((m) => m.header('subject'));
+      const mine = system.mail.messages.filter((m) => m.to.includes(happyEmail)).map((m) => m.header('subject'));
       return mine.length === 3 && mine;
     });
     expect(subjects).toEqual([expect.stringMatching(/received your order/), expect.stringMatching(/on its way/), expect.stringMatching(/was delivered/)]);
@@ -128,7 +135,7 @@ describe('the order saga', () => {
     await place('low', p.id, 2); // 9: crossed
     await place('low', p.id, 1); // 8: still below, no new alert
     await eventually(async () => (await lowStockEvents(p.id)).length === 1);
-    await system.graphql(`mutation($id: ID!) { restockProduct(productId: $id, quantity: 10) { id } }`, { id: p.id }, asOperator()); // 18: back above
+    await system.graphql(`mutation($id: ID!) { restockProduct(productId: $id, quantity: 10) { id } }`, { id: p.id }, await system.operatorHeaders()); // 18: back above
     await place('low', p.id, 8); // 10: crossed again (at the threshold counts)
     const alerts = await eventually(async () => {
       const a = await lowStockEvents(p.id);
@@ -149,8 +156,9 @@ describe('the order saga', () => {
     expect(failed.statusHistory.at(-1)).toMatchObject({ previousStatus: 'PENDING_PAYMENT', reason: 'card declined' });
     expect(await eventually(async () => (await stockOf(system, p.id)).reserved === 0 && stockOf(system, p.id))).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
     expect(failed.shipment).toBeNull();
+    const declinedEmail = (await who('declined')).email;
     const mails = await eventually(async () => {
-      const m = system.mail.messages.filter((x) => x.to.includes('declined@example.test'));
+      const m = system.mail.messages.filter((x) => x.to.includes(declinedEmail));
       return m.length === 2 && m;
     });
     expect(mails[1].header('subject')).toMatch(/Payment for order .* failed/);
@@ -176,7 +184,7 @@ describe('the order saga', () => {
     const p = await createProduct(system, { initialStock: 5 });
     // tok_processingError keeps the payment waiting on its backoff while the customer cancels.
     const id = await place('early-cancel', p.id, 2, 'tok_processingError');
-    const res = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id }, asCustomer('early-cancel'));
+    const res = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id }, (await who('early-cancel')).headers);
     expect(res.data.cancelOrder.__typename).toBe('OrderCancelled');
     expect(await stockOf(system, p.id)).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
     const payment = await eventually(() => system.orders.db.payment.findUnique({ where: { orderId: id } }));
@@ -194,7 +202,7 @@ describe('the order saga', () => {
     try {
       const id = await place('late-payment', p.id, 2);
       await eventually(async () => (await system.orders.db.payment.findUnique({ where: { orderId: id } }))?.status === 'SUCCEEDED');
-      const res = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id }, asCustomer('late-payment'));
+      const res = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id }, (await who('late-payment')).headers);
       expect(res.data.cancelOrder.__typename).toBe('OrderCancelled');
       reaction.start();
       await eventually(async () => (await system.orders.db.payment.findUnique({ where: { orderId: id } }))?.status === 'REFUNDED');
@@ -218,13 +226,13 @@ describe('the order saga', () => {
       const o = await order('late-cancel', id);
       return o.status === 'PENDING_SHIPMENT' && o.shipment && (await stockOf(system, p.id)).sold === 2;
     });
-    const res = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id, reason: "found it cheaper") { __typename ... on OrderCancelled { order { status shipment { status } } } } }`, { id }, asCustomer('late-cancel'));
+    const res = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id, reason: "found it cheaper") { __typename ... on OrderCancelled { order { status shipment { status } } } } }`, { id }, (await who('late-cancel')).headers);
     expect(res.data.cancelOrder).toEqual({ __typename: 'OrderCancelled', order: { status: 'CANCELLED', shipment: { status: 'CANCELLED' } } });
     expect(await eventually(async () => (await stockOf(system, p.id)).sold === 0 && stockOf(system, p.id))).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
     const moves = await system.products.db.stockMovement.findMany({ where: { orderId: id }, orderBy: { id: 'asc' }, select: { type: true, quantity: true } });
     expect(moves).toEqual([{ type: 'RESERVE', quantity: -2 }, { type: 'COMMIT', quantity: -2 }, { type: 'RETURN', quantity: 2 }]);
     expect((await system.orders.db.payment.findUnique({ where: { orderId: id } }))?.status).toBe('REFUNDED');
-    const shipped = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename ... on CannotCancel { status } } }`, { id }, asCustomer('late-cancel'));
+    const shipped = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename ... on CannotCancel { status } } }`, { id }, (await who('late-cancel')).headers);
     expect(shipped.data.cancelOrder).toEqual({ __typename: 'CannotCancel', status: 'CANCELLED' });
   });
 
@@ -238,8 +246,8 @@ describe('the order saga', () => {
     const outcomes = await Promise.all(
       ready.map(async (o) => {
         const [cancel, ship] = await Promise.all([
-          system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id: o.id }, asCustomer('racer')),
-          system.graphql(SHIP, { id: o.shipment.id, s: 'SHIPPED' }, asOperator()),
+          system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id: o.id }, (await who('racer')).headers),
+          system.graphql(SHIP, { id: o.shipment.id, s: 'SHIPPED' }, await system.operatorHeaders()),
         ]);
         return { id: o.id, cancelled: cancel.data?.cancelOrder.__typename === 'OrderCancelled', shipped: !ship.errors };
       }),
@@ -260,7 +268,7 @@ describe('the order saga', () => {
       const o = await order('dupes', id);
       return o.shipment && o;
     })).shipment;
-    await system.graphql(SHIP, { id: shipment.id, s: 'SHIPPED' }, asOperator());
+    await system.graphql(SHIP, { id: shipment.id, s: 'SHIPPED' }, await system.operatorHeaders());
     await untilStatus('dupes', id, 'SHIPPED');
     const events = await eventually(async () => {
       const e = await eventsOf(id);
@@ -346,17 +354,19 @@ describe('the order saga', () => {
     const products = await Promise.all(Array.from({ length: 10 }, () => createProduct(system, { initialStock: 80 })));
     const tokens = ['tok_visa', 'tok_visa', 'tok_visa', 'tok_chargeDeclined', 'tok_processingError', 'tok_whatever'];
     const pick = <T,>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)];
+    // Signed up beforehand: each sign-up is a deliberately slow password hash.
+    (await system.signUpCustomers(40, 'mixed')).forEach((c, i) => customers.set(`mixed-${i}`, Promise.resolve(c)));
     const placed: { id: string; customer: string }[] = [];
     for (let batch = 0; batch < 15; batch++) {
       const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
         const customer = `mixed-${(batch * 20 + i) % 40}`;
         const lines = [...new Set([pick(products), pick(products)])].map((p) => ({ productId: p.id, quantity: 1 + Math.floor(Math.random() * 3) }));
-        const r = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: lines, paymentToken: pick(tokens) }) }, asCustomer(customer));
+        const r = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: lines, paymentToken: pick(tokens) }) }, (await who(customer)).headers);
         return r.data?.placeOrder.__typename === 'OrderPlaced' ? { id: r.data.placeOrder.order.id as string, customer } : null;
       }));
       for (const r of results) if (r) placed.push(r);
-      await Promise.all(placed.slice(-20).filter(() => Math.random() < 0.25).map((o) =>
-        system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id: o.id }, asCustomer(o.customer))));
+      await Promise.all(placed.slice(-20).filter(() => Math.random() < 0.25).map(async (o) =>
+        system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id: o.id }, (await who(o.customer)).headers)));
     }
     expect(placed.length).toBeGreaterThan(100);
     const ids = placed.map((o) => o.id);
@@ -395,7 +405,8 @@ describe('the order saga', () => {
       system.mail.setRefusing(false);
     }
     await eventually(async () => (await system.orders.db.notification.count({ where: { orderId: id!, status: 'SENT' } })) === 2, { timeoutMs: 30_000 });
-    const mails = system.mail.messages.filter((m) => m.to.includes('smtp-down@example.test'));
+    const smtpDownEmail = (await who('smtp-down')).email;
+    const mails = system.mail.messages.filter((m) => m.to.includes(smtpDownEmail));
     expect(mails).toHaveLength(2);
   });
 });
@@ -406,12 +417,14 @@ describe('the saga across a NATS restart', () => {
     const port = await freePort();
     let nats = await startNats({ storeDir: store, port });
     const system = await startSystem({ natsUrl: nats.url, env: { SAGA_RETRY_SCALE: '0.05' } });
+    const who = async (_name: string) => outage;
+    const outage = await system.signUpCustomer('outage');
     try {
       const p = await createProduct(system, { initialStock: 20 });
       await nats.stop();
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId: p.id, quantity: 1 }] }) }, asCustomer('outage'));
+        const r = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId: p.id, quantity: 1 }] }) }, (await who('outage')).headers);
         expect(r.data.placeOrder.__typename).toBe('OrderPlaced');
         ids.push(r.data.placeOrder.order.id);
       }

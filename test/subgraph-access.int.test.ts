@@ -30,6 +30,24 @@ describe('subgraphs are closed to everyone but the gateway and siblings', () => 
     expect((await call(`${system.urls.PRODUCTS_URL}/graphql`, { [INTERNAL_TOKEN_HEADER]: expired })).status).toBe(401);
   });
 
+  it('takes no user access token as a credential, and keeps the OAuth routes behind the gateway', async () => {
+    const customer = await system.signUpCustomer('direct');
+    for (const base of Object.values(system.urls)) {
+      const res = await call(`${base}/graphql`, { authorization: `Bearer ${customer.accessToken}` });
+      expect(res.status).toBe(401);
+    }
+    const token = await fetch(`${system.urls.AUTH_URL}/internal/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('ops-console:ops-console-dev-secret').toString('base64')}` },
+      body: 'grant_type=client_credentials',
+    });
+    expect(token.status).toBe(401);
+    expect(JSON.stringify(await token.json())).not.toContain('access_token');
+    // A sibling service's credential is not the gateway's either.
+    const sibling = await createInternalAuth({ secret: resolveInternalSecret('test', undefined), issuer: 'orders' }).sign({ id: 'service:orders', clientId: 'orders', kind: 'service', scopes: new Set(['internal:inventory']) });
+    expect((await fetch(`${system.urls.AUTH_URL}/internal/oauth/jwks`, { headers: { [INTERNAL_TOKEN_HEADER]: sibling } })).status).toBe(403);
+  });
+
   it('keeps internal routes for services: a customer identity gets 403', async () => {
     const auth = createInternalAuth({ secret: resolveInternalSecret('test', undefined), issuer: 'gateway' });
     const customer = await auth.sign({ id: 'c', clientId: 'web', kind: 'customer', scopes: new Set(['orders:create']) });
@@ -46,6 +64,6 @@ describe('subgraphs are closed to everyone but the gateway and siblings', () => 
       expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     }
     const ready = await (await fetch(`${system.gatewayUrl}/health/ready`)).json();
-    expect(ready).toEqual({ status: 'ok', subgraphs: { auth: 'ok', products: 'ok', orders: 'ok', shipments: 'ok' } });
+    expect(ready).toEqual({ status: 'ok', subgraphs: { auth: 'ok', products: 'ok', orders: 'ok', shipments: 'ok' }, nats: 'ok' });
   });
 });

@@ -73,7 +73,18 @@ export async function startStack({
     ORDERS_URL: `http://127.0.0.1:${orders}`,
     SHIPMENTS_URL: `http://127.0.0.1:${shipments}`,
   };
-  const common = { NODE_ENV: 'development', LOG_LEVEL: logLevel, NATS_URL: natsUrl, NATS_PREFIX: `bench${suffix}`, ...urls, ...extra };
+  const common = {
+    NODE_ENV: 'development',
+    LOG_LEVEL: logLevel,
+    NATS_URL: natsUrl,
+    NATS_PREFIX: `bench${suffix}`,
+    // Tokens name the gateway's origin as their issuer, as in production.
+    OAUTH_ISSUER: `http://127.0.0.1:${gateway}`,
+    // The load generator is one IP that signs up a pool of customers: not what the per-IP limit is for.
+    ANONYMOUS_RATE_LIMIT_PER_MINUTE: '1000000',
+    ...urls,
+    ...extra,
+  };
   const db = (name: string) => `postgresql://postgres@127.0.0.1:${pgPort}/${name}_bench_${suffix}`;
   const log = (name: string) => createLogger(name, logLevel);
 
@@ -99,6 +110,70 @@ export async function startStack({
   };
 }
 export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+// ---------------------------------------------------------------- credentials
+
+/** The development secrets of the contract's clients (what `npm start` and the in-process stack register). */
+export const DEV_CLIENT_SECRETS = {
+  'ops-console': 'ops-console-dev-secret',
+  'delivery-partner': 'delivery-partner-dev-secret',
+  storefront: 'storefront-dev-secret',
+} as const;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A client-credentials access token from the gateway's /oauth/token (RFC 6749 §4.4). */
+export async function clientToken(gateway: string, clientId: string, secret: string, scope?: string): Promise<string> {
+  const res = await fetch(`${gateway}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await res.json().catch(() => ({}))) as { access_token?: string; error?: string; error_description?: string };
+  if (!res.ok || !body.access_token) throw new Error(`/oauth/token for ${clientId}: HTTP ${res.status} ${body.error ?? ''} ${body.error_description ?? ''}`.trim());
+  return body.access_token;
+}
+
+/**
+ * Signs up `count` customers through the gateway (real accounts, real
+ * password hashing) and returns their access tokens. A few at a time: each
+ * sign-up costs a scrypt hash. Waits out RATE_LIMITED answers from a gateway
+ * whose per-IP limit is lower than the pool.
+ */
+export async function signUpCustomers(gateway: string, count: number, runId: string, { concurrency = 4 } = {}): Promise<string[]> {
+  const tokens: string[] = new Array(count);
+  let next = 0;
+  const query = 'mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }';
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const input = { email: `bench-${runId}-${i}@example.test`, password: `bench-${runId}-password`, name: `Bench customer ${i}` };
+      for (;;) {
+        const res = await fetch(`${gateway}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query, variables: { input } }),
+          signal: AbortSignal.timeout(30_000),
+        });
+        const body = (await res.json()) as { data?: { signUp: { accessToken: string } } | null; errors?: { message: string; extensions?: { code?: string; retryAfter?: number } }[] };
+        const error = body.errors?.[0];
+        if (error?.extensions?.code === 'RATE_LIMITED') {
+          await sleep((error.extensions.retryAfter ?? 1) * 1000);
+          continue;
+        }
+        if (!body.data) throw new Error(`signUp failed: HTTP ${res.status} ${JSON.stringify(body.errors)}`);
+        tokens[i] = body.data.signUp.accessToken;
+        break;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return tokens;
+}
 
 let clockTicks: number | null = null;
 

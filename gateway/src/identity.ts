@@ -1,36 +1,28 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { CUSTOMER_SCOPES, SCOPES, badInput, type Viewer } from '@orderflow/common';
+import type { TokenVerifier, VerifiedToken } from './token-verifier.ts';
+import { InvalidTokenError } from './token-verifier.ts';
 
 /**
- * Who is calling. The one seam between transport and identity: everything
- * downstream sees only the Viewer this returns (signed into the internal
- * token by the data source).
+ * Who is calling: the one seam between transport and identity. The only
+ * credential is an OAuth2 access token in `Authorization: Bearer <token>`
+ * (RFC 6750 §2.1); everything downstream sees the Viewer it yields, signed
+ * into the internal token by the data source.
  *
- * Until OAuth2 tokens land, a development-only header names the customer:
- * `x-dev-customer-id: <id>` (customer scopes) and optionally
- * `x-dev-scopes: "products:write inventory:write"` for operator calls. In
- * production these headers are ignored.
+ * No header: anonymous (null). A header that is not a bearer token, or a
+ * token that fails verification: InvalidTokenError (UNAUTHENTICATED) — a
+ * bad credential is never silently downgraded to anonymous.
  */
-export const DEV_CUSTOMER_HEADER = 'x-dev-customer-id';
-export const DEV_SCOPES_HEADER = 'x-dev-scopes';
-export const DEV_EMAIL_HEADER = 'x-dev-customer-email';
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}$/;
 
-const ID = /^[A-Za-z0-9._:@-]{1,128}$/;
-const KNOWN_SCOPES = new Set<string>(SCOPES);
+// RFC 6750 b64token.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-export function createIdentityResolver({ allowDevHeaders }: { allowDevHeaders: boolean }) {
-  return function resolveViewer(headers: IncomingHttpHeaders): Viewer | null {
-    if (!allowDevHeaders) return null;
-    const id = headers[DEV_CUSTOMER_HEADER];
-    if (typeof id !== 'string') return null;
-    if (!ID.test(id)) throw badInput(`${DEV_CUSTOMER_HEADER} must be 1-128 letters, digits or ._:@-`);
-    const raw = headers[DEV_SCOPES_HEADER];
-    const scopes = typeof raw === 'string' ? raw.split(/\s+/).filter(Boolean) : CUSTOMER_SCOPES;
-    const unknown = scopes.filter((s) => !KNOWN_SCOPES.has(s));
-    if (unknown.length) throw badInput(`Unknown scope ${unknown[0]}`);
-    const email = headers[DEV_EMAIL_HEADER];
-    if (email !== undefined && (typeof email !== 'string' || !EMAIL.test(email))) throw badInput(`${DEV_EMAIL_HEADER} is not an email address`);
-    return { id, clientId: 'development', kind: 'customer', scopes: new Set(scopes), ...(email ? { email } : {}) };
+export function createIdentityResolver({ verifier }: { verifier: TokenVerifier }) {
+  return async function resolveIdentity(headers: IncomingHttpHeaders | Record<string, string | undefined>): Promise<VerifiedToken | null> {
+    const header = headers.authorization;
+    if (header === undefined) return null;
+    const match = typeof header === 'string' ? BEARER.exec(header) : null;
+    if (!match) throw new InvalidTokenError('Send the access token as "Authorization: Bearer <token>"');
+    return verifier.verify(match[1]);
   };
 }
+export type IdentityResolver = ReturnType<typeof createIdentityResolver>;

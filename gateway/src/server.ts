@@ -8,10 +8,34 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError } from 'graphql';
-import { INTERNAL_TOKEN_HEADER, createInternalAuth, maskError, type InternalAuth, type Logger, type Viewer } from '@orderflow/common';
+import {
+  INTERNAL_TOKEN_HEADER,
+  connectBus,
+  createInternalAuth,
+  maskError,
+  openRevocationBucket,
+  unauthenticated,
+  type InternalAuth,
+  type Logger,
+  type Viewer,
+} from '@orderflow/common';
 import { SUPERGRAPH_PATH, type SubgraphName } from './compose.ts';
 import type { GatewayConfig } from './config.ts';
 import { createIdentityResolver } from './identity.ts';
+import { GATEWAY_SERVICE, createOAuthProxy } from './oauth-proxy.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { createRequestGuard } from './request-guard.ts';
+import { createRevocationList } from './revocation-list.ts';
+import { supergraphForGateway } from './supergraph.ts';
+import { InvalidTokenError, createTokenVerifier, type TokenVerifier } from './token-verifier.ts';
+import { startSubscriptions } from './subscriptions/index.ts';
+
+/** connection_init params as lower-case header names (string values only). */
+function paramsAsHeaders(params: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params ?? {})) if (typeof v === 'string') out[k.toLowerCase()] = v;
+  return out;
+}
 
 export interface GatewayContext {
   viewer: Viewer | null;
@@ -31,14 +55,44 @@ class InternalDataSource extends RemoteGraphQLDataSource<GatewayContext> {
 export async function startGateway(config: GatewayConfig, { log, supergraphSdl }: { log: Logger; supergraphSdl?: string }) {
   const production = config.NODE_ENV === 'production';
   const internalAuth = createInternalAuth({ secret: config.internalAuthSecret, issuer: 'gateway' });
-  const resolveViewer = createIdentityResolver({ allowDevHeaders: !production });
+
+  // Revoked tokens: the NATS KV bucket the auth service writes, held in memory and watched.
+  const bus = await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name: 'gateway', log, replicas: config.NATS_REPLICAS, streams: [] });
+  const kv = await openRevocationBucket(bus, { accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, replicas: config.NATS_REPLICAS, log });
+  let verifier!: TokenVerifier;
+  const revocations = await createRevocationList({
+    kv,
+    log,
+    onKeysRotated: () => void verifier.reloadKeys().catch((err: Error) => log.warn({ err: err.message }, 'JWKS reload failed')),
+  });
+  verifier = createTokenVerifier({
+    jwksUrl: `${config.AUTH_URL}/internal/oauth/jwks`,
+    jwksHeaders: async () => ({ [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(GATEWAY_SERVICE) }),
+    issuer: config.OAUTH_ISSUER.replace(/\/+$/, ''),
+    audience: config.OAUTH_AUDIENCE,
+    isRevoked: revocations.isRevoked,
+    cooldownMs: config.JWKS_COOLDOWN_MS,
+  });
+  const resolveIdentity = createIdentityResolver({ verifier });
+  /** The viewer of a request's headers: null when anonymous; UNAUTHENTICATED for a bad credential. */
+  const resolveViewer = async (headers: Record<string, string | undefined>): Promise<Viewer | null> => {
+    try {
+      return (await resolveIdentity(headers))?.viewer ?? null;
+    } catch (err) {
+      throw err instanceof InvalidTokenError ? unauthenticated(err.message) : err;
+    }
+  };
+  const limiter = createRateLimiter();
+
   const gateway = new ApolloGateway({
-    supergraphSdl: supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8'),
+    supergraphSdl: supergraphForGateway(supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8')),
     buildService: ({ name }) => new InternalDataSource(`${config.subgraphUrls[name as SubgraphName]}/graphql`, internalAuth),
   });
 
   const app = express();
   app.disable('x-powered-by');
+  // Which address is the client's, for the per-IP rate limit.
+  app.set('trust proxy', config.TRUST_PROXY);
   const httpServer = createServer(app);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -67,15 +121,31 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
         return [name, ok ? 'ok' : 'unavailable'] as const;
       }),
     );
-    const ok = checks.every(([, s]) => s === 'ok');
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', subgraphs: Object.fromEntries(checks) });
+    // Without NATS, revocations would go unseen: not ready.
+    const nats = bus.nc.isClosed() ? 'unavailable' : 'ok';
+    const ok = checks.every(([, s]) => s === 'ok') && nats === 'ok';
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', subgraphs: Object.fromEntries(checks), nats });
   });
+
+  // /oauth/token, /oauth/revoke and /.well-known/*, answered by the auth service.
+  app.use(
+    createOAuthProxy({
+      authUrl: config.AUTH_URL,
+      internalAuth,
+      limiter,
+      perIpPerMinute: config.ANONYMOUS_RATE_LIMIT_PER_MINUTE,
+      maxBodyBytes: config.OAUTH_MAX_BODY_BYTES,
+      log,
+    }),
+  );
 
   app.use(
     '/graphql',
+    // Identity and rate limit before the body is even parsed.
+    createRequestGuard({ resolveIdentity, limiter, anonymousPerMinute: config.ANONYMOUS_RATE_LIMIT_PER_MINUTE, log }),
     express.json({ limit: config.MAX_BODY_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({ viewer: resolveViewer(req.headers) }),
+      context: async ({ req }) => ({ viewer: req.viewer ?? null }),
     }),
   );
   app.use((_req: Request, res: Response) => void res.status(404).json({ error: 'not_found' }));
@@ -84,6 +154,20 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
     if (status === 500) log.error({ err }, 'request failed');
     const message = err.type === 'entity.too.large' ? 'Request body too large' : status === 400 ? 'Malformed request body' : 'Internal server error';
     res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+  });
+
+  const subscriptions = await startSubscriptions({
+    httpServer,
+    apollo,
+    gateway,
+    natsUrl: config.NATS_URL,
+    natsPrefix: config.NATS_PREFIX,
+    log,
+    // connection_init params play the part of request headers (e.g. { authorization: 'Bearer …' }).
+    authenticate: async (params) => {
+      const viewer = await resolveViewer(paramsAsHeaders(params));
+      return { viewer, ...(viewer?.tokenExpiresAt ? { expiresAt: viewer.tokenExpiresAt * 1000 } : {}) };
+    },
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -95,8 +179,12 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
   return {
     url: `http://${config.HOST}:${port}`,
     port,
+    subscriptions: subscriptions.server,
     async stop() {
+      await subscriptions.stop();
       await apollo.stop();
+      await revocations.stop();
+      await bus.close();
     },
   };
 }

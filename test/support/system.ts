@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { inject } from 'vitest';
 import { freePort, startMailSink } from '@orderflow/devstack';
 import { loadConfig as authConfig } from '../../subgraphs/auth/src/config.ts';
@@ -21,13 +22,35 @@ export interface GraphQLResponse<T = any> {
 
 export type Headers = Record<string, string>;
 
-/** Headers of a customer (development identity until OAuth lands). */
-export const asCustomer = (id: string): Headers => ({ 'x-dev-customer-id': id, 'x-dev-customer-email': `${id}@example.test` });
-/** Headers of an operator with every scope. */
-export const asOperator = (): Headers => ({
-  'x-dev-customer-id': 'ops',
-  'x-dev-scopes': 'orders:read orders:read:all products:write inventory:read inventory:write shipments:read shipments:write',
-});
+/** The development clients of the contract (seeded outside production). */
+export const DEV_CLIENTS = {
+  storefront: 'storefront-dev-secret',
+  'ops-console': 'ops-console-dev-secret',
+  'delivery-partner': 'delivery-partner-dev-secret',
+} as const;
+export type DevClient = keyof typeof DEV_CLIENTS;
+
+/** A customer signed up through the gateway, with the headers of their access token. */
+export interface Customer {
+  id: string;
+  email: string;
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+  /** `Authorization: Bearer <accessToken>`. */
+  headers: Headers;
+}
+
+export const bearer = (accessToken: string): Headers => ({ authorization: `Bearer ${accessToken}` });
+
+/** A JSON body and the status of an HTTP response. */
+export interface HttpResult<T = any> {
+  status: number;
+  headers: globalThis.Headers;
+  body: T;
+}
+
+const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken tokenType expiresIn scope } }`;
 
 /**
  * The whole system for one test file: the four subgraphs and the gateway on
@@ -49,7 +72,19 @@ export async function startSystem({
     ORDERS_URL: `http://127.0.0.1:${orders}`,
     SHIPMENTS_URL: `http://127.0.0.1:${shipments}`,
   };
-  const common = { NODE_ENV: 'test', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', NATS_URL: natsUrl, NATS_PREFIX: `t${suffix}`, SMTP_URL: mail.url, ...urls, ...extra };
+  const common = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    NATS_URL: natsUrl,
+    NATS_PREFIX: `t${suffix}`,
+    SMTP_URL: mail.url,
+    // Tokens name the gateway's origin as their issuer, as in production.
+    OAUTH_ISSUER: `http://127.0.0.1:${gateway}`,
+    // Every test talks from 127.0.0.1: only the rate-limit tests want the per-IP limit to bite.
+    ANONYMOUS_RATE_LIMIT_PER_MINUTE: '100000',
+    ...urls,
+    ...extra,
+  };
   const db = (name: string) => `postgresql://postgres@127.0.0.1:${pgPort}/${name}_${suffix}`;
   const log = (name: string) => createLogger(name, common.LOG_LEVEL);
 
@@ -72,11 +107,69 @@ export async function startSystem({
     return { ...body, status: res.status };
   }
 
+  /** POSTs a form to the gateway's OAuth endpoints (`/oauth/token`, `/oauth/revoke`). */
+  async function oauth<T = any>(path: string, params: Record<string, string>, { basic, headers = {} }: { basic?: [string, string]; headers?: Headers } = {}): Promise<HttpResult<T>> {
+    const auth: Headers = basic ? { authorization: `Basic ${Buffer.from(`${encodeURIComponent(basic[0])}:${encodeURIComponent(basic[1])}`).toString('base64')}` } : {};
+    const res = await fetch(`${gw.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth, ...headers },
+      body: new URLSearchParams(params).toString(),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : null) as T };
+  }
+
+  /** A client-credentials access token of a development client (optionally narrowed to `scope`). */
+  async function clientToken(clientId: DevClient, scope?: string): Promise<string> {
+    const res = await oauth('/oauth/token', { grant_type: 'client_credentials', ...(scope ? { scope } : {}) }, { basic: [clientId, DEV_CLIENTS[clientId]] });
+    if (res.status !== 200) throw new Error(`client_credentials for ${clientId} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.access_token as string;
+  }
+
+  let operator: Promise<Headers> | null = null;
+
+  /**
+   * Signs a customer up through the gateway (real signUp, real tokens).
+   * `name` makes the email readable in failures and mail: `<name>-<random>@example.test`.
+   */
+  async function signUpCustomer(name = 'customer'): Promise<Customer> {
+    const email = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}@example.test`;
+    const password = `pw-${randomBytes(8).toString('hex')}`;
+    const res = await graphql(SIGN_UP, { input: { email, password, name } });
+    if (res.errors || !res.data) throw new Error(`signUp failed: ${JSON.stringify(res.errors)}`);
+    const { accessToken, refreshToken } = res.data.signUp as { accessToken: string; refreshToken: string };
+    return { id: decodeJwt(accessToken).sub!, email, password, accessToken, refreshToken, headers: bearer(accessToken) };
+  }
+
   return {
     gatewayUrl: gw.url,
     urls,
+    oauth,
+    clientToken,
+    signUpCustomer,
+    /** `n` customers signed up concurrently (a few at a time: each costs a scrypt hash). */
+    async signUpCustomers(n: number, name = 'customer'): Promise<Customer[]> {
+      const out: Customer[] = new Array(n);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(4, n) }, async () => {
+          while (next < n) {
+            const i = next++;
+            out[i] = await signUpCustomer(`${name}-${i}`);
+          }
+        }),
+      );
+      return out;
+    },
+    /** Headers of the ops-console client (every scope), from /oauth/token; one token per system. */
+    operatorHeaders(): Promise<Headers> {
+      operator ??= clientToken('ops-console').then(bearer);
+      return operator;
+    },
     natsUrl: common.NATS_URL,
     natsPrefix: common.NATS_PREFIX,
+    /** The settings every service of this system shares (to start another gateway instance, say). */
+    env: common,
     graphql,
     auth: authSvc,
     products: productsSvc,
@@ -97,7 +190,7 @@ const PRODUCT_FIELDS = 'id sku name price { amount currencyCode } availableQuant
 /** Creates a product through the gateway as an operator; overrides win. */
 export async function createProduct(system: System, overrides: Partial<{ sku: string; name: string; price: string; initialStock: number; lowStockThreshold: number; description: string }> = {}) {
   const input = { sku: `SKU-${randomBytes(5).toString('hex')}`, name: 'Test product', price: '19.99', initialStock: 100, ...overrides };
-  const res = await system.graphql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { ${PRODUCT_FIELDS} } }`, { input }, asOperator());
+  const res = await system.graphql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { ${PRODUCT_FIELDS} } }`, { input }, await system.operatorHeaders());
   if (res.errors) throw new Error(`createProduct failed: ${JSON.stringify(res.errors)}`);
   return res.data.createProduct as { id: string; sku: string; availableQuantity: number; reservedQuantity: number; price: { amount: string } };
 }

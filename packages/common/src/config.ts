@@ -22,6 +22,23 @@ export const baseEnvSchema = z.object({
   SAGA_RETRY_SCALE: z.coerce.number().min(0).max(10).default(1),
 });
 
+/**
+ * Settings of the access tokens that the auth service issues and the gateway
+ * verifies. Both extend their schema with these, so they agree by default.
+ */
+export const accessTokenEnvSchema = z.object({
+  /**
+   * `iss` of access tokens and the issuer of the RFC 8414 metadata: the
+   * gateway's public origin, where /oauth and /.well-known are served.
+   * Default http://localhost:4000 (the development gateway).
+   */
+  OAUTH_ISSUER: z.string().url().default('http://localhost:4000'),
+  /** `aud` of access tokens: this API. Default "orderflow-api". */
+  OAUTH_AUDIENCE: z.string().min(1).default('orderflow-api'),
+  /** Access-token lifetime in seconds. Default 3600 (the contract's hour). */
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(24 * 3600).default(3600),
+});
+
 export type BaseConfig = z.infer<typeof baseEnvSchema> & { internalAuthSecret: string };
 
 const DEV_INTERNAL_SECRET = 'development-only-internal-secret-change-me!';

@@ -39,6 +39,8 @@ export interface EventHandler<Data, Tx> {
   type: string;
   /** Schema of `data`; a mismatch is a poison message. */
   schema: z.ZodType<Data>;
+  /** Events this handler has nothing to do with are acknowledged without touching the database. */
+  relevant?(event: EventEnvelope<Data>): boolean;
   /**
    * Applies the event inside the inbox transaction: its writes (and outbox
    * rows) commit with the record that the event was handled, or not at all.
@@ -56,7 +58,7 @@ export interface EventConsumerOptions<Data, Tx> {
   handler: EventHandler<Data, Tx>;
   /** Attempts before a failing message is dead-lettered. Default 8. */
   maxDeliver?: number;
-  /** Messages handled at once; events of one saga (correlationId) are always handled one after another. Default 32. */
+  /** Messages handled at once; events of one saga (correlationId) are always handled one after another. Default 8 (a service runs several consumers on one connection pool). */
   concurrency?: number;
   /** Called after a commit in which the handler wrote outbox rows. */
   onPublished?: () => void;
@@ -77,7 +79,7 @@ export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number
  * dead-letter stream for poison messages.
  */
 export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsumerOptions<Data, Tx>) {
-  const { bus, log, service, handler, maxDeliver = 8, concurrency = 32, onPublished = () => {}, retryScale = 1 } = opts;
+  const { bus, log, service, handler, maxDeliver = 8, concurrency = 8, onPublished = () => {}, retryScale = 1 } = opts;
   const db = opts.db as ConsumerDb<Tx>;
   const durable = `${service}-${handler.name}`;
   const stream = bus.stream(STREAM_OF[handler.type.split('.')[0]] ?? 'ORDERS');
@@ -115,6 +117,7 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
   }
 
   async function process(msg: JsMsg, event: EventEnvelope<Data>) {
+    if (handler.relevant && !handler.relevant(event)) return void msg.ack();
     const attempt = msg.info.redeliveryCount;
     try {
       const published = await db.$transaction(async (tx) => {

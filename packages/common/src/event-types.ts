@@ -25,6 +25,8 @@ export const EventSchemas = {
     previousStatus: orderStatus.nullable(),
     status: orderStatus,
     reason: z.string().nullable(),
+    /** Id of the status-history entry (Query.orderStatusChange). */
+    changeId: z.string().optional(),
   }),
   'orders.cancelled': z.object({ orderId: z.string().uuid(), reason: z.string().nullable(), stockCommitted: z.boolean() }),
   'payments.succeeded': z.object({ orderId: z.string().uuid(), paymentId: z.string().uuid(), amount: money }),

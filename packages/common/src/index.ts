@@ -1,3 +1,5 @@
+export * from './access-token.ts';
+export * from './authorization.ts';
 export * from './config.ts';
 export * from './db.ts';
 export * from './errors.ts';
@@ -8,6 +10,7 @@ export * from './migrate.ts';
 export * from './money.ts';
 export * from './nats.ts';
 export * from './outbox.ts';
+export * from './revocations.ts';
 export * from './subgraph-server.ts';
 export * from './viewer.ts';
 export * from './validation.ts';

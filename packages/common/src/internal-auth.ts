@@ -17,6 +17,9 @@ interface InternalClaims {
   kind?: Viewer['kind'];
   scope?: string;
   email?: string;
+  /** The caller's access token id and expiry (see Viewer.tokenId). */
+  tid?: string;
+  texp?: number;
 }
 
 export interface InternalAuth {
@@ -35,12 +38,20 @@ export function createInternalAuth({ secret, issuer }: { secret: string; issuer:
 
   return {
     async sign(viewer) {
-      const cacheKey = viewer ? `${viewer.kind}|${viewer.id}|${viewer.clientId}|${[...viewer.scopes].join(' ')}|${viewer.email ?? ''}` : '-';
+      const cacheKey = viewer
+        ? `${viewer.kind}|${viewer.id}|${viewer.clientId}|${[...viewer.scopes].join(' ')}|${viewer.email ?? ''}|${viewer.tokenId ?? ''}`
+        : '-';
       const now = Date.now();
       const hit = cache.get(cacheKey);
       if (hit && hit.until > now) return hit.token;
       const claims: InternalClaims = viewer
-        ? { client_id: viewer.clientId, kind: viewer.kind, scope: [...viewer.scopes].join(' '), email: viewer.email }
+        ? {
+            client_id: viewer.clientId,
+            kind: viewer.kind,
+            scope: [...viewer.scopes].join(' '),
+            email: viewer.email,
+            ...(viewer.tokenId ? { tid: viewer.tokenId, texp: viewer.tokenExpiresAt } : {}),
+          }
         : {};
       let jwt = new SignJWT(claims as Record<string, unknown>)
         .setProtectedHeader({ alg: 'HS256' })
@@ -65,6 +76,7 @@ export function createInternalAuth({ secret, issuer }: { secret: string; issuer:
           kind: payload.kind ?? 'customer',
           scopes: new Set((payload.scope ?? '').split(' ').filter(Boolean)),
           ...(payload.email ? { email: payload.email } : {}),
+          ...(payload.tid ? { tokenId: payload.tid, tokenExpiresAt: payload.texp } : {}),
         };
       } catch (err) {
         if (err instanceof joseErrors.JOSEError) throw new InternalAuthError('invalid internal token');

@@ -31,6 +31,7 @@ export async function connectBus({
   log,
   replicas = 1,
   duplicateWindowMs = 2 * 60_000,
+  streams = STREAMS,
 }: {
   url: string;
   prefix?: string;
@@ -38,6 +39,8 @@ export async function connectBus({
   log: Logger;
   replicas?: number;
   duplicateWindowMs?: number;
+  /** Streams to declare. Default: the saga's STREAMS; [] for a process that only uses KV (gateway, auth). */
+  streams?: readonly { name: string; subjects: readonly string[] }[];
 }): Promise<Bus> {
   const nc = await connect({
     servers: url.split(','),
@@ -53,7 +56,7 @@ export async function connectBus({
   const stream = (n: string) => (prefix ? `${prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_')}_${n}` : n);
 
   const jsm = await nc.jetstreamManager();
-  for (const s of STREAMS) {
+  for (const s of streams) {
     const config: Partial<StreamConfig> = {
       name: stream(s.name),
       subjects: s.subjects.map(subject),

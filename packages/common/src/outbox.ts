@@ -38,6 +38,7 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
   let stopped = true;
   let again = false;
   let lastCleanup = 0;
+  let scheduled: NodeJS.Timeout | null = null;
 
   async function relayOnce(): Promise<number> {
     return prisma.$transaction(async (tx) => {
@@ -100,13 +101,22 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
       timer = setInterval(() => void loop(), intervalMs);
       void loop();
     },
-    /** Wake the relay now (called after a commit that wrote events). */
+    /**
+     * Wake the relay (called after a commit that wrote events). Kicks within
+     * a couple of milliseconds share one round: under load that is one
+     * batch instead of one transaction per commit.
+     */
     kick() {
-      void loop();
+      if (scheduled || stopped) return;
+      scheduled = setTimeout(() => {
+        scheduled = null;
+        void loop();
+      }, 2);
     },
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
+      if (scheduled) clearTimeout(scheduled);
       while (running) await new Promise((r) => setTimeout(r, 10));
     },
     /** Publishes everything pending; for tests and graceful shutdown. */

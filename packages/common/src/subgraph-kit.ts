@@ -60,6 +60,7 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
   migrationsDir,
   db,
   publishesEvents,
+  usesNats = false,
   setup,
 }: {
   name: string;
@@ -68,6 +69,8 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
   migrationsDir: string;
   db: () => D;
   publishesEvents: boolean;
+  /** Connects to NATS without the saga's streams or an outbox relay (the auth service's KV). Default false. */
+  usesNats?: boolean;
   setup: (deps: {
     db: D;
     bus: Bus | null;
@@ -75,18 +78,21 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
     internalAuth: InternalAuth;
     /** A durable consumer of this service for one saga handler. */
     consumer: (handler: EventHandler<any, any>, options?: { maxDeliver?: number; concurrency?: number }) => EventConsumer;
-  }) => SubgraphParts<Ctx>;
+  }) => SubgraphParts<Ctx> | Promise<SubgraphParts<Ctx>>;
 }) {
   await applyMigrations({ databaseUrl: config.DATABASE_URL, migrationsDir, log });
   const database = db();
-  const bus = publishesEvents ? await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name, log, replicas: config.NATS_REPLICAS }) : null;
-  const relay = bus ? createOutboxRelay({ db: database, bus, log }) : null;
+  const bus =
+    publishesEvents || usesNats
+      ? await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name, log, replicas: config.NATS_REPLICAS, ...(publishesEvents ? {} : { streams: [] }) })
+      : null;
+  const relay = bus && publishesEvents ? createOutboxRelay({ db: database, bus, log }) : null;
   const internalAuth = createInternalAuth({ secret: config.internalAuthSecret, issuer: name });
   const consumer = (handler: EventHandler<any, any>, options: { maxDeliver?: number; concurrency?: number } = {}) => {
     if (!bus) throw new Error(`${name} consumes events: set publishesEvents`);
     return createEventConsumer({ bus, db: database, log, service: name, handler, onPublished: relay?.kick, retryScale: config.SAGA_RETRY_SCALE, ...options });
   };
-  const parts = setup({ db: database, bus, relay, internalAuth, consumer });
+  const parts = await setup({ db: database, bus, relay, internalAuth, consumer });
   const server = await startSubgraphServer<Ctx>(
     {
       name,

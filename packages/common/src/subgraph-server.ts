@@ -7,6 +7,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { DocumentNode } from 'graphql';
+import { enforceAccessRules, readAccessRules } from './authorization.ts';
 import { maskError } from './errors.ts';
 import { INTERNAL_TOKEN_HEADER, InternalAuthError, type InternalAuth } from './internal-auth.ts';
 import type { Logger } from './logger.ts';
@@ -49,7 +50,11 @@ export async function startSubgraphServer<Ctx extends object>(
 ): Promise<RunningServer> {
   const { log, internalAuth } = opts;
   const apollo = new ApolloServer<Ctx>({
-    schema: buildSubgraphSchema({ typeDefs: opts.typeDefs, resolvers: opts.resolvers as GraphQLResolverMap<unknown> }),
+    // The SDL's @authenticated / @requiresScopes are checked before any resolver runs.
+    schema: enforceAccessRules(
+      buildSubgraphSchema({ typeDefs: opts.typeDefs, resolvers: opts.resolvers as GraphQLResolverMap<unknown> }),
+      readAccessRules(opts.typeDefs),
+    ),
     includeStacktraceInErrorResponses: false,
     // runService owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,

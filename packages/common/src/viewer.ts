@@ -17,7 +17,7 @@ export type Scope = (typeof SCOPES)[number];
 export const CUSTOMER_SCOPES: Scope[] = ['orders:create', 'orders:read', 'orders:cancel', 'shipments:read'];
 
 /** Scopes only sibling services hold; never granted to a client. */
-export const SERVICE_SCOPES = ['internal:inventory', 'internal:orders'] as const;
+export const SERVICE_SCOPES = ['internal:inventory', 'internal:orders', 'internal:shipments', 'internal:oauth'] as const;
 
 /** The verified caller of a request, as every subgraph sees it. */
 export interface Viewer {
@@ -27,6 +27,10 @@ export interface Viewer {
   kind: 'customer' | 'client' | 'service';
   scopes: ReadonlySet<string>;
   email?: string;
+  /** The access token's `jti`, so a subgraph can revoke the caller's own token (logOut). */
+  tokenId?: string;
+  /** The access token's `exp` (seconds since the epoch), how long a revocation must be kept. */
+  tokenExpiresAt?: number;
 }
 
 export function hasScope(viewer: Viewer | null, scope: string): boolean {

@@ -1,23 +1,69 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { createLogger, startSubgraph, type Logger } from '@orderflow/common';
+import type { KV } from 'nats';
+import { createLogger, openRevocationBucket, startSubgraph, type Logger } from '@orderflow/common';
 import type { AuthConfig } from './config.ts';
 import type { AuthContext } from './context.ts';
 import { createDb } from './db.ts';
+import { oauthRoutes } from './http/oauth-routes.ts';
 import { resolvers } from './resolvers/index.ts';
+import { createAccountService } from './service/account-service.ts';
+import { createClientService } from './service/client-service.ts';
+import { createHousekeeping } from './service/housekeeping.ts';
+import { createPasswordHasher } from './service/passwords.ts';
+import { createRevocationRelay } from './service/revocations.ts';
+import { createSigningKeyStore, rotateSigningKey, type SigningKeyStore } from './service/signing-keys.ts';
+import { createTokenService } from './service/token-service.ts';
 
 export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graphql', import.meta.url)), 'utf8'));
 
 export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuery?: (sql: string) => void } = {}) {
   const log = opts.log ?? createLogger('auth', config.LOG_LEVEL);
-  return startSubgraph<ReturnType<typeof createDb>, AuthContext>({
+  let keys!: SigningKeyStore;
+  let kv!: KV;
+  const running = await startSubgraph<ReturnType<typeof createDb>, AuthContext>({
     name: 'auth',
     config,
     log,
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: false,
-    setup: () => ({ typeDefs, resolvers, context: (viewer) => ({ viewer }) }),
+    // Revocations go to every gateway on a NATS KV bucket.
+    usesNats: true,
+    async setup({ db, bus }) {
+      kv = await openRevocationBucket(bus!, { accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, replicas: config.NATS_REPLICAS, log });
+      const passwords = createPasswordHasher({ cost: config.PASSWORD_HASH_COST });
+      keys = createSigningKeyStore({ db, secret: config.signingKeySecret, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, log });
+      // Before the first request: the first start creates the signing key, and clients can get tokens at once.
+      await keys.current();
+      const clients = createClientService({ db, passwords });
+      await clients.seed(config.clients);
+      const relay = createRevocationRelay({ db, kv, log });
+      const tokens = createTokenService({
+        db,
+        keys,
+        clients,
+        relay,
+        log,
+        issuer: config.OAUTH_ISSUER.replace(/\/+$/, ''),
+        audience: config.OAUTH_AUDIENCE,
+        accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+        refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      });
+      const accounts = createAccountService({ db, passwords, tokens, log });
+      return {
+        typeDefs,
+        resolvers,
+        context: (viewer) => ({ viewer, accounts }),
+        workers: [relay, createHousekeeping({ db, keys, log })],
+        internalRoutes: oauthRoutes({ clients, tokens, keys, log, issuer: config.OAUTH_ISSUER, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS }),
+      };
+    },
   });
+  return {
+    ...running,
+    /** Makes a new signing key current; the previous one keeps verifying until its tokens expire. */
+    rotateSigningKey: () => rotateSigningKey({ keys, kv, log }),
+  };
 }

@@ -1,6 +1,77 @@
-import { loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common';
+import { z } from 'zod';
+import { accessTokenEnvSchema, loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common';
+import { DEV_CLIENT_SECRETS, SEED_CLIENTS, type SeedClientId } from './domain/clients.ts';
 
-const schema = subgraphEnvSchema('auth', 4001);
+/** An unset variable and an empty one (`${VAR:-}` in compose) mean the same: not given. */
+const optionalSecret = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional());
+
+const schema = subgraphEnvSchema('auth', 4001)
+  .extend(accessTokenEnvSchema.shape)
+  .extend({
+    /** Refresh-token lifetime in seconds. Default 30 days (the issue's). */
+    REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 24 * 3600),
+    /**
+     * Encrypts the private signing keys at rest (a key is derived from it
+     * with HKDF). A fixed development value is used outside production;
+     * production must set it, 32+ characters.
+     */
+    SIGNING_KEY_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32).optional()),
+    /**
+     * scrypt cost as log2(N), with r=8 and p=1. Default 15 (N=32768: 32 MiB
+     * and about 0.15 s of one core per hash here). OWASP suggests 17 where
+     * memory and CPU allow; 15 keeps log-in bursts affordable on two cores.
+     * Stored hashes carry their own parameters, so a change affects new
+     * hashes only (and logIn keeps verifying the old ones).
+     */
+    PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(15),
+    /**
+     * Secrets of the three registered clients. Outside production each
+     * defaults to its development secret (contract: `<id>-dev-secret`); in
+     * production a client is registered only when its secret is set here.
+     */
+    STOREFRONT_CLIENT_SECRET: optionalSecret,
+    OPS_CONSOLE_CLIENT_SECRET: optionalSecret,
+    DELIVERY_PARTNER_CLIENT_SECRET: optionalSecret,
+    /**
+     * Per-client rate limits in requests per minute, e.g.
+     * `storefront=600,delivery-partner=30`; unnamed clients keep their
+     * defaults (storefront 600, ops-console 6000, delivery-partner 1200).
+     */
+    OAUTH_CLIENT_RATE_LIMITS: z
+      .string()
+      .default('')
+      .transform((raw, ctx) => {
+        const limits: Partial<Record<SeedClientId, number>> = {};
+        for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+          const m = /^([a-z-]+)=(\d{1,7})$/.exec(part);
+          if (!m || !(m[1] in SEED_CLIENTS) || Number(m[2]) < 1) {
+            ctx.addIssue({ code: 'custom', message: `"${part}" is not <client>=<requests per minute> for a registered client` });
+            return z.NEVER;
+          }
+          limits[m[1] as SeedClientId] = Number(m[2]);
+        }
+        return limits;
+      }),
+  });
+
+const DEV_SIGNING_KEY_SECRET = 'development-only-signing-key-secret-change-me!';
 
 export type AuthConfig = ReturnType<typeof loadConfig>;
-export const loadConfig = (env: NodeJS.ProcessEnv) => loadSubgraphConfig(schema, env);
+
+export function loadConfig(env: NodeJS.ProcessEnv) {
+  const c = loadSubgraphConfig(schema, env);
+  const production = c.NODE_ENV === 'production';
+  if (production && !c.SIGNING_KEY_SECRET) throw new Error('Invalid configuration:\n  SIGNING_KEY_SECRET: required in production');
+  const given: Record<SeedClientId, string | undefined> = {
+    storefront: c.STOREFRONT_CLIENT_SECRET,
+    'ops-console': c.OPS_CONSOLE_CLIENT_SECRET,
+    'delivery-partner': c.DELIVERY_PARTNER_CLIENT_SECRET,
+  };
+  const clients = (Object.keys(SEED_CLIENTS) as SeedClientId[]).flatMap((id) => {
+    const secret = given[id] ?? (production ? undefined : DEV_CLIENT_SECRETS[id]);
+    if (!secret) return [];
+    const seed = SEED_CLIENTS[id];
+    return [{ ...seed, id, secret, rateLimitPerMinute: c.OAUTH_CLIENT_RATE_LIMITS[id] ?? seed.rateLimitPerMinute }];
+  });
+  return { ...c, signingKeySecret: c.SIGNING_KEY_SECRET ?? DEV_SIGNING_KEY_SECRET, clients };
+}

@@ -1,5 +1,7 @@
 import type { Viewer } from '@orderflow/common';
+import type { AccountService } from './service/account-service.ts';
 
 export interface AuthContext {
   viewer: Viewer | null;
+  accounts: AccountService;
 }

@@ -2,7 +2,7 @@ import { createPrismaClient } from '@orderflow/common';
 import { PrismaClient } from './generated/prisma/client.ts';
 
 export { PrismaClient };
-export type { User } from './generated/prisma/client.ts';
+export type { OAuthClient, RefreshToken, SigningKey, User } from './generated/prisma/client.ts';
 export type Db = PrismaClient;
 
 export function createDb(url: string, opts: { poolSize?: number; onQuery?: (sql: string) => void } = {}): Db {

@@ -72,6 +72,7 @@ export function notificationHandlers(deps: { db: Db; mailer: Mailer; log: Logger
     name: 'email-status-changed',
     type: 'orders.status_changed',
     schema: EventSchemas['orders.status_changed'],
+    relevant: (event) => !!EMAIL_FOR_STATUS[event.data.status],
     async handle(event, { tx, attempt }) {
       const kind = EMAIL_FOR_STATUS[event.data.status];
       if (kind) await send(event, kind, tx, attempt, event.data.reason);

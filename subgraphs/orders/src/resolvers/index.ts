@@ -1,4 +1,4 @@
-import { money, requireScope } from '@orderflow/common';
+import { money, requireViewer } from '@orderflow/common';
 import type { Order, OrderItem, OrderStatus, OrderStatusChange } from '../db.ts';
 import type { PlaceOrderInput } from '../domain/place-order.ts';
 import type { OrdersContext } from '../context.ts';
@@ -7,14 +7,15 @@ import type { OrdersContext } from '../context.ts';
 export const resolvers = {
   Query: {
     order: (_: unknown, { id }: { id: string }, ctx: OrdersContext) => ctx.orders.findVisible(ctx.viewer, id),
+    orderStatusChange: (_: unknown, { id }: { id: string }, ctx: OrdersContext) => ctx.orders.findVisibleChange(ctx.viewer, id),
     myOrders: (_: unknown, args: { first: number; after?: string | null; status?: OrderStatus | null }, ctx: OrdersContext) =>
       ctx.orders.myOrders(ctx.viewer, args),
   },
   Mutation: {
-    placeOrder: (_: unknown, { input }: { input: PlaceOrderInput }, ctx: OrdersContext) =>
-      ctx.orders.placeOrder(requireScope(ctx.viewer, 'orders:create'), input),
+    // Scopes: @requiresScopes in schema.graphql, enforced before these run; ownership stays in the service.
+    placeOrder: (_: unknown, { input }: { input: PlaceOrderInput }, ctx: OrdersContext) => ctx.orders.placeOrder(requireViewer(ctx.viewer), input),
     cancelOrder: (_: unknown, { orderId, reason }: { orderId: string; reason?: string | null }, ctx: OrdersContext) =>
-      ctx.orders.cancelOrder(requireScope(ctx.viewer, 'orders:cancel'), orderId, reason),
+      ctx.orders.cancelOrder(requireViewer(ctx.viewer), orderId, reason),
   },
   PlaceOrderResult: { __resolveType: (r: { __typename: string }) => r.__typename },
   CancelOrderResult: { __resolveType: (r: { __typename: string }) => r.__typename },

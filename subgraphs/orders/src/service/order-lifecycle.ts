@@ -17,7 +17,24 @@ export async function transition(
   if (!canTransition(order.status, to)) return null;
   const [updated] = await tx.order.updateManyAndReturn({ where: { id: order.id, status: order.status }, data: { status: to } });
   if (!updated) return null;
-  await tx.orderStatusChange.create({ data: { orderId: order.id, previousStatus: order.status, status: to, reason } });
+  await recordStatus(tx, order, order.status, to, reason, causationId, extraEvents);
+  return updated;
+}
+
+/**
+ * Appends a status-history row and its `orders.status_changed` event (with
+ * the row's id as changeId, so subscribers can resolve the entry).
+ */
+export async function recordStatus(
+  tx: Tx,
+  order: Pick<Order, 'id' | 'customerId'>,
+  from: OrderStatus | null,
+  to: OrderStatus,
+  reason: string | null,
+  causationId: string | null = null,
+  extraEvents: EventEnvelope[] = [],
+): Promise<void> {
+  const change = await tx.orderStatusChange.create({ data: { orderId: order.id, previousStatus: from, status: to, reason } });
   await writeOutbox(
     tx,
     createEvent({
@@ -25,11 +42,10 @@ export async function transition(
       source: 'orders',
       correlationId: order.id,
       causationId,
-      data: { orderId: order.id, customerId: order.customerId, previousStatus: order.status, status: to, reason },
+      data: { orderId: order.id, customerId: order.customerId, previousStatus: from, status: to, reason, changeId: change.id.toString() },
     }),
     ...extraEvents,
   );
-  return updated;
 }
 
 /** Locks and reads an order inside a transaction (serialises the saga steps of one order). */

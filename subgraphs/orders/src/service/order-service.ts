@@ -19,7 +19,7 @@ import {
 } from '@orderflow/common';
 import type { Db, Order, OrderItem, OrderStatus, OrderStatusChange } from '../db.ts';
 import { canCancel } from '../domain/order-status.ts';
-import { lockOrder, refund, transition } from './order-lifecycle.ts';
+import { lockOrder, recordStatus, refund, transition } from './order-lifecycle.ts';
 import type { ShipmentsClient } from './shipments-client.ts';
 import { invalidOrder, normalizeItems, requestHash, validatePlaceOrder, type PlaceOrderInput } from '../domain/place-order.ts';
 import { InventoryUnavailableError, type InventoryClient } from './inventory-client.ts';
@@ -135,8 +135,7 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
           await tx.orderItem.createMany({
             data: items.map((i, position) => ({ orderId, position, productId: i.productId, productName: priceOf.get(i.productId)!.name, quantity: i.quantity, unitPriceCents: priceOf.get(i.productId)!.unitCents })),
           });
-          await tx.orderStatusChange.create({ data: { orderId, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'order placed' } });
-          await writeOutbox(tx, created);
+          await recordStatus(tx, order, null, 'PENDING_PAYMENT', 'order placed', null, [created]);
           return order;
         });
         onEvents();
@@ -186,6 +185,14 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
       if (!paid) await releaseQuietly(orderId, why);
       log.info({ orderId, paid }, 'order cancelled');
       return { __typename: 'OrderCancelled', order: updated };
+    },
+
+    /** One status-history entry of an order the viewer may see, or null. */
+    async findVisibleChange(viewer: Viewer | null, id: string): Promise<OrderStatusChange | null> {
+      if (!viewer) return null;
+      if (!/^\d{1,18}$/.test(id)) throw badInput('id is not a valid status change id', 'id');
+      const change = await db.orderStatusChange.findUnique({ where: { id: BigInt(id) }, include: { order: true } });
+      return change && canSee(viewer, change.order) ? change : null;
     },
 
     /** An order the viewer may see, or null (missing and someone else's look the same). */

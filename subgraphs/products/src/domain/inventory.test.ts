@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crossesLowStock, decideReservation } from './inventory.ts';
+import { decideReservation } from './inventory.ts';
 
 const row = (id: string, available: number, isActive = true) => ({ id, available, isActive, lowStockThreshold: 10 });
 
@@ -19,14 +19,5 @@ describe('decideReservation', () => {
   it('refuses unknown and inactive products, naming the line', () => {
     expect(decideReservation([{ productId: 'a', quantity: 1 }, { productId: 'zz', quantity: 1 }], [row('a', 5)])).toEqual({ kind: 'unknown-product', index: 1, productId: 'zz' });
     expect(decideReservation([{ productId: 'a', quantity: 1 }], [row('a', 5, false)])).toMatchObject({ kind: 'unknown-product', index: 0 });
-  });
-});
-
-describe('crossesLowStock', () => {
-  it('fires once, when stock moves from above the threshold to at or below it', () => {
-    expect(crossesLowStock(11, 10, 10)).toBe(true);
-    expect(crossesLowStock(20, 3, 10)).toBe(true);
-    expect(crossesLowStock(10, 9, 10)).toBe(false);
-    expect(crossesLowStock(20, 11, 10)).toBe(false);
   });
 });

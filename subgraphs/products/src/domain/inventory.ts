@@ -1,7 +1,8 @@
 /**
- * Inventory rules, pure: what a reservation may take, and when stock crosses
- * its low-stock threshold. The database enforces the same invariant with
- * CHECK constraints (available + reserved + sold = stocked, none negative).
+ * Inventory rules, pure: what a reservation may take, and why one is
+ * refused. The reservation statement (service/inventory-service.ts) applies
+ * the same rule under the row locks; the database enforces the invariant
+ * with CHECK constraints (available + reserved + sold = stocked, none negative).
  */
 
 export interface StockRow {
@@ -37,9 +38,4 @@ export function decideReservation(lines: ReserveLine[], stock: StockRow[]): Rese
     if (row.available < line.quantity) short.push({ productId: line.productId, requested: line.quantity, available: row.available });
   }
   return short.length ? { kind: 'short', items: short } : { kind: 'ok' };
-}
-
-/** True when available stock moves from above the threshold to at or below it. */
-export function crossesLowStock(before: number, after: number, threshold: number): boolean {
-  return before > threshold && after <= threshold;
 }

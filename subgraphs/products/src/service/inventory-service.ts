@@ -1,6 +1,6 @@
 import { createEvent, isUniqueViolation, writeOutbox, type EventData, type EventEnvelope, type EventType, type Logger } from '@orderflow/common';
 import type { Db, Tx } from '../db.ts';
-import { crossesLowStock, decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
+import { decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
 
 export interface ReservedLine {
   productId: string;
@@ -31,6 +31,43 @@ export interface InventoryServiceDeps {
   /** Called after a commit that wrote outbox rows. */
   onEvents?: () => void;
 }
+
+/**
+ * The reservation statement; $1 product ids, $2 quantities, $3 order id,
+ * $4 the inventory.reserved envelope. Returns the locked rows as they were
+ * before the update, each with the verdict `ok`.
+ */
+const RESERVE_SQL = `
+WITH req AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(id, q)
+), locked AS (
+  SELECT p.id, p.available, p.is_active, p.low_stock_threshold, p.price_cents, p.currency_code, p.name
+    FROM products p WHERE p.id IN (SELECT id FROM req) ORDER BY p.id FOR UPDATE
+), verdict AS (
+  SELECT (SELECT count(*) FROM locked l JOIN req r USING (id) WHERE l.is_active AND l.available >= r.q) = (SELECT count(*) FROM req) AS ok
+), moved AS (
+  UPDATE products p SET available = p.available - r.q, reserved = p.reserved + r.q, updated_at = now()
+    FROM req r, verdict v WHERE v.ok AND p.id = r.id RETURNING p.id
+), held AS (
+  INSERT INTO reservations (order_id, product_id, quantity, unit_cents)
+  SELECT $3::uuid, r.id, r.q, l.price_cents FROM req r JOIN locked l USING (id), verdict v WHERE v.ok
+), audit AS (
+  INSERT INTO stock_movements (product_id, type, quantity, order_id)
+  SELECT r.id, 'RESERVE', -r.q, $3::uuid FROM req r, verdict v WHERE v.ok
+), crossings AS (
+  SELECT jsonb_build_object(
+           'id', gen_random_uuid(), 'type', 'inventory.low_stock', 'version', 1,
+           'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+           'source', 'products', 'correlationId', $3::text, 'causationId', null, 'traceparent', null,
+           'data', jsonb_build_object('productId', l.id, 'availableQuantity', l.available - r.q, 'threshold', l.low_stock_threshold)) AS e
+    FROM req r JOIN locked l USING (id), verdict v
+   WHERE v.ok AND l.available > l.low_stock_threshold AND l.available - r.q <= l.low_stock_threshold
+), events AS (
+  INSERT INTO outbox (id, subject, payload)
+  SELECT (e->>'id')::uuid, e->>'type', e FROM (SELECT $4::jsonb AS e FROM verdict WHERE ok UNION ALL SELECT e FROM crossings) x
+)
+SELECT l.id::text, l.available, l.is_active, l.low_stock_threshold, l.price_cents, l.currency_code, l.name, v.ok
+  FROM locked l, verdict v`;
 
 /**
  * How a reservation moves on: from which status, to which, and what each
@@ -92,76 +129,55 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
 
   return {
     /**
-     * Reserves every line for `orderId` in one transaction, all or nothing.
-     * Rows are locked in id order (no deadlock between multi-line orders) and
-     * checked under the lock, so two buyers can never take the same unit.
-     * While the lock is held we make a single write statement: on a hot
-     * product, lock time is what bounds throughput.
-     * Idempotent per order id: a retried call returns the first reservation.
+     * Reserves every line for `orderId`, all or nothing, in ONE statement
+     * (autocommit): it locks the rows in id order (no deadlock between
+     * multi-line orders), decides under the lock whether every line fits,
+     * and only then moves available → reserved and writes the reservation,
+     * the RESERVE movements and the outbox rows (inventory.reserved, and
+     * inventory.low_stock for each line that takes available stock from above
+     * its threshold to at or below it). A hot product is locked for one
+     * statement, not for a conversation with this process: lock time is what
+     * bounds throughput on a best-seller.
+     * Idempotent per order id: a retry hits the reservation's primary key
+     * and returns the first reservation.
      */
     async reserve(orderId: string, lines: ReserveLine[]): Promise<ReserveResult> {
-      const previous = await replay(orderId);
-      if (previous) return previous;
-      const ids = lines.map((l) => l.productId);
-      let result: { result: ReserveResult; wrote: boolean };
+      const reserved = event('inventory.reserved', orderId, { orderId, items: lines });
+      let rows: (LockedRow & { ok: boolean })[];
       try {
-        result = await db.$transaction(async (tx) => {
-          const locked = await tx.$queryRawUnsafe<LockedRow[]>(
-            `SELECT id::text, available, is_active, low_stock_threshold, price_cents, currency_code, name
-               FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-            ids,
-          );
-          const stock: StockRow[] = locked.map((r) => ({ id: r.id, available: r.available, isActive: r.is_active, lowStockThreshold: r.low_stock_threshold }));
-          const decision = decideReservation(lines, stock);
-          if (decision.kind === 'unknown-product')
-            return { result: { status: 'invalid', field: `items[${decision.index}].productId`, message: 'Unknown or inactive product' } as ReserveResult, wrote: false };
-          if (decision.kind === 'short') return { result: { status: 'unavailable', items: decision.items } as ReserveResult, wrote: false };
-
-          const byId = new Map(locked.map((r) => [r.id, r]));
-          const events: EventEnvelope[] = [event('inventory.reserved', orderId, { orderId, items: lines })];
-          for (const l of lines) {
-            const row = byId.get(l.productId)!;
-            if (crossesLowStock(row.available, row.available - l.quantity, row.low_stock_threshold))
-              events.push(event('inventory.low_stock', orderId, { productId: l.productId, availableQuantity: row.available - l.quantity, threshold: row.low_stock_threshold }));
-          }
-          await tx.$executeRawUnsafe(
-            `WITH moved AS (
-               UPDATE products p SET available = p.available - v.q, reserved = p.reserved + v.q, updated_at = now()
-                 FROM unnest($1::uuid[], $2::int[]) AS v(id, q) WHERE p.id = v.id RETURNING p.id
-             ), held AS (
-               INSERT INTO reservations (order_id, product_id, quantity, unit_cents)
-               SELECT $3::uuid, v.id, v.q, v.c FROM unnest($1::uuid[], $2::int[], $4::int[]) AS v(id, q, c)
-             ), audit AS (
-               INSERT INTO stock_movements (product_id, type, quantity, order_id)
-               SELECT v.id, 'RESERVE', -v.q, $3::uuid FROM unnest($1::uuid[], $2::int[]) AS v(id, q)
-             )
-             INSERT INTO outbox (id, subject, payload) SELECT * FROM unnest($5::uuid[], $6::text[], $7::jsonb[])`,
-            ids,
-            lines.map((l) => l.quantity),
-            orderId,
-            lines.map((l) => byId.get(l.productId)!.price_cents),
-            events.map((e) => e.id),
-            events.map((e) => e.type),
-            events.map((e) => JSON.stringify(e)),
-          );
-          return {
-            result: {
-              status: 'reserved',
-              lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity, unitCents: byId.get(l.productId)!.price_cents, currencyCode: byId.get(l.productId)!.currency_code, name: byId.get(l.productId)!.name })),
-            } as ReserveResult,
-            wrote: true,
-          };
-        });
+        rows = await db.$queryRawUnsafe<(LockedRow & { ok: boolean })[]>(
+          RESERVE_SQL,
+          lines.map((l) => l.productId),
+          lines.map((l) => l.quantity),
+          orderId,
+          JSON.stringify(reserved),
+        );
       } catch (err) {
-        // A concurrent call for the same order won the race: answer as it did.
+        // The order was reserved already (a retry, or a concurrent duplicate): answer as the first call did.
         if (isUniqueViolation(err)) {
-          const winner = await replay(orderId);
-          if (winner) return winner;
+          const first = await replay(orderId);
+          if (first) return first;
         }
         throw err;
       }
-      if (result.wrote) onEvents();
-      return result.result;
+      if (rows[0]?.ok) {
+        onEvents();
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        return {
+          status: 'reserved',
+          lines: lines.map((l) => {
+            const r = byId.get(l.productId)!;
+            return { productId: l.productId, quantity: l.quantity, unitCents: r.price_cents, currencyCode: r.currency_code, name: r.name };
+          }),
+        };
+      }
+      // Refused: say why, from the rows as they were under the lock.
+      const stock: StockRow[] = rows.map((r) => ({ id: r.id, available: r.available, isActive: r.is_active, lowStockThreshold: r.low_stock_threshold }));
+      const decision = decideReservation(lines, stock);
+      if (decision.kind === 'unknown-product') return { status: 'invalid', field: `items[${decision.index}].productId`, message: 'Unknown or inactive product' };
+      if (decision.kind === 'short') return { status: 'unavailable', items: decision.items };
+      // Everything fits now: the stock changed between the statement and our reading of it. Ask again.
+      return this.reserve(orderId, lines);
     },
 
     /** Returns an order's active reservation to available stock; idempotent. */

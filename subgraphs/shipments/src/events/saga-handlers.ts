@@ -8,8 +8,8 @@ export function shipOnPaidOrder(shipments: ShipmentService): EventHandler<(typeo
     name: 'create-shipment',
     type: 'orders.status_changed',
     schema: EventSchemas['orders.status_changed'],
+    relevant: (event) => event.data.status === 'PENDING_SHIPMENT',
     async handle(event, { tx }) {
-      if (event.data.status !== 'PENDING_SHIPMENT') return;
       const created = await shipments.createForOrder(tx, { orderId: event.data.orderId, customerId: event.data.customerId }, event.id);
       return { published: !!created };
     },

@@ -1,0 +1,62 @@
+import type { Server } from 'node:http';
+import type { ApolloGateway } from '@apollo/gateway';
+import type { ApolloServer } from '@apollo/server';
+import type { ExecutionResult } from 'graphql';
+import { connectBus, type Logger, type Viewer } from '@orderflow/common';
+import { createEventHub } from './event-hub.ts';
+import { createSubscriptionServer, type SubscriptionServerOptions } from './server.ts';
+
+export { SubscriptionCloseCode } from './server.ts';
+
+/**
+ * Gives the gateway GraphQL subscriptions: one JetStream hub per instance,
+ * graphql-ws on the HTTP server's /graphql path, payloads resolved through
+ * the gateway itself (`apollo.executeOperation`) with the subscriber's
+ * identity.
+ */
+export async function startSubscriptions({
+  httpServer,
+  apollo,
+  gateway,
+  natsUrl,
+  natsPrefix,
+  log,
+  authenticate,
+  limits,
+}: {
+  httpServer: Server;
+  apollo: ApolloServer<{ viewer: Viewer | null }>;
+  gateway: ApolloGateway;
+  natsUrl: string;
+  natsPrefix: string;
+  log: Logger;
+  authenticate: SubscriptionServerOptions['authenticate'];
+  limits?: SubscriptionServerOptions['limits'];
+}) {
+  const bus = await connectBus({ url: natsUrl, prefix: natsPrefix, name: 'gateway-subscriptions', log });
+  const hub = createEventHub({ bus, log, eventTypes: ['orders.status_changed', 'inventory.low_stock'] });
+  hub.start();
+  const server = createSubscriptionServer({
+    httpServer,
+    path: '/graphql',
+    hub,
+    log,
+    limits,
+    authenticate,
+    schema: () => gateway.schema!,
+    async execute(document, variables, viewer) {
+      const res = await apollo.executeOperation({ query: document, variables }, { contextValue: { viewer } });
+      if (res.body.kind !== 'single') return { errors: [{ message: 'Unexpected incremental result' }] } as unknown as ExecutionResult;
+      return res.body.singleResult as ExecutionResult;
+    },
+  });
+  return {
+    server,
+    bus,
+    async stop() {
+      await server.close();
+      await hub.stop();
+      await bus.close();
+    },
+  };
+}

@@ -1,0 +1,243 @@
+import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
+import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
+import { createClient, type Client } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createLogger } from '@orderflow/common';
+import { freePort } from '@orderflow/devstack';
+import { loadConfig as gatewayConfig } from '../gateway/src/config.ts';
+import { startGateway } from '../gateway/src/server.ts';
+import { PLACE_ORDER, buildOrderInput, createProduct, eventually, startSystem, type System } from './support/system.ts';
+
+const SHIP = `mutation($id: ID!, $s: ShipmentStatus!) { updateShipmentStatus(input: { shipmentId: $id, status: $s }) { id } }`;
+
+/** Collects the payloads of one subscription. */
+function follow(client: Client, query: string, variables: Record<string, unknown> = {}) {
+  const payloads: any[] = [];
+  const errors: any[] = [];
+  let completed = false;
+  const dispose = client.subscribe({ query, variables }, {
+    next: (r) => (r.errors ? errors.push(...r.errors) : payloads.push(r)),
+    error: (e) => (Array.isArray(e) ? errors.push(...e) : errors.push(e)),
+    complete: () => (completed = true),
+  });
+  return { payloads, errors, dispose, get completed() { return completed; } };
+}
+
+describe('subscriptions at the gateway', () => {
+  let system: System;
+  /** Customers by test name: signed up once each, with real tokens. */
+  const customers = new Map<string, ReturnType<System['signUpCustomer']>>();
+  const who = (name: string) => {
+    if (!customers.has(name)) customers.set(name, system.signUpCustomer(name));
+    return customers.get(name)!;
+  };
+  const clients: Client[] = [];
+  const wsUrl = () => system.gatewayUrl.replace('http', 'ws') + '/graphql';
+  const connect = (headers: Record<string, string>, url = wsUrl()) => {
+    const c = createClient({ url, webSocketImpl: WebSocket, connectionParams: headers, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    system = await startSystem({ env: { SAGA_RETRY_SCALE: '0.05' } });
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.dispose();
+    await system?.stop();
+  });
+
+  const place = async (customer: string, productId: string, quantity = 1) => {
+    const r = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId, quantity }] }) }, (await who(customer)).headers);
+    return r.data.placeOrder.order.id as string;
+  };
+  const shipmentOf = (customer: string, id: string) =>
+    eventually(async () => (await system.graphql(`query($id: ID!) { order(id: $id) { shipment { id } } }`, { id }, (await who(customer)).headers)).data.order.shipment?.id as string);
+
+  it('shows a customer their order move through the saga, with federated fields resolved as in a query', async () => {
+    const p = await createProduct(system, { name: 'Teapot', initialStock: 10 });
+    const id = await place('watcher', p.id, 2);
+    const sub = follow(connect((await who('watcher')).headers), `subscription($id: ID!) {
+      orderStatusChanged(orderId: $id, after: "0") {
+        previousStatus status
+        order { id status items { quantity product { name } } shipment { carrier trackingNumber events { status } } }
+      }
+    }`, { id });
+    const shipmentId = await shipmentOf('watcher', id);
+    for (const s of ['SHIPPED', 'IN_TRANSIT', 'DELIVERED']) {
+      await eventually(async () => sub.payloads.some((x) => x.data.orderStatusChanged.status === (s === 'SHIPPED' ? 'PENDING_SHIPMENT' : s === 'IN_TRANSIT' ? 'SHIPPED' : 'IN_TRANSIT')));
+      await system.graphql(SHIP, { id: shipmentId, s }, await system.operatorHeaders());
+    }
+    await eventually(async () => sub.payloads.length === 5);
+    expect(sub.errors).toEqual([]);
+    const changes = sub.payloads.map((x) => x.data.orderStatusChanged);
+    expect(changes.map((c) => [c.previousStatus, c.status])).toEqual([
+      [null, 'PENDING_PAYMENT'],
+      ['PENDING_PAYMENT', 'PENDING_SHIPMENT'],
+      ['PENDING_SHIPMENT', 'SHIPPED'],
+      ['SHIPPED', 'IN_TRANSIT'],
+      ['IN_TRANSIT', 'DELIVERED'],
+    ]);
+    expect(changes[0].order.items).toEqual([{ quantity: 2, product: { name: 'Teapot' } }]);
+    const last = changes[4].order;
+    expect(last.status).toBe('DELIVERED');
+    expect(last.shipment.carrier).toBeTruthy();
+    expect(last.shipment.events.map((e: any) => e.status)).toEqual(['PROCESSING', 'SHIPPED', 'IN_TRANSIT', 'DELIVERED']);
+    const cursors = sub.payloads.map((x) => Number(x.extensions.cursor));
+    expect([...cursors].sort((a, b) => a - b)).toEqual(cursors);
+    sub.dispose();
+  });
+
+  it("refuses to follow someone else's order", async () => {
+    const p = await createProduct(system);
+    const id = await place('owner-a', p.id);
+    const sub = follow(connect((await who('intruder-b')).headers), `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status } }`, { id });
+    await eventually(async () => sub.errors.length > 0);
+    expect(sub.errors[0]).toMatchObject({ message: 'Order not found', extensions: { code: 'NOT_FOUND' } });
+    expect(sub.payloads).toEqual([]);
+  });
+
+  it('misses nothing across a reconnect with the cursor', async () => {
+    const p = await createProduct(system, { initialStock: 50 });
+    const first = follow(connect((await who('roamer')).headers), `subscription { myOrderUpdates { orderId status } }`);
+    await new Promise((r) => setTimeout(r, 200));
+    const a = await place('roamer', p.id);
+    await eventually(async () => first.payloads.some((x) => x.data.myOrderUpdates.orderId === a && x.data.myOrderUpdates.status === 'PENDING_SHIPMENT'));
+    const cursor = first.payloads.at(-1).extensions.cursor;
+    first.dispose();
+    // While away: two more orders, each PENDING_PAYMENT then PENDING_SHIPMENT.
+    const b = await place('roamer', p.id);
+    const c = await place('roamer', p.id);
+    await eventually(async () => (await system.orders.db.order.count({ where: { id: { in: [b, c] }, status: 'PENDING_SHIPMENT' } })) === 2);
+    const back = follow(connect((await who('roamer')).headers), `subscription($after: String) { myOrderUpdates(after: $after) { orderId status } }`, { after: cursor });
+    await eventually(async () => back.payloads.length >= 4);
+    const missed = back.payloads.map((x) => `${x.data.myOrderUpdates.orderId === b ? 'b' : x.data.myOrderUpdates.orderId === c ? 'c' : 'a'}:${x.data.myOrderUpdates.status}`);
+    expect(missed.filter((m) => m.startsWith('b'))).toEqual(['b:PENDING_PAYMENT', 'b:PENDING_SHIPMENT']);
+    expect(missed.filter((m) => m.startsWith('c'))).toEqual(['c:PENDING_PAYMENT', 'c:PENDING_SHIPMENT']);
+    expect(missed.some((m) => m.startsWith('a'))).toBe(false);
+    // …and the live stream goes on after the replay.
+    const d = await place('roamer', p.id);
+    await eventually(async () => back.payloads.some((x) => x.data.myOrderUpdates.orderId === d));
+    back.dispose();
+  });
+
+  it('delivers on every gateway instance', async () => {
+    const port = await freePort();
+    const second = await startGateway(gatewayConfig({ ...system.env, PORT: String(port) }), { log: createLogger('gw2', 'silent') });
+    try {
+      const p = await createProduct(system);
+      const one = follow(connect((await who('twice')).headers), `subscription { myOrderUpdates { orderId status } }`);
+      const two = follow(connect((await who('twice')).headers, `ws://127.0.0.1:${port}/graphql`), `subscription { myOrderUpdates { orderId status } }`);
+      await new Promise((r) => setTimeout(r, 300));
+      const id = await place('twice', p.id);
+      for (const sub of [one, two]) await eventually(async () => sub.payloads.some((x) => x.data.myOrderUpdates.orderId === id && x.data.myOrderUpdates.status === 'PENDING_SHIPMENT'));
+      one.dispose();
+      two.dispose();
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('fires lowStockAlerts once per threshold crossing, for inventory:read only', async () => {
+    const p = await createProduct(system, { initialStock: 12, lowStockThreshold: 10 });
+    const ops = follow(connect(await system.operatorHeaders()), `subscription { lowStockAlerts { availableQuantity threshold product { id name } } }`);
+    const customer = follow(connect((await who('curious')).headers), `subscription { lowStockAlerts { threshold } }`);
+    await new Promise((r) => setTimeout(r, 300));
+    await place('stocker', p.id, 3); // 9: crossed
+    await place('stocker', p.id, 1); // 8: no new crossing
+    await eventually(async () => ops.payloads.some((x) => x.data.lowStockAlerts.product.id === p.id));
+    await new Promise((r) => setTimeout(r, 500));
+    const mine = ops.payloads.filter((x) => x.data.lowStockAlerts.product.id === p.id).map((x) => x.data.lowStockAlerts);
+    expect(mine).toEqual([{ availableQuantity: 9, threshold: 10, product: { id: p.id, name: 'Test product' } }]);
+    expect(customer.errors[0]?.extensions?.code).toBe('FORBIDDEN');
+    ops.dispose();
+  });
+
+  it('works with Apollo Client and GraphQLWsLink, as a web or mobile app uses it', async () => {
+    const p = await createProduct(system, { name: 'Kettle' });
+    const client = new ApolloClient({ link: new GraphQLWsLink(connect((await who('apollo-app')).headers)), cache: new InMemoryCache() });
+    const seen: string[] = [];
+    const sub = client
+      .subscribe({ query: gql`subscription { myOrderUpdates { orderId status order { id items { product { id name } } } } }` })
+      .subscribe({ next: (r) => {
+        const u = (r.data as any)?.myOrderUpdates;
+        seen.push(`${u?.status}:${u?.order.items[0].product.name}`);
+      } });
+    await new Promise((r) => setTimeout(r, 300));
+    await place('apollo-app', p.id);
+    await eventually(async () => seen.length >= 2);
+    expect(seen.slice(0, 2)).toEqual(['PENDING_PAYMENT:Kettle', 'PENDING_SHIPMENT:Kettle']);
+    sub.unsubscribe();
+  });
+
+  describe('protocol and limits', () => {
+    /** A raw graphql-ws socket, to send what a well-behaved client never would. */
+    async function raw(given?: Record<string, string>) {
+      const headers = given ?? (await who('raw')).headers;
+      const ws = new WebSocket(wsUrl(), 'graphql-transport-ws');
+      const messages: any[] = [];
+      const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+      ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+      await new Promise((r) => ws.on('open', r));
+      const init = async () => {
+        ws.send(JSON.stringify({ type: 'connection_init', payload: headers }));
+        await eventually(async () => messages.some((m) => m.type === 'connection_ack'));
+      };
+      return { ws, messages, closed, init };
+    }
+
+    it('refuses queries and mutations over the socket with an error, consistently', async () => {
+      const c = await raw();
+      await c.init();
+      c.ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ products(first: 1) { totalCount } }' } }));
+      c.ws.send(JSON.stringify({ id: '2', type: 'subscribe', payload: { query: 'mutation { createProduct(input: {sku: "X", name: "x", price: "1", initialStock: 1}) { id } }' } }));
+      await eventually(async () => c.messages.filter((m) => m.type === 'error').length === 2);
+      for (const m of c.messages.filter((x) => x.type === 'error')) expect(m.payload[0].message).toMatch(/Only subscriptions run over this socket/);
+      c.ws.close();
+    });
+
+    it('answers bad input with errors or protocol close codes, and stays up', async () => {
+      const noInit = await raw();
+      noInit.ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      expect((await noInit.closed).code).toBe(4401);
+
+      const garbage = await raw();
+      garbage.ws.send('{not json');
+      expect((await garbage.closed).code).toBe(4400);
+
+      const c = await raw();
+      await c.init();
+      c.ws.send(JSON.stringify({ id: 'a', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates(after: "yesterday") { status } }' } }));
+      c.ws.send(JSON.stringify({ id: 'b', type: 'subscribe', payload: { query: 'subscription { nothingHere { status } }' } }));
+      await eventually(async () => c.messages.filter((m) => m.type === 'error').length === 2);
+      const byId = Object.fromEntries(c.messages.filter((m) => m.type === 'error').map((m) => [m.id, m.payload[0]]));
+      expect(byId.a.extensions.code).toBe('BAD_USER_INPUT');
+      expect(byId.b.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      c.ws.send(JSON.stringify({ id: 'x', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      await new Promise((r) => setTimeout(r, 200));
+      c.ws.send(JSON.stringify({ id: 'x', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      expect((await c.closed).code).toBe(4409);
+
+      const anonymous = await raw({});
+      await anonymous.init();
+      anonymous.ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      await eventually(async () => anonymous.messages.some((m) => m.type === 'error'));
+      expect(anonymous.messages.find((m) => m.type === 'error').payload[0].extensions.code).toBe('UNAUTHENTICATED');
+      anonymous.ws.close();
+
+      expect((await fetch(`${system.gatewayUrl}/health/live`)).status).toBe(200);
+    });
+
+    it('limits subscriptions per connection', async () => {
+      const c = await raw((await who('greedy')).headers);
+      await c.init();
+      for (let i = 0; i < 51; i++) c.ws.send(JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      await eventually(async () => c.messages.some((m) => m.type === 'error'));
+      const err = c.messages.find((m) => m.type === 'error');
+      expect(err.id).toBe('s50');
+      expect(err.payload[0].extensions.code).toBe('RATE_LIMITED');
+      c.ws.close();
+    });
+  });
+});

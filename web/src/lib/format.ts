@@ -1,0 +1,20 @@
+// Display formatting: money in integer cents, dates in the browser's locale.
+
+import type { Money } from '../graphql/types.ts';
+
+/** "19.99" → 1999: money is added in integer cents, never in floats. */
+export function toCents(amount: string): number {
+  const [whole, fraction = ''] = amount.split('.');
+  const sign = whole.startsWith('-') ? -1 : 1;
+  return sign * (Math.abs(Number(whole)) * 100 + Number((fraction + '00').slice(0, 2)));
+}
+
+export function formatCents(cents: number, currencyCode = 'USD'): string {
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency: currencyCode }).format(cents / 100);
+}
+
+export const formatMoney = (money: Money) => formatCents(toCents(money.amount), money.currencyCode);
+
+export function formatDateTime(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
