@@ -1,9 +1,8 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT, decodeJwt, decodeProtectedHeader, exportJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCOPES } from '@orderflow/common';
+import { SCOPES, createLogger } from '@orderflow/common';
 import { loadConfig as authConfig } from '../subgraphs/auth/src/config.ts';
 import { createSigningKeyStore } from '../subgraphs/auth/src/service/signing-keys.ts';
-import { createLogger } from '@orderflow/common';
 import { DEV_CLIENTS, bearer, startSystem, type Customer, type Headers, type System } from './support/system.ts';
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken tokenType expiresIn scope } }`;
@@ -126,10 +125,11 @@ describe('authentication and tokens', () => {
       expect(answers[0]).toEqual(answers[1]);
       expect(answers[0]).toMatchObject({ data: null, errors: [{ message: 'Invalid email or password', extensions: { code: 'UNAUTHENTICATED' } }] });
       const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-      // Without a hash for unknown emails the gap would be the whole scrypt cost (~100× the rest).
+      // Without a hash for unknown emails the gap would be the whole scrypt cost (~20-100× the rest);
+      // the margin is for a busy machine.
       const ratio = median(wrong) / median(unknown);
-      expect(ratio).toBeGreaterThan(0.5);
-      expect(ratio).toBeLessThan(2);
+      expect(ratio).toBeGreaterThan(1 / 3);
+      expect(ratio).toBeLessThan(3);
     });
 
     it('refuses a log-in with a malformed email as bad input', async () => {

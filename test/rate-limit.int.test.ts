@@ -19,10 +19,13 @@ describe('rate limits', () => {
   afterAll(async () => system?.stop());
 
   it('limits anonymous calls per IP with RATE_LIMITED and retryAfter, /oauth with 429, and recovers', async () => {
-    const results = await Promise.all(Array.from({ length: 24 }, () => system.graphql('{ products(first: 1) { totalCount } }')));
+    const started = Date.now();
+    const results = await Promise.all(Array.from({ length: 30 }, () => system.graphql('{ products(first: 1) { totalCount } }')));
     const limited = results.filter((r) => r.errors?.[0]?.extensions?.code === 'RATE_LIMITED');
-    expect(results.length - limited.length).toBeLessThanOrEqual(20);
-    expect(limited.length).toBeGreaterThanOrEqual(4);
+    // 20 at once, plus one per 3 s that the burst took to get through (a busy machine).
+    expect(results.length - limited.length).toBeGreaterThanOrEqual(20);
+    expect(results.length - limited.length).toBeLessThanOrEqual(20 + Math.ceil((Date.now() - started) / 3000));
+    expect(limited.length).toBeGreaterThanOrEqual(1);
     // 20 a minute: one every 3 s.
     expect(limited[0]).toMatchObject({ status: 200, errors: [{ message: expect.stringMatching(/Rate limit exceeded/), extensions: { code: 'RATE_LIMITED', retryAfter: expect.any(Number) } }] });
     const retryAfter = limited[0].errors![0].extensions!.retryAfter as number;
@@ -48,11 +51,13 @@ describe('rate limits', () => {
     const token = await system.clientToken('delivery-partner');
     expect(decodeJwt(token).rate_limit).toBe(30);
     const headers = bearer(token);
-    // The whole minute's budget at once is allowed…
-    const burst = await Promise.all(Array.from({ length: 30 }, () => system.graphql(ME, {}, headers)));
-    expect(burst.filter((r) => r.errors)).toEqual([]);
-    // …then one every 2 s.
-    const limited = await system.graphql(ME, {}, headers);
+    // The whole minute's budget at once is allowed, then one every 2 s.
+    const started = Date.now();
+    const burst = await Promise.all(Array.from({ length: 40 }, () => system.graphql(ME, {}, headers)));
+    const passed = burst.filter((r) => !r.errors);
+    expect(passed.length).toBeGreaterThanOrEqual(30);
+    expect(passed.length).toBeLessThanOrEqual(30 + Math.ceil((Date.now() - started) / 2000));
+    const limited = burst.find((r) => r.errors)!;
     expect(limited.errors?.[0].extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: expect.any(Number) });
     const retryAfter = limited.errors![0].extensions!.retryAfter as number;
     expect(retryAfter).toBeGreaterThanOrEqual(1);
