@@ -171,6 +171,23 @@ describe('subscriptions at the gateway', () => {
     sub.unsubscribe();
   });
 
+  it('closes the socket with 4401 as soon as the token is revoked (logOut)', async () => {
+    const c = await system.signUpCustomer('leaver');
+    const ws = new WebSocket(wsUrl(), 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    const acked = new Promise((r) => ws.on('message', (m) => JSON.parse(m.toString()).type === 'connection_ack' && r(true)));
+    await new Promise((r) => ws.on('open', r));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: c.headers }));
+    await acked;
+    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+    await new Promise((r) => setTimeout(r, 300));
+    const out = await system.graphql(`mutation($t: String!) { logOut(refreshToken: $t) }`, { t: c.refreshToken }, c.headers);
+    expect(out.data?.logOut).toBe(true);
+    const started = Date.now();
+    expect(await closed).toBe(4401);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
   describe('protocol and limits', () => {
     /** A raw graphql-ws socket, to send what a well-behaved client never would. */
     async function raw(given?: Record<string, string>) {
@@ -240,4 +257,25 @@ describe('subscriptions at the gateway', () => {
       c.ws.close();
     });
   });
+});
+
+describe('subscriptions and token expiry', () => {
+  it('closes the socket with 4401 when the access token expires', async () => {
+    const system = await startSystem({ env: { ACCESS_TOKEN_TTL_SECONDS: '10' } });
+    try {
+      const c = await system.signUpCustomer('short-lived');
+      const ws = new WebSocket(system.gatewayUrl.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+      const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+      const acked = new Promise((r) => ws.on('message', (m) => JSON.parse(m.toString()).type === 'connection_ack' && r(true)));
+      await new Promise((r) => ws.on('open', r));
+      ws.send(JSON.stringify({ type: 'connection_init', payload: c.headers }));
+      await acked;
+      ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      const { code, reason } = await closed;
+      expect(code).toBe(4401);
+      expect(reason).toBe('Token expired');
+    } finally {
+      await system.stop();
+    }
+  }, 60_000);
 });

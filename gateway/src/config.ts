@@ -1,5 +1,7 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { accessTokenEnvSchema, baseEnvSchema, parseEnv, resolveInternalSecret } from '@orderflow/common';
+import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 
 const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -32,9 +34,28 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
     .string()
     .default('false')
     .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
+  /**
+   * The built web app (Vite's output) served at `/`, with index.html for the
+   * pages a browser navigates to. Default `<repo>/web/dist`. When the folder
+   * holds no index.html, `/` serves nothing and the gateway is the API only.
+   */
+  WEB_DIST_DIR: z.string().min(1).default(fileURLToPath(new URL('../../web/dist', import.meta.url))),
+  // Limits on one GraphQL operation (gateway/src/limits.ts explains each measure).
+  /** Deepest nesting of fields. Default 12. */
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxDepth),
+  /** Largest estimated cost (fields times the list sizes around them). Default 10,000. */
+  MAX_QUERY_COST: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxCost),
+  /** Aliased fields per operation. Default 30. */
+  MAX_QUERY_ALIASES: z.coerce.number().int().min(0).default(DEFAULT_OPERATION_LIMITS.maxAliases),
+  /** Directives per operation. Default 50. */
+  MAX_QUERY_DIRECTIVES: z.coerce.number().int().min(0).default(DEFAULT_OPERATION_LIMITS.maxDirectives),
+  /** Lexical tokens per document, enforced by the parser. Default 5,000. */
+  MAX_QUERY_TOKENS: z.coerce.number().int().min(100).default(DEFAULT_OPERATION_LIMITS.maxTokens),
 });
 
 export type GatewayConfig = ReturnType<typeof loadConfig>;
+/** Every variable the gateway reads (test/compose.test.ts checks docker-compose.yml against it). */
+export const envSchema = schema;
 
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const c = parseEnv(schema, env);
@@ -42,5 +63,13 @@ export function loadConfig(env: NodeJS.ProcessEnv) {
     ...c,
     internalAuthSecret: resolveInternalSecret(c.NODE_ENV, c.INTERNAL_AUTH_SECRET),
     subgraphUrls: { auth: c.AUTH_URL, products: c.PRODUCTS_URL, orders: c.ORDERS_URL, shipments: c.SHIPMENTS_URL },
+    operationLimits: {
+      ...DEFAULT_OPERATION_LIMITS,
+      maxDepth: c.MAX_QUERY_DEPTH,
+      maxCost: c.MAX_QUERY_COST,
+      maxAliases: c.MAX_QUERY_ALIASES,
+      maxDirectives: c.MAX_QUERY_DIRECTIVES,
+      maxTokens: c.MAX_QUERY_TOKENS,
+    } satisfies OperationLimits,
   };
 }

@@ -1,6 +1,10 @@
-import { createLogger, runService } from '@orderflow/common';
-import { loadConfig } from './config.ts';
-import { startGateway } from './server.ts';
+import { startTracing } from '@orderflow/common/tracing';
+
+// OpenTelemetry (when OTEL_EXPORTER_OTLP_ENDPOINT is set) must start before the modules it instruments load.
+await startTracing('gateway', process.env);
+const { createLogger, runService } = await import('@orderflow/common');
+const { loadConfig } = await import('./config.ts');
+const { startGateway } = await import('./server.ts');
 
 const config = loadConfig(process.env);
 const log = createLogger('gateway', config.LOG_LEVEL);

@@ -10,6 +10,8 @@ export interface RequestGuardOptions {
   /** Requests per minute per IP without a valid token. */
   anonymousPerMinute: number;
   log: Logger;
+  /** Called for each request refused with RATE_LIMITED: `client` for token holders, `ip` for everyone else (metrics). */
+  onLimited?: (limit: 'client' | 'ip') => void;
 }
 
 /** A GraphQL response with one error, HTTP 200 as the contract says for UNAUTHENTICATED. */
@@ -29,8 +31,9 @@ function graphqlError(res: Response, code: ErrorCode, message: string, extension
  *   holders, at the token's rate_limit; per IP for everyone else, refused
  *   tokens included (guessing tokens costs the guesser's budget).
  */
-export function createRequestGuard({ resolveIdentity, limiter, anonymousPerMinute, log }: RequestGuardOptions): RequestHandler {
-  const limited = (res: Response, retryAfter: number) => {
+export function createRequestGuard({ resolveIdentity, limiter, anonymousPerMinute, log, onLimited = () => {} }: RequestGuardOptions): RequestHandler {
+  const limited = (res: Response, retryAfter: number, limit: 'client' | 'ip') => {
+    onLimited(limit);
     res.set('Retry-After', String(retryAfter));
     graphqlError(res, ErrorCode.RATE_LIMITED, `Rate limit exceeded; retry in ${retryAfter} s`, { retryAfter });
   };
@@ -39,7 +42,7 @@ export function createRequestGuard({ resolveIdentity, limiter, anonymousPerMinut
     resolveIdentity(req.headers).then(
       (identity) => {
         const decision = identity ? limiter.take(identity.rateKey, identity.rateLimit) : limiter.take(`ip:${req.ip}`, anonymousPerMinute);
-        if (!decision.allowed) return limited(res, decision.retryAfterSeconds);
+        if (!decision.allowed) return limited(res, decision.retryAfterSeconds, identity ? 'client' : 'ip');
         req.viewer = identity?.viewer ?? null;
         next();
       },
@@ -49,7 +52,7 @@ export function createRequestGuard({ resolveIdentity, limiter, anonymousPerMinut
           return graphqlError(res, ErrorCode.SERVICE_UNAVAILABLE, 'Authentication is temporarily unavailable; please retry');
         }
         const decision = limiter.take(`ip:${req.ip}`, anonymousPerMinute);
-        if (!decision.allowed) return limited(res, decision.retryAfterSeconds);
+        if (!decision.allowed) return limited(res, decision.retryAfterSeconds, 'ip');
         res.set('WWW-Authenticate', `Bearer realm="orderflow", error="invalid_token", error_description="${err.message.replace(/"/g, "'")}"`);
         graphqlError(res, ErrorCode.UNAUTHENTICATED, err.message);
       },

@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { ApolloGateway, RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -14,7 +13,9 @@ import {
   createInternalAuth,
   maskError,
   openRevocationBucket,
+  traceHeaders,
   unauthenticated,
+  type GatewayMetrics,
   type InternalAuth,
   type Logger,
   type Viewer,
@@ -22,6 +23,9 @@ import {
 import { SUPERGRAPH_PATH, type SubgraphName } from './compose.ts';
 import type { GatewayConfig } from './config.ts';
 import { createIdentityResolver } from './identity.ts';
+import { createLandingPage } from './landing-page.ts';
+import { createGatewayObservability, timeSubgraphFetch } from './observability.ts';
+import { operationLimitOptions } from './limits.ts';
 import { GATEWAY_SERVICE, createOAuthProxy } from './oauth-proxy.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createRequestGuard } from './request-guard.ts';
@@ -29,6 +33,7 @@ import { createRevocationList } from './revocation-list.ts';
 import { supergraphForGateway } from './supergraph.ts';
 import { InvalidTokenError, createTokenVerifier, type TokenVerifier } from './token-verifier.ts';
 import { startSubscriptions } from './subscriptions/index.ts';
+import { createWebApp } from './web-app.ts';
 
 /** connection_init params as lower-case header names (string values only). */
 function paramsAsHeaders(params: Record<string, unknown> | undefined): Record<string, string> {
@@ -41,14 +46,23 @@ export interface GatewayContext {
   viewer: Viewer | null;
 }
 
-/** Forwards each subgraph call with an internal token carrying the caller's identity. */
+/** Forwards each subgraph call with an internal token carrying the caller's identity, and the request's trace. */
 class InternalDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  constructor(url: string, private readonly internalAuth: InternalAuth) {
+  constructor(
+    url: string,
+    private readonly internalAuth: InternalAuth,
+    private readonly subgraph = 'unknown',
+    private readonly metrics?: GatewayMetrics,
+  ) {
     super({ url });
   }
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const viewer = 'viewer' in context ? (context.viewer ?? null) : null;
     request.http?.headers.set(INTERNAL_TOKEN_HEADER, await this.internalAuth.sign(viewer));
+    for (const [name, value] of Object.entries(traceHeaders())) request.http?.headers.set(name, value);
+  }
+  override process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
+    return timeSubgraphFetch(this.metrics, this.subgraph, () => super.process(options));
   }
 }
 
@@ -60,9 +74,12 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
   const bus = await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name: 'gateway', log, replicas: config.NATS_REPLICAS, streams: [] });
   const kv = await openRevocationBucket(bus, { accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, replicas: config.NATS_REPLICAS, log });
   let verifier!: TokenVerifier;
+  // Sockets of a revoked token are closed (4401) as soon as the revocation arrives.
+  let onTokenRevoked: (jti: string) => void = () => {};
   const revocations = await createRevocationList({
     kv,
     log,
+    onRevoked: (jti) => onTokenRevoked(jti),
     onKeysRotated: () => void verifier.reloadKeys().catch((err: Error) => log.warn({ err: err.message }, 'JWKS reload failed')),
   });
   verifier = createTokenVerifier({
@@ -83,10 +100,12 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
     }
   };
   const limiter = createRateLimiter();
+  // Metrics (GET /metrics), the trace of each request, a log line per GraphQL request.
+  const observability = createGatewayObservability({ log });
 
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphForGateway(supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8')),
-    buildService: ({ name }) => new InternalDataSource(`${config.subgraphUrls[name as SubgraphName]}/graphql`, internalAuth),
+    buildService: ({ name }) => new InternalDataSource(`${config.subgraphUrls[name as SubgraphName]}/graphql`, internalAuth, name, observability.metrics),
   });
 
   const app = express();
@@ -94,15 +113,26 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
   // Which address is the client's, for the per-IP rate limit.
   app.set('trust proxy', config.TRUST_PROXY);
   const httpServer = createServer(app);
+  // Depth, cost, aliases, directives, tokens; no batches; CSRF prevention (limits.ts).
+  const limits = operationLimitOptions<GatewayContext>(config.operationLimits);
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: !production,
+    // No "Did you mean …?" field suggestions where introspection is off.
+    hideSchemaDetailsFromClientErrors: production,
+    parseOptions: limits.parseOptions,
+    validationRules: limits.validationRules,
+    allowBatchedHttpRequests: limits.allowBatchedHttpRequests,
+    csrfPrevention: limits.csrfPrevention,
     includeStacktraceInErrorResponses: false,
     // runService owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      production ? ApolloServerPluginLandingPageProductionDefault({ footer: false }) : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: true }),
+      limits.plugin,
+      observability.plugin,
+      // Development: Apollo Sandbox (subscriptions on ws://<host>/graphql); production: the production page.
+      createLandingPage({ production, log }),
     ],
     formatError(formatted, error) {
       const { masked, error: out } = maskError(formatted);
@@ -126,6 +156,8 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
     const ok = checks.every(([, s]) => s === 'ok') && nats === 'ok';
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', subgraphs: Object.fromEntries(checks), nats });
   });
+  app.get('/metrics', observability.metricsRoute);
+  app.use(observability.trace);
 
   // /oauth/token, /oauth/revoke and /.well-known/*, answered by the auth service.
   app.use(
@@ -142,12 +174,22 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
   app.use(
     '/graphql',
     // Identity and rate limit before the body is even parsed.
-    createRequestGuard({ resolveIdentity, limiter, anonymousPerMinute: config.ANONYMOUS_RATE_LIMIT_PER_MINUTE, log }),
+    createRequestGuard({
+      resolveIdentity,
+      limiter,
+      anonymousPerMinute: config.ANONYMOUS_RATE_LIMIT_PER_MINUTE,
+      log,
+      onLimited: (limit) => observability.metrics.rateLimited.inc({ limit }),
+    }),
     express.json({ limit: config.MAX_BODY_BYTES }),
     expressMiddleware(apollo, {
       context: async ({ req }) => ({ viewer: req.viewer ?? null }),
     }),
   );
+  // The web app at `/` when it is built (web/dist); after the API routes, which it never shadows.
+  const webApp = createWebApp({ distDir: config.WEB_DIST_DIR });
+  if (webApp) app.use(webApp);
+  log.info({ webDistDir: config.WEB_DIST_DIR }, webApp ? 'serving the web app at /' : 'no web app to serve (no index.html there)');
   app.use((_req: Request, res: Response) => void res.status(404).json({ error: 'not_found' }));
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     const status = err.status && err.status < 500 ? err.status : 500;
@@ -160,8 +202,9 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
     httpServer,
     apollo,
     gateway,
-    natsUrl: config.NATS_URL,
-    natsPrefix: config.NATS_PREFIX,
+    bus,
+    parseOptions: limits.parseOptions,
+    validationRules: limits.validationRules,
     log,
     // connection_init params play the part of request headers (e.g. { authorization: 'Bearer …' }).
     authenticate: async (params) => {
@@ -169,6 +212,9 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
       return { viewer, ...(viewer?.tokenExpiresAt ? { expiresAt: viewer.tokenExpiresAt * 1000 } : {}) };
     },
   });
+  onTokenRevoked = (jti) => subscriptions.server.closeToken(jti);
+
+  observability.trackSubscriptions(() => subscriptions.server.active);
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { ApolloGateway } from '@apollo/gateway';
 import type { ApolloServer } from '@apollo/server';
 import type { ExecutionResult } from 'graphql';
-import { connectBus, type Logger, type Viewer } from '@orderflow/common';
+import type { Bus, Logger, Viewer } from '@orderflow/common';
 import { createEventHub } from './event-hub.ts';
 import { createSubscriptionServer, type SubscriptionServerOptions } from './server.ts';
 
@@ -18,8 +18,9 @@ export async function startSubscriptions({
   httpServer,
   apollo,
   gateway,
-  natsUrl,
-  natsPrefix,
+  bus,
+  parseOptions,
+  validationRules,
   log,
   authenticate,
   limits,
@@ -27,13 +28,14 @@ export async function startSubscriptions({
   httpServer: Server;
   apollo: ApolloServer<{ viewer: Viewer | null }>;
   gateway: ApolloGateway;
-  natsUrl: string;
-  natsPrefix: string;
+  /** The gateway's NATS connection; the streams are the services' to declare. */
+  bus: Bus;
+  parseOptions?: SubscriptionServerOptions['parseOptions'];
+  validationRules?: SubscriptionServerOptions['validationRules'];
   log: Logger;
   authenticate: SubscriptionServerOptions['authenticate'];
   limits?: SubscriptionServerOptions['limits'];
 }) {
-  const bus = await connectBus({ url: natsUrl, prefix: natsPrefix, name: 'gateway-subscriptions', log });
   const hub = createEventHub({ bus, log, eventTypes: ['orders.status_changed', 'inventory.low_stock'] });
   hub.start();
   const server = createSubscriptionServer({
@@ -42,6 +44,8 @@ export async function startSubscriptions({
     hub,
     log,
     limits,
+    parseOptions,
+    validationRules,
     authenticate,
     schema: () => gateway.schema!,
     async execute(document, variables, viewer) {
@@ -52,11 +56,9 @@ export async function startSubscriptions({
   });
   return {
     server,
-    bus,
     async stop() {
       await server.close();
       await hub.stop();
-      await bus.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { GraphQLError, parse, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -41,6 +41,10 @@ export interface SubscriptionServerOptions {
   /** The viewer of a connection, from its connection_init params; throws when the credential is invalid. */
   authenticate: (params: Record<string, unknown> | undefined) => Promise<{ viewer: Viewer | null; expiresAt?: number }>;
   limits?: Partial<SubscriptionLimits>;
+  /** Parser options of subscribe documents (the gateway's token limit). */
+  parseOptions?: ParseOptions;
+  /** Validation rules beside graphql-js's own (the gateway's depth, alias and directive limits). */
+  validationRules?: readonly ValidationRule[];
 }
 
 interface ConnectionState {
@@ -132,11 +136,11 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
         const state = states.get(ctx.extra.socket)!;
         let document: DocumentNode;
         try {
-          document = parse(payload.query);
+          document = parse(payload.query, opts.parseOptions);
         } catch (err) {
           return [new GraphQLError((err as Error).message, { extensions: { code: ErrorCode.GRAPHQL_PARSE_FAILED } })];
         }
-        const invalid = validate(opts.schema(), document);
+        const invalid = validate(opts.schema(), document, [...specifiedRules, ...(opts.validationRules ?? [])]);
         if (invalid.length) return invalid.map((e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }));
         const parsed = parseSubscription(document, payload.operationName);
         if (typeof parsed === 'string') return error(parsed, ErrorCode.BAD_REQUEST);
@@ -230,9 +234,9 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     get active() {
       return active;
     },
-    /** Closes every socket of a viewer (token revoked). */
-    closeViewer(viewerId: string, reason = 'Token revoked') {
-      for (const socket of wss.clients) if (states.get(socket)?.viewer?.id === viewerId) socket.close(SubscriptionCloseCode.Unauthorized, reason);
+    /** Closes every socket authenticated with this access token (it was revoked). */
+    closeToken(tokenId: string, reason = 'Token revoked') {
+      for (const socket of wss.clients) if (states.get(socket)?.viewer?.tokenId === tokenId) socket.close(SubscriptionCloseCode.Unauthorized, reason);
     },
     /** Completes every subscriber with a close code clients reconnect on. */
     async close() {
