@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { Feed } from './feed.ts';
+
+const event = (seq: number) => ({ seq, event: { id: String(seq), type: 't', version: 1, occurredAt: '', source: 's', correlationId: 'c', causationId: null, traceparent: null, data: { n: seq } } });
+
+function feed(maxQueue = 3) {
+  const calls = { overflow: 0, closed: 0 };
+  const f = new Feed({
+    afterSeq: 0,
+    maxQueue,
+    resolve: async (e) => ({ data: { n: e.seq } }),
+    onOverflow: () => calls.overflow++,
+    onClose: () => calls.closed++,
+  });
+  return { f, calls };
+}
+
+describe('Feed', () => {
+  it('yields events in order, each once, skipping what the cursor has seen', async () => {
+    const { f } = feed(10);
+    for (const s of [1, 2, 2, 1, 3]) f.push(event(s));
+    const got = [await f.next(), await f.next(), await f.next()].map((r) => (r.value as { data: { n: number } }).data.n);
+    expect(got).toEqual([1, 2, 3]);
+  });
+
+  it('cuts off a subscriber that does not keep up instead of growing its queue', async () => {
+    const { f, calls } = feed(3);
+    for (let s = 1; s <= 1_000; s++) f.push(event(s));
+    expect(f.pending).toBe(0); // released at the 4th unread event, not 1,000 held in memory
+    expect(calls).toEqual({ overflow: 1, closed: 1 });
+    expect(await f.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('releases at once on return(), even while a next() is waiting', async () => {
+    const { f, calls } = feed();
+    const waiting = f.next();
+    await f.return();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    expect(calls.closed).toBe(1);
+  });
+});
