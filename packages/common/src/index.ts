@@ -19,3 +19,6 @@ export * from './subgraph-kit.ts';
 export * from './consumer.ts';
 export * from './event-types.ts';
 export * from './dlq.ts';
+export * from './metrics.ts';
+export * from './trace-context.ts';
+export * from './inventory-api.ts';

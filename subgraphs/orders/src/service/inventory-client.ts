@@ -7,20 +7,10 @@ import {
   retry,
   wrap,
 } from 'cockatiel';
-import { createInternalClient, type InternalAuth, type Logger } from '@orderflow/common';
+import { createInternalClient, type InternalAuth, type Logger, type ReserveResult } from '@orderflow/common';
 
-export interface ReservedLine {
-  productId: string;
-  quantity: number;
-  unitCents: number;
-  currencyCode: string;
-  name: string;
-}
-
-export type ReserveOutcome =
-  | { status: 'reserved'; lines: ReservedLine[] }
-  | { status: 'unavailable'; items: { productId: string; requested: number; available: number }[] }
-  | { status: 'invalid'; field: string; message: string };
+export type { ReservedLine } from '@orderflow/common';
+export type ReserveOutcome = ReserveResult;
 
 /** The products service could not be reached (after retries, or the circuit is open). */
 export class InventoryUnavailableError extends Error {

@@ -1,19 +1,8 @@
-import { createEvent, isUniqueViolation, writeOutbox, type EventData, type EventEnvelope, type EventType, type Logger } from '@orderflow/common';
+import { createEvent, isUniqueViolation, writeOutbox, type EventData, type EventEnvelope, type EventType, type Logger, type ReserveResult } from '@orderflow/common';
 import type { Db, Tx } from '../db.ts';
 import { decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
 
-export interface ReservedLine {
-  productId: string;
-  quantity: number;
-  unitCents: number;
-  currencyCode: string;
-  name: string;
-}
-
-export type ReserveResult =
-  | { status: 'reserved'; lines: ReservedLine[] }
-  | { status: 'unavailable'; items: Shortfall[] }
-  | { status: 'invalid'; field: string; message: string };
+export type { ReservedLine, ReserveResult } from '@orderflow/common';
 
 interface LockedRow {
   id: string;
@@ -58,7 +47,7 @@ WITH req AS (
   SELECT jsonb_build_object(
            'id', gen_random_uuid(), 'type', 'inventory.low_stock', 'version', 1,
            'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           'source', 'products', 'correlationId', $3::text, 'causationId', null, 'traceparent', null,
+           'source', 'products', 'correlationId', $3::text, 'causationId', null, 'traceparent', $4::jsonb->'traceparent',
            'data', jsonb_build_object('productId', l.id, 'availableQuantity', l.available - r.q, 'threshold', l.low_stock_threshold)) AS e
     FROM req r JOIN locked l USING (id), verdict v
    WHERE v.ok AND l.available > l.low_stock_threshold AND l.available - r.q <= l.low_stock_threshold
