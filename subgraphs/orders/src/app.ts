@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import { createLogger, startSubgraph, type Logger } from '@orderflow/common';
+import { createLogger, registerOrdersByStatus, sampleQuery, startSubgraph, type Logger } from '@orderflow/common';
 import type { OrdersConfig } from './config.ts';
 import type { OrdersContext } from './context.ts';
 import { createDb } from './db.ts';
@@ -26,7 +26,14 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
-    setup({ db, relay, internalAuth, consumer }) {
+    setup({ db, relay, internalAuth, consumer, metrics }) {
+      // Every status, zeros included, so a dashboard shows a status before its first order.
+      registerOrdersByStatus(metrics, () =>
+        sampleQuery<{ status: string; count: number }[]>(
+          db,
+          `SELECT s::text AS status, count(o.id)::int AS count FROM unnest(enum_range(NULL::order_status)) s LEFT JOIN orders o ON o.status = s GROUP BY s`,
+        ),
+      );
       const inventory = createInventoryClient({ baseUrl: config.PRODUCTS_URL, internalAuth, log, timeoutMs: config.INVENTORY_TIMEOUT_MS });
       const shipments = createShipmentsClient({ baseUrl: config.SHIPMENTS_URL, internalAuth });
       const orders = createOrderService({ db, inventory, shipments, log, onEvents: relay?.kick });

@@ -4,8 +4,12 @@ import { loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common';
 const schema = subgraphEnvSchema('orders', 4003).extend({
   PRODUCTS_URL: z.string().url().default('http://127.0.0.1:4002'),
   SHIPMENTS_URL: z.string().url().default('http://127.0.0.1:4004'),
-  /** Timeout of one reservation call to products, before a retry. Default 2 s. */
-  INVENTORY_TIMEOUT_MS: z.coerce.number().int().min(50).default(2_000),
+  /**
+   * Timeout of one reservation call to products, before a retry. Default 5 s:
+   * the call is one SQL statement, so a slow answer means an overloaded
+   * machine, where retrying early only adds load.
+   */
+  INVENTORY_TIMEOUT_MS: z.coerce.number().int().min(50).default(5_000),
   /** Share of tok_visa payments that fail at random, for load tests. Default 0. */
   PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** Where customer emails go. Default: the local sink `npm start` runs. */

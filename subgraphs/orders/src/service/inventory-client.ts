@@ -31,7 +31,7 @@ export function createInventoryClient({
   baseUrl,
   internalAuth,
   log,
-  timeoutMs = 2_000,
+  timeoutMs = 5_000,
 }: {
   baseUrl: string;
   internalAuth: InternalAuth;
@@ -40,7 +40,8 @@ export function createInventoryClient({
 }) {
   const http = createInternalClient({ baseUrl, internalAuth, service: 'orders', scopes: ['internal:inventory'], timeoutMs });
   const transient = handleType(TransientError);
-  const retryPolicy = retry(transient, { maxAttempts: 3, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1_000 }) });
+  // Two retries: enough for a dropped connection or a restarting instance, few enough not to multiply an overload.
+  const retryPolicy = retry(transient, { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }) });
   const breaker = circuitBreaker(transient, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(10) });
   breaker.onBreak(() => log.warn('inventory circuit opened'));
   breaker.onReset(() => log.info('inventory circuit closed'));
