@@ -1,12 +1,9 @@
 # One image for every service: the gateway by default; docker-compose.yml
 # picks the subgraph with `command` (node --import tsx subgraphs/<name>/src/index.ts).
-FROM node:20-bookworm-slim
 
+# The manifests of every workspace: npm ci wants the lock file and all of them.
+FROM node:20-bookworm-slim AS manifests
 WORKDIR /app
-
-# Dependencies first, in their own layer, so editing source does not reinstall
-# them. The postinstall step generates the Prisma clients, so it needs the
-# generator script and every subgraph's prisma/ folder now.
 COPY package.json package-lock.json .npmrc ./
 COPY packages/common/package.json packages/common/
 COPY packages/devstack/package.json packages/devstack/
@@ -15,6 +12,21 @@ COPY subgraphs/products/package.json subgraphs/products/
 COPY subgraphs/orders/package.json subgraphs/orders/
 COPY subgraphs/shipments/package.json subgraphs/shipments/
 COPY gateway/package.json gateway/
+COPY web/package.json web/
+
+# The web app, built with its development dependencies (Vite) in a stage of
+# its own: only its static files reach the image, where the gateway serves
+# them at / (WEB_DIST_DIR defaults to /app/web/dist).
+FROM manifests AS web
+RUN npm ci --workspace web --ignore-scripts --no-audit --no-fund
+COPY web web
+RUN npm run build -w web
+
+FROM manifests
+
+# Dependencies first, in their own layer, so editing source does not reinstall
+# them. The postinstall step generates the Prisma clients, so it needs the
+# generator script and every subgraph's prisma/ folder now.
 COPY scripts/prisma-generate.mjs scripts/
 COPY subgraphs/auth/prisma subgraphs/auth/prisma
 COPY subgraphs/products/prisma subgraphs/products/prisma
@@ -28,6 +40,11 @@ ENV NODE_ENV=production
 RUN npm ci && npm cache clean --force
 
 COPY . .
+COPY --from=web /app/web/dist web/dist
+
+# The SMTP sink (docker-compose.yml's `mail`) keeps messages here, in a volume
+# that starts with this folder's owner.
+RUN mkdir -p /data/mail && chown node:node /data/mail
 
 # The files stay root-owned: the services only read them, and cannot change
 # their own code. tsx keeps its compile cache in /tmp.

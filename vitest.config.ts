@@ -11,7 +11,8 @@ export default defineConfig({
   },
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/generated/**'],
+    // test/chaos/** kills and restarts its own servers for minutes: `npm run test:chaos` (vitest.chaos.config.ts).
+    exclude: ['**/node_modules/**', '**/generated/**', 'test/chaos/**'],
     globalSetup: ['test/support/global-setup.ts'],
     // The JSON report gives .ci/run the plain "N passed, N failed" line CI reads.
     reporters: ['default', ['json', { outputFile: '.vitest-tmp/results.json' }]],

@@ -4,7 +4,8 @@ import { connectBus, createLogger, getDeadLetter, listDeadLetters, replayDeadLet
 
 const [command = 'list', arg] = process.argv.slice(2);
 const log = createLogger('dlq', 'warn');
-const bus = await connectBus({ url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', prefix: process.env.NATS_PREFIX ?? '', name: 'dlq-cli', log });
+// NATS_REPLICAS as for the services: connectBus declares the streams, and another count would change them.
+const bus = await connectBus({ url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', prefix: process.env.NATS_PREFIX ?? '', name: 'dlq-cli', log, replicas: Number(process.env.NATS_REPLICAS ?? 1) });
 
 function seqArg(): number {
   const seq = Number(arg);

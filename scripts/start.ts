@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { portAnswers, startMailSink, startNats, startPostgres, stopChild } from '@orderflow/devstack';
 import { seedCatalog } from './seed.ts';
+import { buildWebIfStale, type WebBuild } from './web-build.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NAME_WIDTH = 'shipments'.length;
@@ -281,7 +282,14 @@ function clientLines(): string[] {
   ];
 }
 
-function banner({ dataDir, postgres, nats, mail }: { dataDir: string; postgres: Postgres; nats: Infra & { url: string }; mail: Infra & { url: string; dir?: string } }): string {
+/** The banner's line for the web app the gateway serves at `/`. */
+function webLines(web: WebBuild, port: number): string[] {
+  if (web.state === 'fresh' || web.state === 'built') return [`  Web app           http://localhost:${port}/   (storefront; operator console at #/operator)`];
+  if (web.state === 'failed') return [`  Web app           not served: its build failed (${web.reason}); retry with npm run build:web, then restart`];
+  return [];
+}
+
+function banner({ dataDir, postgres, nats, mail, web }: { dataDir: string; postgres: Postgres; nats: Infra & { url: string }; mail: Infra & { url: string; dir?: string }; web: WebBuild }): string {
   const gw = running.gateway!;
   const graphqlUrl = `http://localhost:${gw.port}/graphql`;
   const query = JSON.stringify({ query: '{ products(first: 3) { totalCount edges { node { name availableQuantity } } } }' });
@@ -291,6 +299,7 @@ function banner({ dataDir, postgres, nats, mail }: { dataDir: string; postgres: 
     rule,
     '  orderflow is running',
     '',
+    ...webLines(web, gw.port),
     `  GraphQL gateway   ${graphqlUrl}   (open it in a browser: Apollo Sandbox)`,
     '  Subgraphs (internal: they accept only calls carrying the gateway\'s internal token)',
     ...running.subgraphs.map((s) => `    ${s.name.padEnd(NAME_WIDTH)}       ${s.url}`),
@@ -323,11 +332,17 @@ async function main(): Promise<void> {
   running.postgres = starting.postgres;
   running.nats = starting.nats;
   running.mail = starting.mail;
+  // Built while PostgreSQL and NATS start: the gateway looks for web/dist when it starts.
+  const webBuild: Promise<WebBuild> = process.env.WEB_DIST_DIR
+    ? Promise.resolve({ state: 'fresh', dist: process.env.WEB_DIST_DIR })
+    : buildWebIfStale({ root: ROOT, print: (line) => print('web', line) });
   const [postgres, nats, mail] = await Promise.all([starting.postgres, starting.nats, starting.mail]);
+  const web = await webBuild;
+  if (web.state === 'failed') say(`the web app's build failed (${web.reason}): starting the API without it`);
 
   await startServices(postgres, nats.url, mail.url);
   await seed(running.gateway!.url);
-  process.stdout.write(banner({ dataDir, postgres, nats, mail }));
+  process.stdout.write(banner({ dataDir, postgres, nats, mail, web }));
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);

@@ -1,119 +1,276 @@
+/**
+ * The system under test for the benchmarks: PostgreSQL, nats-server and an
+ * SMTP sink of our own, and the four subgraphs plus the gateway either as
+ * separate child processes (default: one event loop each, as in
+ * production and `npm start`) or all in this process (`--in-process`).
+ *
+ * Ports come from the kernel, never the defaults of `npm start`
+ * (4000-4004, 54329, 4222, 2525), so a bench never meets another
+ * engineer's running system.
+ */
 import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { createLogger } from '@orderflow/common';
-import { freePort, startNats, startPostgres } from '@orderflow/devstack';
-import { loadConfig as authConfig } from '../../subgraphs/auth/src/config.ts';
-import { startAuth } from '../../subgraphs/auth/src/app.ts';
-import { loadConfig as ordersConfig } from '../../subgraphs/orders/src/config.ts';
-import { startOrders } from '../../subgraphs/orders/src/app.ts';
-import { loadConfig as productsConfig } from '../../subgraphs/products/src/config.ts';
-import { startProducts } from '../../subgraphs/products/src/app.ts';
-import { loadConfig as shipmentsConfig } from '../../subgraphs/shipments/src/config.ts';
-import { startShipments } from '../../subgraphs/shipments/src/app.ts';
-import { loadConfig as gatewayConfig } from '../../gateway/src/config.ts';
-import { startGateway } from '../../gateway/src/server.ts';
+import { findPostgresBin, freePort, spawnKept, startMailSink, startNats, stopChild, waitFor } from '@orderflow/devstack';
+import { cpuSeconds } from './proc.ts';
+
+/** Ports of `npm start` and the usual dev servers: never ours. */
+const RESERVED_PORTS = new Set([4000, 4001, 4002, 4003, 4004, 54329, 4222, 2525]);
+
+/** A free loopback port that is not one of the reserved ones. */
+export async function benchPort(): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (!RESERVED_PORTS.has(p)) return p;
+  }
+}
+
+// ---------------------------------------------------------------- infrastructure
+
+export interface InfraOptions {
+  /** fsync / synchronous_commit off (fast, not durable). Default: durable, like production. */
+  ephemeral?: boolean;
+  /**
+   * Load pg_stat_statements (statements per order, time per statement) and
+   * track commit timestamps (exact commit → client delays). Default true.
+   */
+  instrumentPostgres?: boolean;
+}
+
+function postgresOwner(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
+  return { uid, gid };
+}
 
 /**
- * PostgreSQL and nats-server of our own, under a fresh temp dir. `ephemeral`
- * turns off fsync/synchronous_commit (fast, not durable); by default commits
- * are durable like production.
+ * PostgreSQL of our own (like @orderflow/devstack's, plus the
+ * instrumentation settings), initialised in `dataDir`.
  */
-export async function startInfra({ ephemeral = false }: { ephemeral?: boolean } = {}) {
+async function startBenchPostgres({ dataDir, port, ephemeral, instrument }: { dataDir: string; port: number; ephemeral: boolean; instrument: boolean }) {
+  const bin = findPostgresBin();
+  if (!bin) throw new Error('PostgreSQL server binaries not found (Debian: apt-get install -y postgresql)');
+  const owner = postgresOwner();
+  mkdirSync(dataDir, { recursive: true });
+  chmodSync(dataDir, 0o700);
+  if (owner) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir]);
+  if (!existsSync(join(dataDir, 'PG_VERSION')))
+    execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-instructions'], { stdio: 'pipe', ...(owner ?? {}) });
+  const socketDir = join(dataDir, 'run');
+  mkdirSync(socketDir, { recursive: true });
+  if (owner) execFileSync('chown', [`${owner.uid}:${owner.gid}`, socketDir]);
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    `port=${port}`,
+    `unix_socket_directories=${socketDir}`,
+    'max_connections=400',
+    'shared_buffers=256MB',
+    ...(instrument ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all', 'pg_stat_statements.max=10000', 'track_commit_timestamp=on'] : []),
+    ...(ephemeral ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
+  ];
+  const { child, tail } = spawnKept(join(bin, 'postgres'), ['-D', dataDir, ...settings.flatMap((s) => ['-c', s])], { ...(owner ?? {}) });
+  const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  try {
+    await waitFor('PostgreSQL', async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.end();
+      return true;
+    }, { child });
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`${(err as Error).message}\n${tail.join('\n')}`);
+  }
+  if (instrument) {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await c.end();
+  }
+  return { port, child, url, stop: () => stopChild(child, 'SIGINT', 15_000) };
+}
+
+/**
+ * PostgreSQL, nats-server and an SMTP sink of our own, under a fresh temp
+ * dir. By default commits are durable like production (`ephemeral` turns
+ * fsync off).
+ */
+export async function startInfra({ ephemeral = false, instrumentPostgres = true }: InfraOptions = {}) {
   const root = mkdtempSync(join(tmpdir(), 'orderflow-bench-'));
   chmodSync(root, 0o755); // PostgreSQL runs as the postgres user when we are root
-  const [pgPort, natsPort] = [await freePort(), await freePort()];
+  const [pgPort, natsPort] = [await benchPort(), await benchPort()];
   const started = await Promise.allSettled([
-    startPostgres({ dataDir: join(root, 'pg'), port: pgPort, ephemeral }),
+    startBenchPostgres({ dataDir: join(root, 'pg'), port: pgPort, ephemeral, instrument: instrumentPostgres }),
     startNats({ storeDir: join(root, 'nats'), port: natsPort }),
-  ]);
-  const [pgResult, natsResult] = started;
+    startMailSink(),
+  ] as const);
+  const [pgResult, natsResult, mailResult] = started;
   const stopAll = async () => {
     await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
     rmSync(root, { recursive: true, force: true });
   };
-  if (pgResult.status === 'rejected' || natsResult.status === 'rejected') {
+  const failed = started.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed || pgResult.status !== 'fulfilled' || natsResult.status !== 'fulfilled' || mailResult.status !== 'fulfilled') {
     await stopAll();
-    throw (pgResult.status === 'rejected' ? pgResult.reason : (natsResult as PromiseRejectedResult).reason) as Error;
+    throw failed?.reason as Error;
   }
+  const mail = mailResult.value;
   return {
     root,
     pgPort: pgResult.value.port,
+    pgUrl: pgResult.value.url,
     natsUrl: natsResult.value.url,
+    smtpUrl: mail.url,
+    /** Messages the SMTP sink received (customer emails). */
+    mailCount: () => mail.messages.length,
+    /** The sink keeps messages in memory: drop them between runs. */
+    clearMail: () => void mail.messages.splice(0),
     ephemeral,
+    instrumented: instrumentPostgres,
     pids: { postgres: pgResult.value.child.pid ?? null, nats: natsResult.value.child.pid ?? null },
     stop: stopAll,
   };
 }
 export type Infra = Awaited<ReturnType<typeof startInfra>>;
 
+// ---------------------------------------------------------------- the services
+
+export const SERVICES = ['auth', 'products', 'orders', 'shipments'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface StackOptions {
+  pgPort: number;
+  natsUrl: string;
+  smtpUrl: string;
+  logLevel?: string;
+  /** Extra environment for every service (e.g. DB_POOL_SIZE=20). */
+  env?: Record<string, string>;
+}
+
+/** Environment shared by every service of one bench system. */
+export function stackEnvironment(o: StackOptions, ports: Record<ServiceName | 'gateway', number>) {
+  const suffix = randomBytes(4).toString('hex');
+  const urls = {
+    AUTH_URL: `http://127.0.0.1:${ports.auth}`,
+    PRODUCTS_URL: `http://127.0.0.1:${ports.products}`,
+    ORDERS_URL: `http://127.0.0.1:${ports.orders}`,
+    SHIPMENTS_URL: `http://127.0.0.1:${ports.shipments}`,
+  };
+  const common: Record<string, string> = {
+    NODE_ENV: 'development',
+    LOG_LEVEL: o.logLevel ?? 'warn',
+    NATS_URL: o.natsUrl,
+    NATS_PREFIX: `bench${suffix}`,
+    SMTP_URL: o.smtpUrl,
+    // Tokens name the gateway's origin as their issuer, as in production.
+    OAUTH_ISSUER: `http://127.0.0.1:${ports.gateway}`,
+    // The load generator is one IP that signs up a pool of customers, and one
+    // operator and one delivery partner standing in for many: not what the
+    // per-IP and per-client limits are for. (Customer tokens keep theirs.)
+    ANONYMOUS_RATE_LIMIT_PER_MINUTE: '1000000',
+    OAUTH_CLIENT_RATE_LIMITS: 'ops-console=1000000,delivery-partner=1000000',
+    ...urls,
+    ...(o.env ?? {}),
+  };
+  const databases = Object.fromEntries(SERVICES.map((s) => [s, `postgresql://postgres@127.0.0.1:${o.pgPort}/${s}_bench_${suffix}`])) as Record<ServiceName, string>;
+  return { suffix, urls, common, databases };
+}
+
+/** What both kinds of stack offer the benchmarks. */
+export interface Stack {
+  mode: 'processes' | 'in-process' | 'external';
+  gatewayUrl: string;
+  /** Subgraph base URLs (AUTH_URL, …). */
+  urls: Record<string, string>;
+  /** Each service's database URL. */
+  databases: Record<ServiceName, string> | null;
+  natsPrefix: string;
+  /** The settings every service shares. */
+  env: Record<string, string>;
+  /** Service processes to measure (pid null: inside the bench process). */
+  processes: { name: string; pid: number | null }[];
+  /** Memory, event-loop utilization or a CPU profile of a service process; null in-process. */
+  probe(name: string, cmd: 'memory' | 'elu' | 'profile-start' | 'profile-stop', args?: Record<string, unknown>): Promise<any>;
+  /** Stops the gateway, then the subgraphs; `onStopped` hears how long each took. */
+  stop(onStopped?: (name: string, ms: number) => void): Promise<void>;
+}
+
 /**
  * The four subgraphs and the gateway in this process on free loopback ports
  * (as test/support/system.ts does), against fresh databases on the given
- * PostgreSQL and a fresh subject prefix on the given NATS.
+ * PostgreSQL and a fresh subject prefix on the given NATS. All five share
+ * this process's event loop and CPU: handy, but not what production runs.
  */
-export async function startStack({
-  pgPort,
-  natsUrl,
-  logLevel = 'warn',
-  env: extra = {},
-}: {
-  pgPort: number;
-  natsUrl: string;
-  logLevel?: string;
-  env?: Record<string, string>;
-}) {
-  const suffix = randomBytes(4).toString('hex');
-  const [auth, products, orders, shipments, gateway] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const urls = {
-    AUTH_URL: `http://127.0.0.1:${auth}`,
-    PRODUCTS_URL: `http://127.0.0.1:${products}`,
-    ORDERS_URL: `http://127.0.0.1:${orders}`,
-    SHIPMENTS_URL: `http://127.0.0.1:${shipments}`,
-  };
-  const common = {
-    NODE_ENV: 'development',
-    LOG_LEVEL: logLevel,
-    NATS_URL: natsUrl,
-    NATS_PREFIX: `bench${suffix}`,
-    // Tokens name the gateway's origin as their issuer, as in production.
-    OAUTH_ISSUER: `http://127.0.0.1:${gateway}`,
-    // The load generator is one IP that signs up a pool of customers: not what the per-IP limit is for.
-    ANONYMOUS_RATE_LIMIT_PER_MINUTE: '1000000',
-    ...urls,
-    ...extra,
-  };
-  const db = (name: string) => `postgresql://postgres@127.0.0.1:${pgPort}/${name}_bench_${suffix}`;
-  const log = (name: string) => createLogger(name, logLevel);
-
-  const services = await Promise.all([
-    startAuth(authConfig({ ...common, PORT: String(auth), DATABASE_URL: db('auth') }), { log: log('auth') }),
-    startProducts(productsConfig({ ...common, PORT: String(products), DATABASE_URL: db('products') }), { log: log('products') }),
-    startOrders(ordersConfig({ ...common, PORT: String(orders), DATABASE_URL: db('orders') }), { log: log('orders') }),
-    startShipments(shipmentsConfig({ ...common, PORT: String(shipments), DATABASE_URL: db('shipments') }), { log: log('shipments') }),
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const [authConfig, startAuth, ordersConfig, startOrders, productsConfig, startProducts, shipmentsConfig, startShipments, gatewayConfig, startGateway] = await Promise.all([
+    import('../../subgraphs/auth/src/config.ts').then((m) => m.loadConfig),
+    import('../../subgraphs/auth/src/app.ts').then((m) => m.startAuth),
+    import('../../subgraphs/orders/src/config.ts').then((m) => m.loadConfig),
+    import('../../subgraphs/orders/src/app.ts').then((m) => m.startOrders),
+    import('../../subgraphs/products/src/config.ts').then((m) => m.loadConfig),
+    import('../../subgraphs/products/src/app.ts').then((m) => m.startProducts),
+    import('../../subgraphs/shipments/src/config.ts').then((m) => m.loadConfig),
+    import('../../subgraphs/shipments/src/app.ts').then((m) => m.startShipments),
+    import('../../gateway/src/config.ts').then((m) => m.loadConfig),
+    import('../../gateway/src/server.ts').then((m) => m.startGateway),
   ]);
-  const gw = await startGateway(gatewayConfig({ ...common, PORT: String(gateway) }), { log: log('gateway') });
-  const names = ['auth', 'products', 'orders', 'shipments'];
+  const ports = { auth: await benchPort(), products: await benchPort(), orders: await benchPort(), shipments: await benchPort(), gateway: await benchPort() };
+  const { urls, common, databases } = stackEnvironment(o, ports);
+  const logLevel = common.LOG_LEVEL;
+  const log = (name: string) => createLogger(name, logLevel);
+  const services = await Promise.all([
+    startAuth(authConfig({ ...common, PORT: String(ports.auth), DATABASE_URL: databases.auth }), { log: log('auth') }),
+    startProducts(productsConfig({ ...common, PORT: String(ports.products), DATABASE_URL: databases.products }), { log: log('products') }),
+    startOrders(ordersConfig({ ...common, PORT: String(ports.orders), DATABASE_URL: databases.orders }), { log: log('orders') }),
+    startShipments(shipmentsConfig({ ...common, PORT: String(ports.shipments), DATABASE_URL: databases.shipments }), { log: log('shipments') }),
+  ]);
+  const gw = await startGateway(gatewayConfig({ ...common, PORT: String(ports.gateway) }), { log: log('gateway') });
   return {
+    mode: 'in-process',
     gatewayUrl: gw.url,
     urls,
-    /** Stops the gateway, then the subgraphs; `onStopped` hears how long each took. */
-    async stop(onStopped: (name: string, ms: number) => void = () => {}) {
+    databases,
+    natsPrefix: common.NATS_PREFIX,
+    env: common,
+    processes: [],
+    async probe() {
+      return null;
+    },
+    async stop(onStopped = () => {}) {
       let t = performance.now();
       await gw.stop();
       onStopped('gateway', performance.now() - t);
       t = performance.now();
-      await Promise.all(services.map((s, i) => s.stop().then(() => onStopped(names[i], performance.now() - t))));
+      await Promise.all(services.map((s, i) => s.stop().then(() => onStopped(SERVICES[i], performance.now() - t))));
     },
   };
 }
-export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/** A running system started elsewhere (`--gateway URL`): nothing to measure but its answers. */
+export function externalStack(gatewayUrl: string, natsPrefix = ''): Stack {
+  return {
+    mode: 'external',
+    gatewayUrl,
+    urls: {},
+    databases: null,
+    natsPrefix,
+    env: {},
+    processes: [],
+    async probe() {
+      return null;
+    },
+    async stop() {},
+  };
+}
 
 // ---------------------------------------------------------------- credentials
 
-/** The development secrets of the contract's clients (what `npm start` and the in-process stack register). */
+/** The development secrets of the contract's clients (what `npm start` and the bench stacks register). */
 export const DEV_CLIENT_SECRETS = {
   'ops-console': 'ops-console-dev-secret',
   'delivery-partner': 'delivery-partner-dev-secret',
@@ -138,27 +295,38 @@ export async function clientToken(gateway: string, clientId: string, secret: str
   return body.access_token;
 }
 
+/** A customer signed up by the bench: its id (token subject) and access token. */
+export interface BenchCustomer {
+  id: string;
+  accessToken: string;
+}
+
 /**
  * Signs up `count` customers through the gateway (real accounts, real
- * password hashing) and returns their access tokens. A few at a time: each
- * sign-up costs a scrypt hash. Waits out RATE_LIMITED answers from a gateway
- * whose per-IP limit is lower than the pool.
+ * password hashing) and returns their ids and access tokens. A few at a
+ * time: each sign-up costs a scrypt hash. Waits out RATE_LIMITED answers
+ * from a gateway whose per-IP limit is lower than the pool.
  */
-export async function signUpCustomers(gateway: string, count: number, runId: string, { concurrency = 4 } = {}): Promise<string[]> {
-  const tokens: string[] = new Array(count);
+export async function signUpCustomers(gateway: string, count: number, runId: string, { concurrency = 4, onProgress }: { concurrency?: number; onProgress?: (done: number) => void } = {}): Promise<BenchCustomer[]> {
+  const out: BenchCustomer[] = new Array(count);
   let next = 0;
+  let done = 0;
   const query = 'mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }';
   const worker = async () => {
     while (next < count) {
       const i = next++;
       const input = { email: `bench-${runId}-${i}@example.test`, password: `bench-${runId}-password`, name: `Bench customer ${i}` };
-      for (;;) {
+      for (let attempt = 1; ; attempt++) {
         const res = await fetch(`${gateway}/graphql`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ query, variables: { input } }),
-          signal: AbortSignal.timeout(30_000),
-        });
+          signal: AbortSignal.timeout(60_000),
+        }).catch((err: Error) => err);
+        if (res instanceof Error) {
+          if (attempt < 5) continue;
+          throw res;
+        }
         const body = (await res.json()) as { data?: { signUp: { accessToken: string } } | null; errors?: { message: string; extensions?: { code?: string; retryAfter?: number } }[] };
         const error = body.errors?.[0];
         if (error?.extensions?.code === 'RATE_LIMITED') {
@@ -166,51 +334,22 @@ export async function signUpCustomers(gateway: string, count: number, runId: str
           continue;
         }
         if (!body.data) throw new Error(`signUp failed: HTTP ${res.status} ${JSON.stringify(body.errors)}`);
-        tokens[i] = body.data.signUp.accessToken;
+        const accessToken = body.data.signUp.accessToken;
+        const sub = JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8')).sub as string;
+        out[i] = { id: sub, accessToken };
         break;
       }
+      if (++done % 100 === 0) onProgress?.(done);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return tokens;
+  return out;
 }
-
-let clockTicks: number | null = null;
 
 /**
  * CPU seconds used so far by a process and all its descendants, live or
  * reaped (Linux /proc only; null elsewhere or when the process is gone).
- * PostgreSQL's backends are children of the postmaster, so this covers them.
  */
 export function processTreeCpuSeconds(rootPid: number | null): number | null {
-  if (rootPid == null || process.platform !== 'linux') return null;
-  try {
-    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    const stats = new Map<number, { ppid: number; ticks: number }>();
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      let raw: string;
-      try {
-        raw = readFileSync(`/proc/${name}/stat`, 'utf8');
-      } catch {
-        continue; // exited meanwhile
-      }
-      // Fields after "(comm)": state ppid … utime(14) stime(15) cutime(16) cstime(17), numbered from 1.
-      const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
-    }
-    if (!stats.has(rootPid)) return null;
-    const children = new Map<number, number[]>();
-    for (const [pid, s] of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), pid]);
-    let ticks = 0;
-    const todo = [rootPid];
-    while (todo.length) {
-      const pid = todo.pop()!;
-      ticks += stats.get(pid)?.ticks ?? 0;
-      todo.push(...(children.get(pid) ?? []));
-    }
-    return ticks / clockTicks;
-  } catch {
-    return null;
-  }
+  return cpuSeconds(rootPid, { tree: true });
 }

@@ -1,6 +1,6 @@
 import { buildSchema, getOperationAST, parse, specifiedRules, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OPERATION_LIMITS as LIMITS, checkOperationCost, createOperationShapeRule } from './limits.ts';
+import { DEFAULT_OPERATION_LIMITS as LIMITS, checkNulCharacters, checkOperationCost, createOperationShapeRule } from './limits.ts';
 
 const schema = buildSchema(`
   type Query { products(first: Int = 20): ProductConnection! order(id: ID!): Order }
@@ -63,5 +63,12 @@ describe('operation limits', () => {
   it('does not count introspection', () => {
     const ofType = (n: number): string => (n === 0 ? 'name' : `ofType { ${ofType(n - 1)} }`);
     expect(shape(`{ __schema { types { fields { type { ${ofType(12)} } } } } }`)).toEqual([]);
+  });
+
+  it('refuses NUL characters in variables and string literals, which PostgreSQL cannot store', () => {
+    const doc = parse('mutation($r: String) { cancel(reason: $r) }');
+    expect(checkNulCharacters(doc, { r: 'fine', list: ['ok', { deep: 'a\u0000b' }] })?.message).toBe('Text may not contain NUL characters (U+0000): $.list[1].deep');
+    expect(checkNulCharacters(parse('{ order(id: "1\\u0000") { id } }'), {})?.extensions.code).toBe('BAD_USER_INPUT');
+    expect(checkNulCharacters(doc, { r: 'a\\u0000 is only written out' })).toBeNull();
   });
 });

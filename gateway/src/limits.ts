@@ -19,6 +19,8 @@ import {
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
+  visit,
+  BREAK,
 } from 'graphql';
 import { ErrorCode } from '@orderflow/common';
 
@@ -217,13 +219,54 @@ export function checkOperationCost(
   );
 }
 
+/** Where a value holds a string with U+0000: the path of the first one, or null. */
+function nulPath(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const found = nulPath(v, `${path}.${k}`);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+/**
+ * Refuses text with a NUL character (U+0000) anywhere in the variables or in
+ * the document's string literals. PostgreSQL cannot store it in a text
+ * column, so it would otherwise fail deep in a subgraph as an internal error;
+ * no field of this API has a use for it.
+ */
+export function checkNulCharacters(document: DocumentNode, variables: Record<string, unknown> | undefined): GraphQLError | null {
+  let where = variables ? nulPath(variables, '$') : null;
+  if (!where) {
+    visit(document, {
+      StringValue(node) {
+        if (!node.value.includes('\u0000')) return;
+        where = 'a string in the document';
+        return BREAK;
+      },
+    });
+  }
+  if (!where) return null;
+  return new GraphQLError(`Text may not contain NUL characters (U+0000): ${where === '$' ? 'the variables' : where}`, {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
+  });
+}
+
 /**
  * The Apollo Server options that enforce the limits:
  *
  * - the parser's token budget (GRAPHQL_PARSE_FAILED, HTTP 400);
  * - the shape rule among the validation rules;
  * - a plugin that checks the cost once the operation and its variables are
- *   known (`didResolveOperation`: after validation, before the query plan);
+ *   known (`didResolveOperation`: after validation, before the query plan),
+ *   and refuses text with NUL characters (`checkNulCharacters`);
  * - batched requests (a JSON array of operations) refused, and CSRF
  *   prevention on (a "simple" request — text/plain or form content type, or
  *   a GET without a preflight header — is refused before it is parsed). Both
@@ -245,7 +288,7 @@ export function operationLimitOptions<Ctx extends object>(limits: OperationLimit
         return {
           async didResolveOperation({ schema, document, operation, request }) {
             if (!operation) return;
-            const refused = checkOperationCost(schema, document, operation, request.variables, limits);
+            const refused = checkOperationCost(schema, document, operation, request.variables, limits) ?? checkNulCharacters(document, request.variables);
             if (refused) throw refused;
           },
         };

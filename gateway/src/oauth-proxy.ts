@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { INTERNAL_TOKEN_HEADER, type InternalAuth, type Logger, type Viewer } from '@orderflow/common';
+import { INTERNAL_TOKEN_HEADER, traceHeaders, type InternalAuth, type Logger, type Viewer } from '@orderflow/common';
 import type { RateLimiter } from './rate-limit.ts';
 
 export interface OAuthProxyOptions {
@@ -47,7 +47,7 @@ export function createOAuthProxy({ authUrl, internalAuth, limiter, perIpPerMinut
 
   const forward = (target: string) => async (req: Request, res: Response) => {
     try {
-      const headers: Record<string, string> = { [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(GATEWAY_SERVICE) };
+      const headers: Record<string, string> = { [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(GATEWAY_SERVICE), ...traceHeaders() };
       if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
       if (req.headers.authorization) headers.authorization = req.headers.authorization;
       const upstream = await fetch(`${authUrl}/internal/oauth/${target}`, {

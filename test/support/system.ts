@@ -13,6 +13,7 @@ import { startShipments } from '../../subgraphs/shipments/src/app.ts';
 import { loadConfig as gatewayConfig } from '../../gateway/src/config.ts';
 import { startGateway } from '../../gateway/src/server.ts';
 import { createLogger } from '@orderflow/common';
+import type { DestinationStream } from 'pino';
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -61,7 +62,14 @@ export async function startSystem({
   productQueries,
   env: extra = {},
   natsUrl = inject('natsUrl'),
-}: { productQueries?: (sql: string) => void; env?: Record<string, string>; natsUrl?: string } = {}) {
+  logStream,
+}: {
+  productQueries?: (sql: string) => void;
+  env?: Record<string, string>;
+  natsUrl?: string;
+  /** Every service's JSON log lines go here (at LOG_LEVEL from env, default info) instead of being silenced. */
+  logStream?: DestinationStream;
+} = {}) {
   const suffix = randomBytes(4).toString('hex');
   const mail = await startMailSink();
   const pgPort = inject('postgresPort');
@@ -74,7 +82,7 @@ export async function startSystem({
   };
   const common = {
     NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? (logStream ? 'info' : 'silent'),
     NATS_URL: natsUrl,
     NATS_PREFIX: `t${suffix}`,
     SMTP_URL: mail.url,
@@ -86,7 +94,7 @@ export async function startSystem({
     ...extra,
   };
   const db = (name: string) => `postgresql://postgres@127.0.0.1:${pgPort}/${name}_${suffix}`;
-  const log = (name: string) => createLogger(name, common.LOG_LEVEL);
+  const log = (name: string) => createLogger(name, common.LOG_LEVEL, logStream);
 
   const services = await Promise.all([
     startAuth(authConfig({ ...common, PORT: String(auth), DATABASE_URL: db('auth') }), { log: log('auth') }),

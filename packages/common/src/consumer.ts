@@ -1,9 +1,10 @@
-import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JsMsg } from 'nats';
+import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
 import { z } from 'zod';
 import type { EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Bus } from './nats.ts';
 import type { RawSqlTx } from './outbox.ts';
+import { TRACEPARENT_HEADER, currentTraceparent, runInTrace } from './trace-context.ts';
 
 /** Ask for the message again after `delayMs` (a transient failure, or "not yet"). */
 export class RetryLater extends Error {
@@ -91,10 +92,13 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
   const inFlight = new Set<Promise<void>>();
   /** Tail of the chain of each saga's messages, so they are applied in order. */
   const chains = new Map<string, Promise<void>>();
+  let infoJsm: Promise<JetStreamManager> | undefined;
 
   async function deadLetter(msg: JsMsg, reason: string) {
     const h = natsHeaders();
     h.set('Nats-Msg-Id', `${durable}:${msg.seq}`);
+    const traceparent = currentTraceparent();
+    if (traceparent) h.set(TRACEPARENT_HEADER, traceparent);
     const body = { original: msg.string(), subject: msg.subject, error: reason, deliveries: msg.info.redeliveryCount, consumer: durable, stream: msg.info.stream, seq: msg.seq };
     await bus.js.publish(bus.subject(`dlq.${handler.type}`), JSON.stringify(body), { msgID: `${durable}:${msg.seq}`, headers: h });
     msg.term(reason);
@@ -127,6 +131,7 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
         return !!result?.published;
       });
       msg.ack();
+      clog.debug({ eventId: event.id, type: event.type, attempt }, 'event handled');
       if (published) onPublished();
     } catch (err) {
       if (err instanceof PoisonMessage) return deadLetter(msg, err.message);
@@ -139,9 +144,12 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
 
   function dispatch(msg: JsMsg) {
     const event = parse(msg);
-    if (typeof event === 'string') return track(deadLetter(msg, event));
+    // The handler runs in the trace the event carries: its logs and the events it writes keep the saga's trace id.
+    if (typeof event === 'string') return track(runInTrace(`dead-letter ${handler.type}`, msg.headers?.get(TRACEPARENT_HEADER) || null, () => deadLetter(msg, event)));
     const key = event.correlationId;
-    const next = (chains.get(key) ?? Promise.resolve()).then(() => process(msg, event)).catch((err) => clog.error({ err }, 'consumer failure'));
+    const next = (chains.get(key) ?? Promise.resolve())
+      .then(() => runInTrace(`${durable} ${handler.type}`, event.traceparent ?? (msg.headers?.get(TRACEPARENT_HEADER) || null), () => process(msg, event)))
+      .catch((err) => clog.error({ err }, 'consumer failure'));
     chains.set(key, next);
     void next.then(() => {
       if (chains.get(key) === next) chains.delete(key);
@@ -174,6 +182,11 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
 
   return {
     name: durable,
+    /** JetStream's view of this durable (pending, redelivered): for metrics. */
+    async info() {
+      infoJsm ??= bus.nc.jetstreamManager({ checkAPI: false });
+      return (await infoJsm).consumers.info(stream, durable);
+    },
     async init() {
       await ensureConsumer();
     },
@@ -183,7 +196,9 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
         while (!stopped) {
           try {
             const consumer = await bus.js.consumers.get(stream, durable);
-            messages = await consumer.consume({ max_messages: concurrency * 2 });
+            // Short pulls: a pull request held by a consumer leader that died (a cluster node lost) is
+            // noticed after two missed idle heartbeats, half of `expires` each: 5 s instead of 30 s.
+            messages = await consumer.consume({ max_messages: concurrency * 2, expires: 5_000 });
             for await (const msg of messages) {
               dispatch(msg);
               while (inFlight.size >= concurrency) await Promise.race(inFlight);

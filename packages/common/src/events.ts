@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventData, EventType } from './event-types.ts';
+import { currentTraceparent } from './trace-context.ts';
 
 /** The envelope of every event (shared/contract/events.md). */
 export interface EventEnvelope<T = unknown> {
@@ -14,12 +15,13 @@ export interface EventEnvelope<T = unknown> {
   data: T;
 }
 
+/** A new event; its `traceparent` is the current trace context's unless given. */
 export function createEvent<K extends EventType>({
   type,
   source,
   correlationId,
   causationId = null,
-  traceparent = null,
+  traceparent = currentTraceparent(),
   data,
   version = 1,
 }: {

@@ -1,4 +1,5 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { currentTrace } from './trace-context.ts';
 
 export type { Logger };
 
@@ -31,6 +32,21 @@ const REDACT = [
   ...SECRET_KEYS.map((k) => `*.${k}`),
 ];
 
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({ name: service, level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service } });
+/**
+ * The service's JSON logger. Every line written inside a trace context
+ * (trace-context.ts) carries its `traceId`, child loggers included.
+ * `destination` defaults to stdout; tests pass a stream to read the lines.
+ */
+export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+  const options = {
+    name: service,
+    level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    base: { service },
+    mixin: () => {
+      const trace = currentTrace();
+      return trace ? { traceId: trace.traceId } : {};
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

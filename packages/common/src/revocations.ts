@@ -37,13 +37,14 @@ export async function openRevocationBucket(bus: Bus, { accessTokenTtlSeconds, re
   const name = bus.stream('REVOCATIONS');
   const ttl = accessTokenTtlSeconds * 1000 + TTL_MARGIN_MS;
   const kv = await bus.js.views.kv(name, { history: 1, ttl, replicas });
-  // views.kv binds an existing bucket as it is: a changed lifetime must be applied by hand.
+  // views.kv binds an existing bucket as it is: a changed lifetime or replica count
+  // (a deployment moved to a cluster, NATS_REPLICAS=3) must be applied by hand.
   const status = await kv.status();
-  if (status.ttl !== ttl) {
+  if (status.ttl !== ttl || status.replicas !== replicas) {
     const jsm = await bus.nc.jetstreamManager();
     const { config } = status.streamInfo;
-    await jsm.streams.update(config.name, { ...config, max_age: ttl * 1_000_000 });
-    log?.info({ bucket: name, ttlMs: ttl }, 'revocation bucket lifetime updated');
+    await jsm.streams.update(config.name, { ...config, max_age: ttl * 1_000_000, num_replicas: replicas });
+    log?.info({ bucket: name, ttlMs: ttl, replicas }, 'revocation bucket settings updated');
   }
   return kv;
 }

@@ -5,6 +5,14 @@ import { baseEnvSchema, parseEnv, resolveInternalSecret } from './config.ts';
 import { createEventConsumer, type EventConsumer, type EventHandler } from './consumer.ts';
 import { createInternalAuth, type InternalAuth } from './internal-auth.ts';
 import type { Logger } from './logger.ts';
+import {
+  createMetricsRegistry,
+  registerConsumerMetrics,
+  registerDlqMetrics,
+  registerOutboxMetrics,
+  sampleQuery,
+  type Registry,
+} from './metrics.ts';
 import { applyMigrations } from './migrate.ts';
 import { connectBus, type Bus } from './nats.ts';
 import { createOutboxRelay, type OutboxRelay } from './outbox.ts';
@@ -78,6 +86,8 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
     internalAuth: InternalAuth;
     /** A durable consumer of this service for one saga handler. */
     consumer: (handler: EventHandler<any, any>, options?: { maxDeliver?: number; concurrency?: number }) => EventConsumer;
+    /** This service's metrics registry (GET /metrics), for the service's own metrics. */
+    metrics: Registry;
   }) => SubgraphParts<Ctx> | Promise<SubgraphParts<Ctx>>;
 }) {
   await applyMigrations({ databaseUrl: config.DATABASE_URL, migrationsDir, log });
@@ -88,11 +98,38 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
       : null;
   const relay = bus && publishesEvents ? createOutboxRelay({ db: database, bus, log }) : null;
   const internalAuth = createInternalAuth({ secret: config.internalAuthSecret, issuer: name });
+  const metrics = createMetricsRegistry(name);
+  const consumers: EventConsumer[] = [];
   const consumer = (handler: EventHandler<any, any>, options: { maxDeliver?: number; concurrency?: number } = {}) => {
     if (!bus) throw new Error(`${name} consumes events: set publishesEvents`);
-    return createEventConsumer({ bus, db: database, log, service: name, handler, onPublished: relay?.kick, retryScale: config.SAGA_RETRY_SCALE, ...options });
+    const c = createEventConsumer({ bus, db: database, log, service: name, handler, onPublished: relay?.kick, retryScale: config.SAGA_RETRY_SCALE, ...options });
+    consumers.push(c);
+    return c;
   };
-  const parts = await setup({ db: database, bus, relay, internalAuth, consumer });
+  const parts = await setup({ db: database, bus, relay, internalAuth, consumer, metrics });
+  if (relay) {
+    registerOutboxMetrics(metrics, async () => {
+      const [row] = await sampleQuery<{ backlog: number; age: number }[]>(
+        database,
+        `SELECT count(*)::int AS backlog, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS age FROM outbox WHERE published_at IS NULL`,
+      );
+      return { backlog: row.backlog, oldestAgeSeconds: row.age };
+    });
+  }
+  if (consumers.length) {
+    registerConsumerMetrics(metrics, () =>
+      Promise.all(
+        consumers.map(async (c) => {
+          const info = await c.info();
+          return { consumer: c.name, pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+        }),
+      ),
+    );
+  }
+  if (bus && publishesEvents) {
+    const dlqStream = bus.stream('DLQ');
+    registerDlqMetrics(metrics, async () => (await (await bus.nc.jetstreamManager({ checkAPI: false })).streams.info(dlqStream)).state.messages);
+  }
   const server = await startSubgraphServer<Ctx>(
     {
       name,
@@ -102,6 +139,7 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
       log,
       context: parts.context,
       internalRoutes: parts.internalRoutes,
+      metrics,
       ready: async () => {
         await database.$queryRawUnsafe('SELECT 1');
         return !bus || !bus.nc.isClosed();
@@ -116,6 +154,7 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
     url: server.url,
     db: database,
     relay,
+    metrics,
     /** Background workers by name (event consumers are named after their durable). */
     worker: (name: string) => workers.find((w) => w.name === name),
     async stop() {

@@ -11,6 +11,8 @@ import { enforceAccessRules, readAccessRules } from './authorization.ts';
 import { maskError } from './errors.ts';
 import { INTERNAL_TOKEN_HEADER, InternalAuthError, type InternalAuth } from './internal-auth.ts';
 import type { Logger } from './logger.ts';
+import { createResolverTimingPlugin, metricsHandler, type Registry } from './metrics.ts';
+import { TRACEPARENT_HEADER, traceHeaders, traceparentForRequest, withTraceparent } from './trace-context.ts';
 import type { Viewer } from './viewer.ts';
 
 export interface SubgraphServerOptions<Ctx extends object> {
@@ -25,6 +27,8 @@ export interface SubgraphServerOptions<Ctx extends object> {
   ready: () => Promise<boolean>;
   /** Service-to-service routes, mounted under /internal behind `requireService`. */
   internalRoutes?: (router: express.Router) => void;
+  /** Served on GET /metrics, with root-field latency added. Default: no /metrics. */
+  metrics?: Registry;
 }
 
 export interface RunningServer {
@@ -59,7 +63,7 @@ export async function startSubgraphServer<Ctx extends object>(
     // runService owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
     // No Apollo Studio here: inline traces would only cost time on every request.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ...(opts.metrics ? [createResolverTimingPlugin(opts.metrics)] : [])],
     // Only the gateway calls us, with JSON POSTs behind a token.
     csrfPrevention: false,
     formatError(formatted, error) {
@@ -77,6 +81,9 @@ export async function startSubgraphServer<Ctx extends object>(
     const ok = await opts.ready().catch(() => false);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable' });
   });
+  if (opts.metrics) app.get('/metrics', metricsHandler(opts.metrics));
+  // Everything after this runs in the caller's trace (the gateway's or a sibling's traceparent).
+  app.use((req: Request, _res: Response, next: NextFunction) => withTraceparent(traceparentForRequest(req.headers[TRACEPARENT_HEADER]), next));
 
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -154,7 +161,7 @@ export function createInternalClient({
     async post<T>(path: string, body: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
       const res = await fetch(`${baseUrl}/internal${path}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(self) },
+        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(self), ...traceHeaders() },
         body: JSON.stringify(body),
         signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
       });

@@ -57,6 +57,8 @@ const schema = subgraphEnvSchema('auth', 4001)
 const DEV_SIGNING_KEY_SECRET = 'development-only-signing-key-secret-change-me!';
 
 export type AuthConfig = ReturnType<typeof loadConfig>;
+/** Every variable this service reads (test/compose.test.ts checks docker-compose.yml against it). */
+export const envSchema = schema;
 
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const c = loadSubgraphConfig(schema, env);

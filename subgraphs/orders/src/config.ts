@@ -18,4 +18,6 @@ const schema = subgraphEnvSchema('orders', 4003).extend({
 });
 
 export type OrdersConfig = ReturnType<typeof loadConfig>;
+/** Every variable this service reads (test/compose.test.ts checks docker-compose.yml against it). */
+export const envSchema = schema;
 export const loadConfig = (env: NodeJS.ProcessEnv) => loadSubgraphConfig(schema, env);

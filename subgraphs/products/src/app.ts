@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import { createInternalClient, createLogger, isUuid, startSubgraph, type Logger } from '@orderflow/common';
+import { createInternalClient, createLogger, createReservationFailures, isUuid, startSubgraph, type Logger } from '@orderflow/common';
 import type { ProductsConfig } from './config.ts';
 import type { ProductsContext } from './context.ts';
 import { createDb } from './db.ts';
@@ -30,7 +30,8 @@ export async function startProducts(config: ProductsConfig, opts: { log?: Logger
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
-    setup({ db, relay, internalAuth, consumer }) {
+    setup({ db, relay, internalAuth, consumer, metrics }) {
+      const reservationFailures = createReservationFailures(metrics);
       const catalog = createCatalogService({ db });
       const inventory = createInventoryService({ db, log, onEvents: relay?.kick });
       const orders = createInternalClient({ baseUrl: config.ORDERS_URL, internalAuth, service: 'products', scopes: ['internal:orders'] });
@@ -58,7 +59,10 @@ export async function startProducts(config: ProductsConfig, opts: { log?: Logger
             if (!req.viewer?.scopes.has('internal:inventory')) return void res.status(403).json({ error: 'forbidden' });
             const body = reserveBody.safeParse(req.body);
             if (!body.success) return void res.status(400).json({ error: 'invalid_request' });
-            inventory.reserve(body.data.orderId, body.data.items).then((r) => res.json(r), next);
+            inventory.reserve(body.data.orderId, body.data.items).then((r) => {
+              if (r.status !== 'reserved') reservationFailures.inc({ reason: r.status });
+              res.json(r);
+            }, next);
           });
           router.post('/reservations/release', async (req, res, next) => {
             if (!req.viewer?.scopes.has('internal:inventory')) return void res.status(403).json({ error: 'forbidden' });

@@ -10,4 +10,6 @@ const schema = subgraphEnvSchema('products', 4002).extend({
 });
 
 export type ProductsConfig = ReturnType<typeof loadConfig>;
+/** Every variable this service reads (test/compose.test.ts checks docker-compose.yml against it). */
+export const envSchema = schema;
 export const loadConfig = (env: NodeJS.ProcessEnv) => loadSubgraphConfig(schema, env);

@@ -1,6 +1,10 @@
-import { createLogger, runService } from '@orderflow/common';
-import { startProducts } from './app.ts';
-import { loadConfig } from './config.ts';
+import { startTracing } from '@orderflow/common/tracing';
+
+// OpenTelemetry (when OTEL_EXPORTER_OTLP_ENDPOINT is set) must start before the modules it instruments load.
+await startTracing('products', process.env);
+const { createLogger, runService } = await import('@orderflow/common');
+const { startProducts } = await import('./app.ts');
+const { loadConfig } = await import('./config.ts');
 
 const config = loadConfig(process.env);
 const log = createLogger('products', config.LOG_LEVEL);

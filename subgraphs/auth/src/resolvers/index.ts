@@ -1,9 +1,10 @@
 import { requireViewer } from '@orderflow/common';
 import type { AuthContext } from '../context.ts';
 import type { SignUpInput } from '../service/account-service.ts';
+import type { Resolvers } from './types.generated.ts';
 
 /** Thin resolvers: arguments → one service call → result. Access rules live in schema.graphql. */
-export const resolvers = {
+export const resolvers: Resolvers = {
   Query: {
     me: (_: unknown, __: unknown, ctx: AuthContext) =>
       ctx.viewer

@@ -25,18 +25,27 @@ export interface InventoryServiceDeps {
  * The reservation statement; $1 product ids, $2 quantities, $3 order id,
  * $4 the inventory.reserved envelope. Returns the locked rows as they were
  * before the update, each with the verdict `ok`.
+ *
+ * `moved` computes every quantity from `locked` (the current row, which we
+ * hold locked), never from `p`: p is the version in the statement's snapshot,
+ * and PostgreSQL checks CHECK constraints on the new row built from it before
+ * it notices a concurrent update and re-reads the row. A release or commit
+ * that committed after our snapshot would make that stale row fail the
+ * non-negative or balance check (a spurious 500 under load on a low-stock
+ * product), although the re-read row fits. Setting sold and stocked to their
+ * locked values keeps the balance check on the current numbers too.
  */
 const RESERVE_SQL = `
 WITH req AS (
   SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(id, q)
 ), locked AS (
-  SELECT p.id, p.available, p.is_active, p.low_stock_threshold, p.price_cents, p.currency_code, p.name
+  SELECT p.id, p.available, p.reserved, p.sold, p.stocked, p.is_active, p.low_stock_threshold, p.price_cents, p.currency_code, p.name
     FROM products p WHERE p.id IN (SELECT id FROM req) ORDER BY p.id FOR UPDATE
 ), verdict AS (
   SELECT (SELECT count(*) FROM locked l JOIN req r USING (id) WHERE l.is_active AND l.available >= r.q) = (SELECT count(*) FROM req) AS ok
 ), moved AS (
-  UPDATE products p SET available = p.available - r.q, reserved = p.reserved + r.q, updated_at = now()
-    FROM req r, verdict v WHERE v.ok AND p.id = r.id RETURNING p.id
+  UPDATE products p SET available = l.available - r.q, reserved = l.reserved + r.q, sold = l.sold, stocked = l.stocked, updated_at = now()
+    FROM req r JOIN locked l USING (id), verdict v WHERE v.ok AND p.id = r.id RETURNING p.id
 ), held AS (
   INSERT INTO reservations (order_id, product_id, quantity, unit_cents)
   SELECT $3::uuid, r.id, r.q, l.price_cents FROM req r JOIN locked l USING (id), verdict v WHERE v.ok

@@ -1,11 +1,12 @@
 import type { DeliveryEvent, Shipment } from '../db.ts';
 import type { ShipmentsContext } from '../context.ts';
 import type { UpdateShipmentStatusInput } from '../service/shipment-service.ts';
+import type { Resolvers } from './types.generated.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** Thin resolvers: arguments → one service call → result. */
-export const resolvers = {
+export const resolvers: Resolvers = {
   Query: {
     shipment: (_: unknown, { id }: { id: string }, ctx: ShipmentsContext) => ctx.shipments.findVisible(ctx.viewer, id),
   },
@@ -24,8 +25,8 @@ export const resolvers = {
     },
     order: (s: Shipment) => ({ __typename: 'Order', id: s.orderId }),
     events: (s: Shipment, _: unknown, ctx: ShipmentsContext) => ctx.loaders.events.load(s.id),
-    createdAt: (s: Shipment) => iso(s.createdAt),
-    updatedAt: (s: Shipment) => iso(s.updatedAt),
+    createdAt: (s: Shipment) => s.createdAt.toISOString(),
+    updatedAt: (s: Shipment) => s.updatedAt.toISOString(),
     deliveredAt: (s: Shipment) => iso(s.deliveredAt),
   },
   DeliveryEvent: {

@@ -1,0 +1,404 @@
+/**
+ * `npm run bench`: the benchmark suite, one run, one report.
+ *
+ *   docs/bench/report.json     every number of the run
+ *   docs/bench/README.md       the report, with plots (docs/bench/*.svg)
+ *
+ * Phases, all against one system booted here (the four subgraphs and the
+ * gateway as separate processes by default; --in-process puts them in this
+ * process; PostgreSQL with pg_stat_statements and commit timestamps):
+ *
+ * 1. writes    placeOrder only (1–5 lines, tok_visa) at the main rate, every
+ *              customer subscribed: CPU per order per process, SQL
+ *              statements and transactions per order, saga latency.
+ *              With --profile, a CPU profile of each service.
+ * 2. main      the open-model shop: placeOrder, product pages, my orders,
+ *              the federated order page, shipment updates (delivery
+ *              partner), at fixed rates; latency over time, errors by
+ *              code, saga completion and end-to-end latency as seen by a
+ *              subscriber, backlog, CPU and memory per process.
+ * 3. physical  the same writes as raw SQL on the same PostgreSQL (N
+ *              clients): what the database alone does on this machine.
+ * 4. gateway   the order page through the gateway vs the same plan sent
+ *              straight to the subgraphs: the gateway's own cost.
+ * 5. saturation the highest arrival rate (same mix) with placeOrder p95 <
+ *              100 ms and a saga backlog that does not grow, in a few
+ *              short steps.
+ *
+ * The machine is shared: every phase records /proc/loadavg and the CPU
+ * used by processes that are not ours.
+ *
+ *   npm run bench                          # about 5 minutes
+ *   npm run bench -- --quick               # about 3 minutes, shorter phases
+ *   npm run bench -- --rate 8 --steps 3 --skip physical,gateway
+ */
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { boot, log } from './support/boot.ts';
+import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
+import { measureGatewayCost } from './support/gateway-cost.ts';
+import { runOpenModel, type Completion } from './support/load.ts';
+import { loadAverage, machineInfo, statusKb } from './support/proc.ts';
+import { summarizeProfile } from './support/profile.ts';
+import { physicalLimit } from './support/rawsql.ts';
+import { writeReport } from './support/report.ts';
+import { BacklogSampler, SagaTracker, commitCounts, outboxBacklog, resetStatementStats, stageBreakdown, statementStats, type OrderTrace } from './support/saga.ts';
+import { countBy, percentilesOverTime, prng, rateOverTime, summarize } from './support/stats.ts';
+import { DEFAULT_MIX, NO_READS, phaseArrivals, prepareWorkload, type Mix, type Workload } from './support/workload.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TARGET_PER_MIN = 10_000;
+
+const flags = parseFlags(
+  process.argv.slice(2),
+  {
+    rate: { type: 'number', default: 10, min: 0.1, help: 'orders per second of the writes and main phases' },
+    duration: { type: 'number', default: 60, min: 5, help: 'measured seconds of the main phase' },
+    warmup: { type: 'number', default: 8, min: 0, help: 'warm-up seconds of the main phase' },
+    writesDuration: { type: 'number', default: 15, min: 3, help: 'measured seconds of the writes-only phase' },
+    drain: { type: 'number', default: 30, min: 0, help: 'seconds to let the sagas of a phase finish' },
+    timeout: { type: 'number', default: 10, min: 0.1, help: 'per-request timeout, seconds' },
+    products: { type: 'number', default: 200, min: 5, help: 'products to create' },
+    customers: { type: 'number', default: 200, min: 1, help: 'customers to sign up (each follows its orders on a graphql-ws socket)' },
+    productPage: { type: 'number', default: DEFAULT_MIX.productPage, min: 0, help: 'product page views per order' },
+    myOrders: { type: 'number', default: DEFAULT_MIX.myOrders, min: 0, help: 'my-orders lists per order' },
+    orderDetail: { type: 'number', default: DEFAULT_MIX.orderDetail, min: 0, help: 'federated order pages per order' },
+    shipmentUpdate: { type: 'number', default: DEFAULT_MIX.shipmentUpdate, min: 0, help: 'updateShipmentStatus (SHIPPED) per order' },
+    rawClients: { type: 'number', default: 16, min: 1, help: 'connections of the raw-SQL loop' },
+    rawDuration: { type: 'number', default: 15, min: 1, help: 'seconds of the raw-SQL loop' },
+    gatewaySeconds: { type: 'number', default: 8, min: 1, help: 'seconds per concurrency level and path of the gateway-cost phase' },
+    steps: { type: 'number', default: 4, min: 0, help: 'saturation steps at most' },
+    stepDuration: { type: 'number', default: 15, min: 3, help: 'measured seconds per saturation step' },
+    stepWarmup: { type: 'number', default: 4, min: 0, help: 'warm-up seconds per saturation step' },
+    satStart: { type: 'number', default: 0, min: 0, help: 'first saturation rate (0: the main rate)' },
+    budget: { type: 'number', default: 330, min: 30, help: 'seconds for the whole suite: the saturation search stops early to stay within it' },
+    skip: { type: 'string', default: '', help: 'phases to skip: writes,main,physical,gateway,saturation' },
+    quick: { type: 'boolean', default: false, help: 'shorter phases (main 25 s, 3 saturation steps of 10 s)' },
+    profile: { type: 'boolean', default: false, help: 'CPU-profile every service during the writes phase (docs/bench/profiles/)' },
+    outDir: { type: 'string', default: resolve(ROOT, 'docs/bench'), help: 'where report.json, README.md and the plots go' },
+    ...SYSTEM_FLAGS,
+  },
+  'npm run bench -- [options]',
+);
+if (flags.quick) {
+  flags.duration = Math.min(flags.duration, 25);
+  flags.warmup = Math.min(flags.warmup, 5);
+  flags.writesDuration = Math.min(flags.writesDuration, 10);
+  flags.rawDuration = Math.min(flags.rawDuration, 8);
+  flags.gatewaySeconds = Math.min(flags.gatewaySeconds, 4);
+  flags.steps = Math.min(flags.steps, 3);
+  flags.stepDuration = Math.min(flags.stepDuration, 10);
+  flags.drain = Math.min(flags.drain, 20);
+}
+const skip = new Set(flags.skip.split(',').map((s) => s.trim()).filter(Boolean));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+function gitState() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.slice(3));
+    return { head, modifiedFiles: dirty };
+  } catch {
+    return null;
+  }
+}
+
+async function main() {
+  const suiteStart = performance.now();
+  const runId = randomBytes(3).toString('hex');
+  const random = prng(flags.seed);
+  const machine = { ...machineInfo(), loadAtStart: loadAverage() };
+  const git = gitState();
+  const booted = await boot(flags);
+  const { stack, infra, sampler } = booted;
+  const mix: Mix = { productPage: flags.productPage, myOrders: flags.myOrders, orderDetail: flags.orderDetail, shipmentUpdate: flags.shipmentUpdate };
+  const report: Record<string, unknown> = {
+    benchmark: 'suite',
+    timestamp: new Date().toISOString(),
+    git,
+    machine,
+    target: { ordersPerMinute: TARGET_PER_MIN, ordersPerSecond: r1(TARGET_PER_MIN / 60), consistentWithinMs: 5_000, placeOrderP95Ms: 500, statusUpdateP95Ms: 100, successRate: 0.999 },
+    config: { ...flags, mix, mode: stack.mode, postgres: infra ? (infra.ephemeral ? 'ephemeral (fsync off)' : 'durable') : 'external', services: 'gateway, auth, products, orders, shipments' },
+    phases: {} as Record<string, unknown>,
+  };
+  const phases = report.phases as Record<string, unknown>;
+  let w: Workload | null = null;
+  try {
+    const setupStart = performance.now();
+    w = await prepareWorkload(booted, { products: flags.products, customers: flags.customers, runId, random, opsSecret: flags.opsSecret, subscribe: true });
+    const workload = w;
+    report.setup = { seconds: r1((performance.now() - setupStart) / 1000), customers: w.customers.length, products: w.productIds.length, subscribers: w.subscribers?.open ?? 0 };
+    const backlog = w.nats ? new BacklogSampler(w.nats, stack.databases, 1_000).start() : null;
+    sampler.start();
+
+    /** One open-model phase: arrivals, then its sagas drained; everything about its measured window. */
+    async function runPhase(name: string, o: { rate: number; warmupS: number; durationS: number; mix: Mix; detailed: boolean; profile?: boolean; drainS: number }) {
+      log(`phase ${name}: ${o.rate} orders/s${o.mix === NO_READS ? ' (writes only)' : ' + reads and shipment updates'}, ${o.warmupS} s warm-up + ${o.durationS} s measured`);
+      const arrivals = phaseArrivals(workload, { rate: o.rate, warmupS: o.warmupS, durationS: o.durationS, timeoutMs: flags.timeout * 1000, mix: o.mix, random, keyPrefix: `${name}-${runId}` });
+      const services = stack.processes.map((p) => p.name);
+      const loop = monitorEventLoopDelay({ resolution: 10 });
+      let t0 = performance.now();
+      const windowStart = {} as { commits?: Record<string, number> | null; load?: ReturnType<typeof loadAverage> };
+      const windowEnd = {} as {
+        commits?: Record<string, number> | null;
+        statements?: Awaited<ReturnType<typeof statementStats>>;
+        elu?: Record<string, number | null>;
+        load?: ReturnType<typeof loadAverage>;
+        backlog?: unknown;
+        profiles?: Record<string, string>;
+      };
+      const startTimer = new Promise<void>((res) =>
+        setTimeout(async () => {
+          sampler.sample();
+          loop.enable();
+          windowStart.load = loadAverage();
+          if (o.detailed && infra?.instrumented) {
+            windowStart.commits = await commitCounts(infra.pgUrl, stack.databases).catch(() => null);
+            await resetStatementStats(infra.pgUrl).catch((err: Error) => log(`pg_stat_statements reset failed: ${err.message}`));
+          }
+          await Promise.all(services.map((s) => stack.probe(s, 'elu').catch(() => null)));
+          if (o.profile) await Promise.all(services.map((s) => stack.probe(s, 'profile-start', { intervalUs: 1000 }).catch((err: Error) => log(`profile ${s}: ${err.message}`))));
+          res();
+        }, o.warmupS * 1000),
+      );
+      const endTimer = new Promise<void>((res) =>
+        setTimeout(async () => {
+          sampler.sample();
+          loop.disable();
+          windowEnd.load = loadAverage();
+          const elus = await Promise.all(services.map((s) => stack.probe(s, 'elu').catch(() => null)));
+          windowEnd.elu = Object.fromEntries(services.map((s, i) => [s, elus[i] ? Math.round(elus[i].utilization * 1000) / 1000 : null]));
+          windowEnd.backlog = w!.nats ? { ...(await w!.nats.backlog().catch(() => null)), outbox: await outboxBacklog(stack.databases).catch(() => null) } : null;
+          if (o.detailed && infra?.instrumented) {
+            windowEnd.statements = await statementStats(infra.pgUrl, stack.databases).catch(() => null);
+            windowEnd.commits = await commitCounts(infra.pgUrl, stack.databases).catch(() => null);
+          }
+          if (o.profile) {
+            const dir = join(flags.outDir, 'profiles');
+            mkdirSync(dir, { recursive: true });
+            windowEnd.profiles = {};
+            for (const s of services) {
+              const path = join(dir, `${name}-${s}.cpuprofile`);
+              const ok = await stack.probe(s, 'profile-stop', { path }).catch((err: Error) => (log(`profile ${s}: ${err.message}`), null));
+              if (ok) windowEnd.profiles[s] = path;
+            }
+          }
+          res();
+        }, (o.warmupS + o.durationS) * 1000),
+      );
+      t0 = performance.now();
+      const { start, results } = await runOpenModel(arrivals, {
+        onTick: (ms, launched, finished) => log(`  t=${(ms / 1000).toFixed(0)}s launched=${launched} answered=${finished} sagas incomplete=${workload.tracker.incomplete()} backlog=${backlog?.totalNear(performance.now()) ?? '?'} load ${loadAverage().one}`),
+      });
+      await Promise.all([startTimer, endTimer]);
+      const answeredAt = performance.now();
+      const wFrom = start + o.warmupS * 1000;
+      const wTo = wFrom + o.durationS * 1000;
+      const inPhase = (t: OrderTrace) => t.scheduled >= start && t.scheduled < wTo && t.measured;
+      const incomplete = () => [...workload.tracker.orders.values()].filter((t) => t.scheduled >= start && t.scheduled < wTo && SagaTracker.completedAt(t) === undefined).length;
+      const drainUntil = performance.now() + o.drainS * 1000;
+      while (incomplete() > 0 && performance.now() < drainUntil) await sleep(250);
+      const drainMs = Math.round(performance.now() - answeredAt);
+      const backlogAfterDrain = w!.nats ? { ...(await w!.nats.backlog()), outbox: await outboxBacklog(stack.databases) } : null;
+      void t0;
+
+      // ---- the measured window
+      const measured = results.filter((r) => r.measured && r.outcome !== 'skipped');
+      const byKind = (k: string) => measured.filter((r) => r.kind === k);
+      const kinds = [...new Set(measured.map((r) => r.kind))];
+      const ok = (r: Completion) => r.outcome === 'ok' || r.outcome === 'OrderPlaced' || r.outcome === 'ProductsUnavailable' || r.outcome === 'InvalidOrder';
+      const requests = Object.fromEntries(
+        kinds.map((k) => {
+          const rs = byKind(k);
+          return [k, { count: rs.length, perSec: r1(rs.length / o.durationS), outcomes: countBy(rs, (r) => r.outcome), latencyMs: summarize(rs.map((r) => r.latency)), errors: rs.filter((r) => !ok(r)).length }];
+        }),
+      );
+      const errorsByCode = countBy(measured.filter((r) => !ok(r)), (r) => `${r.kind} ${r.outcome}`);
+      const placed = byKind('placeOrder').filter((r) => r.outcome === 'OrderPlaced').length;
+      const traces = [...workload.tracker.orders.values()].filter(inPhase);
+      const saga = workload.tracker.summary(inPhase, 5_000);
+      const completedInWindow = [...workload.tracker.orders.values()].map((t) => SagaTracker.completedAt(t)).filter((t): t is number => t !== undefined && t >= wFrom && t < wTo).length;
+      const cpu = sampler.window(wFrom, wTo);
+      const cpuMsPerOrder = Object.fromEntries(Object.entries(cpu.perProcess).map(([k, v]) => [k, v.cpuSeconds === null || !placed ? null : r1((v.cpuSeconds * 1000) / placed)]));
+      const backlogSamples = backlog ? backlog.samples.filter((s) => s.at >= wFrom && s.at <= wTo) : [];
+      const total = (s: { pending: number; ackPending: number; outbox: number | null }) => s.pending + s.ackPending + (s.outbox ?? 0);
+      const backlogGrowth = backlogSamples.length >= 2 ? total(backlogSamples[backlogSamples.length - 1]) - total(backlogSamples[0]) : null;
+      const ns = (x: number) => Math.round(x / 1e4) / 100;
+      const result: Record<string, unknown> = {
+        rate: o.rate,
+        warmupS: o.warmupS,
+        durationS: o.durationS,
+        mix: o.mix,
+        loadAverage: { windowStart: windowStart.load, windowEnd: windowEnd.load },
+        requests,
+        errorsByCode,
+        errorRate: measured.length ? Math.round((measured.filter((r) => !ok(r)).length / measured.length) * 10_000) / 10_000 : null,
+        placeOrderLatencyMs: summarize(byKind('placeOrder').map((r) => r.latency)),
+        updateShipmentStatusLatencyMs: summarize(byKind('updateShipmentStatus').map((r) => r.latency)),
+        launchLagMs: summarize(measured.map((r) => r.launchLag)),
+        benchEventLoopDelayMs: { p50: ns(loop.percentile(50)), p99: ns(loop.percentile(99)), max: ns(loop.max) },
+        placedOrders: placed,
+        saga: { ...saga, completedPerSec: r1(completedInWindow / o.durationS), completedPerMin: Math.round((completedInWindow / o.durationS) * 60) },
+        backlogAtLastArrival: windowEnd.backlog,
+        backlogAfterDrain,
+        backlogGrowthInWindow: backlogGrowth,
+        drainMs,
+        incompleteAfterDrain: incomplete(),
+        cpu,
+        cpuMsPerPlacedOrder: cpuMsPerOrder,
+        eventLoopUtilization: windowEnd.elu,
+        peakMemoryMb: sampler.peakMemMb(start, performance.now()),
+      };
+      if (o.detailed) {
+        result.stages = stack.databases && infra?.instrumented ? await stageBreakdown(stack.databases, traces).catch(() => null) : null;
+        result.peakRssMb = Object.fromEntries(stack.processes.map((p) => [p.name, (statusKb(p.pid, 'VmHWM') ?? 0) / 1024]).map(([k, v]) => [k, r1(v as number)]));
+        if (windowEnd.statements && placed) {
+          const commits = windowEnd.commits && windowStart.commits ? Object.fromEntries(Object.entries(windowEnd.commits).map(([k, v]) => [k, v - (windowStart.commits![k] ?? 0)])) : {};
+          result.sql = Object.fromEntries(
+            Object.entries(windowEnd.statements).map(([svc, s]) => [
+              svc,
+              {
+                statements: s.calls,
+                statementsPerOrder: r1(s.calls / placed),
+                nestedStatementsPerOrder: r1(s.nestedCalls / placed),
+                transactionsPerOrder: commits[svc] !== undefined ? r1(commits[svc] / placed) : null,
+                execMsPerOrder: Math.round((s.execMs / placed) * 100) / 100,
+                top: s.top.map((q) => ({ ...q, perOrder: Math.round((q.calls / placed) * 100) / 100 })),
+              },
+            ]),
+          );
+        }
+        if (windowEnd.profiles) result.profiles = Object.fromEntries(Object.entries(windowEnd.profiles).map(([s, path]) => [s, { file: path.replace(`${ROOT}/`, ''), ...summarizeProfile(path) }]));
+        const origin = start;
+        const orderPoints = byKind('placeOrder').map((r) => ({ t: r.scheduled + origin, v: r.latency }));
+        result.series = {
+          placeOrderLatency: percentilesOverTime(orderPoints, 2_000, origin),
+          updateShipmentLatency: percentilesOverTime(byKind('updateShipmentStatus').map((r) => ({ t: r.scheduled + origin, v: r.latency })), 2_000, origin),
+          readLatency: percentilesOverTime(measured.filter((r) => r.kind !== 'placeOrder' && r.kind !== 'updateShipmentStatus').map((r) => ({ t: r.scheduled + origin, v: r.latency })), 2_000, origin),
+          answeredPerSec: rateOverTime(results.filter((r) => r.kind === 'placeOrder' && r.status !== null).map((r) => r.done + origin), 2_000, origin, wTo),
+          sagaCompletedPerSec: rateOverTime(
+            [...workload.tracker.orders.values()].map((t) => SagaTracker.completedAt(t)).filter((t): t is number => t !== undefined && t >= origin),
+            2_000,
+            origin,
+            wTo,
+          ),
+          endToEndLatency: percentilesOverTime(traces.filter((t) => SagaTracker.completedAt(t) !== undefined).map((t) => ({ t: t.scheduled, v: SagaTracker.completedAt(t)! - t.scheduled })), 2_000, origin),
+          backlog: (backlog?.samples ?? []).filter((s) => s.at >= origin).map((s) => ({ t: r1((s.at - origin) / 1000), pending: s.pending, ackPending: s.ackPending, outbox: s.outbox })),
+          cpuCores: sampler.samples
+            .filter((s) => s.at >= origin)
+            .map((s, i, xs) => {
+              if (i === 0) return null;
+              const p = xs[i - 1];
+              const dt = (s.at - p.at) / 1000;
+              return { t: r1((s.at - origin) / 1000), ...Object.fromEntries(Object.keys(s.cpu).map((k) => [k, s.cpu[k] !== null && p.cpu[k] !== null ? Math.round(((s.cpu[k]! - p.cpu[k]!) / dt) * 100) / 100 : null])) };
+            })
+            .filter(Boolean),
+          e2eDistribution: traces.map((t) => SagaTracker.completedAt(t)).map((c, i) => (c === undefined ? null : Math.round(c - traces[i].scheduled))).filter((x): x is number => x !== null).sort((a, b) => a - b),
+        };
+      }
+      const pr = result.placeOrderLatencyMs as ReturnType<typeof summarize>;
+      log(
+        `phase ${name}: placeOrder p50 ${pr.p50} p95 ${pr.p95} p99 ${pr.p99} ms; sagas ${saga.completed}/${saga.placed} complete, e2e p50 ${saga.endToEndMs.p50} p95 ${saga.endToEndMs.p95} ms; ` +
+          `backlog growth ${backlogGrowth}; errors ${JSON.stringify(errorsByCode)}; machine ${cpu.machineBusyCores} cores busy (ours ${cpu.oursCores}, others ${cpu.otherProcessesCores})`,
+      );
+      return result;
+    }
+
+    if (!skip.has('writes')) phases.writes = await runPhase('writes', { rate: flags.rate, warmupS: 5, durationS: flags.writesDuration, mix: NO_READS, detailed: true, profile: flags.profile, drainS: flags.drain });
+    if (!skip.has('main')) phases.main = await runPhase('main', { rate: flags.rate, warmupS: flags.warmup, durationS: flags.duration, mix, detailed: true, drainS: flags.drain });
+
+    if (!skip.has('physical') && infra) {
+      log(`phase physical: raw SQL, ${flags.rawClients} clients, ${flags.rawDuration} s`);
+      sampler.sample();
+      const from = performance.now();
+      const load = loadAverage();
+      const raw = await physicalLimit({ pgUrl: infra.pgUrl, clients: flags.rawClients, durationS: flags.rawDuration, random });
+      sampler.sample();
+      const cpu = sampler.window(from, performance.now());
+      phases.physical = {
+        ...raw,
+        loadAverage: { start: load, end: loadAverage() },
+        cpu,
+        postgresCpuMsPerOrder: cpu.perProcess.postgres?.cpuSeconds != null && raw.orders ? Math.round(((cpu.perProcess.postgres.cpuSeconds * 1000) / raw.orders) * 100) / 100 : null,
+        benchCpuMsPerOrder: cpu.perProcess.bench?.cpuSeconds != null && raw.orders ? Math.round(((cpu.perProcess.bench.cpuSeconds * 1000) / raw.orders) * 100) / 100 : null,
+      };
+      log(`phase physical: ${raw.ordersPerSec} orders/s, transaction p50 ${raw.transactionMs.p50} p99 ${raw.transactionMs.p99} ms; machine ${cpu.machineBusyCores} busy, others ${cpu.otherProcessesCores}`);
+    }
+
+    if (!skip.has('gateway') && stack.mode !== 'external') {
+      const targets = [...w.tracker.orders.values()]
+        .filter((t) => t.shipmentSeen !== undefined)
+        .slice(-200)
+        .map((t) => ({ orderId: t.orderId, customerId: w!.customers[t.customer].id, accessToken: w!.customers[t.customer].accessToken }));
+      if (targets.length) {
+        log(`phase gateway: the order page through the gateway vs straight at the subgraphs, ${targets.length} orders`);
+        const load = loadAverage();
+        const cost = await measureGatewayCost({ gatewayUrl: stack.gatewayUrl, urls: stack.urls, targets, sampler, seconds: flags.gatewaySeconds });
+        phases.gateway = { ...cost, loadAverage: { start: load, end: loadAverage() } };
+        log(`phase gateway: ratios ${JSON.stringify(cost.ratios)}; same answer: ${cost.sameAnswer}`);
+      } else log('phase gateway: skipped (no order with a shipment)');
+    }
+
+    if (!skip.has('saturation') && flags.steps > 0) {
+      const steps: Record<string, unknown>[] = [];
+      let lo: number | null = null;
+      let hi: number | null = null;
+      let rate = flags.satStart || flags.rate;
+      const stepCost = flags.stepWarmup + flags.stepDuration + 10;
+      for (let i = 0; i < flags.steps; i++) {
+        const elapsed = (performance.now() - suiteStart) / 1000;
+        if (elapsed + stepCost > flags.budget) {
+          log(`saturation: stopping after ${i} steps to stay within --budget ${flags.budget} s`);
+          break;
+        }
+        const res = await runPhase(`step${i + 1}`, { rate: r1(rate), warmupS: flags.stepWarmup, durationS: flags.stepDuration, mix, detailed: false, drainS: 15 });
+        const p95 = (res.placeOrderLatencyMs as { p95: number | null }).p95;
+        const saga = res.saga as { placed: number; completedPerSec: number };
+        const placedPerSec = saga.placed / flags.stepDuration;
+        const growth = res.backlogGrowthInWindow as number | null;
+        const keepsUp = saga.completedPerSec >= 0.9 * placedPerSec && (growth === null || growth <= rate * 2);
+        const pass = p95 !== null && p95 < 100 && keepsUp && (res.errorRate as number) < 0.01;
+        steps.push({ rate: r1(rate), pass, placeOrderP95Ms: p95, sagaKeepsUp: keepsUp, completedPerSec: saga.completedPerSec, placedPerSec: r1(placedPerSec), backlogGrowth: growth, errorRate: res.errorRate, e2eP95Ms: (res.saga as { endToEndMs: { p95: number | null } }).endToEndMs.p95, cpu: (res.cpu as { machineBusyCores: number | null; oursCores: number | null; otherProcessesCores: number | null }), loadAverage: res.loadAverage });
+        log(`saturation step ${i + 1}: ${r1(rate)}/s → ${pass ? 'PASS' : 'FAIL'} (p95 ${p95} ms, saga ${saga.completedPerSec}/s of ${r1(placedPerSec)}/s, backlog growth ${growth})`);
+        if (pass) lo = rate;
+        else hi = rate;
+        if (lo !== null && hi !== null && hi / lo < 1.15) break;
+        rate = lo !== null && hi !== null ? (lo + hi) / 2 : pass ? rate * 1.5 : rate / 1.5;
+      }
+      phases.saturation = { criterion: 'placeOrder p95 < 100 ms, saga completions >= 90% of placements and backlog growth <= 2 s of arrivals over the step, errors < 1%', steps, highestPassingRate: lo === null ? null : r1(lo), lowestFailingRate: hi === null ? null : r1(hi) };
+    }
+
+    backlog?.stop();
+    sampler.stop();
+    report.subscribers = { deliveries: w.tracker.deliveries, duplicates: w.tracker.duplicateDeliveries, errors: w.subscribers?.errors.slice(0, 10) ?? [], closes: w.subscribers?.closes ?? {} };
+    report.emailsSent = infra?.mailCount() ?? null;
+    report.peakRssMbWholeRun = Object.fromEntries(stack.processes.map((p) => [p.name, r1((statusKb(p.pid, 'VmHWM') ?? 0) / 1024)]));
+    report.peakMemoryMbSampled = sampler.peakMemMb();
+    report.cpuWholeRun = sampler.window(sampler.samples[0].at, sampler.samples[sampler.samples.length - 1].at);
+    report.machine = { ...machine, loadAtEnd: loadAverage() };
+    report.durationS = Math.round((performance.now() - suiteStart) / 1000);
+  } catch (err) {
+    log(`failed: ${(err as Error).stack ?? String(err)}`);
+    report.failure = (err as Error).message;
+  }
+  await w?.close().catch(() => {});
+  await booted.cleanup();
+  mkdirSync(flags.outDir, { recursive: true });
+  writeFileSync(join(flags.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const files = writeReport(report as never, flags.outDir);
+  log(`written ${join(flags.outDir, 'report.json')}, ${files.join(', ')}`);
+  return report.failure ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { createMetricsRegistry, createSampler, registerOrdersByStatus } from './metrics.ts';
+
+describe('scrape-time samples', () => {
+  it('reads at most once per interval, and keeps the last value when a read fails or is too slow', async () => {
+    let reads = 0;
+    let behaviour: 'ok' | 'fail' | 'hang' = 'ok';
+    const sample = createSampler(
+      async () => {
+        reads++;
+        if (behaviour === 'fail') throw new Error('db down');
+        if (behaviour === 'hang') await new Promise((r) => setTimeout(r, 1_000));
+        return reads;
+      },
+      { timeoutMs: 50, minIntervalMs: 30 },
+    );
+    expect(await sample()).toBe(1);
+    expect(await sample()).toBe(1); // within the interval: no read
+    expect(reads).toBe(1);
+    await new Promise((r) => setTimeout(r, 40));
+    behaviour = 'fail';
+    expect(await sample()).toBe(1);
+    behaviour = 'hang';
+    const started = Date.now();
+    expect(await sample()).toBe(1);
+    expect(Date.now() - started).toBeLessThan(500);
+    behaviour = 'ok';
+    expect(await sample()).toBe(4);
+  });
+
+  it('exposes a labelled gauge in Prometheus text, replacing the previous set of series', async () => {
+    const registry = createMetricsRegistry('orders', { defaultMetrics: false });
+    let rows = [{ status: 'PENDING_PAYMENT', count: 2 }];
+    registerOrdersByStatus(registry, async () => rows, { minIntervalMs: 0 });
+    expect(await registry.metrics()).toContain('orders_by_status{status="PENDING_PAYMENT",service="orders"} 2');
+    rows = [{ status: 'SHIPPED', count: 1 }];
+    const text = await registry.metrics();
+    expect(text).toContain('orders_by_status{status="SHIPPED",service="orders"} 1');
+    expect(text).not.toContain('PENDING_PAYMENT');
+  });
+});

@@ -1,0 +1,268 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type { Registry };
+
+/**
+ * Every metric a process exposes on GET /metrics (docs/operations.md says
+ * what each means). One registry per process — per service instance, so the
+ * test system, which runs every service in one process, keeps them apart —
+ * labelled with `service`, plus Node's default process metrics.
+ */
+export function createMetricsRegistry(service: string, { defaultMetrics = true }: { defaultMetrics?: boolean } = {}): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  if (defaultMetrics) collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** GET /metrics: the registry in Prometheus text format. */
+export function metricsHandler(registry: Registry): RequestHandler {
+  return (_req, res, next) => {
+    registry.metrics().then((body) => {
+      res.set('content-type', registry.contentType);
+      res.send(body);
+    }, next);
+  };
+}
+
+/** Seconds; from a fast cached read to a slow saga call. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface SamplerOptions {
+  /** Longest a read may hold a scrape; a slower read keeps the last value. Default 1 s. */
+  timeoutMs?: number;
+  /** Scrapes closer together than this reuse the last value (a scrape flood is not a query flood). Default 1 s. */
+  minIntervalMs?: number;
+}
+
+/**
+ * A value read at scrape time (a count in the database, a stream's state),
+ * cheap by construction: at most one read at a time, at most one per
+ * `minIntervalMs`, and a read that fails or outlasts `timeoutMs` leaves the
+ * last value in place instead of failing or stalling the scrape.
+ */
+export function createSampler<T>(read: () => Promise<T>, { timeoutMs = 1_000, minIntervalMs = 1_000 }: SamplerOptions = {}) {
+  let last: T | undefined;
+  let readAt = 0;
+  let pending: Promise<T | undefined> | null = null;
+  return (): Promise<T | undefined> => {
+    if (Date.now() - readAt < minIntervalMs) return Promise.resolve(last);
+    pending ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('metric sample timed out')), timeoutMs);
+        });
+        last = await Promise.race([read(), timeout]);
+        readAt = Date.now();
+      } catch {
+        // keep the last value; the next scrape tries again
+      } finally {
+        clearTimeout(timer);
+        pending = null;
+      }
+      return last;
+    })();
+    return pending;
+  };
+}
+
+/** The part of a Prisma client a scrape-time query needs. */
+interface QueryClient {
+  $transaction<R>(fn: (tx: { $executeRawUnsafe(sql: string): Promise<number>; $queryRawUnsafe<T>(sql: string): Promise<T> }) => Promise<R>): Promise<R>;
+}
+
+/**
+ * Runs one read-only statement for a metric with a server-side
+ * statement_timeout, so a slow count is cancelled in PostgreSQL rather than
+ * left holding a pooled connection after the scrape gave up on it.
+ */
+export function sampleQuery<T>(db: unknown, sql: string, timeoutMs = 1_000): Promise<T> {
+  return (db as QueryClient).$transaction(async (tx) => {
+    await tx.$executeRawUnsafe(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    return tx.$queryRawUnsafe<T>(sql);
+  });
+}
+
+// ---- gateway -------------------------------------------------------------
+
+export function createGatewayMetrics(registry: Registry) {
+  return {
+    requests: new Counter({
+      name: 'graphql_requests_total',
+      help: 'GraphQL operations served over HTTP, by operation name and type',
+      labelNames: ['operation', 'type'] as const,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'graphql_request_duration_seconds',
+      help: 'Time from receiving a GraphQL operation to sending its response',
+      labelNames: ['operation', 'type'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'graphql_request_errors_total',
+      help: 'Errors in GraphQL responses, by operation and error code',
+      labelNames: ['operation', 'type', 'code'] as const,
+      registers: [registry],
+    }),
+    subgraphDuration: new Histogram({
+      name: 'gateway_subgraph_request_duration_seconds',
+      help: 'Time of one fetch from the gateway to a subgraph; outcome ok, error (GraphQL errors) or failure (no answer)',
+      labelNames: ['subgraph', 'outcome'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'gateway_rate_limited_requests_total',
+      help: 'GraphQL requests refused with RATE_LIMITED; limit is client (token holders) or ip (everyone else)',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
+  };
+}
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
+
+/** Subscriptions open on this gateway instance, read at scrape time. */
+export function registerActiveSubscriptions(registry: Registry, active: () => number) {
+  return new Gauge({
+    name: 'gateway_active_subscriptions',
+    help: 'GraphQL subscriptions open on this gateway instance',
+    registers: [registry],
+    collect() {
+      this.set(active());
+    },
+  });
+}
+
+// ---- subgraphs -----------------------------------------------------------
+
+/**
+ * Latency of root fields (Query, Mutation; `_entities` is how the gateway
+ * fetches entities): one timer per operation's top-level fields, not per
+ * nested field, so it costs nothing on large lists.
+ */
+export function createResolverTimingPlugin(registry: Registry): ApolloServerPlugin<any> {
+  const duration = new Histogram({
+    name: 'graphql_resolver_duration_seconds',
+    help: 'Time to resolve one root field (Query or Mutation) in this subgraph; outcome ok or error',
+    labelNames: ['type', 'field', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  return {
+    async requestDidStart() {
+      return {
+        async executionDidStart() {
+          return {
+            willResolveField({ info }) {
+              if (info.path.prev !== undefined) return;
+              const type = info.parentType.name;
+              if (type !== 'Query' && type !== 'Mutation') return;
+              const end = duration.startTimer({ type, field: info.fieldName });
+              return (error) => void end({ outcome: error ? 'error' : 'ok' });
+            },
+          };
+        },
+      };
+    },
+  };
+}
+
+/** Unpublished outbox rows and the age of the oldest: the relay's backlog. */
+export function registerOutboxMetrics(registry: Registry, read: () => Promise<{ backlog: number; oldestAgeSeconds: number }>, options?: SamplerOptions) {
+  const sample = createSampler(read, options);
+  new Gauge({
+    name: 'outbox_backlog',
+    help: 'Outbox rows written but not yet published to JetStream',
+    registers: [registry],
+    async collect() {
+      const s = await sample();
+      if (s) this.set(s.backlog);
+    },
+  });
+  new Gauge({
+    name: 'outbox_oldest_unpublished_age_seconds',
+    help: 'Age of the oldest unpublished outbox row (0 when none): a stuck relay grows it',
+    registers: [registry],
+    async collect() {
+      const s = await sample();
+      if (s) this.set(s.oldestAgeSeconds);
+    },
+  });
+}
+
+export interface ConsumerState {
+  consumer: string;
+  /** Messages in the stream not yet delivered to the consumer (num_pending). */
+  pending: number;
+  /** Delivered and not yet acknowledged (num_ack_pending). */
+  ackPending: number;
+  /** Delivered more than once and not yet acknowledged (num_redelivered). */
+  redelivered: number;
+}
+
+/** Each durable consumer's state from JetStream consumer info, read at scrape time. */
+export function registerConsumerMetrics(registry: Registry, read: () => Promise<ConsumerState[]>, options?: SamplerOptions) {
+  const sample = createSampler(read, options);
+  const gauge = (name: string, help: string, pick: (s: ConsumerState) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['consumer'] as const,
+      registers: [registry],
+      async collect() {
+        const states = await sample();
+        if (!states) return;
+        this.reset();
+        for (const s of states) this.set({ consumer: s.consumer }, pick(s));
+      },
+    });
+  gauge('jetstream_consumer_pending_messages', 'Messages of the consumer’s subject not yet delivered to it (lag)', (s) => s.pending);
+  gauge('jetstream_consumer_ack_pending_messages', 'Messages delivered to the consumer and not yet acknowledged (in progress or awaiting retry)', (s) => s.ackPending);
+  gauge('jetstream_consumer_redelivered_messages', 'Messages delivered more than once and not yet acknowledged (failing handlers retrying)', (s) => s.redelivered);
+}
+
+/** Messages in the dead-letter stream. */
+export function registerDlqMetrics(registry: Registry, read: () => Promise<number>, options?: SamplerOptions) {
+  const sample = createSampler(read, options);
+  return new Gauge({
+    name: 'dlq_messages',
+    help: 'Messages in the dead-letter stream (DLQ), waiting to be inspected or replayed',
+    registers: [registry],
+    async collect() {
+      const n = await sample();
+      if (n !== undefined) this.set(n);
+    },
+  });
+}
+
+/** Orders per status, read from the orders database at scrape time. */
+export function registerOrdersByStatus(registry: Registry, read: () => Promise<{ status: string; count: number }[]>, options?: SamplerOptions) {
+  const sample = createSampler(read, options);
+  return new Gauge({
+    name: 'orders_by_status',
+    help: 'Orders in each status',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await sample();
+      if (!rows) return;
+      this.reset();
+      for (const r of rows) this.set({ status: r.status }, r.count);
+    },
+  });
+}
+
+/** Reservations the products service refused: reason unavailable (stock short) or invalid (unknown or inactive product). */
+export function createReservationFailures(registry: Registry) {
+  return new Counter({
+    name: 'reservation_failures_total',
+    help: 'Stock reservations refused, by reason: unavailable (not enough stock) or invalid (bad product)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+}

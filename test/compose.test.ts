@@ -1,0 +1,186 @@
+// docker-compose.yml cannot be run here (no Docker engine), so its structure is
+// checked against the repository instead: what it builds, runs and configures
+// must exist, and every variable must be one the service actually reads.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { envSchema as gatewayEnv } from '../gateway/src/config.ts';
+import { envSchema as authEnv } from '../subgraphs/auth/src/config.ts';
+import { envSchema as ordersEnv } from '../subgraphs/orders/src/config.ts';
+import { envSchema as productsEnv } from '../subgraphs/products/src/config.ts';
+import { envSchema as shipmentsEnv } from '../subgraphs/shipments/src/config.ts';
+import { envSchema as mailEnv } from '../scripts/mail-sink.ts';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/** The program each of our services runs, and the schema of the variables it reads. */
+const PROGRAMS: Record<string, z.ZodObject> = {
+  'gateway/src/index.ts': gatewayEnv,
+  'subgraphs/auth/src/index.ts': authEnv,
+  'subgraphs/products/src/index.ts': productsEnv,
+  'subgraphs/orders/src/index.ts': ordersEnv,
+  'subgraphs/shipments/src/index.ts': shipmentsEnv,
+  'scripts/mail-sink.ts': mailEnv,
+};
+
+/**
+ * Read by libraries, not by a config.ts: the OpenTelemetry SDK takes its
+ * standard OTEL_* variables itself, Node its NODE_OPTIONS.
+ */
+const LIBRARY_VARIABLES = /^(OTEL_[A-Z0-9_]+|NODE_OPTIONS)$/;
+
+const CONDITIONS = ['service_started', 'service_healthy', 'service_completed_successfully'];
+
+interface Service {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  command?: string | string[];
+  environment?: Record<string, string | number | boolean | null> | string[];
+  ports?: (string | { published?: string | number; host_ip?: string })[];
+  volumes?: (string | { type?: string; source?: string })[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test?: string | string[]; disable?: boolean };
+  profiles?: string[];
+  container_name?: string;
+}
+
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
+const services = Object.entries(compose.services);
+const built = services.filter(([, s]) => s.build !== undefined);
+
+function environmentOf(s: Service): Record<string, string> {
+  if (Array.isArray(s.environment)) return Object.fromEntries(s.environment.map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
+  return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v == null ? '' : String(v)]));
+}
+
+/** What compose would pass with nothing set in the shell or .env: `${X:-default}` → default, `${X}` → empty. */
+function interpolateDefaults(value: string): string {
+  return value.replace(/\$\{[A-Z0-9_]+(?::?-([^}]*))?\}/g, (_m, fallback: string | undefined) => fallback ?? '');
+}
+
+const commandOf = (s: Service) => (typeof s.command === 'string' ? s.command.split(/\s+/) : (s.command ?? []));
+const programOf = (s: Service) => commandOf(s).find((arg) => /\.(ts|mjs|js)$/.test(arg) && !arg.startsWith('-'));
+const dependsOn = (s: Service): Record<string, { condition?: string }> =>
+  Array.isArray(s.depends_on) ? Object.fromEntries(s.depends_on.map((d) => [d, {}])) : (s.depends_on ?? {});
+const isOptIn = (s: Service) => (s.profiles?.length ?? 0) > 0;
+
+describe('docker-compose.yml', () => {
+  it('has the whole system: PostgreSQL, NATS, the SMTP sink, four subgraphs and the gateway (which serves the web app)', () => {
+    const programs = built.map(([, s]) => programOf(s));
+    expect(programs).toEqual(expect.arrayContaining(Object.keys(PROGRAMS)));
+    expect(services.some(([, s]) => s.image?.startsWith('postgres'))).toBe(true);
+    const nats = services.find(([, s]) => s.image?.startsWith('nats'))?.[1];
+    expect(commandOf(nats ?? {})).toContain('-js');
+  });
+
+  it.each(built)('%s: its build context and Dockerfile exist', (_name, s) => {
+    const build = typeof s.build === 'string' ? { context: s.build } : s.build!;
+    const context = resolve(ROOT, build.context ?? '.');
+    expect(existsSync(context)).toBe(true);
+    expect(existsSync(join(context, build.dockerfile ?? 'Dockerfile'))).toBe(true);
+  });
+
+  it.each(built)('%s: runs a program of this repository, and every path in its command exists', (_name, s) => {
+    const program = programOf(s);
+    expect(program && PROGRAMS[program], `no known program in ${JSON.stringify(s.command)}`).toBeTruthy();
+    for (const arg of commandOf(s).filter((a) => /^[\w.-]+\/[\w./-]+$/.test(a))) expect(existsSync(join(ROOT, arg)), arg).toBe(true);
+  });
+
+  it.each(built)('%s: sets only variables its config knows, with values it accepts', (_name, s) => {
+    const schema = PROGRAMS[programOf(s)!];
+    const env = environmentOf(s);
+    const unknown = Object.keys(env).filter((k) => !(k in schema.shape) && !LIBRARY_VARIABLES.test(k));
+    expect(unknown, 'variables no config.ts reads (a typo, or a setting that does nothing)').toEqual([]);
+    const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolateDefaults(v)])));
+    expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
+  });
+
+  it('points every service URL at a service of the file, on the port that service listens on', () => {
+    for (const [name, s] of services) {
+      for (const [key, raw] of Object.entries(environmentOf(s))) {
+        const m = /^[a-z]+:\/\/(?:[^@/]*@)?([a-z0-9_-]+)(?::(\d+))?/i.exec(interpolateDefaults(raw));
+        if (!m || m[1] === 'localhost' || m[1].includes('.')) continue;
+        const [, host, port] = m;
+        expect(compose.services[host], `${name}.${key} names "${host}"`).toBeDefined();
+        const listens = ['PORT', 'SMTP_PORT'].map((k) => environmentOf(compose.services[host])[k]).filter(Boolean);
+        if (port && listens.length) expect(listens, `${name}.${key}`).toContain(port);
+      }
+    }
+  });
+
+  it('publishes only the gateway (opt-in tools at most on loopback), and names no container, so services scale', () => {
+    for (const [name, s] of services) {
+      expect(s.container_name, name).toBeUndefined();
+      if (!s.ports?.length || programOf(s) === 'gateway/src/index.ts') continue;
+      expect(isOptIn(s), `${name} publishes ${JSON.stringify(s.ports)}`).toBe(true);
+      for (const p of s.ports) expect(typeof p === 'string' ? p.startsWith('127.0.0.1:') : p.host_ip === '127.0.0.1', `${name}: ${JSON.stringify(p)}`).toBe(true);
+    }
+    const gateway = built.find(([, s]) => programOf(s) === 'gateway/src/index.ts')![1];
+    expect(gateway.ports?.length).toBeGreaterThan(0);
+  });
+
+  it('has a health check on every service', () => {
+    const missing = services.filter(([, s]) => !s.healthcheck?.test?.length || s.healthcheck.disable).map(([n]) => n);
+    expect(missing).toEqual([]);
+  });
+
+  it('has valid depends_on: known services, known conditions, healthy means a health check, no cycle', () => {
+    for (const [name, s] of services) {
+      for (const [target, { condition = 'service_started' }] of Object.entries(dependsOn(s))) {
+        expect(compose.services[target], `${name} depends on "${target}"`).toBeDefined();
+        expect(CONDITIONS, `${name} → ${target}`).toContain(condition);
+        if (condition === 'service_healthy') expect(compose.services[target].healthcheck?.test, `${target} has no health check`).toBeTruthy();
+        // A default service may not wait on one that only runs with a profile.
+        if (!isOptIn(s)) expect(isOptIn(compose.services[target]), `${name} → ${target}`).toBe(false);
+      }
+    }
+    const visiting = new Set<string>();
+    const done = new Set<string>();
+    const visit = (name: string, path: string[]) => {
+      if (done.has(name)) return;
+      expect(visiting.has(name), `cycle: ${[...path, name].join(' → ')}`).toBe(false);
+      visiting.add(name);
+      for (const target of Object.keys(dependsOn(compose.services[name]))) visit(target, [...path, name]);
+      visiting.delete(name);
+      done.add(name);
+    };
+    for (const [name] of services) visit(name, []);
+  });
+
+  it('keeps data in named volumes declared in the file, and mounts only files that exist', () => {
+    for (const [name, s] of services) {
+      for (const v of s.volumes ?? []) {
+        const source = typeof v === 'string' ? v.split(':')[0] : v.source;
+        if (!source) continue;
+        if (/^[./~]/.test(source)) expect(existsSync(resolve(ROOT, source)), `${name} mounts ${source}`).toBe(true);
+        else expect(compose.volumes ?? {}, `${name} uses volume "${source}"`).toHaveProperty(source);
+      }
+    }
+    for (const image of ['postgres', 'nats']) {
+      const s = services.find(([, x]) => x.image?.startsWith(image))![1];
+      expect(s.volumes?.length, `${image} keeps its data in a volume`).toBeGreaterThan(0);
+    }
+  });
+
+  it('builds from a Dockerfile that copies every workspace manifest before npm ci, and builds the web app', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const workspaces = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.flatMap((w) =>
+      w.endsWith('/*') ? readdirSync(join(ROOT, w.slice(0, -2))).map((d) => `${w.slice(0, -2)}/${d}`) : [w],
+    );
+    const firstCi = dockerfile.search(/^RUN .*\bnpm ci\b/m);
+    expect(firstCi).toBeGreaterThan(-1);
+    for (const ws of workspaces.filter((w) => existsSync(join(ROOT, w, 'package.json')))) {
+      const copy = dockerfile.indexOf(`COPY ${ws}/package.json`);
+      expect(copy, `Dockerfile never copies ${ws}/package.json (npm ci fails without it)`).toBeGreaterThan(-1);
+      expect(copy, `${ws}/package.json is copied after npm ci`).toBeLessThan(firstCi);
+    }
+    expect(dockerfile).toMatch(/npm run build -w web/);
+    expect(dockerfile).toMatch(/COPY --from=\w+ \/app\/web\/dist web\/dist/);
+  });
+});
