@@ -8,29 +8,30 @@
  * gateway as separate processes by default; --in-process puts them in this
  * process; PostgreSQL with pg_stat_statements and commit timestamps):
  *
- * 1. writes    placeOrder only (1–5 lines, tok_visa) at the main rate, every
+ * 1. writes    placeOrder only (1–5 lines, tok_visa) at a low rate, every
  *              customer subscribed: CPU per order per process, SQL
- *              statements and transactions per order, saga latency.
+ *              statements and transactions per order, saga latency by step.
  *              With --profile, a CPU profile of each service.
- * 2. main      the open-model shop: placeOrder, product pages, my orders,
- *              the federated order page, shipment updates (delivery
- *              partner), at fixed rates; latency over time, errors by
- *              code, saga completion and end-to-end latency as seen by a
- *              subscriber, backlog, CPU and memory per process.
- * 3. physical  the same writes as raw SQL on the same PostgreSQL (N
+ * 2. saturation the highest arrival rate (the shop's mix, below) with
+ *              placeOrder p95 < 100 ms and a saga backlog that does not
+ *              grow, in a few short steps starting from an estimate made
+ *              from phase 1.
+ * 3. main      the open-model shop at that rate (or --rate): placeOrder,
+ *              product pages, my orders, the federated order page, shipment
+ *              updates (delivery partner), at fixed rates; latency over time,
+ *              errors by code, saga completion and end-to-end latency as seen
+ *              by a subscriber, backlog, CPU and memory per process.
+ * 4. physical  the same writes as raw SQL on the same PostgreSQL (N
  *              clients): what the database alone does on this machine.
- * 4. gateway   the order page through the gateway vs the same plan sent
+ * 5. gateway   the order page through the gateway vs the same plan sent
  *              straight to the subgraphs: the gateway's own cost.
- * 5. saturation the highest arrival rate (same mix) with placeOrder p95 <
- *              100 ms and a saga backlog that does not grow, in a few
- *              short steps.
  *
  * The machine is shared: every phase records /proc/loadavg and the CPU
  * used by processes that are not ours.
  *
  *   npm run bench                          # about 5 minutes
  *   npm run bench -- --quick               # about 3 minutes, shorter phases
- *   npm run bench -- --rate 8 --steps 3 --skip physical,gateway
+ *   npm run bench -- --rate 8 --steps 0 --skip physical,gateway
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -46,7 +47,7 @@ import { loadAverage, machineInfo, statusKb } from './support/proc.ts';
 import { summarizeProfile } from './support/profile.ts';
 import { physicalLimit } from './support/rawsql.ts';
 import { writeReport } from './support/report.ts';
-import { BacklogSampler, SagaTracker, commitCounts, outboxBacklog, resetStatementStats, stageBreakdown, statementStats, type OrderTrace } from './support/saga.ts';
+import { BacklogSampler, SagaTracker, commitCounts, ordersCreatedBetween, outboxBacklog, resetStatementStats, stageBreakdown, statementStats, type OrderTrace } from './support/saga.ts';
 import { countBy, percentilesOverTime, prng, rateOverTime, summarize } from './support/stats.ts';
 import { DEFAULT_MIX, NO_READS, phaseArrivals, prepareWorkload, type Mix, type Workload } from './support/workload.ts';
 
@@ -56,14 +57,15 @@ const TARGET_PER_MIN = 10_000;
 const flags = parseFlags(
   process.argv.slice(2),
   {
-    rate: { type: 'number', default: 10, min: 0.1, help: 'orders per second of the writes and main phases' },
-    duration: { type: 'number', default: 60, min: 5, help: 'measured seconds of the main phase' },
+    rate: { type: 'number', default: 0, min: 0, help: 'orders per second of the main phase (0: the highest rate that passed the saturation search)' },
+    writesRate: { type: 'number', default: 3, min: 0.1, help: 'orders per second of the writes-only phase (low: CPU per order without overload)' },
+    duration: { type: 'number', default: 45, min: 5, help: 'measured seconds of the main phase' },
     warmup: { type: 'number', default: 8, min: 0, help: 'warm-up seconds of the main phase' },
     writesDuration: { type: 'number', default: 15, min: 3, help: 'measured seconds of the writes-only phase' },
     drain: { type: 'number', default: 30, min: 0, help: 'seconds to let the sagas of a phase finish' },
     timeout: { type: 'number', default: 10, min: 0.1, help: 'per-request timeout, seconds' },
     products: { type: 'number', default: 200, min: 5, help: 'products to create' },
-    customers: { type: 'number', default: 200, min: 1, help: 'customers to sign up (each follows its orders on a graphql-ws socket)' },
+    customers: { type: 'number', default: 100, min: 1, help: 'customers to sign up (each follows its orders on a graphql-ws socket)' },
     productPage: { type: 'number', default: DEFAULT_MIX.productPage, min: 0, help: 'product page views per order' },
     myOrders: { type: 'number', default: DEFAULT_MIX.myOrders, min: 0, help: 'my-orders lists per order' },
     orderDetail: { type: 'number', default: DEFAULT_MIX.orderDetail, min: 0, help: 'federated order pages per order' },
@@ -74,10 +76,10 @@ const flags = parseFlags(
     steps: { type: 'number', default: 4, min: 0, help: 'saturation steps at most' },
     stepDuration: { type: 'number', default: 15, min: 3, help: 'measured seconds per saturation step' },
     stepWarmup: { type: 'number', default: 4, min: 0, help: 'warm-up seconds per saturation step' },
-    satStart: { type: 'number', default: 0, min: 0, help: 'first saturation rate (0: the main rate)' },
+    satStart: { type: 'number', default: 0, min: 0, help: 'first saturation rate (0: estimated from the CPU per order of the writes phase and the CPU left by other processes)' },
     budget: { type: 'number', default: 330, min: 30, help: 'seconds for the whole suite: the saturation search stops early to stay within it' },
     skip: { type: 'string', default: '', help: 'phases to skip: writes,main,physical,gateway,saturation' },
-    quick: { type: 'boolean', default: false, help: 'shorter phases (main 25 s, 3 saturation steps of 10 s)' },
+    quick: { type: 'boolean', default: false, help: 'shorter phases (main 25 s, 3 saturation steps of 10 s, 60 customers)' },
     profile: { type: 'boolean', default: false, help: 'CPU-profile every service during the writes phase (docs/bench/profiles/)' },
     outDir: { type: 'string', default: resolve(ROOT, 'docs/bench'), help: 'where report.json, README.md and the plots go' },
     ...SYSTEM_FLAGS,
@@ -85,6 +87,7 @@ const flags = parseFlags(
   'npm run bench -- [options]',
 );
 if (flags.quick) {
+  flags.customers = Math.min(flags.customers, 60);
   flags.duration = Math.min(flags.duration, 25);
   flags.warmup = Math.min(flags.warmup, 5);
   flags.writesDuration = Math.min(flags.writesDuration, 10);
@@ -97,6 +100,21 @@ if (flags.quick) {
 const skip = new Set(flags.skip.split(',').map((s) => s.trim()).filter(Boolean));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r1 = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * A first guess of the sustainable rate from the writes phase: 70 % of the
+ * cores other processes left free, divided by the CPU one order costs over
+ * our processes (the bench excluded), and no more than 70 % of what the
+ * busiest single service process (one core) allows.
+ */
+function estimateRate(writes: Record<string, any> | undefined, cores: number): number {
+  const perOrder = (writes?.cpuMsPerPlacedOrder ?? {}) as Record<string, number | null>;
+  const total = Object.entries(perOrder).filter(([k]) => k !== 'bench').reduce((a, [, v]) => a + (v ?? 0), 0);
+  const free = Math.max(0.3, cores - ((writes?.cpu?.otherProcessesCores as number | undefined) ?? 0));
+  const busiest = Math.max(0, ...Object.entries(perOrder).filter(([k]) => !['bench', 'postgres', 'nats'].includes(k)).map(([, v]) => v ?? 0));
+  if (!(total > 0)) return 5;
+  return Math.max(1, Math.min(200, r1(Math.min((0.7 * free * 1000) / total, busiest > 0 ? (0.7 * 1000) / busiest : Infinity))));
+}
 
 function gitState() {
   try {
@@ -220,11 +238,13 @@ async function main() {
       );
       const errorsByCode = countBy(measured.filter((r) => !ok(r)), (r) => `${r.kind} ${r.outcome}`);
       const placed = byKind('placeOrder').filter((r) => r.outcome === 'OrderPlaced').length;
+      // Per-order figures divide by the orders committed in the window (timed-out answers included).
+      const committed = (await ordersCreatedBetween(stack.databases, performance.timeOrigin + wFrom, performance.timeOrigin + wTo).catch(() => null)) ?? placed;
       const traces = [...workload.tracker.orders.values()].filter(inPhase);
       const saga = workload.tracker.summary(inPhase, 5_000);
       const completedInWindow = [...workload.tracker.orders.values()].map((t) => SagaTracker.completedAt(t)).filter((t): t is number => t !== undefined && t >= wFrom && t < wTo).length;
       const cpu = sampler.window(wFrom, wTo);
-      const cpuMsPerOrder = Object.fromEntries(Object.entries(cpu.perProcess).map(([k, v]) => [k, v.cpuSeconds === null || !placed ? null : r1((v.cpuSeconds * 1000) / placed)]));
+      const cpuMsPerOrder = Object.fromEntries(Object.entries(cpu.perProcess).map(([k, v]) => [k, v.cpuSeconds === null || !committed ? null : r1((v.cpuSeconds * 1000) / committed)]));
       const backlogSamples = backlog ? backlog.samples.filter((s) => s.at >= wFrom && s.at <= wTo) : [];
       const total = (s: { pending: number; ackPending: number; outbox: number | null }) => s.pending + s.ackPending + (s.outbox ?? 0);
       const backlogGrowth = backlogSamples.length >= 2 ? total(backlogSamples[backlogSamples.length - 1]) - total(backlogSamples[0]) : null;
@@ -243,6 +263,7 @@ async function main() {
         launchLagMs: summarize(measured.map((r) => r.launchLag)),
         benchEventLoopDelayMs: { p50: ns(loop.percentile(50)), p99: ns(loop.percentile(99)), max: ns(loop.max) },
         placedOrders: placed,
+        ordersCommittedInWindow: committed,
         saga: { ...saga, completedPerSec: r1(completedInWindow / o.durationS), completedPerMin: Math.round((completedInWindow / o.durationS) * 60) },
         backlogAtLastArrival: windowEnd.backlog,
         backlogAfterDrain,
@@ -257,18 +278,18 @@ async function main() {
       if (o.detailed) {
         result.stages = stack.databases && infra?.instrumented ? await stageBreakdown(stack.databases, traces).catch(() => null) : null;
         result.peakRssMb = Object.fromEntries(stack.processes.map((p) => [p.name, (statusKb(p.pid, 'VmHWM') ?? 0) / 1024]).map(([k, v]) => [k, r1(v as number)]));
-        if (windowEnd.statements && placed) {
+        if (windowEnd.statements && committed) {
           const commits = windowEnd.commits && windowStart.commits ? Object.fromEntries(Object.entries(windowEnd.commits).map(([k, v]) => [k, v - (windowStart.commits![k] ?? 0)])) : {};
           result.sql = Object.fromEntries(
             Object.entries(windowEnd.statements).map(([svc, s]) => [
               svc,
               {
                 statements: s.calls,
-                statementsPerOrder: r1(s.calls / placed),
-                nestedStatementsPerOrder: r1(s.nestedCalls / placed),
-                transactionsPerOrder: commits[svc] !== undefined ? r1(commits[svc] / placed) : null,
-                execMsPerOrder: Math.round((s.execMs / placed) * 100) / 100,
-                top: s.top.map((q) => ({ ...q, perOrder: Math.round((q.calls / placed) * 100) / 100 })),
+                statementsPerOrder: r1(s.calls / committed),
+                nestedStatementsPerOrder: r1(s.nestedCalls / committed),
+                transactionsPerOrder: commits[svc] !== undefined ? r1(commits[svc] / committed) : null,
+                execMsPerOrder: Math.round((s.execMs / committed) * 100) / 100,
+                top: s.top.map((q) => ({ ...q, perOrder: Math.round((q.calls / committed) * 100) / 100 })),
               },
             ]),
           );
@@ -309,8 +330,45 @@ async function main() {
       return result;
     }
 
-    if (!skip.has('writes')) phases.writes = await runPhase('writes', { rate: flags.rate, warmupS: 5, durationS: flags.writesDuration, mix: NO_READS, detailed: true, profile: flags.profile, drainS: flags.drain });
-    if (!skip.has('main')) phases.main = await runPhase('main', { rate: flags.rate, warmupS: flags.warmup, durationS: flags.duration, mix, detailed: true, drainS: flags.drain });
+    if (!skip.has('writes')) phases.writes = await runPhase('writes', { rate: flags.writesRate, warmupS: 5, durationS: flags.writesDuration, mix: NO_READS, detailed: true, profile: flags.profile, drainS: flags.drain });
+    if (!skip.has('saturation') && flags.steps > 0) {
+      const steps: Record<string, unknown>[] = [];
+      let lo: number | null = null;
+      let hi: number | null = null;
+      let rate = flags.satStart || flags.rate || estimateRate(phases.writes as Record<string, any> | undefined, machine.cores);
+      log(`saturation: starting at ${r1(rate)} orders/s${flags.satStart || flags.rate ? '' : ' (estimated from the writes phase: 70 % of the CPU left by other processes, divided by the CPU per order)'}`);
+      const stepCost = flags.stepWarmup + flags.stepDuration + 10;
+      // What the phases after the search need, kept out of the search's share of --budget.
+      const reserve = (skip.has('main') ? 0 : flags.warmup + flags.duration + 15) + (skip.has('physical') ? 0 : flags.rawDuration + 5) + (skip.has('gateway') ? 0 : 4 * flags.gatewaySeconds + 8) + 10;
+      for (let i = 0; i < flags.steps; i++) {
+        const elapsed = (performance.now() - suiteStart) / 1000;
+        if (i > 0 && elapsed + stepCost + reserve > flags.budget) {
+          log(`saturation: stopping after ${i} steps to stay within --budget ${flags.budget} s`);
+          break;
+        }
+        const res = await runPhase(`step${i + 1}`, { rate: r1(rate), warmupS: flags.stepWarmup, durationS: flags.stepDuration, mix, detailed: false, drainS: 15 });
+        const p95 = (res.placeOrderLatencyMs as { p95: number | null }).p95;
+        const saga = res.saga as { placed: number; completedPerSec: number };
+        const placedPerSec = saga.placed / flags.stepDuration;
+        const growth = res.backlogGrowthInWindow as number | null;
+        const keepsUp = saga.completedPerSec >= 0.9 * placedPerSec && (growth === null || growth <= rate * 2);
+        const pass = p95 !== null && p95 < 100 && keepsUp && (res.errorRate as number) < 0.01;
+        steps.push({ rate: r1(rate), pass, placeOrderP95Ms: p95, sagaKeepsUp: keepsUp, completedPerSec: saga.completedPerSec, placedPerSec: r1(placedPerSec), backlogGrowth: growth, errorRate: res.errorRate, e2eP95Ms: (res.saga as { endToEndMs: { p95: number | null } }).endToEndMs.p95, cpu: (res.cpu as { machineBusyCores: number | null; oursCores: number | null; otherProcessesCores: number | null }), loadAverage: res.loadAverage });
+        log(`saturation step ${i + 1}: ${r1(rate)}/s → ${pass ? 'PASS' : 'FAIL'} (p95 ${p95} ms, saga ${saga.completedPerSec}/s of ${r1(placedPerSec)}/s, backlog growth ${growth})`);
+        if (pass) lo = rate;
+        else hi = rate;
+        if (lo !== null && hi !== null && hi / lo < 1.15) break;
+        rate = lo !== null && hi !== null ? (lo + hi) / 2 : pass ? rate * 1.5 : rate / 1.5;
+      }
+      phases.saturation = { criterion: 'placeOrder p95 < 100 ms, saga completions >= 90% of placements and backlog growth <= 2 s of arrivals over the step, errors < 1%', steps, highestPassingRate: lo === null ? null : r1(lo), lowestFailingRate: hi === null ? null : r1(hi) };
+    }
+
+    if (!skip.has('main')) {
+      const sat = phases.saturation as { highestPassingRate: number | null; lowestFailingRate: number | null } | undefined;
+      const mainRate = flags.rate || sat?.highestPassingRate || (sat?.lowestFailingRate ? r1(sat.lowestFailingRate / 1.5) : null) || estimateRate(phases.writes as Record<string, any> | undefined, machine.cores);
+      phases.main = await runPhase('main', { rate: r1(mainRate), warmupS: flags.warmup, durationS: flags.duration, mix, detailed: true, drainS: flags.drain });
+      (phases.main as Record<string, unknown>).rateChosenBy = flags.rate ? '--rate' : sat?.highestPassingRate ? 'the highest passing saturation step' : 'an estimate (no saturation step passed)';
+    }
 
     if (!skip.has('physical') && infra) {
       log(`phase physical: raw SQL, ${flags.rawClients} clients, ${flags.rawDuration} s`);
@@ -342,35 +400,6 @@ async function main() {
         phases.gateway = { ...cost, loadAverage: { start: load, end: loadAverage() } };
         log(`phase gateway: ratios ${JSON.stringify(cost.ratios)}; same answer: ${cost.sameAnswer}`);
       } else log('phase gateway: skipped (no order with a shipment)');
-    }
-
-    if (!skip.has('saturation') && flags.steps > 0) {
-      const steps: Record<string, unknown>[] = [];
-      let lo: number | null = null;
-      let hi: number | null = null;
-      let rate = flags.satStart || flags.rate;
-      const stepCost = flags.stepWarmup + flags.stepDuration + 10;
-      for (let i = 0; i < flags.steps; i++) {
-        const elapsed = (performance.now() - suiteStart) / 1000;
-        if (elapsed + stepCost > flags.budget) {
-          log(`saturation: stopping after ${i} steps to stay within --budget ${flags.budget} s`);
-          break;
-        }
-        const res = await runPhase(`step${i + 1}`, { rate: r1(rate), warmupS: flags.stepWarmup, durationS: flags.stepDuration, mix, detailed: false, drainS: 15 });
-        const p95 = (res.placeOrderLatencyMs as { p95: number | null }).p95;
-        const saga = res.saga as { placed: number; completedPerSec: number };
-        const placedPerSec = saga.placed / flags.stepDuration;
-        const growth = res.backlogGrowthInWindow as number | null;
-        const keepsUp = saga.completedPerSec >= 0.9 * placedPerSec && (growth === null || growth <= rate * 2);
-        const pass = p95 !== null && p95 < 100 && keepsUp && (res.errorRate as number) < 0.01;
-        steps.push({ rate: r1(rate), pass, placeOrderP95Ms: p95, sagaKeepsUp: keepsUp, completedPerSec: saga.completedPerSec, placedPerSec: r1(placedPerSec), backlogGrowth: growth, errorRate: res.errorRate, e2eP95Ms: (res.saga as { endToEndMs: { p95: number | null } }).endToEndMs.p95, cpu: (res.cpu as { machineBusyCores: number | null; oursCores: number | null; otherProcessesCores: number | null }), loadAverage: res.loadAverage });
-        log(`saturation step ${i + 1}: ${r1(rate)}/s → ${pass ? 'PASS' : 'FAIL'} (p95 ${p95} ms, saga ${saga.completedPerSec}/s of ${r1(placedPerSec)}/s, backlog growth ${growth})`);
-        if (pass) lo = rate;
-        else hi = rate;
-        if (lo !== null && hi !== null && hi / lo < 1.15) break;
-        rate = lo !== null && hi !== null ? (lo + hi) / 2 : pass ? rate * 1.5 : rate / 1.5;
-      }
-      phases.saturation = { criterion: 'placeOrder p95 < 100 ms, saga completions >= 90% of placements and backlog growth <= 2 s of arrivals over the step, errors < 1%', steps, highestPassingRate: lo === null ? null : r1(lo), lowestFailingRate: hi === null ? null : r1(hi) };
     }
 
     backlog?.stop();

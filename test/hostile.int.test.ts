@@ -36,7 +36,7 @@ function expectRefused(res: Exchange, code: string, message: RegExp) {
   expect(res.text).not.toMatch(LEAK);
 }
 
-/** A small, abusive, normal client: what each protection is checked against. */
+/** An ordinary catalog read: what a normal client sends, and the probe that a subgraph was called. */
 const PRODUCTS_PAGE = `query { products(first: 5) { totalCount edges { node { id name } } } }`;
 
 describe('hostile input at the gateway', () => {

@@ -219,14 +219,14 @@ describe('operations: metrics, health, trace ids, logs', () => {
   it('health: ready with everything up, 503 at the gateway when a subgraph is down', async () => {
     for (const service of ['gateway', 'auth', 'products', 'orders', 'shipments'] as const) {
       expect((await fetch(`${url(service)}/health/live`)).status).toBe(200);
-      const ready = await fetch(`${url(service)}/health/ready`);
-      expect(ready.status, service).toBe(200);
+      // Eventually: on a loaded machine one probe may outlast the gateway's 2 s check of a subgraph.
+      await eventually(async () => (await fetch(`${url(service)}/health/ready`)).status === 200);
     }
-    expect(await (await fetch(`${system.gatewayUrl}/health/ready`)).json()).toEqual({
-      status: 'ok',
-      subgraphs: { auth: 'ok', products: 'ok', orders: 'ok', shipments: 'ok' },
-      nats: 'ok',
+    const ready = await eventually(async () => {
+      const res = await fetch(`${system.gatewayUrl}/health/ready`);
+      return res.status === 200 && res.json();
     });
+    expect(ready).toMatchObject({ status: 'ok', subgraphs: { auth: 'ok', products: 'ok', orders: 'ok', shipments: 'ok' }, nats: 'ok' });
 
     // A second gateway instance whose shipments subgraph is not there (nothing listens on its port).
     const gw = await startGateway(gatewayConfig({ ...system.env, PORT: String(await freePort()), SHIPMENTS_URL: `http://127.0.0.1:${await freePort()}` }), { log: createLogger('gateway-2', 'silent') });

@@ -194,7 +194,7 @@ export function writeReport(r: Json, dir: string): string[] {
     out.push('## Main phase: the shop under an open-model load');
     out.push('');
     out.push(
-      `${n(main.rate, 1)} orders/s (1–5 lines, 1–3 units, tok_visa, ${r.config?.customers} customers, ${r.config?.products} products), and per order ${main.mix?.productPage} product pages, ${main.mix?.myOrders} my-orders lists, ${main.mix?.orderDetail} federated order pages and ${main.mix?.shipmentUpdate} shipment updates (delivery-partner token), ` +
+      `${n(main.rate, 1)} orders/s (rate chosen by ${main.rateChosenBy ?? '?'}; 1–5 lines, 1–3 units, tok_visa, ${r.config?.customers} customers, ${r.config?.products} products), and per order ${main.mix?.productPage} product pages, ${main.mix?.myOrders} my-orders lists, ${main.mix?.orderDetail} federated order pages and ${main.mix?.shipmentUpdate} shipment updates (delivery-partner token), ` +
         `each at a fixed rate for ${main.durationS} s after ${main.warmupS} s of warm-up. Latency is measured from each request's scheduled start (no coordinated omission). ` +
         `Load average ${main.loadAverage?.windowStart?.raw ?? '?'} → ${main.loadAverage?.windowEnd?.raw ?? '?'}; machine ${n(main.cpu?.machineBusyCores, 2)} cores busy, ours ${n(main.cpu?.oursCores, 2)}, others ${n(main.cpu?.otherProcessesCores, 2)}.`,
     );

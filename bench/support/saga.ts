@@ -327,3 +327,15 @@ export async function commitCounts(pgUrl: string, databases: Record<string, stri
     await c.end();
   }
 }
+
+/**
+ * Orders committed between two wall-clock times (ms), from the orders
+ * database: the denominator of "per order" figures, which also counts orders
+ * whose placeOrder answer came too late for the client (timeouts).
+ */
+export async function ordersCreatedBetween(databases: Record<string, string> | null, fromWall: number, toWall: number): Promise<number | null> {
+  if (!databases) return null;
+  const c = await sampleClient(databases.orders);
+  const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE created_at >= $1 AND created_at < $2', [new Date(fromWall), new Date(toWall)]);
+  return rows[0].n;
+}
