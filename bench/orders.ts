@@ -30,7 +30,7 @@ import { boot, log } from './support/boot.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
 import { PLACE_ORDER, call, createProducts, orderInput } from './support/graphql.ts';
 import { runOpenModel, schedule } from './support/load.ts';
-import { loadAverage, machineInfo } from './support/proc.ts';
+import { cpuReference, loadAverage, machineInfo } from './support/proc.ts';
 import { clientToken, signUpCustomers } from './support/stack.ts';
 import { countBy, prng, summarize } from './support/stats.ts';
 
@@ -54,7 +54,7 @@ const flags = parseFlags(
 async function main() {
   const runId = randomBytes(3).toString('hex');
   const random = prng(flags.seed);
-  const machine = { ...machineInfo(), loadAtStart: loadAverage() };
+  const machine = { ...machineInfo(), loadAtStart: loadAverage(), cpuReferenceAtStart: cpuReference() };
   const booted = await boot(flags);
   const { stack, infra, sampler } = booted;
   try {
@@ -99,7 +99,7 @@ async function main() {
     const summary = {
       benchmark: 'orders.placeOrder',
       timestamp: new Date().toISOString(),
-      machine: { ...machine, loadAtEnd: loadAverage() },
+      machine: { ...machine, loadAtEnd: loadAverage(), cpuReferenceAtEnd: cpuReference() },
       config: {
         target: stack.mode,
         gateway,

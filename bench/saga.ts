@@ -29,7 +29,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { boot, log } from './support/boot.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
 import { runOpenModel } from './support/load.ts';
-import { loadAverage, machineInfo } from './support/proc.ts';
+import { cpuReference, loadAverage, machineInfo } from './support/proc.ts';
 import { BacklogSampler, outboxBacklog, stageBreakdown, type OrderTrace } from './support/saga.ts';
 import { countBy, prng, summarize } from './support/stats.ts';
 import { NO_READS, phaseArrivals, prepareWorkload } from './support/workload.ts';
@@ -43,7 +43,7 @@ const flags = parseFlags(
   {
     rate: { type: 'number', default: 10, min: 0.1, help: 'orders per second (fixed arrival rate)' },
     duration: { type: 'number', default: 30, min: 1, help: 'measured seconds' },
-    warmup: { type: 'number', default: 5, min: 0, help: 'seconds before that, run but not measured' },
+    warmup: { type: 'number', default: 10, min: 0, help: 'seconds before that, run but not measured (cold processes: JIT, pools)' },
     drain: { type: 'number', default: 60, min: 0, help: 'seconds to wait after the last arrival for sagas to complete' },
     timeout: { type: 'number', default: 10, min: 0.1, help: 'per-request timeout, seconds' },
     products: { type: 'number', default: 200, min: 5, help: 'products to create' },
@@ -59,7 +59,7 @@ const flags = parseFlags(
 async function main() {
   const runId = randomBytes(3).toString('hex');
   const random = prng(flags.seed);
-  const machine = { ...machineInfo(), loadAtStart: loadAverage() };
+  const machine = { ...machineInfo(), loadAtStart: loadAverage(), cpuReferenceAtStart: cpuReference() };
   const booted = await boot(flags);
   const { stack, infra, sampler } = booted;
   try {
@@ -111,7 +111,7 @@ async function main() {
     const summary = {
       benchmark: 'saga',
       timestamp: new Date().toISOString(),
-      machine: { ...machine, loadAtEnd: loadAverage() },
+      machine: { ...machine, loadAtEnd: loadAverage(), cpuReferenceAtEnd: cpuReference() },
       config: {
         target: stack.mode,
         gateway: stack.gatewayUrl,
@@ -157,7 +157,7 @@ async function main() {
     const lines = [
       '',
       'Saga benchmark: placeOrder (tok_visa) at a fixed arrival rate → PENDING_SHIPMENT seen by a subscriber + shipment created',
-      `${pad('machine')}${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; load average ${machine.loadAtStart.raw} at start, ${summary.machine.loadAtEnd.raw} at end`,
+      `${pad('machine')}${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; load average ${machine.loadAtStart.raw} at start, ${summary.machine.loadAtEnd.raw} at end; reference work ${machine.cpuReferenceAtStart.cpuMs} ms CPU in ${machine.cpuReferenceAtStart.wallMs} ms wall`,
       `${pad('CPU during the window')}machine ${cpu.machineBusyCores} cores busy: ours ${cpu.oursCores}, other processes ${cpu.otherProcessesCores}`,
       `${pad('per process (cores)')}${Object.entries(cpu.perProcess).map(([k, v]) => `${k} ${v.cores}`).join(', ')}`,
       `${pad('CPU ms per placed order')}${Object.entries(cpuMsPerOrder).map(([k, v]) => `${k} ${v}`).join(', ')}`,

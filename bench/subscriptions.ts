@@ -39,7 +39,7 @@ import { boot, log } from './support/boot.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
 import { PLACE_ORDER, call, createProducts, orderInput } from './support/graphql.ts';
 import { runOpenModel, schedule } from './support/load.ts';
-import { cpuSeconds, loadAverage, machineInfo, statusKb } from './support/proc.ts';
+import { cpuReference, cpuSeconds, loadAverage, machineInfo, statusKb } from './support/proc.ts';
 import { clientToken, signUpCustomers, type BenchCustomer } from './support/stack.ts';
 import { countBy, prng, summarize } from './support/stats.ts';
 import { subscriberPool, type Delivery } from './support/subscribers.ts';
@@ -76,7 +76,7 @@ async function main() {
   if (flags.perCustomer > 200) throw new Error('--per-customer: the gateway allows 200 subscriptions per viewer');
   const runId = randomBytes(3).toString('hex');
   const random = prng(flags.seed);
-  const machine = { ...machineInfo(), loadAtStart: loadAverage() };
+  const machine = { ...machineInfo(), loadAtStart: loadAverage(), cpuReferenceAtStart: cpuReference() };
   const booted = await boot(flags);
   const { stack, infra } = booted;
   const gatewayPid = stack.processes.find((p) => p.name === 'gateway')?.pid ?? null;
@@ -235,7 +235,7 @@ async function main() {
     const summary = {
       benchmark: 'subscriptions',
       timestamp: new Date().toISOString(),
-      machine: { ...machine, loadAtEnd: loadAverage() },
+      machine: { ...machine, loadAtEnd: loadAverage(), cpuReferenceAtEnd: cpuReference() },
       config: {
         target: stack.mode,
         gateway,

@@ -4,7 +4,7 @@
  *   docs/bench/report.json     every number of the run
  *   docs/bench/README.md       the report, with plots (docs/bench/*.svg)
  *
- * Phases, all against one system booted here (the four subgraphs and the
+ * A short warm-up (JIT, connection pools) comes first. Phases, all against one system booted here (the four subgraphs and the
  * gateway as separate processes by default; --in-process puts them in this
  * process; PostgreSQL with pg_stat_statements and commit timestamps):
  *
@@ -12,10 +12,10 @@
  *              customer subscribed: CPU per order per process, SQL
  *              statements and transactions per order, saga latency by step.
  *              With --profile, a CPU profile of each service.
- * 2. saturation the highest arrival rate (the shop's mix, below) with
- *              placeOrder p95 < 100 ms and a saga backlog that does not
- *              grow, in a few short steps starting from an estimate made
- *              from phase 1.
+ * 2. saturation the highest arrival rate (the shop's mix, below) whose saga
+ *              backlog does not grow with placeOrder p95 < 100 ms (strict)
+ *              and < 500 ms (the seed's target: sustainable), in a few
+ *              short steps from an estimate made from phase 1.
  * 3. main      the open-model shop at that rate (or --rate): placeOrder,
  *              product pages, my orders, the federated order page, shipment
  *              updates (delivery partner), at fixed rates; latency over time,
@@ -43,7 +43,7 @@ import { boot, log } from './support/boot.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
 import { measureGatewayCost } from './support/gateway-cost.ts';
 import { runOpenModel, type Completion } from './support/load.ts';
-import { loadAverage, machineInfo, statusKb } from './support/proc.ts';
+import { cpuReference, loadAverage, machineInfo, statusKb } from './support/proc.ts';
 import { summarizeProfile } from './support/profile.ts';
 import { physicalLimit } from './support/rawsql.ts';
 import { writeReport } from './support/report.ts';
@@ -130,7 +130,7 @@ async function main() {
   const suiteStart = performance.now();
   const runId = randomBytes(3).toString('hex');
   const random = prng(flags.seed);
-  const machine = { ...machineInfo(), loadAtStart: loadAverage() };
+  const machine = { ...machineInfo(), loadAtStart: loadAverage(), cpuReferenceAtStart: cpuReference() };
   const git = gitState();
   const booted = await boot(flags);
   const { stack, infra, sampler } = booted;
@@ -157,6 +157,7 @@ async function main() {
     /** One open-model phase: arrivals, then its sagas drained; everything about its measured window. */
     async function runPhase(name: string, o: { rate: number; warmupS: number; durationS: number; mix: Mix; detailed: boolean; profile?: boolean; drainS: number }) {
       log(`phase ${name}: ${o.rate} orders/s${o.mix === NO_READS ? ' (writes only)' : ' + reads and shipment updates'}, ${o.warmupS} s warm-up + ${o.durationS} s measured`);
+      const reference = cpuReference();
       const arrivals = phaseArrivals(workload, { rate: o.rate, warmupS: o.warmupS, durationS: o.durationS, timeoutMs: flags.timeout * 1000, mix: o.mix, random, keyPrefix: `${name}-${runId}` });
       const services = stack.processes.map((p) => p.name);
       const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -255,6 +256,7 @@ async function main() {
         durationS: o.durationS,
         mix: o.mix,
         loadAverage: { windowStart: windowStart.load, windowEnd: windowEnd.load },
+        cpuReferenceBefore: reference,
         requests,
         errorsByCode,
         errorRate: measured.length ? Math.round((measured.filter((r) => !ok(r)).length / measured.length) * 10_000) / 10_000 : null,
@@ -330,9 +332,15 @@ async function main() {
       return result;
     }
 
+    // Cold processes (JIT, Prisma's query compiler, connection pools) would make the first phase look worse than the system is.
+    const warm = await runPhase('warmup', { rate: Math.max(1, flags.writesRate / 2), warmupS: 0, durationS: flags.quick ? 8 : 15, mix, detailed: false, drainS: 10 });
+    report.warmup = { rate: warm.rate, durationS: warm.durationS, placeOrderLatencyMs: warm.placeOrderLatencyMs };
     if (!skip.has('writes')) phases.writes = await runPhase('writes', { rate: flags.writesRate, warmupS: 5, durationS: flags.writesDuration, mix: NO_READS, detailed: true, profile: flags.profile, drainS: flags.drain });
     if (!skip.has('saturation') && flags.steps > 0) {
-      const steps: Record<string, unknown>[] = [];
+      // Two verdicts per step. strict (the brief's): placeOrder p95 < 100 ms and the saga keeps up.
+      // sustainable (the seed's latency target): placeOrder p95 < 500 ms and the saga keeps up; the
+      // search moves on this one (a throughput ceiling), and records the strict one at every step.
+      const steps: Record<string, any>[] = [];
       let lo: number | null = null;
       let hi: number | null = null;
       let rate = flags.satStart || flags.rate || estimateRate(phases.writes as Record<string, any> | undefined, machine.cores);
@@ -340,34 +348,52 @@ async function main() {
       const stepCost = flags.stepWarmup + flags.stepDuration + 10;
       // What the phases after the search need, kept out of the search's share of --budget.
       const reserve = (skip.has('main') ? 0 : flags.warmup + flags.duration + 15) + (skip.has('physical') ? 0 : flags.rawDuration + 5) + (skip.has('gateway') ? 0 : 4 * flags.gatewaySeconds + 8) + 10;
+      const withinBudget = () => (performance.now() - suiteStart) / 1000 + stepCost + reserve <= flags.budget;
+      const step = async (at: number) => {
+        const res = await runPhase(`step${steps.length + 1}`, { rate: r1(at), warmupS: flags.stepWarmup, durationS: flags.stepDuration, mix, detailed: false, drainS: 15 });
+        const p95 = (res.placeOrderLatencyMs as { p95: number | null }).p95;
+        const saga = res.saga as { placed: number; completedPerSec: number; endToEndMs: { p95: number | null } };
+        const placedPerSec = saga.placed / flags.stepDuration;
+        const growth = res.backlogGrowthInWindow as number | null;
+        const keepsUp = saga.completedPerSec >= 0.9 * placedPerSec && (growth === null || growth <= at * 2);
+        const healthy = keepsUp && (res.errorRate as number) < 0.01;
+        const strict = healthy && p95 !== null && p95 < 100;
+        const sustainable = healthy && p95 !== null && p95 < 500;
+        steps.push({ rate: r1(at), pass: strict, sustainable, placeOrderP95Ms: p95, placeOrderP50Ms: (res.placeOrderLatencyMs as { p50: number | null }).p50, sagaKeepsUp: keepsUp, completedPerSec: saga.completedPerSec, placedPerSec: r1(placedPerSec), backlogGrowth: growth, errorRate: res.errorRate, e2eP95Ms: saga.endToEndMs.p95, cpu: res.cpu, loadAverage: res.loadAverage });
+        log(`saturation step ${steps.length}: ${r1(at)}/s → strict ${strict ? 'PASS' : 'FAIL'}, sustainable ${sustainable ? 'PASS' : 'FAIL'} (p95 ${p95} ms, saga ${saga.completedPerSec}/s of ${r1(placedPerSec)}/s, backlog growth ${growth})`);
+        return sustainable;
+      };
       for (let i = 0; i < flags.steps; i++) {
-        const elapsed = (performance.now() - suiteStart) / 1000;
-        if (i > 0 && elapsed + stepCost + reserve > flags.budget) {
+        if (i > 0 && !withinBudget()) {
           log(`saturation: stopping after ${i} steps to stay within --budget ${flags.budget} s`);
           break;
         }
-        const res = await runPhase(`step${i + 1}`, { rate: r1(rate), warmupS: flags.stepWarmup, durationS: flags.stepDuration, mix, detailed: false, drainS: 15 });
-        const p95 = (res.placeOrderLatencyMs as { p95: number | null }).p95;
-        const saga = res.saga as { placed: number; completedPerSec: number };
-        const placedPerSec = saga.placed / flags.stepDuration;
-        const growth = res.backlogGrowthInWindow as number | null;
-        const keepsUp = saga.completedPerSec >= 0.9 * placedPerSec && (growth === null || growth <= rate * 2);
-        const pass = p95 !== null && p95 < 100 && keepsUp && (res.errorRate as number) < 0.01;
-        steps.push({ rate: r1(rate), pass, placeOrderP95Ms: p95, sagaKeepsUp: keepsUp, completedPerSec: saga.completedPerSec, placedPerSec: r1(placedPerSec), backlogGrowth: growth, errorRate: res.errorRate, e2eP95Ms: (res.saga as { endToEndMs: { p95: number | null } }).endToEndMs.p95, cpu: (res.cpu as { machineBusyCores: number | null; oursCores: number | null; otherProcessesCores: number | null }), loadAverage: res.loadAverage });
-        log(`saturation step ${i + 1}: ${r1(rate)}/s → ${pass ? 'PASS' : 'FAIL'} (p95 ${p95} ms, saga ${saga.completedPerSec}/s of ${r1(placedPerSec)}/s, backlog growth ${growth})`);
-        if (pass) lo = rate;
+        const ok = await step(rate);
+        if (ok) lo = rate;
         else hi = rate;
         if (lo !== null && hi !== null && hi / lo < 1.15) break;
-        rate = lo !== null && hi !== null ? (lo + hi) / 2 : pass ? rate * 1.5 : rate / 1.5;
+        rate = lo !== null && hi !== null ? (lo + hi) / 2 : ok ? rate * 1.5 : rate / 1.5;
       }
-      phases.saturation = { criterion: 'placeOrder p95 < 100 ms, saga completions >= 90% of placements and backlog growth <= 2 s of arrivals over the step, errors < 1%', steps, highestPassingRate: lo === null ? null : r1(lo), lowestFailingRate: hi === null ? null : r1(hi) };
+      // No step met the strict latency: one more at a low rate shows the latency floor.
+      const lowest = Math.min(...steps.map((x) => x.rate));
+      if (!steps.some((x) => x.pass) && lowest > 1.2 && withinBudget()) await step(Math.max(0.5, Math.min(1, lowest / 2)));
+      const strictPassing = steps.filter((x) => x.pass).map((x) => x.rate);
+      const lowStep = [...steps].sort((a, b) => a.rate - b.rate)[0];
+      phases.saturation = {
+        criterion: 'strict (the brief): placeOrder p95 < 100 ms; sustainable (the seed: order creation p95 < 500 ms); both: saga completions >= 90 % of placements, backlog growth <= 2 s of arrivals over the step, errors < 1 %',
+        steps,
+        highestPassingRate: strictPassing.length ? Math.max(...strictPassing) : null,
+        highestSustainableRate: lo === null ? null : r1(lo),
+        lowestFailingRate: hi === null ? null : r1(hi),
+        latencyFloor: lowStep ? { rate: lowStep.rate, placeOrderP50Ms: lowStep.placeOrderP50Ms, placeOrderP95Ms: lowStep.placeOrderP95Ms } : null,
+      };
     }
 
     if (!skip.has('main')) {
-      const sat = phases.saturation as { highestPassingRate: number | null; lowestFailingRate: number | null } | undefined;
-      const mainRate = flags.rate || sat?.highestPassingRate || (sat?.lowestFailingRate ? r1(sat.lowestFailingRate / 1.5) : null) || estimateRate(phases.writes as Record<string, any> | undefined, machine.cores);
+      const sat = phases.saturation as { highestSustainableRate: number | null; lowestFailingRate: number | null } | undefined;
+      const mainRate = flags.rate || sat?.highestSustainableRate || (sat?.lowestFailingRate ? r1(sat.lowestFailingRate / 1.5) : null) || estimateRate(phases.writes as Record<string, any> | undefined, machine.cores);
       phases.main = await runPhase('main', { rate: r1(mainRate), warmupS: flags.warmup, durationS: flags.duration, mix, detailed: true, drainS: flags.drain });
-      (phases.main as Record<string, unknown>).rateChosenBy = flags.rate ? '--rate' : sat?.highestPassingRate ? 'the highest passing saturation step' : 'an estimate (no saturation step passed)';
+      (phases.main as Record<string, unknown>).rateChosenBy = flags.rate ? '--rate' : sat?.highestSustainableRate ? 'the highest sustainable rate of the saturation search' : 'an estimate (no saturation step was sustainable)';
     }
 
     if (!skip.has('physical') && infra) {
@@ -409,7 +435,7 @@ async function main() {
     report.peakRssMbWholeRun = Object.fromEntries(stack.processes.map((p) => [p.name, r1((statusKb(p.pid, 'VmHWM') ?? 0) / 1024)]));
     report.peakMemoryMbSampled = sampler.peakMemMb();
     report.cpuWholeRun = sampler.window(sampler.samples[0].at, sampler.samples[sampler.samples.length - 1].at);
-    report.machine = { ...machine, loadAtEnd: loadAverage() };
+    report.machine = { ...machine, loadAtEnd: loadAverage(), cpuReferenceAtEnd: cpuReference() };
     report.durationS = Math.round((performance.now() - suiteStart) / 1000);
   } catch (err) {
     log(`failed: ${(err as Error).stack ?? String(err)}`);

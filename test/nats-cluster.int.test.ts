@@ -121,5 +121,5 @@ describe('the saga on a 3-node NATS cluster', () => {
       await cluster.stop();
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 150_000);
+  }, 120_000);
 });

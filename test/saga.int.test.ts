@@ -434,7 +434,7 @@ describe('the saga across a NATS restart', () => {
       nats = await startNats({ storeDir: store, port });
       await eventually(async () => (await system.orders.db.order.count({ where: { id: { in: ids }, status: 'PENDING_SHIPMENT' } })) === 5, { timeoutMs: 60_000 });
       await eventually(async () => (await system.shipments.db.shipment.count({ where: { orderId: { in: ids } } })) === 5);
-      expect(await stockOf(system, p.id)).toEqual({ available: 15, reserved: 0, sold: 5, stocked: 20 });
+      expect(await eventually(async () => (await stockOf(system, p.id)).sold === 5 && stockOf(system, p.id))).toEqual({ available: 15, reserved: 0, sold: 5, stocked: 20 });
       expect(await system.orders.db.payment.count({ where: { orderId: { in: ids } } })).toBe(5);
     } finally {
       await system.stop();

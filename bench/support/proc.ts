@@ -5,6 +5,7 @@
  * /proc is not there (not Linux) or the process is gone.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 
@@ -260,3 +261,26 @@ export const round = (x: number, digits = 1) => {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
 };
+
+/**
+ * A fixed piece of CPU work (hashing, arithmetic, JSON), timed: how fast
+ * this machine is right now for a single thread. On a shared machine the
+ * wall time grows with the other processes' load (waiting for a core), and
+ * the CPU time with what they do to caches and shared cores; compare runs
+ * with it.
+ */
+export function cpuReference(): { cpuMs: number; wallMs: number } {
+  const wall = performance.now();
+  const c0 = process.cpuUsage();
+  const h = createHash('sha256');
+  const buf = Buffer.alloc(1 << 20, 7);
+  for (let i = 0; i < 20; i++) h.update(buf);
+  h.digest();
+  let x = 0;
+  for (let i = 0; i < 2_000_000; i++) x += Math.sqrt(i) * (i & 7);
+  const doc = { items: Array.from({ length: 2000 }, (_, i) => ({ id: `p-${i}`, q: i % 5, price: { amount: (i * 1.37).toFixed(2) } })) };
+  for (let i = 0; i < 20; i++) x += (JSON.parse(JSON.stringify(doc)) as typeof doc).items.length;
+  const c = process.cpuUsage(c0);
+  if (x < 0) throw new Error('unreachable');
+  return { cpuMs: round((c.user + c.system) / 1000, 1), wallMs: round(performance.now() - wall, 1) };
+}

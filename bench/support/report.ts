@@ -47,7 +47,7 @@ export function writeReport(r: Json, dir: string): string[] {
   const out: string[] = [];
 
   // ---------------------------------------------------------------- headline
-  const sustained: number | null = sat?.highestPassingRate ?? null;
+  const sustained: number | null = sat?.highestSustainableRate ?? null;
   const mainCompleted: number | null = main?.saga?.completedPerSec ?? null;
   const best = sustained ?? mainCompleted;
   out.push('# Benchmarks');
@@ -60,7 +60,9 @@ export function writeReport(r: Json, dir: string): string[] {
   out.push(
     `**Machine:** ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}. **Shared:** load average ${m.loadAtStart?.raw ?? '?'} at the start and ${m.loadAtEnd?.raw ?? '?'} at the end; ` +
       `other processes (other engineers' test runs) used ${n(main?.cpu?.otherProcessesCores, 2)} of the ${m.cores} cores during the main phase` +
-      `${writes ? ` and ${n(writes?.cpu?.otherProcessesCores, 2)} during the writes phase` : ''}. Numbers taken on an idle machine would be better; each phase below lists the load it ran under.`,
+      `${writes ? ` and ${n(writes?.cpu?.otherProcessesCores, 2)} during the writes phase` : ''}. ` +
+      `A fixed single-thread reference workload (bench/support/proc.ts cpuReference) took ${n(m.cpuReferenceAtStart?.cpuMs, 0)} ms of CPU in ${n(m.cpuReferenceAtStart?.wallMs, 0)} ms of wall time at the start and ${n(m.cpuReferenceAtEnd?.cpuMs, 0)} in ${n(m.cpuReferenceAtEnd?.wallMs, 0)} ms at the end (wall ÷ CPU ≈ how long a runnable thread waits for a core). ` +
+      `Numbers taken on an idle machine would be better; each phase below lists the load it ran under.`,
   );
   out.push('');
   out.push(`**Mode:** ${r.config?.mode === 'processes' ? 'gateway and four subgraphs as five separate Node processes (like `npm start`)' : r.config?.mode}; PostgreSQL ${r.config?.postgres} (fsync on), with pg_stat_statements and track_commit_timestamp; nats-server with JetStream (file storage); an SMTP sink for the customer emails.`);
@@ -70,11 +72,20 @@ export function writeReport(r: Json, dir: string): string[] {
   if (best !== null) {
     const perMin = best * 60;
     out.push(
-      `**${n(perMin, 0)} orders per minute end to end (${n(best, 1)}/s)${sustained !== null ? ', the highest arrival rate that passed the saturation test' : ', sagas completed per second in the main phase'} — ${n((perMin / target.ordersPerMinute) * 100, 1)} % of the seed's ${target.ordersPerMinute.toLocaleString('en')} orders/min target (${n(target.ordersPerSecond, 1)}/s), ` +
+      `**${n(perMin, 0)} orders per minute end to end (${n(best, 1)}/s)${sustained !== null ? ', the highest arrival rate the system sustained in the saturation search (every saga completes, backlog flat, placeOrder p95 under the seed\'s 500 ms)' : ', sagas completed per second in the main phase'} — ${n((perMin / target.ordersPerMinute) * 100, 1)} % of the seed's ${target.ordersPerMinute.toLocaleString('en')} orders/min target (${n(target.ordersPerSecond, 1)}/s), ` +
         `about ${n(target.ordersPerMinute / Math.max(perMin, 1e-9), 0)}× short, on this ${m.cores}-core machine${main ? ` while other processes took ${n(main.cpu?.otherProcessesCores, 2)} cores` : ''}.**`,
     );
   } else out.push('No sustained rate was measured in this run (phases skipped or failed).');
   out.push('');
+  if (sat) {
+    const f = sat.latencyFloor;
+    out.push(
+      sat.highestPassingRate != null
+        ? `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms): **${n(sat.highestPassingRate, 1)} orders/s** (${n(sat.highestPassingRate * 60, 0)}/min).`
+        : `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms) **no rate passed**: even at ${n(f?.rate, 1)} orders/s placeOrder took p50 ${ms(f?.placeOrderP50Ms)} and p95 ${ms(f?.placeOrderP95Ms)} — a latency floor (a call crosses gateway → orders → products → two durable commits, each hop waiting for a CPU that other processes share), not a throughput limit.`,
+    );
+    out.push('');
+  }
   if (main) {
     const s = main.saga ?? {};
     out.push(
@@ -337,12 +348,12 @@ export function writeReport(r: Json, dir: string): string[] {
     out.push('');
     out.push(
       table(
-        ['orders/s', 'result', 'placeOrder p95', 'sagas completed/s', 'backlog growth', 'errors', 'saga e2e p95', 'machine busy / others (cores)', 'load average'],
-        (sat.steps as Json[]).map((s) => [n(s.rate, 1), s.pass ? 'pass' : 'FAIL', ms(s.placeOrderP95Ms), `${n(s.completedPerSec, 1)} of ${n(s.placedPerSec, 1)}`, s.backlogGrowth ?? 'n/a', pct(s.errorRate), ms(s.e2eP95Ms), `${n(s.cpu?.machineBusyCores, 2)} / ${n(s.cpu?.otherProcessesCores, 2)}`, s.loadAverage?.windowEnd?.raw?.split(' ').slice(0, 3).join(' ') ?? '']),
+        ['orders/s', 'strict (p95 < 100 ms)', 'sustainable (p95 < 500 ms)', 'placeOrder p50 / p95', 'sagas completed/s', 'backlog growth', 'errors', 'saga e2e p95', 'machine busy / others (cores)', 'load average'],
+        (sat.steps as Json[]).map((s) => [n(s.rate, 1), s.pass ? 'pass' : 'FAIL', s.sustainable ? 'pass' : 'FAIL', `${ms(s.placeOrderP50Ms)} / ${ms(s.placeOrderP95Ms)}`, `${n(s.completedPerSec, 1)} of ${n(s.placedPerSec, 1)}`, s.backlogGrowth ?? 'n/a', pct(s.errorRate), ms(s.e2eP95Ms), `${n(s.cpu?.machineBusyCores, 2)} / ${n(s.cpu?.otherProcessesCores, 2)}`, s.loadAverage?.windowEnd?.raw?.split(' ').slice(0, 3).join(' ') ?? '']),
       ),
     );
     out.push('');
-    out.push(`Highest passing rate: **${sat.highestPassingRate ?? 'none'}**${sat.lowestFailingRate != null ? `; lowest failing: ${sat.lowestFailingRate}` : ''} orders/s.`);
+    out.push(`Highest sustainable rate: **${sat.highestSustainableRate ?? 'none'}**${sat.lowestFailingRate != null ? ` (lowest unsustainable: ${sat.lowestFailingRate})` : ''} orders/s; highest rate passing the strict p95 < 100 ms: **${sat.highestPassingRate ?? 'none'}**.`);
     out.push('');
     const steps = [...(sat.steps as Json[])].sort((a, b) => a.rate - b.rate);
     out.push(
@@ -356,7 +367,7 @@ export function writeReport(r: Json, dir: string): string[] {
             { name: 'placeOrder p95 (ms)', points: steps.map((s) => ({ x: s.rate, y: s.placeOrderP95Ms })), markers: true },
             { name: 'sagas completed / s', points: steps.map((s) => ({ x: s.rate, y: s.completedPerSec })), markers: true },
           ],
-          refLines: [{ y: 100, label: 'p95 100 ms' }],
+          refLines: [{ y: 100, label: 'p95 100 ms' }, { y: 500, label: 'p95 500 ms' }],
           logY: true,
         }),
       ),

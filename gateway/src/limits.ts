@@ -32,7 +32,7 @@ import { ErrorCode } from '@orderflow/common';
  * expanded.
  */
 export interface OperationLimits {
-  /** Deepest nesting of fields (a root field is depth 1; fragments add none). Default 12; the storefront's deepest operation has 7. */
+  /** Deepest nesting of fields (a root field is depth 1; fragments add none). Default 12; the storefront's deepest operation has 6. */
   maxDepth: number;
   /**
    * Largest estimated cost: every field costs 1, times the size of each list

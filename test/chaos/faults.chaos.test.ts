@@ -279,8 +279,10 @@ describe('faults under load', () => {
       }
     })();
 
-    // What the services' connections are doing, every 2 s (evidence when a pool runs dry).
+    // What the services' connections are doing, every 2 s (evidence when a pool runs dry):
+    // the most sessions per database and state, and what long-open transactions last ran.
     const peaks = new Map<string, number>();
+    const longTransactions = new Map<string, number>();
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
@@ -288,15 +290,15 @@ describe('faults under load', () => {
         c.on('error', () => {});
         try {
           await c.connect();
-          const { rows } = await c.query<{ db: string; state: string; n: number; oldest: number }>(
-            `SELECT datname AS db, coalesce(state, '?') AS state, count(*)::int AS n,
-                    coalesce(max(extract(epoch FROM now() - xact_start)) * 1000, 0)::int AS oldest
-               FROM pg_stat_activity WHERE datname LIKE 'orderflow_%' GROUP BY 1, 2`,
+          const { rows } = await c.query<{ db: string; state: string; age: number; query: string }>(
+            `SELECT replace(datname, 'orderflow_', '') AS db, coalesce(state, '?') AS state,
+                    coalesce(extract(epoch FROM now() - xact_start) * 1000, 0)::int AS age, left(query, 60) AS query
+               FROM pg_stat_activity WHERE datname LIKE 'orderflow_%' AND pid <> pg_backend_pid()`,
           );
-          for (const r of rows) {
-            const k = `${r.db.replace('orderflow_', '')} ${r.state}`;
-            peaks.set(k, Math.max(peaks.get(k) ?? 0, r.n));
-            if (r.state !== 'idle') peaks.set(`${k} oldest xact ms`, Math.max(peaks.get(`${k} oldest xact ms`) ?? 0, r.oldest));
+          for (const [k, n] of countBy(rows.map((r) => `${r.db} ${r.state}`))) peaks.set(k, Math.max(peaks.get(k) ?? 0, n));
+          for (const r of rows.filter((r) => r.state.startsWith('idle in transaction') && r.age > 1_000)) {
+            const k = `${r.db}: ${r.query.replace(/\s+/g, ' ')}`;
+            longTransactions.set(k, (longTransactions.get(k) ?? 0) + 1);
           }
         } catch {
           /* PostgreSQL is being restarted */
@@ -400,7 +402,9 @@ describe('faults under load', () => {
         ...faults.map((f) => `  ${(f.at / 1000).toFixed(1).padStart(5)} s  ${f.name.padEnd(24)} ${(f.recoveredMs / 1000).toFixed(1)} s`),
         `services that died on their own: ${cluster.unexpectedExits.length ? cluster.unexpectedExits.map((e) => `${e.name} (${e.how})`).join(', ') : 'none'}`,
         `settled in ${(settleMs / 1000).toFixed(1)} s; left over: ${fmt(new Map(Object.entries(left)))}`,
-        `busiest PostgreSQL sessions seen (per database and state): ${fmt(new Map([...peaks].filter(([k]) => !k.startsWith('auth')).sort()))}`,
+        `PostgreSQL sessions, most seen at once: ${fmt(new Map([...peaks].sort()))}`,
+        'transactions idle for over 1 s, by the statement they last ran (samples):',
+        ...[...longTransactions].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([q, n]) => `  ${String(n).padStart(4)}  ${q}`),
         `emails: ${cluster.mail.messages.length} received by the SMTP sink; notification rows ${fmt(countBy(notifications.map((n) => n.status)))}; DLQ ${dlq}`,
         'requests by outcome:',
         ...[...table].map(([op, row]) => `  ${op.padEnd(12)} ${[...row].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`),

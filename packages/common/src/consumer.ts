@@ -48,6 +48,17 @@ export interface EventHandler<Data, Tx> {
    * Returns whether it wrote events for the relay.
    */
   handle(event: EventEnvelope<Data>, ctx: { tx: Tx; attempt: number; log: Logger }): Promise<{ published?: boolean } | void>;
+  /**
+   * Run `handle` outside any transaction (`ctx.tx` is then the client itself)
+   * and record the inbox row after it returns. Default false. For a handler
+   * whose effect leaves the database (an email) and that keeps its own
+   * once-only record, committed before that effect: inside the inbox
+   * transaction it would hold a pooled connection idle across the network
+   * call and while it waits for a second connection from the same pool for
+   * that record, which starves the pool under load. A crash between its
+   * effect and the inbox row means a redelivery, which its record absorbs.
+   */
+  outsideTransaction?: boolean;
 }
 
 export interface EventConsumerOptions<Data, Tx> {
@@ -120,16 +131,28 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
     return { ...(env.data as EventEnvelope<unknown>), data: data.data };
   }
 
+  /** See EventHandler.outsideTransaction: no connection is held while the handler runs. */
+  async function processOutsideTransaction(event: EventEnvelope<Data>, attempt: number): Promise<boolean> {
+    const client = opts.db as Tx;
+    const seen = await client.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM inbox WHERE consumer = $1 AND id = $2::uuid`, durable, event.id);
+    if (seen.length > 0) return false;
+    const result = await handler.handle(event, { tx: client, attempt, log: clog });
+    await client.$executeRawUnsafe(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, durable, event.id);
+    return !!result?.published;
+  }
+
   async function process(msg: JsMsg, event: EventEnvelope<Data>) {
     if (handler.relevant && !handler.relevant(event)) return void msg.ack();
     const attempt = msg.info.redeliveryCount;
     try {
-      const published = await db.$transaction(async (tx) => {
-        const fresh = await tx.$executeRawUnsafe(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, durable, event.id);
-        if (fresh === 0) return false; // seen before: the effect is already committed
-        const result = await handler.handle(event, { tx, attempt, log: clog });
-        return !!result?.published;
-      });
+      const published = handler.outsideTransaction
+        ? await processOutsideTransaction(event, attempt)
+        : await db.$transaction(async (tx) => {
+            const fresh = await tx.$executeRawUnsafe(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, durable, event.id);
+            if (fresh === 0) return false; // seen before: the effect is already committed
+            const result = await handler.handle(event, { tx, attempt, log: clog });
+            return !!result?.published;
+          });
       msg.ack();
       clog.debug({ eventId: event.id, type: event.type, attempt }, 'event handled');
       if (published) onPublished();

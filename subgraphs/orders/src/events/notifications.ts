@@ -38,6 +38,7 @@ function createSender({ db, mailer, log }: { db: Db; mailer: Mailer; log: Logger
     return false;
   }
 
+  /** `tx` is the plain client: the email consumers run outside the inbox transaction (see EventHandler.outsideTransaction). */
   return async function send(event: EventEnvelope, kind: EmailKind, tx: Tx, attempt: number, detail: string | null) {
     const orderId = event.correlationId;
     const order = await tx.order.findUnique({ where: { id: orderId }, include: { items: { orderBy: { position: 'asc' } } } });
@@ -66,12 +67,15 @@ export function notificationHandlers(deps: { db: Db; mailer: Mailer; log: Logger
     name: 'email-order-received',
     type: 'orders.created',
     schema: EventSchemas['orders.created'],
+    // The notification row is the once-only record; no transaction is held across the claim and the SMTP call.
+    outsideTransaction: true,
     handle: (event, { tx, attempt }) => send(event, 'order-received', tx, attempt, null),
   };
   const statusChanged: EventHandler<(typeof EventSchemas)['orders.status_changed']['_output'], Tx> = {
     name: 'email-status-changed',
     type: 'orders.status_changed',
     schema: EventSchemas['orders.status_changed'],
+    outsideTransaction: true,
     relevant: (event) => !!EMAIL_FOR_STATUS[event.data.status],
     async handle(event, { tx, attempt }) {
       const kind = EMAIL_FOR_STATUS[event.data.status];
