@@ -17,7 +17,9 @@ export default defineConfig({
     // The JSON report gives .ci/run the plain "N passed, N failed" line CI reads.
     reporters: ['default', ['json', { outputFile: '.vitest-tmp/results.json' }]],
     pool: 'forks',
-    maxWorkers: 2,
+    // In CI one file at a time: the integration files each run a whole system, and two of them
+    // on 2 cores turn the concurrency tests into tests of the machine's load.
+    maxWorkers: process.env.CI ? 1 : 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

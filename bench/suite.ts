@@ -299,18 +299,21 @@ async function main() {
         if (windowEnd.profiles) result.profiles = Object.fromEntries(Object.entries(windowEnd.profiles).map(([s, path]) => [s, { file: path.replace(`${ROOT}/`, ''), ...summarizeProfile(path) }]));
         const origin = start;
         const orderPoints = byKind('placeOrder').map((r) => ({ t: r.scheduled + origin, v: r.latency }));
+        // Buckets with ~20 orders each (2 to 10 s), so that a bucket's p95 means something.
+        const bucketMs = Math.round(Math.min(10_000, Math.max(2_000, (20 / o.rate) * 1000)) / 1000) * 1000;
         result.series = {
-          placeOrderLatency: percentilesOverTime(orderPoints, 2_000, origin),
-          updateShipmentLatency: percentilesOverTime(byKind('updateShipmentStatus').map((r) => ({ t: r.scheduled + origin, v: r.latency })), 2_000, origin),
-          readLatency: percentilesOverTime(measured.filter((r) => r.kind !== 'placeOrder' && r.kind !== 'updateShipmentStatus').map((r) => ({ t: r.scheduled + origin, v: r.latency })), 2_000, origin),
-          answeredPerSec: rateOverTime(results.filter((r) => r.kind === 'placeOrder' && r.status !== null).map((r) => r.done + origin), 2_000, origin, wTo),
+          bucketMs,
+          placeOrderLatency: percentilesOverTime(orderPoints, bucketMs, origin),
+          updateShipmentLatency: percentilesOverTime(byKind('updateShipmentStatus').map((r) => ({ t: r.scheduled + origin, v: r.latency })), bucketMs, origin),
+          readLatency: percentilesOverTime(measured.filter((r) => r.kind !== 'placeOrder' && r.kind !== 'updateShipmentStatus').map((r) => ({ t: r.scheduled + origin, v: r.latency })), bucketMs, origin),
+          answeredPerSec: rateOverTime(results.filter((r) => r.kind === 'placeOrder' && r.status !== null).map((r) => r.done + origin), bucketMs, origin, wTo),
           sagaCompletedPerSec: rateOverTime(
             [...workload.tracker.orders.values()].map((t) => SagaTracker.completedAt(t)).filter((t): t is number => t !== undefined && t >= origin),
-            2_000,
+            bucketMs,
             origin,
             wTo,
           ),
-          endToEndLatency: percentilesOverTime(traces.filter((t) => SagaTracker.completedAt(t) !== undefined).map((t) => ({ t: t.scheduled, v: SagaTracker.completedAt(t)! - t.scheduled })), 2_000, origin),
+          endToEndLatency: percentilesOverTime(traces.filter((t) => SagaTracker.completedAt(t) !== undefined).map((t) => ({ t: t.scheduled, v: SagaTracker.completedAt(t)! - t.scheduled })), bucketMs, origin),
           backlog: (backlog?.samples ?? []).filter((s) => s.at >= origin).map((s) => ({ t: r1((s.at - origin) / 1000), pending: s.pending, ackPending: s.ackPending, outbox: s.outbox })),
           cpuCores: sampler.samples
             .filter((s) => s.at >= origin)
@@ -318,7 +321,10 @@ async function main() {
               if (i === 0) return null;
               const p = xs[i - 1];
               const dt = (s.at - p.at) / 1000;
-              return { t: r1((s.at - origin) / 1000), ...Object.fromEntries(Object.keys(s.cpu).map((k) => [k, s.cpu[k] !== null && p.cpu[k] !== null ? Math.round(((s.cpu[k]! - p.cpu[k]!) / dt) * 100) / 100 : null])) };
+              const own = Object.fromEntries(Object.keys(s.cpu).map((k) => [k, s.cpu[k] !== null && p.cpu[k] !== null ? Math.round(((s.cpu[k]! - p.cpu[k]!) / dt) * 100) / 100 : null]));
+              const machineCores = s.machineTotal > p.machineTotal ? ((s.machineBusy - p.machineBusy) / (s.machineTotal - p.machineTotal)) * machine.cores : null;
+              const ours = Object.values(own).reduce((a: number, x) => a + (x ?? 0), 0);
+              return { t: r1((s.at - origin) / 1000), ...own, machine: machineCores === null ? null : Math.round(machineCores * 100) / 100, 'other processes': machineCores === null ? null : Math.round(Math.max(0, machineCores - ours) * 100) / 100 };
             })
             .filter(Boolean),
           e2eDistribution: traces.map((t) => SagaTracker.completedAt(t)).map((c, i) => (c === undefined ? null : Math.round(c - traces[i].scheduled))).filter((x): x is number => x !== null).sort((a, b) => a - b),

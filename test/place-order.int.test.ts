@@ -42,7 +42,7 @@ describe('placeOrder', () => {
     expect(refused.data.placeOrder.unavailableItems).toEqual([{ productId: product.id, requested: 1, available: 0, isAvailable: false }]);
     const movements = await system.products.db.stockMovement.count({ where: { productId: product.id, type: 'RESERVE' } });
     expect(movements).toBe(50);
-  });
+  }, 180_000);
 
   it('reserves all lines or none', async () => {
     const plenty = await createProduct(system, { initialStock: 10 });

@@ -241,7 +241,7 @@ export function writeReport(r: Json, dir: string): string[] {
       svg(
         'latency-over-time.svg',
         lineChart({
-          title: `placeOrder latency over time (${n(main.rate, 1)} orders/s + reads), 2 s buckets`,
+          title: `placeOrder latency over time (${n(main.rate, 1)} orders/s + reads), ${n((series.bucketMs ?? 2000) / 1000, 0)} s buckets`,
           xLabel: 's since the phase started (warm-up included)',
           yLabel: 'ms (log)',
           logY: true,
@@ -261,7 +261,7 @@ export function writeReport(r: Json, dir: string): string[] {
       svg(
         'throughput-over-time.svg',
         lineChart({
-          title: 'Throughput over time, 2 s buckets',
+          title: `Throughput over time, ${n((series.bucketMs ?? 2000) / 1000, 0)} s buckets`,
           xLabel: 's since the phase started',
           yLabel: 'per second',
           series: [
@@ -308,15 +308,18 @@ export function writeReport(r: Json, dir: string): string[] {
     );
     out.push('');
     const cpuSeries = (series.cpuCores ?? []) as Json[];
-    const procs = sortProcs(Object.keys(cpuSeries[0] ?? {}).filter((k) => k !== 't'));
+    const procs = sortProcs(Object.keys(cpuSeries[0] ?? {}).filter((k) => k !== 't' && k !== 'machine' && k !== 'other processes'));
     out.push(
       svg(
         'cpu-over-time.svg',
         lineChart({
-          title: 'CPU cores used per process over time (1 s samples)',
+          title: 'CPU cores used per process over time (1 s samples), and by everything else on the machine',
           xLabel: 's since the phase started',
           yLabel: 'cores',
-          series: procs.map((k) => ({ name: k, points: cpuSeries.map((p) => ({ x: p.t, y: p[k] })) })),
+          series: [
+            ...procs.map((k) => ({ name: k, points: cpuSeries.map((p) => ({ x: p.t, y: p[k] })) })),
+            { name: 'other processes', points: cpuSeries.map((p) => ({ x: p.t, y: p['other processes'] ?? null })), color: '#000000', dashed: true },
+          ],
           refLines: [{ y: m.cores ?? 2, label: `${m.cores} cores` }],
         }),
       ),
@@ -425,7 +428,7 @@ export function writeReport(r: Json, dir: string): string[] {
     out.push(
       table(
         ['subscribers', 'heap / idle subscriber', 'RSS / idle subscriber', 'commit → client p50 / p95 / p99 / max', 'payloads', 'gateway CPU / payload'],
-        phases.map((p) => [p.subscribers, `${n((p.memoryPerIdleSubscriberBytes?.heap ?? NaN) / 1024, 1)} KiB`, `${n((p.memoryPerIdleSubscriberBytes?.rss ?? NaN) / 1024, 1)} KiB`, lat(p.delayFromCommitMs), `${p.deliveries}/${p.deliveriesExpected}`, `${n(p.gatewayCpu?.msPerDelivery, 2)} ms`]),
+        phases.map((p) => [p.subscribers, `${n((p.memoryPerIdleSubscriberBytes?.heap ?? NaN) / 1024, 1)} KiB`, (p.memoryPerIdleSubscriberBytes?.rss ?? -1) < 0 ? 'below noise' : `${n(p.memoryPerIdleSubscriberBytes.rss / 1024, 1)} KiB`, lat(p.delayFromCommitMs), `${p.deliveries}/${p.deliveriesExpected}`, `${n(p.gatewayCpu?.msPerDelivery, 2)} ms`]),
       ),
     );
     if (subs.results?.fanout) out.push('', `Fan-out: one customer with ${subs.results.fanout.subscriptionsOfOneViewer} subscriptions, one order: the last payload arrived ${(subs.results.fanout.runs as Json[]).map((x) => ms(x.delayFromCommitMs?.max)).join(' / ')} after the commit (each subscription resolves its own payload through the gateway).`);

@@ -57,7 +57,9 @@ export function lineChart({
   refLines?: { y: number; label: string; color?: string }[];
 }): string {
   const m = { top: 36, right: 16, bottom: 44, left: 64 };
-  const legendH = 18 * Math.ceil(series.length / 4);
+  const longest = Math.max(8, ...series.map((s) => s.name.length));
+  const perRow = Math.max(1, Math.min(4, Math.floor((width - 80) / (longest * 7 + 34))));
+  const legendH = 18 * Math.ceil(series.length / perRow);
   const w = width - m.left - m.right;
   const h = height - m.top - m.bottom - legendH;
   const all = series.flatMap((s) => s.points).filter((p) => p.y !== null && Number.isFinite(p.y)) as { x: number; y: number }[];
@@ -116,8 +118,8 @@ export function lineChart({
       for (const p of s.points) if (p.y !== null && Number.isFinite(p.y)) out.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3.5" fill="${color}"/>`);
   });
   series.forEach((s, i) => {
-    const lx = m.left + (i % 4) * (w / 4);
-    const ly = height - legendH + 4 + Math.floor(i / 4) * 18;
+    const lx = m.left + (i % perRow) * (w / perRow);
+    const ly = height - legendH + 4 + Math.floor(i / perRow) * 18;
     out.push(`<rect x="${lx}" y="${ly}" width="14" height="4" fill="${s.color ?? COLORS[i % COLORS.length]}"/>`);
     out.push(`<text x="${lx + 20}" y="${ly + 6}" fill="#222">${esc(s.name)}</text>`);
   });

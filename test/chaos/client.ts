@@ -57,8 +57,8 @@ function networkCode(err: unknown): string {
  * Sends GraphQL requests to `gatewayUrl` with a deadline of `timeoutMs` each
  * and keeps a record of every one.
  */
-export function createRecorder({ gatewayUrl, timeoutMs }: { gatewayUrl: string; timeoutMs: number }) {
-  const t0 = Date.now();
+export function createRecorder({ gatewayUrl, timeoutMs, origin = Date.now() }: { gatewayUrl: string; timeoutMs: number; /** What `startedAt` counts from. Default: now. */ origin?: number }) {
+  const t0 = origin;
   const records: RequestRecord[] = [];
 
   async function send(query: string, variables: unknown, headers: Record<string, string>): Promise<{ outcome: Outcome; body: GraphQLBody | null }> {

@@ -10,7 +10,7 @@
 //
 //   npm run test:chaos          (CHAOS_KEEP=1 keeps the working folder and its logs)
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
@@ -167,14 +167,38 @@ describe('faults under load', () => {
       customers.push({ email, headers: { authorization: `Bearer ${data.signUp.accessToken}` } });
     }
 
+    const accepted: Accepted[] = [];
+    /** Every idempotency key sent, with every order id an OrderPlaced answer named for it. */
+    const answersByKey = new Map<string, Set<string>>();
+
+    // ── Warm-up: every path of the saga once before any fault (cold code is not what this measures) ──
+    const warm: string[] = [];
+    for (const [i, paymentToken] of ['tok_visa', 'tok_chargeDeclined', 'tok_processingError', 'tok_visa'].entries()) {
+      const input = {
+        idempotencyKey: `warm-${randomUUID()}`,
+        items: [{ productId: products[i], quantity: 1 }],
+        shippingAddress: { name: 'Warm Up', line1: '1 Main St', city: 'Oakland', postalCode: '94601', country: 'US' },
+        paymentToken,
+      };
+      const orderId = (await gql(PLACE_ORDER, { input }, customers[i].headers)).placeOrder.order.id as string;
+      warm.push(orderId);
+      answersByKey.set(input.idempotencyKey, new Set([orderId]));
+      accepted.push({ key: input.idempotencyKey, orderId, customer: customers[i] });
+    }
+    await gql(CANCEL_ORDER, { id: warm[3] }, customers[3].headers);
+    for (const [i, id] of warm.entries()) {
+      for (let until = Date.now() + 60_000; ; await sleep(250)) {
+        const o = (await gql(ORDER_DETAIL, { id }, customers[i].headers)).order;
+        if (o.status !== 'PENDING_PAYMENT' && (o.status !== 'PENDING_SHIPMENT' || o.shipment)) break;
+        if (Date.now() > until) throw new Error(`warm-up order ${id} still ${o.status} after a minute: the system does not work even without faults`);
+      }
+    }
+
     // ── The load ──
     const say = (line: string) => console.log(`[chaos] ${((Date.now() - t0) / 1000).toFixed(1)} s ${line}`);
     const t0 = Date.now();
     say(`load started: ${ORDER_RATE} orders/s from ${CUSTOMERS} customers on ${PRODUCTS} products`);
-    const client: Recorder = createRecorder({ gatewayUrl: cluster.gatewayUrl, timeoutMs: REQUEST_TIMEOUT_MS });
-    const accepted: Accepted[] = [];
-    /** Every idempotency key sent, with every order id an OrderPlaced answer named for it. */
-    const answersByKey = new Map<string, Set<string>>();
+    const client: Recorder = createRecorder({ gatewayUrl: cluster.gatewayUrl, timeoutMs: REQUEST_TIMEOUT_MS, origin: t0 });
     const invalid: unknown[] = [];
     const cancels = new Map<string, number>();
     const inFlight = new Set<Promise<void>>();
@@ -390,6 +414,15 @@ describe('faults under load', () => {
       table.set(r.op, row);
     }
     const ghosts = orders.filter((o) => !(answersByKey.get(o.key)?.size));
+    /** Which fault a request started under (from the fault until every process was ready again), else steady. */
+    const phaseOf = (startedAt: number) => faults.find((f) => startedAt >= f.at && startedAt < f.at + f.recoveredMs)?.name ?? 'steady';
+    const KIND: Record<string, string> = { ok: 'ok', 'graphql-error': 'error', 'http-error': 'http', network: 'refused/reset', timeout: 'timeout', hung: 'hung' };
+    const byPhase = new Map<string, Map<string, number>>();
+    for (const r of records) {
+      const row = byPhase.get(phaseOf(r.startedAt)) ?? new Map<string, number>();
+      row.set(KIND[r.outcome.kind], (row.get(KIND[r.outcome.kind]) ?? 0) + 1);
+      byPhase.set(phaseOf(r.startedAt), row);
+    }
     console.log(
       [
         '',
@@ -408,6 +441,8 @@ describe('faults under load', () => {
         `emails: ${cluster.mail.messages.length} received by the SMTP sink; notification rows ${fmt(countBy(notifications.map((n) => n.status)))}; DLQ ${dlq}`,
         'requests by outcome:',
         ...[...table].map(([op, row]) => `  ${op.padEnd(12)} ${[...row].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ')}`),
+        'requests by the fault they started under:',
+        ...['steady', ...faults.map((f) => f.name)].filter((p) => byPhase.has(p)).map((p) => `  ${p.padEnd(24)} ${fmt(byPhase.get(p)!)}`),
         `slowest request: ${Math.max(0, ...records.map((r) => r.ms))} ms (deadline ${REQUEST_TIMEOUT_MS} ms)`,
         'what the services logged at warn/error level (top 4 each):',
         ...(['gateway', 'auth', 'products', 'orders', 'shipments'] as const).flatMap((name) =>
@@ -417,6 +452,8 @@ describe('faults under load', () => {
         '──────────────────────────────────────────────────────────────',
       ].join('\n'),
     );
+
+    writeFileSync(join(dir, 'requests.json'), JSON.stringify({ faults, records }, null, 1));
 
     // ── The invariants ──
     if (faultError) throw faultError;
