@@ -154,6 +154,7 @@ async function main() {
     const backlog = w.nats ? new BacklogSampler(w.nats, stack.databases, 1_000).start() : null;
     sampler.start();
 
+    let idle: { seconds: number; cores: Record<string, number | null>; statementsPerSec: Record<string, number> | null; commitsPerSec: Record<string, number> | null } | null = null;
     /** One open-model phase: arrivals, then its sagas drained; everything about its measured window. */
     async function runPhase(name: string, o: { rate: number; warmupS: number; durationS: number; mix: Mix; detailed: boolean; profile?: boolean; drainS: number }) {
       log(`phase ${name}: ${o.rate} orders/s${o.mix === NO_READS ? ' (writes only)' : ' + reads and shipment updates'}, ${o.warmupS} s warm-up + ${o.durationS} s measured`);
@@ -246,6 +247,10 @@ async function main() {
       const completedInWindow = [...workload.tracker.orders.values()].map((t) => SagaTracker.completedAt(t)).filter((t): t is number => t !== undefined && t >= wFrom && t < wTo).length;
       const cpu = sampler.window(wFrom, wTo);
       const cpuMsPerOrder = Object.fromEntries(Object.entries(cpu.perProcess).map(([k, v]) => [k, v.cpuSeconds === null || !committed ? null : r1((v.cpuSeconds * 1000) / committed)]));
+      // Marginal: minus what the process burns when idle over the same time.
+      const marginalCpuMsPerOrder = idle
+        ? Object.fromEntries(Object.entries(cpu.perProcess).map(([k, v]) => [k, v.cpuSeconds === null || !committed ? null : r1(Math.max(0, v.cpuSeconds - (idle!.cores[k] ?? 0) * cpu.seconds) * 1000 / committed)]))
+        : null;
       const backlogSamples = backlog ? backlog.samples.filter((s) => s.at >= wFrom && s.at <= wTo) : [];
       const total = (s: { pending: number; ackPending: number; outbox: number | null }) => s.pending + s.ackPending + (s.outbox ?? 0);
       const backlogGrowth = backlogSamples.length >= 2 ? total(backlogSamples[backlogSamples.length - 1]) - total(backlogSamples[0]) : null;
@@ -274,6 +279,7 @@ async function main() {
         incompleteAfterDrain: incomplete(),
         cpu,
         cpuMsPerPlacedOrder: cpuMsPerOrder,
+        marginalCpuMsPerOrder,
         eventLoopUtilization: windowEnd.elu,
         peakMemoryMb: sampler.peakMemMb(start, performance.now()),
       };
@@ -288,8 +294,10 @@ async function main() {
               {
                 statements: s.calls,
                 statementsPerOrder: r1(s.calls / committed),
+                marginalStatementsPerOrder: idle?.statementsPerSec ? r1(Math.max(0, s.calls - (idle.statementsPerSec[svc] ?? 0) * o.durationS) / committed) : null,
                 nestedStatementsPerOrder: r1(s.nestedCalls / committed),
                 transactionsPerOrder: commits[svc] !== undefined ? r1(commits[svc] / committed) : null,
+                marginalTransactionsPerOrder: commits[svc] !== undefined && idle?.commitsPerSec ? r1(Math.max(0, commits[svc] - (idle.commitsPerSec[svc] ?? 0) * o.durationS) / committed) : null,
                 execMsPerOrder: Math.round((s.execMs / committed) * 100) / 100,
                 top: s.top.map((q) => ({ ...q, perOrder: Math.round((q.calls / committed) * 100) / 100 })),
               },
@@ -339,8 +347,33 @@ async function main() {
     }
 
     // Cold processes (JIT, Prisma's query compiler, connection pools) would make the first phase look worse than the system is.
+    /** What the system does with no load at all (relay polling, consumers' pulls, timers): subtracted to get marginal per-order costs. */
+    const measureIdle = async (seconds: number) => {
+      await sleep(2_000);
+      sampler.sample();
+      const from = performance.now();
+      const c0 = infra?.instrumented ? await commitCounts(infra.pgUrl, stack.databases).catch(() => null) : null;
+      if (infra?.instrumented) await resetStatementStats(infra.pgUrl).catch(() => {});
+      await sleep(seconds * 1000);
+      const st = infra?.instrumented ? await statementStats(infra.pgUrl, stack.databases).catch(() => null) : null;
+      const c1 = infra?.instrumented ? await commitCounts(infra.pgUrl, stack.databases).catch(() => null) : null;
+      sampler.sample();
+      const w = sampler.window(from, performance.now());
+      const secs = (performance.now() - from) / 1000;
+      return {
+        seconds: r1(secs),
+        cores: Object.fromEntries(Object.entries(w.perProcess).map(([k, v]) => [k, v.cores])),
+        statementsPerSec: st ? Object.fromEntries(Object.entries(st).map(([k, v]) => [k, r1(v.calls / secs)])) : null,
+        commitsPerSec: c0 && c1 ? Object.fromEntries(Object.entries(c1).map(([k, v]) => [k, r1((v - (c0[k] ?? 0)) / secs)])) : null,
+        topStatements: st ? Object.fromEntries(Object.entries(st).map(([k, v]) => [k, v.top.slice(0, 4).map((q) => ({ query: q.query, perSec: r1(q.calls / secs) }))])) : null,
+        otherProcessesCores: w.otherProcessesCores,
+      };
+    };
     const warm = await runPhase('warmup', { rate: Math.max(1, flags.writesRate / 2), warmupS: 0, durationS: flags.quick ? 8 : 15, mix, detailed: false, drainS: 10 });
     report.warmup = { rate: warm.rate, durationS: warm.durationS, placeOrderLatencyMs: warm.placeOrderLatencyMs };
+    idle = await measureIdle(flags.quick ? 4 : 6);
+    report.idle = idle;
+    log(`idle system: ${JSON.stringify(idle.cores)} cores; statements/s ${JSON.stringify(idle.statementsPerSec)}`);
     if (!skip.has('writes')) phases.writes = await runPhase('writes', { rate: flags.writesRate, warmupS: 5, durationS: flags.writesDuration, mix: NO_READS, detailed: true, profile: flags.profile, drainS: flags.drain });
     if (!skip.has('saturation') && flags.steps > 0) {
       // Two verdicts per step. strict (the brief's): placeOrder p95 < 100 ms and the saga keeps up.

@@ -48,6 +48,20 @@ interface Service {
   child: ChildProcess | null;
   /** Set while we kill or stop it on purpose, so its exit is not reported as a crash. */
   expectingExit: boolean;
+  /** CPU seconds of its earlier (killed or stopped) processes. */
+  cpuBefore: number;
+}
+
+/** CPU seconds (user + system) a live process has used so far, from /proc; 0 where there is no /proc. */
+export function processCpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    // Fields after the command name, which is in parentheses and may contain spaces: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return 0;
+  }
 }
 
 function exited(child: ChildProcess | null): boolean {
@@ -105,7 +119,7 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
   let stopping = false;
 
   function newService(name: ServiceName, port: number, script: string, env: NodeJS.ProcessEnv): Service {
-    return { name, port, url: `http://127.0.0.1:${port}`, script, env: { ...env, PORT: String(port) }, child: null, expectingExit: false };
+    return { name, port, url: `http://127.0.0.1:${port}`, script, env: { ...env, PORT: String(port) }, child: null, expectingExit: false, cpuBefore: 0 };
   }
 
   function spawnService(svc: Service): void {
@@ -153,7 +167,10 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
 
   async function stopService(svc: Service, signal: NodeJS.Signals, timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
     svc.expectingExit = true;
-    if (svc.child && !exited(svc.child)) await stopChild(svc.child, signal, timeoutMs);
+    if (svc.child && !exited(svc.child)) {
+      svc.cpuBefore += processCpuSeconds(svc.child.pid);
+      await stopChild(svc.child, signal, timeoutMs);
+    }
   }
 
   // Subgraphs first (the gateway serves a static supergraph, but verifies tokens with auth's keys).
@@ -235,6 +252,10 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
       await waitReady(svc);
       log(`${name} ready again after ${Date.now() - t0} ms`);
       return Date.now() - t0;
+    },
+    /** CPU seconds each service has used, over all its processes (a process that crashed on its own is not counted). */
+    cpuSeconds(): Record<ServiceName, number> {
+      return Object.fromEntries([...services.values()].map((s) => [s.name, s.cpuBefore + (exited(s.child) ? 0 : processCpuSeconds(s.child!.pid))])) as Record<ServiceName, number>;
     },
     /** Whether a service answers 200 on /health/ready now. */
     // 5 s: the gateway's own check asks every subgraph with a 2 s deadline.

@@ -10,8 +10,8 @@
 //
 //   npm run test:chaos          (CHAOS_KEEP=1 keeps the working folder and its logs)
 import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import pg from 'pg';
@@ -49,10 +49,11 @@ const NATS_DOWN_MS = 3_000;
 const SERVICE_ENV = {
   // Shorter saga retries, so the suite settles in seconds rather than minutes.
   SAGA_RETRY_SCALE: '0.2',
-  // The sweeper releases stock reserved for orders that were never written (orders killed mid-placeOrder).
-  // 30 s stays above the longest an order write can take after its reservation (pool wait 10 s + transaction 15 s),
-  // so the sweeper never races a slow but successful placeOrder.
-  RESERVATION_DEADLINE_MS: '30000',
+  // The sweeper releases stock reserved for orders that were never written (orders or products killed
+  // mid-placeOrder) once RESERVATION_DEADLINE_MS (default 60 s) has passed; it looks every 3 s instead of 15 s.
+  // The deadline keeps its default: it must stay above the longest a placeOrder can take between its
+  // reservation and its order write (three 5 s reservation attempts, then pool wait and transaction, ~40 s),
+  // or the sweeper would release stock under a slow but successful order.
   SWEEP_INTERVAL_MS: '3000',
 };
 
@@ -197,6 +198,8 @@ describe('faults under load', () => {
     // ── The load ──
     const say = (line: string) => console.log(`[chaos] ${((Date.now() - t0) / 1000).toFixed(1)} s ${line}`);
     const t0 = Date.now();
+    const machineAtStart = machineCpu();
+    const servicesAtStart = cluster.cpuSeconds();
     say(`load started: ${ORDER_RATE} orders/s from ${CUSTOMERS} customers on ${PRODUCTS} products`);
     const client: Recorder = createRecorder({ gatewayUrl: cluster.gatewayUrl, timeoutMs: REQUEST_TIMEOUT_MS, origin: t0 });
     const invalid: unknown[] = [];
@@ -292,9 +295,12 @@ describe('faults under load', () => {
           if (Date.now() < due) await sleep(due - Date.now());
           const at = Date.now();
           say(`fault: ${name}`);
-          await inject();
-          await everythingReady();
-          faults.push({ name, at: at - t0, recoveredMs: Date.now() - at });
+          try {
+            await inject();
+            await everythingReady();
+          } finally {
+            faults.push({ name, at: at - t0, recoveredMs: Date.now() - at });
+          }
         }
       } catch (err) {
         faultError = err; // reported once the clients are done, with the summary
@@ -349,6 +355,8 @@ describe('faults under load', () => {
       if (next > Date.now()) await sleep(next - Date.now());
     }
     const loadMs = Date.now() - t0;
+    const machine = machineCpu().since(machineAtStart);
+    const servicesCpu = Object.entries(cluster.cpuSeconds()).map(([name, sec]) => [name, sec - servicesAtStart[name as ServiceName]] as const);
     say(`load over; waiting for ${inFlight.size} client flows in flight`);
     await faultRunner;
     while (inFlight.size) await Promise.race(inFlight);
@@ -431,6 +439,7 @@ describe('faults under load', () => {
         `orders: ${answersByKey.size} attempted, ${accepted.length} accepted (OrderPlaced), ${orders.length} in the database (${ghosts.length} never acknowledged to the client)`,
         `order states: ${fmt(byStatus)}`,
         `cancels: ${fmt(cancels)}`,
+        `CPU during the load: machine ${(machine.busyCores).toFixed(2)} of ${machine.cores} cores busy; our services ${(servicesCpu.reduce((n, [, sec]) => n + sec, 0) / (loadMs / 1000)).toFixed(2)} cores (${servicesCpu.map(([n, sec]) => `${n} ${(sec / (loadMs / 1000)).toFixed(2)}`).join(', ')}); the rest is PostgreSQL, NATS, this test and whatever else runs here`,
         'faults (at, recovered — every process ready again):',
         ...faults.map((f) => `  ${(f.at / 1000).toFixed(1).padStart(5)} s  ${f.name.padEnd(24)} ${(f.recoveredMs / 1000).toFixed(1)} s`),
         `services that died on their own: ${cluster.unexpectedExits.length ? cluster.unexpectedExits.map((e) => `${e.name} (${e.how})`).join(', ') : 'none'}`,
@@ -550,6 +559,29 @@ function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
   for (const x of xs) m.set(key(x), [...(m.get(key(x)) ?? []), x]);
   return m;
+}
+
+/** The machine's CPU counters (/proc/stat), to tell a slow system from a busy machine. */
+function machineCpu() {
+  const read = () => {
+    try {
+      const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+      const idle = values[3] + (values[4] ?? 0);
+      return { total: values.reduce((a, b) => a + b, 0), idle };
+    } catch {
+      return { total: 0, idle: 0 };
+    }
+  };
+  const at = read();
+  return {
+    ...at,
+    /** Busy cores on average since `earlier`. */
+    since(earlier: { total: number; idle: number }) {
+      const cores = cpus().length;
+      const total = at.total - earlier.total;
+      return { cores, busyCores: total > 0 ? (cores * (total - (at.idle - earlier.idle))) / total : 0 };
+    },
+  };
 }
 
 const fmt = (m: Map<string, number>) => [...m].map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
