@@ -60,7 +60,7 @@ function help(spec: Record<string, Spec>, usage: string): string {
   const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   const lines = Object.entries(spec).map(([k, s]) => {
     const arg = s.type === 'boolean' ? '' : s.type === 'env' ? ' K=V' : s.type === 'number' ? ' N' : ' S';
-    const def = s.type === 'env' ? '' : s.default === null || s.default === false ? '' : ` (default ${s.default})`;
+    const def = s.type === 'env' ? '' : s.default === null || s.default === false || s.default === '' ? '' : ` (default ${s.default})`;
     return `  ${(flag(k) + arg).padEnd(28)}${s.help}${def}`;
   });
   return `${usage}\n\nOptions:\n${lines.join('\n')}`;

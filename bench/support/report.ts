@@ -121,7 +121,8 @@ export function writeReport(r: Json, dir: string): string[] {
     const gross = src.cpuMsPerPlacedOrder as Record<string, number | null>;
     // Marginal cost (the idle system's background CPU subtracted) where the run measured the idle system.
     const cpu = (src.marginalCpuMsPerOrder ?? gross) as Record<string, number | null>;
-    const procs = sortProcs(Object.keys(cpu).filter((k) => k !== 'bench'));
+    // In-process, the bench process runs the services too: count it.
+    const procs = sortProcs(Object.keys(cpu).filter((k) => k !== 'bench' || r.config?.mode === 'in-process'));
     const total = procs.reduce((a, k) => a + (cpu[k] ?? 0), 0);
     const elu = (src.eventLoopUtilization ?? {}) as Record<string, number | null>;
     const worst = procs.filter((k) => k !== 'postgres' && k !== 'nats').sort((a, b) => (cpu[b] ?? 0) - (cpu[a] ?? 0))[0];
@@ -145,7 +146,7 @@ export function writeReport(r: Json, dir: string): string[] {
           n(r.idle?.cores?.[k], 2),
           n(src.cpu?.perProcess?.[k]?.cores, 2),
           elu[k] != null ? pct(elu[k]) : k === 'postgres' || k === 'nats' ? '(not Node)' : 'n/a',
-          k === 'postgres' ? '(multi-process)' : n(1000 / Math.max(cpu[k] ?? 0, 1e-9), 0),
+          k === 'postgres' ? '(multi-process)' : (cpu[k] ?? 0) > 0.05 ? n(1000 / cpu[k]!, 0) : '—',
           n(src.peakRssMb?.[k] ?? src.peakMemoryMb?.[k], 0),
         ]),
       ),
@@ -329,7 +330,7 @@ export function writeReport(r: Json, dir: string): string[] {
       svg(
         'cpu-over-time.svg',
         lineChart({
-          title: 'CPU cores used per process over time (1 s samples), and by everything else on the machine',
+          title: 'CPU cores per process (1 s samples), and other processes',
           xLabel: 's since the phase started',
           yLabel: 'cores',
           series: [
@@ -431,9 +432,11 @@ export function writeReport(r: Json, dir: string): string[] {
   }
   if (saga) {
     const x = saga.results;
+    // Sagas of the window's orders that completed, per second (older files counted completions seen in the window).
+    const perSec = x.completionsObservedInWindowPerSec !== undefined ? x.sagaCompletedPerSec : Math.min(x.saga?.completed ?? 0, (x.sagaCompletedPerSec ?? 0) * (saga.config?.durationS || 1)) / (saga.config?.durationS || 1);
     out.push(
       `**\`npm run bench:saga\`** (${saga.timestamp}, ${saga.config?.target}, load ${saga.machine?.loadAtStart?.raw ?? '?'}): ${saga.config?.rate} orders/s for ${saga.config?.durationS} s, writes only → ` +
-        `${n(x.sagaCompletedPerSec, 1)} sagas/s (${n(x.sagaCompletedPerMin, 0)}/min, ${pct(x.shareOfTarget)} of 10,000/min); end to end ${lat(x.saga?.endToEndMs)}; ${pct(x.saga?.withinDeadlineRate)} within 5 s; placeOrder ${lat(x.placeOrder?.latencyMs)}. [saga-latest.json](saga-latest.json)`,
+        `${x.saga?.completed}/${x.saga?.placed} sagas complete, ${n(perSec, 1)}/s (${n(perSec * 60, 0)}/min, ${pct((perSec * 60) / 10_000)} of 10,000/min); end to end ${lat(x.saga?.endToEndMs)}; ${pct(x.saga?.withinDeadlineRate)} within 5 s; placeOrder ${lat(x.placeOrder?.latencyMs)}. [saga-latest.json](saga-latest.json)`,
     );
     out.push('');
   }

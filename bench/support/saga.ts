@@ -224,7 +224,7 @@ export async function outboxBacklog(databases: Record<string, string> | null): P
   await Promise.all(
     ['orders', 'products', 'shipments'].map(async (name) => {
       const c = await sampleClient(databases[name]);
-      out[name] = Number((await c.query('SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).rows[0].n);
+      out[name] = Number((await c.query('/* bench */ SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).rows[0].n);
     }),
   );
   return out;
@@ -279,7 +279,7 @@ export async function statementStats(pgUrl: string, databases: Record<string, st
     const perService: Record<string, { calls: number; nestedCalls: number; execMs: number; commits: number; top: { query: string; calls: number; execMs: number; meanMs: number }[] }> = {};
     for (const r of rows) {
       const svc = names[r.datname];
-      if (!svc) continue;
+      if (!svc || r.query.includes('/* bench */')) continue; // the bench's own sampling queries
       const p = (perService[svc] ??= { calls: 0, nestedCalls: 0, execMs: 0, commits: 0, top: [] });
       if (!r.toplevel) {
         p.nestedCalls += Number(r.calls);
@@ -336,6 +336,6 @@ export async function commitCounts(pgUrl: string, databases: Record<string, stri
 export async function ordersCreatedBetween(databases: Record<string, string> | null, fromWall: number, toWall: number): Promise<number | null> {
   if (!databases) return null;
   const c = await sampleClient(databases.orders);
-  const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE created_at >= $1 AND created_at < $2', [new Date(fromWall), new Date(toWall)]);
+  const { rows } = await c.query<{ n: number }>('/* bench */ SELECT count(*)::int AS n FROM orders WHERE created_at >= $1 AND created_at < $2', [new Date(fromWall), new Date(toWall)]);
   return rows[0].n;
 }

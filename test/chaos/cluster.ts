@@ -17,7 +17,7 @@ export type ServiceName = (typeof SUBGRAPHS)[number] | 'gateway';
 const URL_VARS = { auth: 'AUTH_URL', products: 'PRODUCTS_URL', orders: 'ORDERS_URL', shipments: 'SHIPMENTS_URL' } as const;
 
 /** How long a (re)started service gets to answer 200 on /health/ready. */
-const READY_TIMEOUT_MS = 60_000;
+const READY_TIMEOUT_MS = 90_000;
 /** How long a service gets to stop on SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 10_000;
 /** Delay before the supervisor restarts a service that died on its own. */
@@ -187,9 +187,11 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
     throw err;
   }
 
-  // If the test process dies without stop(), the services must not outlive it.
+  // If the test process dies without stop(), nothing it started may outlive it (signals only: 'exit' cannot wait).
   const killAll = () => {
     for (const s of services.values()) if (!exited(s.child)) s.child!.kill('SIGKILL');
+    postgres.child.kill('SIGINT'); // fast shutdown
+    nats?.child.kill('SIGTERM');
   };
   process.once('exit', killAll);
 
@@ -272,11 +274,15 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
       nats = await startBus();
       log('nats-server started again');
     },
-    /** PostgreSQL fast shutdown (SIGINT: clients are disconnected, transactions in flight roll back), then start on the same data. */
-    async restartPostgres(): Promise<number> {
-      log('restarting PostgreSQL (fast shutdown)');
+    /**
+     * PostgreSQL fast shutdown (SIGINT: clients are disconnected, transactions in flight roll back), then start on
+     * the same data, after `downMs` (default 0: at once). Resolves with the milliseconds it was away.
+     */
+    async restartPostgres({ downMs = 0 }: { downMs?: number } = {}): Promise<number> {
+      log(`restarting PostgreSQL (fast shutdown${downMs ? `, ${downMs / 1000} s down` : ''})`);
       const t0 = Date.now();
       await postgres.stop();
+      await sleep(downMs);
       postgres = await startPg();
       log(`PostgreSQL up again after ${Date.now() - t0} ms`);
       return Date.now() - t0;
