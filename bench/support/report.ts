@@ -189,10 +189,13 @@ export function writeReport(r: Json, dir: string): string[] {
     out.push(table(['db', 'per order', 'mean ms', 'statement'], top.map((q) => [q.db, n(q.perOrder, 2), n(q.meanMs, 3), `\`${String(q.query).replace(/\|/g, '\\|').slice(0, 110)}\``])));
     out.push('');
   }
-  if (writes?.profiles) {
-    out.push(`CPU profiles of the writes phase (V8 sampling profiler, 1 ms, exactly the measured window; files under [profiles/](profiles/)), self time by area, % of each process's busy time:`);
+  const profiles = (r.profiles?.byService ?? writes?.profiles) as Record<string, Json> | undefined;
+  if (profiles) {
+    out.push(
+      `CPU profiles (V8 sampling profiler, 1 ms) of a phase like the writes phase${r.profiles ? ` (${n(r.profiles.rate, 1)} orders/s, ${r.profiles.durationS} s, profiled on its own so that the profiler's cost stays out of the numbers above)` : ''}; files under [profiles/](profiles/), open them in Chrome DevTools. Self time by area, % of each process's busy time:`,
+    );
     out.push('');
-    for (const [svc, p] of Object.entries(writes.profiles as Record<string, Json>)) {
+    for (const [svc, p] of Object.entries(profiles)) {
       out.push(`- **${svc}** (${p.busyMs} ms busy): ${(p.byCategory as Json[]).slice(0, 8).map((c) => `${c.category} ${c.pct} %`).join(', ')}`);
     }
     out.push('');
