@@ -1,5 +1,6 @@
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
 import { z } from 'zod';
+import { isDatabaseUnavailable } from './errors.ts';
 import type { EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Bus } from './nats.ts';
@@ -68,7 +69,7 @@ export interface EventConsumerOptions<Data, Tx> {
   /** Owning service; with the type it names the durable consumer and the inbox rows. */
   service: string;
   handler: EventHandler<Data, Tx>;
-  /** Attempts before a failing message is dead-lettered. Default 8. */
+  /** Attempts before a failing message is dead-lettered (while the database cannot be reached, none is). Default 8. */
   maxDeliver?: number;
   /** Messages handled at once; events of one saga (correlationId) are always handled one after another. Default 8 (a service runs several consumers on one connection pool). */
   concurrency?: number;
@@ -112,7 +113,9 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
     if (traceparent) h.set(TRACEPARENT_HEADER, traceparent);
     const body = { original: msg.string(), subject: msg.subject, error: reason, deliveries: msg.info.redeliveryCount, consumer: durable, stream: msg.info.stream, seq: msg.seq };
     await bus.js.publish(bus.subject(`dlq.${handler.type}`), JSON.stringify(body), { msgID: `${durable}:${msg.seq}`, headers: h });
-    msg.term(reason);
+    // A plain +TERM: nats-server 2.9 (Debian's) ignores "+TERM <reason>" and redelivers the message after
+    // ack_wait, so a dead letter would come back every 30 s. The reason is in the dead letter and the log.
+    msg.term();
     clog.warn({ seq: msg.seq, reason }, 'message dead-lettered');
   }
 
@@ -158,7 +161,9 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
       if (published) onPublished();
     } catch (err) {
       if (err instanceof PoisonMessage) return deadLetter(msg, err.message);
-      if (attempt >= maxDeliver) return deadLetter(msg, `failed ${attempt} times: ${(err as Error).message}`);
+      // A database that is down or restarting is no fault of the message: it is retried (backoff capped at
+      // 10 s) until the database is back, however long that takes, and never dead-lettered for it.
+      if (attempt >= maxDeliver && !isDatabaseUnavailable(err)) return deadLetter(msg, `failed ${attempt} times: ${(err as Error).message}`);
       const delay = err instanceof RetryLater ? err.delayMs : backoffMs(attempt);
       if (!(err instanceof RetryLater)) clog.warn({ eventId: event.id, attempt, err: (err as Error).message }, 'handler failed; will retry');
       msg.nak(Math.round(delay * retryScale));

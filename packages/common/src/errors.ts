@@ -73,3 +73,30 @@ export function isUniqueViolation(err: unknown): boolean {
   const cause = e?.meta?.driverAdapterError?.cause;
   return cause?.originalCode === '23505' || cause?.kind === 'UniqueConstraintViolation';
 }
+
+/** Prisma's codes for a server it cannot reach or that went away, and for no pooled connection in time. */
+const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/** The pg adapter's kinds for the same. */
+const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+/** SQLSTATEs: class 08 (connection exception), 57P01–57P03 (shutting down, crashed, starting up), 53300 (too many connections). */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
+/** What pg itself throws when its pool or client cannot get or keep a connection. */
+const UNAVAILABLE_MESSAGE = /timeout exceeded when trying to connect|Connection terminated|not queryable|ECONNREFUSED|ECONNRESET/;
+
+/**
+ * The database could not be reached or dropped the connection (down,
+ * restarting, failing over, no pooled connection in time): a failure of the
+ * moment, not of the request or message at hand. Seen through a model call,
+ * a raw statement or a transaction.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  // The error, then what it wraps (a few levels: causes can be cyclic).
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const x = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } }; message?: unknown };
+    if (typeof x.code === 'string' && UNAVAILABLE_PRISMA_CODES.has(x.code)) return true;
+    const cause = x.meta?.driverAdapterError?.cause;
+    if (cause && (UNAVAILABLE_ADAPTER_KINDS.has(cause.kind ?? '') || UNAVAILABLE_SQLSTATE.test(cause.originalCode ?? ''))) return true;
+    if (typeof x.message === 'string' && UNAVAILABLE_MESSAGE.test(x.message)) return true;
+  }
+  return false;
+}
