@@ -1,5 +1,6 @@
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
 import { z } from 'zod';
+import { sqlPool } from './db.ts';
 import { isDatabaseUnavailable } from './errors.ts';
 import type { EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
@@ -136,11 +137,11 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
 
   /** See EventHandler.outsideTransaction: no connection is held while the handler runs. */
   async function processOutsideTransaction(event: EventEnvelope<Data>, attempt: number): Promise<boolean> {
-    const client = opts.db as Tx;
-    const seen = await client.$queryRawUnsafe<unknown[]>(`SELECT 1 FROM inbox WHERE consumer = $1 AND id = $2::uuid`, durable, event.id);
-    if (seen.length > 0) return false;
-    const result = await handler.handle(event, { tx: client, attempt, log: clog });
-    await client.$executeRawUnsafe(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, durable, event.id);
+    const pool = sqlPool(opts.db as object);
+    const seen = await pool.query(`SELECT 1 FROM inbox WHERE consumer = $1 AND id = $2::uuid`, [durable, event.id]);
+    if (seen.rowCount) return false;
+    const result = await handler.handle(event, { tx: opts.db as Tx, attempt, log: clog });
+    await pool.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [durable, event.id]);
     return !!result?.published;
   }
 

@@ -93,7 +93,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   // The error, then what it wraps (a few levels: causes can be cyclic).
   for (let e = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     const x = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } }; message?: unknown };
-    if (typeof x.code === 'string' && UNAVAILABLE_PRISMA_CODES.has(x.code)) return true;
+    if (typeof x.code === 'string' && (UNAVAILABLE_PRISMA_CODES.has(x.code) || UNAVAILABLE_SQLSTATE.test(x.code))) return true;
     const cause = x.meta?.driverAdapterError?.cause;
     if (cause && (UNAVAILABLE_ADAPTER_KINDS.has(cause.kind ?? '') || UNAVAILABLE_SQLSTATE.test(cause.originalCode ?? ''))) return true;
     if (typeof x.message === 'string' && UNAVAILABLE_MESSAGE.test(x.message)) return true;

@@ -2,19 +2,17 @@ import { headers as natsHeaders } from 'nats';
 import type { Bus } from './nats.ts';
 import type { EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
+import { sqlPool, withTransaction } from './db.ts';
 
-/** The part of a Prisma client the relay needs (raw SQL in a transaction). */
-export interface RawSqlClient {
-  $transaction<R>(fn: (tx: RawSqlTx) => Promise<R>): Promise<R>;
-  $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
-}
+/** The part of a Prisma client (or transaction) that runs raw SQL. */
 export interface RawSqlTx {
   $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): Promise<T>;
   $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
 }
 
 export interface OutboxRelayOptions {
-  db: unknown;
+  /** The service's Prisma client (from createPrismaClient); the relay's statements go straight to its pg pool. */
+  db: object;
   bus: Bus;
   log: Logger;
   /** Rows per round. Default 200: one round trip per batch, bounded publish fan-out. */
@@ -32,7 +30,6 @@ export interface OutboxRelayOptions {
  * FOR UPDATE SKIP LOCKED, so any number of replicas can relay side by side.
  */
 export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 250, retainMs = 24 * 3600_000 }: OutboxRelayOptions) {
-  const prisma = db as RawSqlClient;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let stopped = true;
@@ -41,11 +38,11 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
   let scheduled: NodeJS.Timeout | null = null;
 
   async function relayOnce(): Promise<number> {
-    return prisma.$transaction(async (tx) => {
-      const rows = await tx.$queryRawUnsafe<{ id: string; subject: string; payload: EventEnvelope }[]>(
+    return withTransaction(sqlPool(db), async (tx) => {
+      const { rows } = await tx.query<{ id: string; subject: string; payload: EventEnvelope }>(
         `SELECT id::text, subject, payload FROM outbox WHERE published_at IS NULL
          ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        batchSize,
+        [batchSize],
       );
       if (rows.length === 0) return 0;
       const results = await Promise.allSettled(
@@ -58,9 +55,9 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
       );
       const acked = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.id);
       const failed = rows.filter((_, i) => results[i].status === 'rejected').map((r) => r.id);
-      if (acked.length) await tx.$executeRawUnsafe(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])`, acked);
+      if (acked.length) await tx.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])`, [acked]);
       if (failed.length) {
-        await tx.$executeRawUnsafe(`UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY($1::uuid[])`, failed);
+        await tx.query(`UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY($1::uuid[])`, [failed]);
         const reason = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as Error;
         log.warn({ failed: failed.length, err: reason?.message }, 'outbox publish failed; will retry');
       }
@@ -83,10 +80,7 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
       } while (again && !stopped);
       if (Date.now() - lastCleanup > 60_000) {
         lastCleanup = Date.now();
-        await prisma.$executeRawUnsafe(
-          `DELETE FROM outbox WHERE published_at < now() - ($1::int * interval '1 millisecond')`,
-          retainMs,
-        );
+        await sqlPool(db).query(`DELETE FROM outbox WHERE published_at < now() - ($1::int * interval '1 millisecond')`, [retainMs]);
       }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'outbox relay round failed; retrying');

@@ -48,11 +48,14 @@ export async function recordStatus(
   );
 }
 
-/** Locks and reads an order inside a transaction (serialises the saga steps of one order). */
+/**
+ * Locks and reads an order inside a transaction (serialises the saga steps of
+ * one order): one `SELECT … FOR UPDATE` for both, its columns renamed to the
+ * model's fields (snake_case → camelCase, as the schema maps them).
+ */
 export async function lockOrder(tx: Tx, orderId: string): Promise<Order | null> {
-  const rows = await tx.$queryRawUnsafe<{ id: string }[]>('SELECT id::text FROM orders WHERE id = $1::uuid FOR UPDATE', orderId);
-  if (rows.length === 0) return null;
-  return tx.order.findUnique({ where: { id: orderId } });
+  const [row] = await tx.$queryRawUnsafe<Record<string, unknown>[]>('SELECT * FROM orders WHERE id = $1::uuid FOR UPDATE', orderId);
+  return row ? (Object.fromEntries(Object.entries(row).map(([column, value]) => [column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), value])) as Order) : null;
 }
 
 /** Refunds a succeeded payment (simulated) and publishes payments.refunded, inside the caller's transaction. */
