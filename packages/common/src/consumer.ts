@@ -1,4 +1,5 @@
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
 import { sqlPool } from './db.ts';
 import { isDatabaseUnavailable } from './errors.ts';
@@ -78,6 +79,12 @@ export interface EventConsumerOptions<Data, Tx> {
   onPublished?: () => void;
   /** Multiplies every retry delay; tests shrink it. Default 1. */
   retryScale?: number;
+  /**
+   * Shared by all consumers of a service: bounds how many of their inbox
+   * transactions hold a pooled connection at once, so that a backlog of
+   * events cannot take every connection from the service's requests.
+   */
+  transactionSlots?: LimitFunction;
 }
 
 const STREAM_OF: Record<string, string> = { orders: 'ORDERS', payments: 'ORDERS', inventory: 'INVENTORY', shipments: 'SHIPMENTS' };
@@ -93,7 +100,7 @@ export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number
  * dead-letter stream for poison messages.
  */
 export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsumerOptions<Data, Tx>) {
-  const { bus, log, service, handler, maxDeliver = 8, concurrency = 8, onPublished = () => {}, retryScale = 1 } = opts;
+  const { bus, log, service, handler, maxDeliver = 8, concurrency = 8, onPublished = () => {}, retryScale = 1, transactionSlots = pLimit(concurrency) } = opts;
   const db = opts.db as ConsumerDb<Tx>;
   const durable = `${service}-${handler.name}`;
   const stream = bus.stream(STREAM_OF[handler.type.split('.')[0]] ?? 'ORDERS');
@@ -151,12 +158,14 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
     try {
       const published = handler.outsideTransaction
         ? await processOutsideTransaction(event, attempt)
-        : await db.$transaction(async (tx) => {
-            const fresh = await tx.$executeRawUnsafe(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, durable, event.id);
-            if (fresh === 0) return false; // seen before: the effect is already committed
-            const result = await handler.handle(event, { tx, attempt, log: clog });
-            return !!result?.published;
-          });
+        : await transactionSlots(() =>
+            db.$transaction(async (tx) => {
+              const fresh = await tx.$executeRawUnsafe(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, durable, event.id);
+              if (fresh === 0) return false; // seen before: the effect is already committed
+              const result = await handler.handle(event, { tx, attempt, log: clog });
+              return !!result?.published;
+            }),
+          );
       msg.ack();
       clog.debug({ eventId: event.id, type: event.type, attempt }, 'event handled');
       if (published) onPublished();

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { z } from 'zod';
 import type express from 'express';
 import type { DocumentNode } from 'graphql';
@@ -100,9 +101,12 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
   const internalAuth = createInternalAuth({ secret: config.internalAuthSecret, issuer: name });
   const metrics = createMetricsRegistry(name);
   const consumers: EventConsumer[] = [];
+  // Half the pool for the consumers' transactions at most: the rest stays free for requests (placeOrder) however
+  // long the backlog. Without it, 6 consumers × 8 messages in flight queue for the same 10 connections as the API.
+  const transactionSlots = pLimit(Math.max(1, Math.floor(config.DB_POOL_SIZE / 2)));
   const consumer = (handler: EventHandler<any, any>, options: { maxDeliver?: number; concurrency?: number } = {}) => {
     if (!bus) throw new Error(`${name} consumes events: set publishesEvents`);
-    const c = createEventConsumer({ bus, db: database, log, service: name, handler, onPublished: relay?.kick, retryScale: config.SAGA_RETRY_SCALE, ...options });
+    const c = createEventConsumer({ bus, db: database, log, service: name, handler, onPublished: relay?.kick, retryScale: config.SAGA_RETRY_SCALE, transactionSlots, ...options });
     consumers.push(c);
     return c;
   };
