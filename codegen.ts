@@ -61,6 +61,9 @@ for (const [name, { context, models }] of Object.entries(SUBGRAPHS)) {
       contextType: `../context.ts#${context}`,
       mapperTypeSuffix: 'Model',
       mappers: Object.fromEntries(models.map((m) => [m, `../db.ts#${m}`])),
+      // A union member a resolver returns must say which member it is: __resolveType
+      // answers with that __typename, so it cannot be left out.
+      resolversNonOptionalTypename: { unionMember: true },
     },
   };
 }

@@ -28,11 +28,11 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { boot, log } from './support/boot.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
-import { PLACE_ORDER, call, createProducts, orderInput } from './support/graphql.ts';
+import { PLACE_ORDER, call, orderInput } from './support/graphql.ts';
 import { runOpenModel, schedule } from './support/load.ts';
 import { cpuReference, loadAverage, machineInfo } from './support/proc.ts';
-import { clientToken, signUpCustomers } from './support/stack.ts';
 import { countBy, prng, summarize } from './support/stats.ts';
+import { prepareWorkload } from './support/workload.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -58,14 +58,17 @@ async function main() {
   const booted = await boot(flags);
   const { stack, infra, sampler } = booted;
   try {
-    const gateway = stack.gatewayUrl;
-    let t = performance.now();
-    const operator = { authorization: `Bearer ${await clientToken(gateway, 'ops-console', flags.opsSecret, 'products:write')}` };
-    const productIds = await createProducts(gateway, operator, flags.products, runId, random);
-    log(`created ${productIds.length} products in ${Math.round(performance.now() - t)} ms`);
-    t = performance.now();
-    const customers = await signUpCustomers(gateway, flags.customers, runId, { onProgress: (n) => log(`  signed up ${n}/${flags.customers}`) });
-    log(`signed up ${customers.length} customers in ${Math.round(performance.now() - t)} ms`);
+    const { gateway, productIds, customers, close } = await prepareWorkload(booted, {
+      products: flags.products,
+      customers: flags.customers,
+      runId,
+      random,
+      opsSecret: flags.opsSecret,
+      subscribe: false,
+      watchShipments: false,
+    });
+    // Nothing is left open without subscribers or a NATS watch; closed anyway should that change.
+    await close();
 
     const url = `${gateway}/graphql`;
     const arrivals = schedule('placeOrder', flags.rate, 0, flags.warmup + flags.duration, flags.warmup, 0, (i) => {

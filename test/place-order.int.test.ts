@@ -17,7 +17,8 @@ describe('placeOrder', () => {
   let system: System;
   beforeAll(async () => {
     // Cheap password hashes: this file signs up 200 buyers, and hashing is not what it tests.
-    system = await startSystem({ env: { RESERVATION_DEADLINE_MS: '1000', SWEEP_INTERVAL_MS: '3600000', PASSWORD_HASH_COST: '10' } });
+    // The sweeper runs only when a test calls it: its deadline keeps the default, and the sweep test ages its reservations instead.
+    system = await startSystem({ env: { SWEEP_INTERVAL_MS: '3600000', PASSWORD_HASH_COST: '10' } });
   });
   afterAll(async () => system?.stop());
 
@@ -138,7 +139,12 @@ describe('placeOrder', () => {
     expect(orphan.body.status).toBe('reserved');
     expect(await held(p.id)).toMatchObject({ available: 5, held: 5 });
 
-    await new Promise((r) => setTimeout(r, 1100));
+    // Both reservations past the deadline (RESERVATION_DEADLINE_MS cannot be shorter than an in-flight placeOrder).
+    await system.products.db.$executeRawUnsafe(
+      `UPDATE reservations SET created_at = created_at - interval '1 hour' WHERE order_id IN ($1::uuid, $2::uuid)`,
+      orphanId,
+      placed.data.placeOrder.order.id,
+    );
     // Earlier tests of this file may leave orphans of their own (a call that timed out): count ours only.
     const swept = await system.products.sweeper.sweep();
     expect(swept.released).toBeGreaterThanOrEqual(1);

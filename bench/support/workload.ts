@@ -1,9 +1,9 @@
 /**
- * The shop's workload, shared by bench/saga.ts and bench/suite.ts: a pool of
- * signed-up customers each following their orders over graphql-ws, products
- * with ample stock, and arrivals of placeOrder (1–5 lines), reads (product
- * page, my orders, a federated order page) and shipment updates at fixed
- * rates.
+ * The shop's workload, shared by bench/orders.ts, bench/saga.ts and
+ * bench/suite.ts: a pool of signed-up customers (each following their orders
+ * over graphql-ws, when asked), products with ample stock, and arrivals of
+ * placeOrder (1–5 lines), reads (product page, my orders, a federated order
+ * page) and shipment updates at fixed rates.
  */
 import type { Booted } from './boot.ts';
 import { log } from './boot.ts';
@@ -28,10 +28,25 @@ export interface Workload {
   close(): Promise<void>;
 }
 
-export async function prepareWorkload(
-  booted: Booted,
-  o: { products: number; customers: number; runId: string; random: () => number; opsSecret: string; subscribe: boolean; natsUrl?: string | null; natsPrefix?: string | null },
-): Promise<Workload> {
+export interface WorkloadOptions {
+  products: number;
+  customers: number;
+  runId: string;
+  random: () => number;
+  opsSecret: string;
+  /** One myOrderUpdates subscriber per customer, feeding the saga tracker. */
+  subscribe: boolean;
+  /**
+   * Watch shipments.created on NATS, feeding the saga tracker. Default true;
+   * bench/orders.ts measures placeOrder alone and turns it off so the bench
+   * process does no work the measurement does not need.
+   */
+  watchShipments?: boolean;
+  natsUrl?: string | null;
+  natsPrefix?: string | null;
+}
+
+export async function prepareWorkload(booted: Booted, o: WorkloadOptions): Promise<Workload> {
   const gateway = booted.stack.gatewayUrl;
   let t = performance.now();
   const operator = { authorization: `Bearer ${await clientToken(gateway, 'ops-console', o.opsSecret, 'products:write')}` };
@@ -44,10 +59,11 @@ export async function prepareWorkload(
   log(`signed up ${customers.length} customers in ${Math.round(performance.now() - t)} ms (${Math.round((performance.now() - t) / customers.length)} ms each, 4 at a time)`);
 
   const tracker = new SagaTracker();
-  const natsUrl = o.natsUrl ?? booted.infra?.natsUrl ?? null;
+  const watch = o.watchShipments ?? true;
+  const natsUrl = watch ? (o.natsUrl ?? booted.infra?.natsUrl ?? null) : null;
   const nats = natsUrl ? await connectNats(natsUrl, o.natsPrefix || booted.stack.natsPrefix) : null;
   const unwatch = nats?.watch('shipments.created', tracker.onShipmentCreated);
-  if (!nats) log('no NATS to watch (--nats-url): shipment creation is not observed, so the saga is never "complete"');
+  if (watch && !nats) log('no NATS to watch (--nats-url): shipment creation is not observed, so the saga is never "complete"');
 
   let subscribers: SubscriberPool | null = null;
   if (o.subscribe) {

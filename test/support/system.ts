@@ -63,12 +63,15 @@ export async function startSystem({
   env: extra = {},
   natsUrl = inject('natsUrl'),
   logStream,
+  databasePorts = {},
 }: {
   productQueries?: (sql: string) => void;
   env?: Record<string, string>;
   natsUrl?: string;
   /** Every service's JSON log lines go here (at LOG_LEVEL from env, default info) instead of being silenced. */
   logStream?: DestinationStream;
+  /** Services whose database lives on another PostgreSQL server on 127.0.0.1 (its port): a test can stop that one. Default: the run's server. */
+  databasePorts?: Partial<Record<'auth' | 'products' | 'orders' | 'shipments', number>>;
 } = {}) {
   const suffix = randomBytes(4).toString('hex');
   const mail = await startMailSink();
@@ -93,7 +96,7 @@ export async function startSystem({
     ...urls,
     ...extra,
   };
-  const db = (name: string) => `postgresql://postgres@127.0.0.1:${pgPort}/${name}_${suffix}`;
+  const db = (name: keyof typeof databasePorts) => `postgresql://postgres@127.0.0.1:${databasePorts[name] ?? pgPort}/${name}_${suffix}`;
   const log = (name: string) => createLogger(name, common.LOG_LEVEL, logStream);
 
   const services = await Promise.all([

@@ -5,6 +5,14 @@ import pg from 'pg';
 const pools = new WeakMap<object, pg.Pool>();
 
 /**
+ * Limits of every interactive transaction: at most `maxWait` ms for a pooled
+ * connection, then at most `timeout` ms before Prisma rolls it back. Other
+ * settings derive from them (the products reservation deadline must outlast
+ * an order write that uses both in full).
+ */
+export const TRANSACTION_LIMITS = { maxWait: 10_000, timeout: 15_000 } as const;
+
+/**
  * Builds a service's Prisma client on the pg driver adapter (no native engine).
  * `onQuery` sees every SQL statement Prisma sends (tests count them).
  */
@@ -18,7 +26,7 @@ export function createPrismaClient<T extends object>(
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   // errorFormat 'minimal': Prisma otherwise captures a stack (new Error) on every query to point at the caller.
   // A busy pool makes a transaction wait for a connection; Prisma's 2 s default turns a burst into errors.
-  const client = new PrismaClient({ adapter, errorFormat: 'minimal', transactionOptions: { maxWait: 10_000, timeout: 15_000 }, ...(onQuery ? { log: [{ emit: 'event', level: 'query' }] } : {}) });
+  const client = new PrismaClient({ adapter, errorFormat: 'minimal', transactionOptions: { ...TRANSACTION_LIMITS }, ...(onQuery ? { log: [{ emit: 'event', level: 'query' }] } : {}) });
   if (onQuery) (client as unknown as { $on(e: 'query', cb: (ev: { query: string }) => void): void }).$on('query', (ev) => onQuery(ev.query));
   pools.set(client, pool);
   return client;
@@ -40,6 +48,10 @@ export function sqlPool(client: object): pg.Pool {
 export async function withTransaction<R>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A connection that dies while checked out (the server stopping) fails its query and also emits 'error' on
+  // the client, which pg-pool listens to only while the client is idle: unheard, it is an uncaught exception.
+  const onError = (err: Error) => (broken ??= err);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -49,6 +61,7 @@ export async function withTransaction<R>(pool: pg.Pool, fn: (client: pg.PoolClie
     await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from './errors.ts';
+import { ErrorCode, appError, isDatabaseUnavailable, maskError } from './errors.ts';
 
 /** Errors as Prisma 7 with the pg adapter throws them (shapes taken from a real server being stopped and restarted). */
 const adapterError = (cause: Record<string, unknown>, code = 'P2010') => Object.assign(new Error('Raw query failed.'), { code, meta: { driverAdapterError: { name: 'DriverAdapterError', cause } } });
@@ -22,5 +22,31 @@ describe('isDatabaseUnavailable', () => {
     expect(isDatabaseUnavailable(new Error('order not visible yet'))).toBe(false);
     expect(isDatabaseUnavailable(null)).toBe(false);
     expect(isDatabaseUnavailable('Connection terminated')).toBe(false);
+  });
+});
+
+describe('maskError', () => {
+  const formatted = (message: string, code = 'INTERNAL_SERVER_ERROR') => ({ message, path: ['products'], locations: [{ line: 1, column: 3 }], extensions: { code, stacktrace: ['at x'] } });
+
+  it('answers SERVICE_UNAVAILABLE, without host or SQL, when the database cannot be reached', () => {
+    const down = adapterError({ kind: 'DatabaseNotReachable', host: '10.0.0.7', port: 5432 });
+    const { masked, error } = maskError(formatted("Can't reach database server at 10.0.0.7:5432 SELECT * FROM products"), down);
+    expect(masked).toBe('unavailable');
+    expect(error).toEqual({
+      message: 'The service is temporarily unavailable (its database cannot be reached); please retry',
+      path: ['products'],
+      locations: [{ line: 1, column: 3 }],
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
+  });
+
+  it('masks any other unexpected error as INTERNAL_SERVER_ERROR and passes known codes', () => {
+    const broken = adapterError({ kind: 'postgres', originalCode: '23514', message: 'violates check constraint' });
+    expect(maskError(formatted('violates check constraint "stock" on 10.0.0.7'), broken)).toEqual({
+      masked: 'unexpected',
+      error: { message: 'Internal server error', path: ['products'], locations: [{ line: 1, column: 3 }], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    });
+    const notFound = appError(ErrorCode.NOT_FOUND, 'Order not found');
+    expect(maskError(formatted('Order not found', 'NOT_FOUND'), notFound)).toMatchObject({ masked: false, error: { message: 'Order not found', extensions: { code: 'NOT_FOUND' } } });
   });
 });

@@ -40,26 +40,30 @@ export const notFound = (message: string) => appError(ErrorCode.NOT_FOUND, messa
 export const forbidden = (message = 'Not allowed') => appError(ErrorCode.FORBIDDEN, message);
 export const unauthenticated = (message = 'Authentication required') => appError(ErrorCode.UNAUTHENTICATED, message);
 
+/** What a client is told when a service's own database cannot be reached: retry later, and nothing about where or what. */
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable (its database cannot be reached); please retry';
+
 /**
- * Apollo `formatError` for every server: known codes pass with their message,
- * everything else becomes a bare INTERNAL_SERVER_ERROR (no stack, SQL or host).
- * Returns whether the original was masked so the caller can log it once.
+ * Apollo `formatError` for every server: known codes pass with their message;
+ * a database that cannot be reached (`original`, the error a resolver threw,
+ * passes `isDatabaseUnavailable`) is SERVICE_UNAVAILABLE, retryable; everything
+ * else becomes a bare INTERNAL_SERVER_ERROR. Neither carries the stack, SQL or
+ * host. `masked` says which kind it was, so the caller can log it once:
+ * `'unexpected'` (a defect, log as an error), `'unavailable'` (an outage), or false.
  */
-export function maskError(formatted: GraphQLFormattedError): { masked: boolean; error: GraphQLFormattedError } {
+export function maskError(formatted: GraphQLFormattedError, original?: unknown): { masked: false | 'unexpected' | 'unavailable'; error: GraphQLFormattedError } {
   const code = formatted.extensions?.code;
   if (isKnownErrorCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     const { stacktrace: _drop, exception: _drop2, ...ext } = formatted.extensions ?? {};
     return { masked: false, error: { ...formatted, extensions: ext } };
   }
-  return {
-    masked: true,
-    error: {
-      message: 'Internal server error',
-      ...(formatted.path ? { path: formatted.path } : {}),
-      ...(formatted.locations ? { locations: formatted.locations } : {}),
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
-    },
+  const where = {
+    ...(formatted.path ? { path: formatted.path } : {}),
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
   };
+  if (isDatabaseUnavailable(original))
+    return { masked: 'unavailable', error: { message: DATABASE_UNAVAILABLE_MESSAGE, ...where, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } } };
+  return { masked: 'unexpected', error: { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } } };
 }
 
 /**

@@ -45,6 +45,20 @@ export const EventSchemas = {
     status: shipmentStatus,
     location: z.string().nullable(),
   }),
+  /**
+   * The shipments service cancelled an order's shipment at the orders
+   * service's request (a PROCESSING one, or none yet, so a late creation
+   * loses): its side of a paid order's cancel is final. Orders completes its
+   * own side from it (CANCELLED, refund, orders.cancelled) if the synchronous
+   * cancel did not commit. Not in the contract's table: an addition.
+   */
+  'shipments.cancelled': z.object({
+    shipmentId: z.string().uuid(),
+    orderId: z.string().uuid(),
+    /** The status the shipment was cancelled from: PROCESSING, or null when none had been created yet. */
+    previousStatus: z.literal('PROCESSING').nullable(),
+    reason: z.string(),
+  }),
 } as const;
 
 export type EventType = keyof typeof EventSchemas;

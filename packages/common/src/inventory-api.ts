@@ -1,3 +1,5 @@
+import { TRANSACTION_LIMITS } from './db.ts';
+
 /**
  * The one synchronous call between services: orders asks products to
  * reserve (POST /internal/reservations) and release
@@ -22,3 +24,24 @@ export type ReserveResult =
   | { status: 'reserved'; lines: ReservedLine[] }
   | { status: 'unavailable'; items: { productId: string; requested: number; available: number }[] }
   | { status: 'invalid'; field: string; message: string };
+
+/**
+ * How orders makes the reservation call (`subgraphs/orders/src/service/inventory-client.ts`):
+ * each attempt gives up after INVENTORY_TIMEOUT_MS, and a failed one is
+ * retried `retries` times after an exponential backoff of at most
+ * `maxBackoffMs`. Products' RESERVATION_DEADLINE_MS is checked against it.
+ */
+export const RESERVE_CALL_POLICY = { retries: 2, initialBackoffMs: 100, maxBackoffMs: 1_000 } as const;
+
+/**
+ * The longest an in-flight placeOrder can hold a reservation before its
+ * order is committed: every attempt of the reservation call running to its
+ * timeout (the first may already have reserved, the later ones return the
+ * same reservation), the backoffs between them, then the order write waiting
+ * for a pooled connection and running to its transaction timeout. An
+ * unconfirmed reservation younger than this may still get its order.
+ */
+export function placeOrderWorstCaseMs(inventoryTimeoutMs: number): number {
+  const { retries, maxBackoffMs } = RESERVE_CALL_POLICY;
+  return (retries + 1) * inventoryTimeoutMs + retries * maxBackoffMs + TRANSACTION_LIMITS.maxWait + TRANSACTION_LIMITS.timeout;
+}

@@ -67,8 +67,11 @@ export async function startSubgraphServer<Ctx extends object>(
     // Only the gateway calls us, with JSON POSTs behind a token.
     csrfPrevention: false,
     formatError(formatted, error) {
-      const { masked, error: out } = maskError(formatted);
-      if (masked) log.error({ err: (error as { originalError?: unknown })?.originalError ?? error }, 'unexpected error');
+      // What the resolver threw (a GraphQLError from execution wraps it as originalError).
+      const original = (error as { originalError?: unknown })?.originalError ?? error;
+      const { masked, error: out } = maskError(formatted, original);
+      if (masked === 'unexpected') log.error({ err: original }, 'unexpected error');
+      if (masked === 'unavailable') log.warn({ err: (original as Error).message, path: formatted.path }, 'database unavailable; answered SERVICE_UNAVAILABLE');
       return out;
     },
   });

@@ -11,7 +11,7 @@ import { createInventoryClient } from './service/inventory-client.ts';
 import { createOrderService } from './service/order-service.ts';
 import { createShipmentsClient } from './service/shipments-client.ts';
 import { createMailer, notificationHandlers } from './events/notifications.ts';
-import { onPaymentFailed, onPaymentSucceeded, onShipmentStatusUpdated, paymentWorker } from './events/saga-handlers.ts';
+import { onPaymentFailed, onPaymentSucceeded, onShipmentCancelled, onShipmentStatusUpdated, paymentWorker } from './events/saga-handlers.ts';
 
 export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graphql', import.meta.url)), 'utf8'));
 
@@ -28,10 +28,12 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
     publishesEvents: true,
     setup({ db, relay, internalAuth, consumer, metrics }) {
       // Every status, zeros included, so a dashboard shows a status before its first order.
+      // count(o.status), not count(o.id): only status is read, so orders_status_idx answers
+      // it with an index-only scan instead of a scan of the whole table.
       registerOrdersByStatus(metrics, () =>
         sampleQuery<{ status: string; count: number }[]>(
           db,
-          `SELECT s::text AS status, count(o.id)::int AS count FROM unnest(enum_range(NULL::order_status)) s LEFT JOIN orders o ON o.status = s GROUP BY s`,
+          `SELECT s::text AS status, count(o.status)::int AS count FROM unnest(enum_range(NULL::order_status)) s LEFT JOIN orders o ON o.status = s GROUP BY s`,
         ),
       );
       const inventory = createInventoryClient({ baseUrl: config.PRODUCTS_URL, internalAuth, log, timeoutMs: config.INVENTORY_TIMEOUT_MS });
@@ -45,9 +47,11 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
           consumer(onPaymentSucceeded),
           consumer(onPaymentFailed),
           consumer(onShipmentStatusUpdated, { maxDeliver: 30 }),
+          consumer(onShipmentCancelled, { maxDeliver: 30 }),
+          // Workers stop in reverse order: the SMTP pool closes after the email consumers have stopped.
+          { init: async () => {}, start() {}, async stop() { mailer.close(); } },
           consumer(emails.received, { maxDeliver: 30, concurrency: 4 }),
           consumer(emails.statusChanged, { maxDeliver: 30, concurrency: 4 }),
-          { init: async () => {}, start() {}, async stop() { mailer.close(); } },
         ],
         typeDefs,
         resolvers,

@@ -8,9 +8,29 @@ export interface Mailer {
   close(): void;
 }
 
-/** SMTP through nodemailer; `smtpUrl` like smtp://user:pass@host:587. */
-export function createMailer({ smtpUrl, from }: { smtpUrl: string; from: string }): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl);
+export interface MailerOptions {
+  /** Like smtp://user:pass@host:587. */
+  smtpUrl: string;
+  from: string;
+  /**
+   * Open SMTP connections kept and reused for later emails. Default 5: the two
+   * email consumers run up to 8 sends at once and a send takes milliseconds, so
+   * a few wait briefly rather than each replica opening more connections than
+   * providers usually allow a client.
+   */
+  maxConnections?: number;
+}
+
+/**
+ * SMTP through nodemailer's pooled transport: connections are reused across
+ * emails instead of one connection (and TLS handshake and log-in) per email.
+ * `close()` once the email consumers have stopped: it lets a send in progress
+ * finish and refuses later ones.
+ */
+export function createMailer({ smtpUrl, from, maxConnections = 5 }: MailerOptions): Mailer {
+  // The pool re-sends a message on another connection only when none of it was
+  // sent (a reused connection the server had dropped), so no email goes out twice.
+  const transport = nodemailer.createTransport({ url: smtpUrl, pool: true, maxConnections });
   return {
     async send({ to, subject, text, html, messageId }) {
       await transport.sendMail({ from, to, subject, text, html, messageId });

@@ -4,6 +4,7 @@ import type { Tx } from '../db.ts';
 import { mirrorShipment } from '../domain/order-status.ts';
 import { decidePayment, maskToken } from '../domain/payment.ts';
 import { lockOrder, refund, transition } from '../service/order-lifecycle.ts';
+import { applyCancel } from '../service/order-cancellation.ts';
 
 /**
  * The orders service's part of the saga, one handler per event type. Each
@@ -86,6 +87,28 @@ export const onShipmentStatusUpdated: EventHandler<(typeof EventSchemas)['shipme
     if (decision.action === 'ignore') return;
     const where = event.data.location ? ` at ${event.data.location}` : '';
     await transition(tx, order, decision.status, { reason: `shipment ${event.data.status.toLowerCase().replace('_', ' ')}${where}`, causationId: event.id });
+    return { published: true };
+  },
+};
+
+/**
+ * shipments.cancelled → completes a paid order's cancel (CANCELLED, refund,
+ * orders.cancelled so products returns the units) when the cancelOrder call
+ * that asked for it did not commit its own transaction: shipments has
+ * already given the shipment up, so the order must follow. Usually that call
+ * did, and the order is found CANCELLED: nothing to do.
+ */
+export const onShipmentCancelled: EventHandler<(typeof EventSchemas)['shipments.cancelled']['_output'], Tx> = {
+  name: 'shipment-cancelled',
+  type: 'shipments.cancelled',
+  schema: EventSchemas['shipments.cancelled'],
+  async handle(event, { tx, log }) {
+    const order = await lockOrder(tx, event.data.orderId);
+    // Shipments cancels only at the request of a cancel of a paid order: any other status has moved on.
+    if (!order || order.status !== 'PENDING_SHIPMENT') return;
+    const cancelled = await applyCancel(tx, order, event.data.reason, event.id);
+    if (!cancelled) return;
+    log.info({ orderId: order.id, eventId: event.id }, 'order cancel completed from shipments.cancelled');
     return { published: true };
   },
 };

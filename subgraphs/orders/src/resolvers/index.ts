@@ -1,43 +1,51 @@
 import { money, requireViewer } from '@orderflow/common';
-import type { Order, OrderItem, OrderStatus, OrderStatusChange } from '../db.ts';
-import type { PlaceOrderInput } from '../domain/place-order.ts';
-import type { OrdersContext } from '../context.ts';
+import type { Resolvers } from './types.generated.ts';
 
-/** Thin resolvers: arguments → one service call → result. */
-export const resolvers = {
+/**
+ * Thin resolvers: arguments → one service call → result. `Resolvers` is
+ * generated from schema.graphql (`npm run codegen`): arguments, context and
+ * results are checked against the schema, with Order, OrderItem and
+ * OrderStatusChange parents typed as their Prisma rows.
+ */
+export const resolvers: Resolvers = {
   Query: {
-    order: (_: unknown, { id }: { id: string }, ctx: OrdersContext) => ctx.orders.findVisible(ctx.viewer, id),
-    orderStatusChange: (_: unknown, { id }: { id: string }, ctx: OrdersContext) => ctx.orders.findVisibleChange(ctx.viewer, id),
-    myOrders: (_: unknown, args: { first: number; after?: string | null; status?: OrderStatus | null }, ctx: OrdersContext) =>
-      ctx.orders.myOrders(ctx.viewer, args),
+    order: (_, { id }, ctx) => ctx.orders.findVisible(ctx.viewer, id),
+    orderStatusChange: (_, { id }, ctx) => ctx.orders.findVisibleChange(ctx.viewer, id),
+    myOrders: (_, args, ctx) => ctx.orders.myOrders(requireViewer(ctx.viewer), args),
   },
   Mutation: {
     // Scopes: @requiresScopes in schema.graphql, enforced before these run; ownership stays in the service.
-    placeOrder: (_: unknown, { input }: { input: PlaceOrderInput }, ctx: OrdersContext) => ctx.orders.placeOrder(requireViewer(ctx.viewer), input),
-    cancelOrder: (_: unknown, { orderId, reason }: { orderId: string; reason?: string | null }, ctx: OrdersContext) =>
-      ctx.orders.cancelOrder(requireViewer(ctx.viewer), orderId, reason),
+    placeOrder: (_, { input }, ctx) => ctx.orders.placeOrder(requireViewer(ctx.viewer), input),
+    cancelOrder: (_, { orderId, reason }, ctx) => ctx.orders.cancelOrder(requireViewer(ctx.viewer), orderId, reason),
   },
-  PlaceOrderResult: { __resolveType: (r: { __typename: string }) => r.__typename },
-  CancelOrderResult: { __resolveType: (r: { __typename: string }) => r.__typename },
+  PlaceOrderResult: { __resolveType: (r) => r.__typename },
+  CancelOrderResult: { __resolveType: (r) => r.__typename },
   Order: {
-    async __resolveReference(ref: { id: string }, ctx: OrdersContext) {
+    async __resolveReference(ref, ctx) {
       const order = await ctx.loaders.order.load(ref.id);
       return order && ctx.viewer && ctx.orders.canSee(ctx.viewer, order) ? order : null;
     },
-    items: (o: Order, _: unknown, ctx: OrdersContext) => ctx.loaders.items.load(o.id),
-    totalAmount: (o: Order) => money(o.totalCents, o.currencyCode),
-    shippingAddress: (o: Order) => ({ name: o.shipName, line1: o.shipLine1, line2: o.shipLine2, city: o.shipCity, postalCode: o.shipPostalCode, country: o.shipCountry }),
-    statusHistory: (o: Order, _: unknown, ctx: OrdersContext) => ctx.loaders.history.load(o.id),
-    createdAt: (o: Order) => o.createdAt.toISOString(),
-    updatedAt: (o: Order) => o.updatedAt.toISOString(),
+    items: (o, _, ctx) => ctx.loaders.items.load(o.id),
+    totalAmount: (o) => money(o.totalCents, o.currencyCode),
+    shippingAddress: (o) => ({ name: o.shipName, line1: o.shipLine1, line2: o.shipLine2, city: o.shipCity, postalCode: o.shipPostalCode, country: o.shipCountry }),
+    statusHistory: (o, _, ctx) => ctx.loaders.history.load(o.id),
+    createdAt: (o) => o.createdAt.toISOString(),
+    updatedAt: (o) => o.updatedAt.toISOString(),
   },
   OrderItem: {
-    product: (i: OrderItem) => ({ __typename: 'Product', id: i.productId }),
-    unitPrice: (i: OrderItem & { currencyCode?: string }) => money(i.unitPriceCents),
-    lineTotal: (i: OrderItem) => money(i.unitPriceCents * i.quantity),
+    product: (i) => ({ __typename: 'Product', id: i.productId }),
+    unitPrice: (i) => money(i.unitPriceCents),
+    lineTotal: (i) => money(i.unitPriceCents * i.quantity),
   },
   OrderStatusChange: {
-    occurredAt: (c: OrderStatusChange) => c.occurredAt.toISOString(),
-    order: (c: OrderStatusChange, _: unknown, ctx: OrdersContext) => ctx.loaders.order.load(c.orderId),
+    occurredAt: (c) => c.occurredAt.toISOString(),
+    // Reached only through a change the viewer may see (orderStatusChange, Order.statusHistory).
+    async order(c, _, ctx) {
+      const order = await ctx.loaders.order.load(c.orderId);
+      // order_id is a foreign key and orders are never deleted: a missing order is a broken
+      // invariant, reported as an internal error rather than a null in a non-null field.
+      if (!order) throw new Error(`order ${c.orderId} of status change ${c.id} not found`);
+      return order;
+    },
   },
 };

@@ -340,13 +340,13 @@ export type FederationReferenceTypes = {
 /** Mapping of union types */
 export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
   CancelOrderResult:
-    | ( CannotCancel )
-    | ( Omit<OrderCancelled, 'order'> & { order: _RefType['Order'] } )
+    | ( CannotCancel & { __typename: 'CannotCancel' } )
+    | ( Omit<OrderCancelled, 'order'> & { order: _RefType['Order'] } & { __typename: 'OrderCancelled' } )
   ;
   PlaceOrderResult:
-    | ( InvalidOrder )
-    | ( Omit<OrderPlaced, 'order'> & { order: _RefType['Order'] } )
-    | ( ProductsUnavailable )
+    | ( InvalidOrder & { __typename: 'InvalidOrder' } )
+    | ( Omit<OrderPlaced, 'order'> & { order: _RefType['Order'] } & { __typename: 'OrderPlaced' } )
+    | ( ProductsUnavailable & { __typename: 'ProductsUnavailable' } )
   ;
 };
 

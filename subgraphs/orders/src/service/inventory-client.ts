@@ -7,7 +7,7 @@ import {
   retry,
   wrap,
 } from 'cockatiel';
-import { createInternalClient, type InternalAuth, type Logger, type ReserveResult } from '@orderflow/common';
+import { RESERVE_CALL_POLICY, createInternalClient, type InternalAuth, type Logger, type ReserveResult } from '@orderflow/common';
 
 export type { ReservedLine } from '@orderflow/common';
 export type ReserveOutcome = ReserveResult;
@@ -41,7 +41,9 @@ export function createInventoryClient({
   const http = createInternalClient({ baseUrl, internalAuth, service: 'orders', scopes: ['internal:inventory'], timeoutMs });
   const transient = handleType(TransientError);
   // Two retries: enough for a dropped connection or a restarting instance, few enough not to multiply an overload.
-  const retryPolicy = retry(transient, { maxAttempts: 2, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1_000 }) });
+  // Products' RESERVATION_DEADLINE_MS is validated against this policy (placeOrderWorstCaseMs): change them together.
+  const { retries, initialBackoffMs, maxBackoffMs } = RESERVE_CALL_POLICY;
+  const retryPolicy = retry(transient, { maxAttempts: retries, backoff: new ExponentialBackoff({ initialDelay: initialBackoffMs, maxDelay: maxBackoffMs }) });
   const breaker = circuitBreaker(transient, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(10) });
   breaker.onBreak(() => log.warn('inventory circuit opened'));
   breaker.onReset(() => log.info('inventory circuit closed'));

@@ -12,14 +12,14 @@ import {
   isUniqueViolation,
   isUuid,
   money,
-  requireScope,
   writeOutbox,
   type Logger,
   type Viewer,
 } from '@orderflow/common';
 import type { Db, Order, OrderItem, OrderStatus, OrderStatusChange } from '../db.ts';
 import { canCancel } from '../domain/order-status.ts';
-import { lockOrder, recordStatus, refund, transition } from './order-lifecycle.ts';
+import { lockOrder, recordStatus } from './order-lifecycle.ts';
+import { applyCancel } from './order-cancellation.ts';
 import type { ShipmentsClient } from './shipments-client.ts';
 import { invalidOrder, normalizeItems, requestHash, validatePlaceOrder, type PlaceOrderInput } from '../domain/place-order.ts';
 import { InventoryUnavailableError, type InventoryClient } from './inventory-client.ts';
@@ -169,22 +169,25 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
       const why = reason ?? 'cancelled by customer';
       const paid = order.status === 'PENDING_SHIPMENT';
       if (paid) {
-        const verdict = await shipments.cancel(orderId);
+        // From here the cancel is decided: shipments' answer comes with a shipments.cancelled event, from
+        // which the consumer below completes the order's side if this transaction never commits.
+        const verdict = await shipments.cancel(orderId, why);
         if (verdict.status === 'too-late') return cannot(verdict.orderStatus);
       }
       const updated = await db.$transaction(async (tx) => {
         const current = await lockOrder(tx, orderId);
-        if (!current || current.status !== order.status) return null;
-        const cancelled = createEvent({ type: 'orders.cancelled', source: 'orders', correlationId: orderId, data: { orderId, reason: why, stockCommitted: paid } });
-        const next = await transition(tx, current, 'CANCELLED', { reason: why, extraEvents: [cancelled] });
-        if (next && paid) await refund(tx, orderId, why, cancelled.id);
-        return next;
+        if (!current) return null;
+        // The shipments.cancelled consumer got there first: the cancel asked for is done.
+        if (paid && current.status === 'CANCELLED') return { order: current, applied: false };
+        if (current.status !== order.status) return null;
+        const next = await applyCancel(tx, current, why);
+        return next && { order: next, applied: true };
       });
       if (!updated) return cannot((await db.order.findUniqueOrThrow({ where: { id: orderId } })).status);
-      onEvents();
+      if (updated.applied) onEvents();
       if (!paid) await releaseQuietly(orderId, why);
       log.info({ orderId, paid }, 'order cancelled');
-      return { __typename: 'OrderCancelled', order: updated };
+      return { __typename: 'OrderCancelled', order: updated.order };
     },
 
     /** One status-history entry of an order the viewer may see, or null. */
@@ -203,8 +206,8 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
       return order && canSee(viewer, order) ? order : null;
     },
 
-    async myOrders(viewer: Viewer | null, { first, after, status }: { first: number; after?: string | null; status?: OrderStatus | null }) {
-      const me = requireScope(viewer, 'orders:read');
+    /** The viewer's orders, newest first. orders:read is @requiresScopes on Query.myOrders, its only caller. */
+    async myOrders(viewer: Viewer, { first, after, status }: { first: number; after?: string | null; status?: OrderStatus | null }) {
       if (!isPageSize(first)) throw badInput('first must be an integer from 0 to 100', 'first');
       let cursor: [string, string] | null = null;
       if (after != null) {
@@ -212,7 +215,7 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         if (!parts || !isUuid(parts[1]) || Number.isNaN(Date.parse(String(parts[0])))) throw badInput('Invalid cursor', 'after');
         cursor = [String(parts[0]), String(parts[1])];
       }
-      const where = { customerId: me.id, ...(status ? { status } : {}) };
+      const where = { customerId: viewer.id, ...(status ? { status } : {}) };
       const [page, totalCount] = await Promise.all([
         db.order.findMany({
           where: cursor

@@ -9,10 +9,11 @@ const MIRROR: Record<string, OrderStatus> = { SHIPPED: 'SHIPPED', IN_TRANSIT: 'I
 export function createShipmentsClient({ baseUrl, internalAuth }: { baseUrl: string; internalAuth: InternalAuth }) {
   const http = createInternalClient({ baseUrl, internalAuth, service: 'orders', scopes: ['internal:shipments'] });
   return {
-    async cancel(orderId: string): Promise<CancelVerdict> {
+    /** Asks shipments to cancel the order's shipment; `reason` travels on its shipments.cancelled event. */
+    async cancel(orderId: string, reason: string): Promise<CancelVerdict> {
       let res;
       try {
-        res = await http.post<{ status: 'cancelled' | 'too-late'; shipmentStatus?: string }>('/shipments/cancel', { orderId });
+        res = await http.post<{ status: 'cancelled' | 'too-late'; shipmentStatus?: string }>('/shipments/cancel', { orderId, reason });
       } catch {
         throw appError(ErrorCode.SERVICE_UNAVAILABLE, 'Shipments are temporarily unavailable; please retry');
       }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { ErrorCode, appError, badInput, createEvent, isTextWithin, isUuid, requireScope, writeOutbox, type Viewer } from '@orderflow/common';
+import { ErrorCode, appError, badInput, createEvent, isTextWithin, isUuid, writeOutbox, type Viewer } from '@orderflow/common';
 import type { Db, DeliveryEvent, Shipment, ShipmentStatus, Tx } from '../db.ts';
 import { carrierFor, newTrackingNumber } from '../domain/carrier.ts';
 import { isValidTransition } from '../domain/shipment-status.ts';
@@ -24,9 +24,11 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
       return s && canSee(viewer, s) ? s : null;
     },
 
-    /** Moves a shipment one step forward, appends a delivery event and publishes shipments.status_updated. */
-    async updateStatus(viewer: Viewer | null, input: UpdateShipmentStatusInput): Promise<Shipment> {
-      requireScope(viewer, 'shipments:write');
+    /**
+     * Moves a shipment one step forward, appends a delivery event and publishes shipments.status_updated.
+     * shipments:write is @requiresScopes on Mutation.updateShipmentStatus, its only caller.
+     */
+    async updateStatus(input: UpdateShipmentStatusInput): Promise<Shipment> {
       if (!isUuid(input.shipmentId)) throw badInput('shipmentId is not a valid shipment id', 'shipmentId');
       if (input.location != null && !isTextWithin(input.location, 0, 200)) throw badInput('location must be at most 200 characters', 'location');
       if (input.description != null && !isTextWithin(input.description, 0, 500)) throw badInput('description must be at most 500 characters', 'description');
@@ -88,25 +90,36 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
      * The arbiter between a customer's cancel and a dispatch: only a
      * PROCESSING shipment (or none yet) can be cancelled, by the same kind
      * of conditional update that moves it to SHIPPED, so exactly one wins.
+     * A cancel that wins writes `shipments.cancelled` in its transaction: the
+     * orders service completes the order's cancel from it even if its own
+     * transaction after this call never commits (a crash, a database blip).
      */
     async cancelForOrder(orderId: string, reason: string): Promise<{ status: 'cancelled' } | { status: 'too-late'; shipmentStatus: ShipmentStatus }> {
+      const cancelledEvent = (shipmentId: string, previousStatus: 'PROCESSING' | null) =>
+        createEvent({ type: 'shipments.cancelled', source: 'shipments', correlationId: orderId, data: { shipmentId, orderId, previousStatus, reason } });
       const result = await db.$transaction(async (tx) => {
         const carrier = carrierFor(orderId);
+        const placeholderId = randomUUID();
         // No shipment yet: leave a cancelled one, so a late creation loses.
-        await tx.$executeRawUnsafe(
+        const placeheld = await tx.$executeRawUnsafe(
           `INSERT INTO shipments (id, order_id, customer_id, tracking_number, carrier, status) VALUES ($1::uuid, $2::uuid, '', $3, $4, 'CANCELLED')
            ON CONFLICT (order_id) DO NOTHING`,
-          randomUUID(),
+          placeholderId,
           orderId,
           newTrackingNumber(carrier.prefix),
           carrier.name,
         );
+        if (placeheld === 1) {
+          await writeOutbox(tx, cancelledEvent(placeholderId, null));
+          return { status: 'cancelled' as const, published: true };
+        }
         const [cancelled] = await tx.shipment.updateManyAndReturn({ where: { orderId, status: 'PROCESSING' }, data: { status: 'CANCELLED' } });
         if (cancelled) {
           await tx.deliveryEvent.create({ data: { shipmentId: cancelled.id, status: 'CANCELLED', description: reason } });
           await writeOutbox(
             tx,
             createEvent({ type: 'shipments.status_updated', source: 'shipments', correlationId: orderId, data: { shipmentId: cancelled.id, orderId, previousStatus: 'PROCESSING', status: 'CANCELLED', location: null } }),
+            cancelledEvent(cancelled.id, 'PROCESSING'),
           );
           return { status: 'cancelled' as const, published: true };
         }
