@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient, type Client } from 'graphql-ws';
@@ -171,6 +172,32 @@ describe('subscriptions at the gateway', () => {
     sub.unsubscribe();
   });
 
+  it("resolves each event once for a viewer's identical subscriptions, and gives every one of them the payload", async () => {
+    /** Calls the gateway made to the orders subgraph, from its own metrics. */
+    const ordersCalls = async () => {
+      const text = await (await fetch(`${system.gatewayUrl}/metrics`)).text();
+      return [...text.matchAll(/^gateway_subgraph_request_duration_seconds_count\{([^}]*)\} (\S+)$/gm)]
+        .filter((m) => m[1].includes('subgraph="orders"'))
+        .reduce((sum, m) => sum + Number(m[2]), 0);
+    };
+    const p = await createProduct(system, { name: 'Tea cosy' });
+    const socket = connect((await who('many-tabs')).headers);
+    const tabs = Array.from({ length: 5 }, () => follow(socket, `subscription { myOrderUpdates { orderId status order { items { quantity product { name } } } } }`));
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await ordersCalls();
+    const id = await place('many-tabs', p.id, 3);
+    const mine = (tab: (typeof tabs)[number]) => tab.payloads.map((x) => x.data.myOrderUpdates).filter((u) => u.orderId === id);
+    for (const tab of tabs) await eventually(async () => mine(tab).length === 2);
+    const calls = (await ordersCalls()) - before;
+    for (const tab of tabs) {
+      expect(tab.errors).toEqual([]);
+      expect(mine(tab).map((u) => `${u.status}:${u.order.items[0].quantity}:${u.order.items[0].product.name}`)).toEqual(['PENDING_PAYMENT:3:Tea cosy', 'PENDING_SHIPMENT:3:Tea cosy']);
+    }
+    // placeOrder's own call(s), then one payload query per status change; each subscription resolving its own would be 10.
+    expect(calls).toBeLessThanOrEqual(5);
+    for (const tab of tabs) tab.dispose();
+  });
+
   it('closes the socket with 4401 as soon as the token is revoked (logOut)', async () => {
     const c = await system.signUpCustomer('leaver');
     const ws = new WebSocket(wsUrl(), 'graphql-transport-ws');
@@ -244,6 +271,29 @@ describe('subscriptions at the gateway', () => {
       anonymous.ws.close();
 
       expect((await fetch(`${system.gatewayUrl}/health/live`)).status).toBe(200);
+    });
+
+    it('refuses a subscription past the cost limit at subscribe, as a query would be, with the variables counted', async () => {
+      const c = await raw((await who('spender')).headers);
+      await c.init();
+      const pricey = `subscription($n: Int) { myOrderUpdates { order { items { product { stockMovements(first: $n) { id quantity } } } } } }`;
+      c.ws.send(JSON.stringify({ id: 'big', type: 'subscribe', payload: { query: pricey, variables: { n: 100_000 } } }));
+      // Refused before the ownership check, which would call the orders subgraph (and answer NOT_FOUND).
+      c.ws.send(JSON.stringify({ id: 'literal', type: 'subscribe', payload: { query: `subscription { orderStatusChanged(orderId: "${randomUUID()}") { order { items { product { stockMovements(first: 100000) { id } } } } } }` } }));
+      c.ws.send(JSON.stringify({ id: 'small', type: 'subscribe', payload: { query: pricey, variables: { n: 5 } } }));
+      await eventually(async () => c.messages.filter((m) => m.type === 'error').length === 2);
+      await new Promise((r) => setTimeout(r, 300));
+      const errors: Record<string, any[]> = Object.fromEntries(c.messages.filter((m) => m.type === 'error').map((m) => [m.id, m.payload]));
+      expect(Object.keys(errors).sort()).toEqual(['big', 'literal']);
+      for (const payload of Object.values(errors)) {
+        expect(payload).toHaveLength(1);
+        expect(payload[0].message).toMatch(/^The operation is too expensive: estimated cost \d+, at most 10000 allowed/);
+        expect(payload[0].extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' });
+      }
+      // The same selection as a query over HTTP gets the same answer.
+      const query = await system.graphql(`query($n: Int) { myOrders { edges { node { items { product { stockMovements(first: $n) { id quantity } } } } } } }`, { n: 100_000 }, (await who('spender')).headers);
+      expect(query.errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' } });
+      c.ws.close();
     });
 
     it('limits subscriptions per connection', async () => {

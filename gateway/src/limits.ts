@@ -260,13 +260,26 @@ export function checkNulCharacters(document: DocumentNode, variables: Record<str
 }
 
 /**
+ * The checks that need the operation's variables, run on every operation
+ * once it is valid and before it is planned: its estimated cost
+ * (`checkOperationCost`) and text with NUL characters
+ * (`checkNulCharacters`). Queries and mutations get them from the plugin of
+ * `operationLimitOptions`, subscriptions at subscribe.
+ */
+export function createOperationCheck(limits: Pick<OperationLimits, 'maxCost' | 'defaultListSize' | 'maxPageSize'>) {
+  return (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): GraphQLError | null =>
+    checkOperationCost(schema, document, operation, variables, limits) ?? checkNulCharacters(document, variables);
+}
+
+/**
  * The Apollo Server options that enforce the limits:
  *
  * - the parser's token budget (GRAPHQL_PARSE_FAILED, HTTP 400);
  * - the shape rule among the validation rules;
- * - a plugin that checks the cost once the operation and its variables are
- *   known (`didResolveOperation`: after validation, before the query plan),
- *   and refuses text with NUL characters (`checkNulCharacters`);
+ * - a plugin that runs `checkOperation` (cost, NUL characters) once the
+ *   operation and its variables are known (`didResolveOperation`: after
+ *   validation, before the query plan); the subscription server runs the
+ *   same `checkOperation` at subscribe;
  * - batched requests (a JSON array of operations) refused, and CSRF
  *   prevention on (a "simple" request — text/plain or form content type, or
  *   a GET without a preflight header — is refused before it is parsed). Both
@@ -277,18 +290,21 @@ export function operationLimitOptions<Ctx extends object>(limits: OperationLimit
   parseOptions: ParseOptions;
   validationRules: ValidationRule[];
   plugin: ApolloServerPlugin<Ctx>;
+  checkOperation: ReturnType<typeof createOperationCheck>;
   allowBatchedHttpRequests: false;
   csrfPrevention: true;
 } {
+  const checkOperation = createOperationCheck(limits);
   return {
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: [createOperationShapeRule(limits)],
+    checkOperation,
     plugin: {
       async requestDidStart() {
         return {
           async didResolveOperation({ schema, document, operation, request }) {
             if (!operation) return;
-            const refused = checkOperationCost(schema, document, operation, request.variables, limits) ?? checkNulCharacters(document, request.variables);
+            const refused = checkOperation(schema, document, operation, request.variables);
             if (refused) throw refused;
           },
         };

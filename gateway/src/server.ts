@@ -46,6 +46,28 @@ export interface GatewayContext {
   viewer: Viewer | null;
 }
 
+/**
+ * Subgraph calls go through Node's own fetch (undici), not @apollo/gateway's
+ * default make-fetch-happen, whose agent builds an Error stack on every
+ * request to tell HTTP from HTTPS: about a tenth of the gateway's CPU
+ * (docs/bench/FINDINGS.md, section 3). Like the default as Apollo configures
+ * it, Node's global agent keeps connections alive, has no per-origin cap and
+ * never retries (a mutation must not be sent twice). Its network errors say
+ * only "fetch failed" (the socket's error is the cause): they are re-thrown
+ * naming the subgraph, for the log. Clients never see either message: the
+ * gateway masks errors without a known code (`formatError`).
+ */
+function subgraphFetcher(subgraph: string): RemoteGraphQLDataSource['fetcher'] {
+  return async (url, init) => {
+    try {
+      // The data source always sends a string body; the type also allows a Buffer, which RequestInit's types refuse.
+      return await fetch(url, init as RequestInit);
+    } catch (err) {
+      throw new Error(`request to the ${subgraph} subgraph failed`, { cause: err });
+    }
+  };
+}
+
 /** Forwards each subgraph call with an internal token carrying the caller's identity, and the request's trace. */
 class InternalDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -54,7 +76,7 @@ class InternalDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     private readonly subgraph = 'unknown',
     private readonly metrics?: GatewayMetrics,
   ) {
-    super({ url });
+    super({ url, fetcher: subgraphFetcher(subgraph) });
   }
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const viewer = 'viewer' in context ? (context.viewer ?? null) : null;
@@ -205,6 +227,7 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
     bus,
     parseOptions: limits.parseOptions,
     validationRules: limits.validationRules,
+    checkOperation: limits.checkOperation,
     log,
     // connection_init params play the part of request headers (e.g. { authorization: 'Bearer …' }).
     authenticate: async (params) => {

@@ -21,6 +21,7 @@ export async function startSubscriptions({
   bus,
   parseOptions,
   validationRules,
+  checkOperation,
   log,
   authenticate,
   limits,
@@ -32,6 +33,8 @@ export async function startSubscriptions({
   bus: Bus;
   parseOptions?: SubscriptionServerOptions['parseOptions'];
   validationRules?: SubscriptionServerOptions['validationRules'];
+  /** The checks queries get once their variables are known (the cost limit). */
+  checkOperation?: SubscriptionServerOptions['checkOperation'];
   log: Logger;
   authenticate: SubscriptionServerOptions['authenticate'];
   limits?: SubscriptionServerOptions['limits'];
@@ -46,10 +49,12 @@ export async function startSubscriptions({
     limits,
     parseOptions,
     validationRules,
+    checkOperation,
     authenticate,
     schema: () => gateway.schema!,
-    async execute(document, variables, viewer) {
-      const res = await apollo.executeOperation({ query: document, variables }, { contextValue: { viewer } });
+    async execute(query, variables, viewer) {
+      // A string, not a DocumentNode: Apollo would print the document again for every payload.
+      const res = await apollo.executeOperation({ query, variables }, { contextValue: { viewer } });
       if (res.body.kind !== 'single') return { errors: [{ message: 'Unexpected incremental result' }] } as unknown as ExecutionResult;
       return res.body.singleResult as ExecutionResult;
     },

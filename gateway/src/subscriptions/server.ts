@@ -1,12 +1,13 @@
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode, type ParseOptions, type ValidationRule } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, type Logger, type Viewer } from '@orderflow/common';
 import type { EventHub, HubEvent } from './event-hub.ts';
 import { Feed } from './feed.ts';
-import { SUBSCRIPTION_FIELDS, argument, parseSubscription, payloadQuery, type ParsedSubscription } from './operation.ts';
+import { SUBSCRIPTION_FIELDS, argument, createPayloadQuery, parseSubscription, type ParsedSubscription, type ProjectionArgs } from './operation.ts';
+import { createPayloadSharing, viewerIdentityKey } from './payload-sharing.ts';
 
 /** Close codes of ours, beside graphql-ws's 4401 Unauthorized / 4403 Forbidden / 4409 duplicate id. */
 export const SubscriptionCloseCode = {
@@ -37,7 +38,7 @@ export interface SubscriptionServerOptions {
   /** The gateway's API schema (validation). */
   schema: () => GraphQLSchema;
   /** Runs a query through the gateway (query plan, subgraphs) as `viewer`. */
-  execute: (document: DocumentNode, variables: Record<string, unknown> | undefined, viewer: Viewer | null) => Promise<ExecutionResult>;
+  execute: (query: string, variables: Record<string, unknown> | undefined, viewer: Viewer | null) => Promise<ExecutionResult>;
   /** The viewer of a connection, from its connection_init params; throws when the credential is invalid. */
   authenticate: (params: Record<string, unknown> | undefined) => Promise<{ viewer: Viewer | null; expiresAt?: number }>;
   limits?: Partial<SubscriptionLimits>;
@@ -45,6 +46,14 @@ export interface SubscriptionServerOptions {
   parseOptions?: ParseOptions;
   /** Validation rules beside graphql-js's own (the gateway's depth, alias and directive limits). */
   validationRules?: readonly ValidationRule[];
+  /**
+   * Checks of a valid subscribe operation with its variables, before it is
+   * admitted (the gateway's cost limit: `limits.ts` `createOperationCheck`);
+   * an error refuses it. Default: none.
+   */
+  checkOperation?: (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined) => GraphQLError | null;
+  /** How long one payload is shared by identical subscriptions (payload-sharing.ts). Default 1,000 ms. */
+  sharingWindowMs?: number;
 }
 
 interface ConnectionState {
@@ -56,7 +65,7 @@ interface ConnectionState {
 }
 
 /** Ownership check at subscribe: the viewer's own view of the order. */
-const ORDER_CHECK = parse('query SubscriptionOrderCheck($id: ID!) { order(id: $id) { id createdAt } }');
+const ORDER_CHECK = 'query SubscriptionOrderCheck($id: ID!) { order(id: $id) { id createdAt } }';
 
 const error = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
 
@@ -73,6 +82,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
   const wss = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: 256 * 1024 });
   const perViewer = new Map<string, number>();
   const states = new WeakMap<WebSocket, ConnectionState>();
+  const share = createPayloadSharing<ExecutionResult>({ windowMs: opts.sharingWindowMs });
   let active = 0;
 
   async function authorize(parsed: ParsedSubscription, viewer: Viewer | null, variables: Record<string, unknown> | undefined) {
@@ -104,7 +114,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     return () => true;
   }
 
-  function projectionArgs(parsed: ParsedSubscription, e: HubEvent): Record<string, string | number> | null {
+  function projectionArgs(parsed: ParsedSubscription, e: HubEvent): ProjectionArgs | null {
     const d = e.event.data;
     if (SUBSCRIPTION_FIELDS[parsed.fieldName].projection === 'orderStatusChange') return typeof d.changeId === 'string' ? { id: d.changeId } : null;
     return { productId: String(d.productId), availableQuantity: Number(d.availableQuantity), threshold: Number(d.threshold), occurredAt: e.event.occurredAt };
@@ -144,6 +154,12 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
         if (invalid.length) return invalid.map((e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }));
         const parsed = parseSubscription(document, payload.operationName);
         if (typeof parsed === 'string') return error(parsed, ErrorCode.BAD_REQUEST);
+        const refused = opts.checkOperation?.(opts.schema(), document, parsed.operation, payload.variables ?? undefined);
+        if (refused) {
+          // As over HTTP, minus the status code, which means nothing on a socket.
+          const { http: _status, ...extensions } = refused.extensions;
+          return [new GraphQLError(refused.message, { nodes: refused.nodes, extensions })];
+        }
         const after = argument(parsed, 'after', payload.variables ?? undefined);
         if (after != null && (typeof after !== 'string' || !/^\d{1,15}$/.test(after))) return error('after must be a cursor from an earlier payload (extensions.cursor)', ErrorCode.BAD_USER_INPUT);
         // Admit before any await: a burst of subscribe messages is handled concurrently.
@@ -171,6 +187,10 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
         const eventType = SUBSCRIPTION_FIELDS[parsed.fieldName].eventType;
         const matches = matcher(parsed, viewer, c.orderId);
         const variables = (args.variableValues ?? undefined) as Record<string, unknown> | undefined;
+        // One text per subscription, the event's values as variables: parsed, validated and planned once.
+        const payloadQuery = createPayloadQuery(opts.schema(), args.document, parsed, variables);
+        // The query's variables follow from the client's and the event's: identical subscriptions share one execution per event.
+        const sharedBy = `${viewerIdentityKey(viewer)}\u0000${payloadQuery.query}\u0000${JSON.stringify(variables ?? {})}\u0000`;
         let unlisten = () => {};
         const feed: Feed = new Feed({
           afterSeq: c.after ?? 0,
@@ -178,7 +198,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           async resolve(e) {
             const projected = projectionArgs(parsed, e);
             if (!projected) return null;
-            const result = await opts.execute(payloadQuery(args.document, parsed, projected), variables, viewer);
+            const result = await share(sharedBy + JSON.stringify(projected), () => opts.execute(payloadQuery.query, payloadQuery.variables(projected), viewer));
             const payload = (result.data as Record<string, unknown> | null | undefined)?.[parsed.responseKey];
             if (payload == null && !result.errors?.length) return null; // no longer visible to this viewer
             if (socket.bufferedAmount > limits.socketBuffer) {
