@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNAL_TOKEN_HEADER, createInternalAuth, resolveInternalSecret } from '@orderflow/common';
+import { startStandaloneGateway } from '../gateway/test/standalone-gateway.ts';
 import { startSystem, type System } from './support/system.ts';
 
 describe('subgraphs are closed to everyone but the gateway and siblings', () => {
@@ -65,5 +66,20 @@ describe('subgraphs are closed to everyone but the gateway and siblings', () => 
     }
     const ready = await (await fetch(`${system.gatewayUrl}/health/ready`)).json();
     expect(ready).toEqual({ status: 'ok', subgraphs: { auth: 'ok', products: 'ok', orders: 'ok', shipments: 'ok' }, nats: 'ok' });
+  });
+
+  it('a gateway whose internal secret differs gets 401s, and tells its clients only INTERNAL_SERVER_ERROR', async () => {
+    // A real products subgraph behind a misconfigured gateway: the subgraph refuses every call.
+    const gw = await startStandaloneGateway({ PRODUCTS_URL: system.urls.PRODUCTS_URL, INTERNAL_AUTH_SECRET: 'y'.repeat(40) });
+    try {
+      const res = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({ data: null, errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      // Not the caller's credentials (UNAUTHENTICATED), and nothing of the subgraph: no URL, port or body.
+      expect(text).not.toContain(new URL(system.urls.PRODUCTS_URL).port);
+      expect(text).not.toMatch(/127\.0\.0\.1|UNAUTHENTICATED|Unauthorized|response/);
+    } finally {
+      await gw.stop();
+    }
   });
 });

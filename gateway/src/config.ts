@@ -20,6 +20,14 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
    */
   ANONYMOUS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   /**
+   * GraphQL requests over HTTP answered at once by this gateway; beyond it a
+   * request is refused at once with HTTP 503, Retry-After and
+   * SERVICE_UNAVAILABLE (load shedding) instead of queueing until it times
+   * out. Default 512: a queue that long already means seconds of waiting on
+   * a 2-core machine. WebSocket subscriptions have their own limits.
+   */
+  MAX_IN_FLIGHT_REQUESTS: z.coerce.number().int().min(1).default(512),
+  /**
    * Least time between two JWKS fetches caused by an unknown kid (a token
    * flood with random kids must not become a flood on the auth service).
    * Default 10 s; a key rotation is announced on NATS and fetched at once anyway.

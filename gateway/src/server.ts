@@ -22,6 +22,7 @@ import {
 } from '@orderflow/common';
 import { SUPERGRAPH_PATH, type SubgraphName } from './compose.ts';
 import type { GatewayConfig } from './config.ts';
+import { createAdmissionControl } from './admission.ts';
 import { createIdentityResolver } from './identity.ts';
 import { createLandingPage } from './landing-page.ts';
 import { createGatewayObservability, timeSubgraphFetch } from './observability.ts';
@@ -82,6 +83,16 @@ class InternalDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const viewer = 'viewer' in context ? (context.viewer ?? null) : null;
     request.http?.headers.set(INTERNAL_TOKEN_HEADER, await this.internalAuth.sign(viewer));
     for (const [name, value] of Object.entries(traceHeaders())) request.http?.headers.set(name, value);
+  }
+  /**
+   * A subgraph answering with an HTTP error (401/403: the internal secrets
+   * differ; 5xx) is a fault of the system, not of the caller: a plain error,
+   * masked as INTERNAL_SERVER_ERROR and logged with the status. Apollo's
+   * default would hand the client UNAUTHENTICATED/FORBIDDEN with the
+   * subgraph's URL and response body in `extensions.response`.
+   */
+  override async errorFromResponse(response: Parameters<RemoteGraphQLDataSource['errorFromResponse']>[0]) {
+    return new GraphQLError(`the ${this.subgraph} subgraph answered HTTP ${response.status} ${response.statusText}`);
   }
   override process(options: GraphQLDataSourceProcessOptions<GatewayContext>) {
     return timeSubgraphFetch(this.metrics, this.subgraph, () => super.process(options));
@@ -195,7 +206,8 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
 
   app.use(
     '/graphql',
-    // Identity and rate limit before the body is even parsed.
+    // Shed load first (the cheapest refusal), then identity and rate limit, all before the body is even parsed.
+    createAdmissionControl({ maxInFlight: config.MAX_IN_FLIGHT_REQUESTS, onShed: () => observability.metrics.shed.inc() }),
     createRequestGuard({
       resolveIdentity,
       limiter,

@@ -122,6 +122,11 @@ export function createGatewayMetrics(registry: Registry) {
       labelNames: ['limit'] as const,
       registers: [registry],
     }),
+    shed: new Counter({
+      name: 'gateway_shed_requests_total',
+      help: 'GraphQL requests refused with HTTP 503 because MAX_IN_FLIGHT_REQUESTS were already being answered',
+      registers: [registry],
+    }),
   };
 }
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
