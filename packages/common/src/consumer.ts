@@ -3,7 +3,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
 import { sqlPool } from './db.ts';
 import { isDatabaseUnavailable } from './errors.ts';
-import type { EventEnvelope } from './events.ts';
+import { eventsWrittenIn, type EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Bus } from './nats.ts';
 import type { RawSqlTx } from './outbox.ts';
@@ -75,8 +75,8 @@ export interface EventConsumerOptions<Data, Tx> {
   maxDeliver?: number;
   /** Messages handled at once; events of one saga (correlationId) are always handled one after another. Default 8 (a service runs several consumers on one connection pool). */
   concurrency?: number;
-  /** Called after a commit in which the handler wrote outbox rows. */
-  onPublished?: () => void;
+  /** Called after a commit in which the handler wrote outbox rows, with the events `writeOutbox` wrote (see relay.committed). */
+  onPublished?: (events: EventEnvelope[]) => void;
   /** Multiplies every retry delay; tests shrink it. Default 1. */
   retryScale?: number;
   /**
@@ -156,10 +156,12 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
     if (handler.relevant && !handler.relevant(event)) return void msg.ack();
     const attempt = msg.info.redeliveryCount;
     try {
+      let written: object | undefined;
       const published = handler.outsideTransaction
         ? await processOutsideTransaction(event, attempt)
         : await transactionSlots(() =>
             db.$transaction(async (tx) => {
+              written = tx;
               const fresh = await tx.$executeRawUnsafe(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, durable, event.id);
               if (fresh === 0) return false; // seen before: the effect is already committed
               const result = await handler.handle(event, { tx, attempt, log: clog });
@@ -168,7 +170,7 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
           );
       msg.ack();
       clog.debug({ eventId: event.id, type: event.type, attempt }, 'event handled');
-      if (published) onPublished();
+      if (published) onPublished(written ? eventsWrittenIn(written) : []);
     } catch (err) {
       if (err instanceof PoisonMessage) return deadLetter(msg, err.message);
       // A database that is down or restarting is no fault of the message: it is retried (backoff capped at

@@ -43,4 +43,20 @@ export async function writeOutbox(
 ): Promise<void> {
   if (events.length === 0) return;
   await tx.outboxEvent.createMany({ data: events.map((e) => ({ id: e.id, subject: e.type, payload: e as unknown as object })) });
+  const written = writtenIn.get(tx);
+  if (written) written.push(...events);
+  else writtenIn.set(tx, [...events]);
+}
+
+/** The events `writeOutbox` wrote in each transaction, so its owner can publish them right after the commit. */
+const writtenIn = new WeakMap<object, EventEnvelope[]>();
+
+/**
+ * The events written with `writeOutbox` in the transaction `tx` (empty when
+ * none). Call it after the commit and hand them to the relay
+ * (`relay.committed(events)`): they are published at once instead of by the
+ * relay's next round.
+ */
+export function eventsWrittenIn(tx: object): EventEnvelope[] {
+  return writtenIn.get(tx) ?? [];
 }

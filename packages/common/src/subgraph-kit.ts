@@ -106,7 +106,7 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
   const transactionSlots = pLimit(Math.max(1, Math.floor(config.DB_POOL_SIZE / 2)));
   const consumer = (handler: EventHandler<any, any>, options: { maxDeliver?: number; concurrency?: number } = {}) => {
     if (!bus) throw new Error(`${name} consumes events: set publishesEvents`);
-    const c = createEventConsumer({ bus, db: database, log, service: name, handler, onPublished: relay?.kick, retryScale: config.SAGA_RETRY_SCALE, transactionSlots, ...options });
+    const c = createEventConsumer({ bus, db: database, log, service: name, handler, onPublished: relay?.committed, retryScale: config.SAGA_RETRY_SCALE, transactionSlots, ...options });
     consumers.push(c);
     return c;
   };

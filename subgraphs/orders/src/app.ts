@@ -38,7 +38,7 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
       );
       const inventory = createInventoryClient({ baseUrl: config.PRODUCTS_URL, internalAuth, log, timeoutMs: config.INVENTORY_TIMEOUT_MS });
       const shipments = createShipmentsClient({ baseUrl: config.SHIPMENTS_URL, internalAuth });
-      const orders = createOrderService({ db, inventory, shipments, log, onEvents: relay?.kick });
+      const orders = createOrderService({ db, inventory, shipments, log, onEvents: relay?.committed });
       const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
       const emails = notificationHandlers({ db, mailer, log });
       return {

@@ -12,7 +12,9 @@ import {
   isUniqueViolation,
   isUuid,
   money,
+  eventsWrittenIn,
   writeOutbox,
+  type EventEnvelope,
   type Logger,
   type Viewer,
 } from '@orderflow/common';
@@ -36,8 +38,8 @@ export interface OrderServiceDeps {
   inventory: InventoryClient;
   shipments: ShipmentsClient;
   log: Logger;
-  /** Called after a commit that wrote outbox rows. */
-  onEvents?: () => void;
+  /** Called after a commit that wrote outbox rows, with the events written (relay.committed). */
+  onEvents?: (events?: EventEnvelope[]) => void;
 }
 
 export function createOrderService({ db, inventory, shipments, log, onEvents = () => {} }: OrderServiceDeps) {
@@ -112,7 +114,9 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         },
       });
       try {
+        let written: object = {};
         const order = await db.$transaction(async (tx) => {
+          written = tx;
           const order = await tx.order.create({
             data: {
               id: orderId,
@@ -138,7 +142,7 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
           await recordStatus(tx, order, null, 'PENDING_PAYMENT', 'order placed', null, [created]);
           return order;
         });
-        onEvents();
+        onEvents(eventsWrittenIn(written));
         log.info({ orderId, lines: items.length }, 'order placed');
         return { __typename: 'OrderPlaced', order };
       } catch (err) {
