@@ -38,6 +38,8 @@ export class SagaTracker {
   private early = new Map<string, { seen: Record<string, number>; shipmentSeen?: number; shipmentId?: string }>();
   /** Shipments in creation order, for updateShipmentStatus. */
   readonly shipments: { shipmentId: string; orderId: string }[] = [];
+  /** shipments.created seen again on the core subscription (published twice, stored once by the stream). */
+  duplicatePublishes = 0;
   deliveries = 0;
   duplicateDeliveries = 0;
 
@@ -64,7 +66,10 @@ export class SagaTracker {
 
   onShipmentCreated = (event: { data: Record<string, any> }, at: number) => {
     const s = this.slot(String(event.data.orderId));
-    s.shipmentSeen ??= at;
+    // A core subscription sees every publish: an event the relay and the committing service both published
+    // (the stream stores it once, by Nats-Msg-Id) arrives twice here.
+    if (s.shipmentSeen !== undefined) return void this.duplicatePublishes++;
+    s.shipmentSeen = at;
     s.shipmentId = String(event.data.shipmentId);
     this.shipments.push({ shipmentId: s.shipmentId, orderId: String(event.data.orderId) });
   };

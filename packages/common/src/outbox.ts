@@ -29,6 +29,9 @@ export interface OutboxRelayOptions {
  * the update) is de-duplicated by the stream. Rows are claimed with
  * FOR UPDATE SKIP LOCKED, so any number of replicas can relay side by side.
  */
+/** Least age of the rows a timed relay round takes (see `loop`). */
+const POLL_MIN_AGE_MS = 1_000;
+
 export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 250, retainMs = 24 * 3600_000 }: OutboxRelayOptions) {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -73,16 +76,18 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
     if (scheduled || stopped) return;
     scheduled = setTimeout(() => {
       scheduled = null;
-      void loop();
+      void loop(true);
     }, 2);
   }
 
-  async function relayOnce(): Promise<number> {
+  /** One batch: rows written at least `minAgeMs` ago (by their transaction's start) that nobody has published. */
+  async function relayOnce(minAgeMs = 0): Promise<number> {
     return withTransaction(sqlPool(db), async (tx) => {
       const { rows } = await tx.query<{ id: string; subject: string; payload: EventEnvelope }>(
-        `SELECT id::text, subject, payload FROM outbox WHERE published_at IS NULL
-         ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [batchSize],
+        `SELECT id::text, subject, payload FROM outbox
+          WHERE published_at IS NULL AND created_at <= now() - ($2::int * interval '1 millisecond')
+          ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [batchSize, minAgeMs],
       );
       if (rows.length === 0) return 0;
       const results = await Promise.allSettled(rows.map((row) => publish(row.id, row.subject, row.payload)));
@@ -98,18 +103,27 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
     });
   }
 
-  async function loop() {
-    if (running || stopped) {
-      again = true;
+  /**
+   * A kicked round takes every unpublished row. A timed round takes only rows
+   * older than `POLL_MIN_AGE_MS`: younger ones are being published by the
+   * service that committed them (`committed`), and taking them too would
+   * publish them twice (stored once, but sent twice).
+   */
+  async function loop(kicked: boolean) {
+    if (stopped) return;
+    if (running) {
+      if (kicked) again = true;
       return;
     }
     running = true;
     try {
+      let minAgeMs = kicked ? 0 : POLL_MIN_AGE_MS;
       do {
         again = false;
         let n: number;
-        do n = await relayOnce();
+        do n = await relayOnce(minAgeMs);
         while (n === batchSize && !stopped);
+        minAgeMs = 0; // kicked while running
       } while (again && !stopped);
       if (Date.now() - lastCleanup > 60_000) {
         lastCleanup = Date.now();
@@ -125,8 +139,8 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
   return {
     start() {
       stopped = false;
-      timer = setInterval(() => void loop(), intervalMs);
-      void loop();
+      timer = setInterval(() => void loop(false), intervalMs);
+      void loop(true);
     },
     kick,
     /**
