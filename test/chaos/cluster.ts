@@ -134,7 +134,9 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
       if (stopping || svc.expectingExit || svc.child !== child) return;
       const how = signal ? `signal ${signal}` : `code ${code}`;
       unexpectedExits.push({ name: svc.name, at: Date.now(), how });
-      log(`${svc.name} exited on its own (${how}); restarting in ${CRASH_RESTART_DELAY_MS / 1000} s`);
+      // The end of its log says why (an uncaught exception's stack goes to stderr, the same file).
+      const tail = readFileSync(join(logDir, `${svc.name}.log`), 'utf8').trimEnd().split('\n').slice(-25).join('\n');
+      log(`${svc.name} exited on its own (${how}); restarting in ${CRASH_RESTART_DELAY_MS / 1000} s; its log ends:\n${tail}`);
       setTimeout(() => {
         if (!stopping && svc.child === child) spawnService(svc);
       }, CRASH_RESTART_DELAY_MS);

@@ -21,7 +21,12 @@ export function createPrismaClient<T extends object>(
   { url, poolSize = 10, onQuery }: { url: string; poolSize?: number; onQuery?: (sql: string) => void },
 ): T {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
-  // An idle connection dropped by a restarting server must not crash the process; the next query reconnects.
+  // A connection the server drops (a restart: 57P01) emits 'error' on its client, and an 'error' event nobody
+  // listens to kills the process. pg-pool listens only while a client is idle, Prisma's adapter only while its
+  // transaction holds it; one seen in between (chaos suite: PostgreSQL restarted under load) crashed the orders
+  // service. Every client gets a listener of its own for its whole life: the queries on it fail on their own, and
+  // a client that is no longer queryable is discarded when released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   pool.on('error', () => {});
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   // errorFormat 'minimal': Prisma otherwise captures a stack (new Error) on every query to point at the caller.
