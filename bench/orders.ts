@@ -21,17 +21,15 @@
  * and places each order with one of their access tokens; the products are
  * created with an ops-console client-credentials token.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { boot, log } from './support/boot.ts';
+import { log } from './support/boot.ts';
+import { runBenchmark } from './support/run.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
 import { PLACE_ORDER, call, orderInput } from './support/graphql.ts';
 import { runOpenModel, schedule } from './support/load.ts';
-import { cpuReference, loadAverage, machineInfo } from './support/proc.ts';
-import { countBy, prng, summarize } from './support/stats.ts';
+import { countBy, summarize } from './support/stats.ts';
 import { prepareWorkload } from './support/workload.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,129 +49,108 @@ const flags = parseFlags(
   'npm run bench:orders -- [options]',
 );
 
-async function main() {
-  const runId = randomBytes(3).toString('hex');
-  const random = prng(flags.seed);
-  const machine = { ...machineInfo(), loadAtStart: loadAverage(), cpuReferenceAtStart: cpuReference() };
-  const booted = await boot(flags);
+runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => {
   const { stack, infra, sampler } = booted;
-  try {
-    const { gateway, productIds, customers, close } = await prepareWorkload(booted, {
+  const { gateway, productIds, customers, close } = await prepareWorkload(booted, {
+    products: flags.products,
+    customers: flags.customers,
+    runId,
+    random,
+    opsSecret: flags.opsSecret,
+    subscribe: false,
+    watchShipments: false,
+  });
+  // Nothing is left open without subscribers or a NATS watch; closed anyway should that change.
+  await close();
+
+  const url = `${gateway}/graphql`;
+  const arrivals = schedule('placeOrder', flags.rate, 0, flags.warmup + flags.duration, flags.warmup, 0, (i) => {
+    const customer = customers[Math.floor(random() * customers.length)];
+    const body = JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `bench-${runId}-${i}`) } });
+    return () => call(url, body, { authorization: `Bearer ${customer.accessToken}` }, flags.timeout * 1000, 'placeOrder');
+  });
+  log(`running ${arrivals.length} placeOrder requests at ${flags.rate}/s: ${flags.warmup} s warm-up + ${flags.duration} s measured`);
+
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  sampler.start();
+  const t0 = performance.now();
+  const windowFrom = t0 + flags.warmup * 1000;
+  const windowTo = windowFrom + flags.duration * 1000;
+  setTimeout(() => loopDelay.enable(), flags.warmup * 1000).unref();
+  const { results } = await runOpenModel(arrivals, { onTick: (ms, launched, finished) => log(`t=${(ms / 1000).toFixed(1)}s launched=${launched} finished=${finished} in-flight=${launched - finished}`) });
+  loopDelay.disable();
+  sampler.stop();
+
+  const measured = results.filter((r) => r.measured);
+  const wFrom = flags.warmup * 1000;
+  const wTo = wFrom + flags.duration * 1000;
+  const placedInWindow = results.filter((r) => r.outcome === 'OrderPlaced' && r.done >= wFrom && r.done < wTo).length;
+  const answeredInWindow = results.filter((r) => r.status !== null && r.done >= wFrom && r.done < wTo).length;
+  const launched = measured.map((r) => r.launched);
+  const span = Math.max(...launched) - Math.min(...launched);
+  const cpu = sampler.window(windowFrom, windowTo);
+  const ours = Object.values(cpu.perProcess).reduce((a, p) => a + (p.cpuSeconds ?? 0), 0);
+  const ns = (x: number) => Math.round(x / 1e4) / 100;
+
+  const summary = {
+    benchmark: 'orders.placeOrder',
+    timestamp: new Date().toISOString(),
+    machine: machineAtEnd(),
+    config: {
+      target: stack.mode,
+      gateway,
+      postgres: booted.postgres,
+      rate: flags.rate,
+      durationS: flags.duration,
+      warmupS: flags.warmup,
+      timeoutS: flags.timeout,
       products: flags.products,
       customers: flags.customers,
-      runId,
-      random,
-      opsSecret: flags.opsSecret,
-      subscribe: false,
-      watchShipments: false,
-    });
-    // Nothing is left open without subscribers or a NATS watch; closed anyway should that change.
-    await close();
+      linesPerOrder: '1-5',
+      quantityPerLine: '1-3',
+      seed: flags.seed,
+      env: flags.env,
+    },
+    results: {
+      requests: measured.length,
+      targetRate: flags.rate,
+      achievedArrivalRate: measured.length > 1 ? Math.round((((measured.length - 1) * 1000) / span) * 10) / 10 : null,
+      completedOrdersPerSec: Math.round((placedInWindow / flags.duration) * 10) / 10,
+      responsesPerSec: Math.round((answeredInWindow / flags.duration) * 10) / 10,
+      outcomes: countBy(measured, (r) => r.outcome),
+      httpStatus: countBy(measured, (r) => (r.status === null ? 'none' : String(r.status))),
+      latencyMs: summarize(measured.map((r) => r.latency)),
+      latencyOrderPlacedMs: summarize(measured.filter((r) => r.outcome === 'OrderPlaced').map((r) => r.latency)),
+      launchLagMs: summarize(measured.map((r) => r.launchLag)),
+      eventLoopDelayMs: { p50: ns(loopDelay.percentile(50)), p99: ns(loopDelay.percentile(99)), max: ns(loopDelay.max) },
+      cpu: { ...cpu, msPerResponse: answeredInWindow ? Math.round(((ours * 1000) / answeredInWindow) * 10) / 10 : null },
+      peakMemoryMb: sampler.peakMemMb(),
+      drainAfterLastArrivalMs: Math.round(Math.max(...results.map((r) => r.done)) - arrivals[arrivals.length - 1].at),
+    },
+  };
 
-    const url = `${gateway}/graphql`;
-    const arrivals = schedule('placeOrder', flags.rate, 0, flags.warmup + flags.duration, flags.warmup, 0, (i) => {
-      const customer = customers[Math.floor(random() * customers.length)];
-      const body = JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `bench-${runId}-${i}`) } });
-      return () => call(url, body, { authorization: `Bearer ${customer.accessToken}` }, flags.timeout * 1000, 'placeOrder');
-    });
-    log(`running ${arrivals.length} placeOrder requests at ${flags.rate}/s: ${flags.warmup} s warm-up + ${flags.duration} s measured`);
+  const r = summary.results;
+  const L = r.latencyMs;
+  const ok = r.latencyOrderPlacedMs;
+  const pad = (s: string) => s.padEnd(27);
+  const lines = [
+    '',
+    'placeOrder benchmark (open model, fixed arrival rate; latency from scheduled start)',
+    `${pad('machine')}${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, node ${machine.node}; load average ${machine.loadAtStart.raw} at start, ${summary.machine.loadAtEnd.raw} at end`,
+    `${pad('target')}${stack.mode} ${gateway}${infra ? `, PostgreSQL ${summary.config.postgres}` : ''}`,
+    `${pad('config')}rate ${flags.rate}/s, ${flags.duration} s measured + ${flags.warmup} s warm-up, timeout ${flags.timeout} s, ${flags.products} products, ${flags.customers} customers, 1-5 lines x 1-3 units${Object.keys(flags.env).length ? `, env ${JSON.stringify(flags.env)}` : ''}`,
+    `${pad('requests measured')}${measured.length}`,
+    `${pad('achieved arrival rate')}${r.achievedArrivalRate}/s (target ${flags.rate}/s)`,
+    `${pad('completed orders/s')}${r.completedOrdersPerSec} (HTTP responses of any kind ${r.responsesPerSec}/s)`,
+    `${pad('latency (all) ms')}p50 ${L.p50}  p90 ${L.p90}  p95 ${L.p95}  p99 ${L.p99}  p99.9 ${L.p999}  max ${L.max}  mean ${L.mean}`,
+    `${pad('latency (OrderPlaced) ms')}p50 ${ok.p50}  p95 ${ok.p95}  p99 ${ok.p99}  max ${ok.max}  (n=${ok.count})`,
+    `${pad('outcomes')}${Object.entries(r.outcomes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join('  ')}`,
+    `${pad('launch lag ms')}p50 ${r.launchLagMs.p50}  p99 ${r.launchLagMs.p99}  max ${r.launchLagMs.max}`,
+    `${pad('bench event loop delay ms')}p50 ${r.eventLoopDelayMs.p50}  p99 ${r.eventLoopDelayMs.p99}  max ${r.eventLoopDelayMs.max}${stack.mode === 'in-process' ? '  (shared with the in-process services)' : ''}`,
+    `${pad('CPU (cores busy)')}machine ${cpu.machineBusyCores}: ${Object.entries(cpu.perProcess).map(([k, v]) => `${k} ${v.cores}`).join(', ')}; other processes ${cpu.otherProcessesCores}`,
+    `${pad('CPU per HTTP response')}${r.cpu.msPerResponse} ms (all our processes)`,
+    `${pad('drain after last arrival')}${r.drainAfterLastArrivalMs} ms`,
+  ];
+  return { summary, lines, pad };
+});
 
-    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-    sampler.start();
-    const t0 = performance.now();
-    const windowFrom = t0 + flags.warmup * 1000;
-    const windowTo = windowFrom + flags.duration * 1000;
-    setTimeout(() => loopDelay.enable(), flags.warmup * 1000).unref();
-    const { results } = await runOpenModel(arrivals, { onTick: (ms, launched, finished) => log(`t=${(ms / 1000).toFixed(1)}s launched=${launched} finished=${finished} in-flight=${launched - finished}`) });
-    loopDelay.disable();
-    sampler.stop();
-
-    const measured = results.filter((r) => r.measured);
-    const wFrom = flags.warmup * 1000;
-    const wTo = wFrom + flags.duration * 1000;
-    const placedInWindow = results.filter((r) => r.outcome === 'OrderPlaced' && r.done >= wFrom && r.done < wTo).length;
-    const answeredInWindow = results.filter((r) => r.status !== null && r.done >= wFrom && r.done < wTo).length;
-    const launched = measured.map((r) => r.launched);
-    const span = Math.max(...launched) - Math.min(...launched);
-    const cpu = sampler.window(windowFrom, windowTo);
-    const ours = Object.values(cpu.perProcess).reduce((a, p) => a + (p.cpuSeconds ?? 0), 0);
-    const ns = (x: number) => Math.round(x / 1e4) / 100;
-
-    const summary = {
-      benchmark: 'orders.placeOrder',
-      timestamp: new Date().toISOString(),
-      machine: { ...machine, loadAtEnd: loadAverage(), cpuReferenceAtEnd: cpuReference() },
-      config: {
-        target: stack.mode,
-        gateway,
-        postgres: infra ? (infra.ephemeral ? 'ephemeral (fsync off)' : 'durable') : 'external',
-        rate: flags.rate,
-        durationS: flags.duration,
-        warmupS: flags.warmup,
-        timeoutS: flags.timeout,
-        products: flags.products,
-        customers: flags.customers,
-        linesPerOrder: '1-5',
-        quantityPerLine: '1-3',
-        seed: flags.seed,
-        env: flags.env,
-      },
-      results: {
-        requests: measured.length,
-        targetRate: flags.rate,
-        achievedArrivalRate: measured.length > 1 ? Math.round((((measured.length - 1) * 1000) / span) * 10) / 10 : null,
-        completedOrdersPerSec: Math.round((placedInWindow / flags.duration) * 10) / 10,
-        responsesPerSec: Math.round((answeredInWindow / flags.duration) * 10) / 10,
-        outcomes: countBy(measured, (r) => r.outcome),
-        httpStatus: countBy(measured, (r) => (r.status === null ? 'none' : String(r.status))),
-        latencyMs: summarize(measured.map((r) => r.latency)),
-        latencyOrderPlacedMs: summarize(measured.filter((r) => r.outcome === 'OrderPlaced').map((r) => r.latency)),
-        launchLagMs: summarize(measured.map((r) => r.launchLag)),
-        eventLoopDelayMs: { p50: ns(loopDelay.percentile(50)), p99: ns(loopDelay.percentile(99)), max: ns(loopDelay.max) },
-        cpu: { ...cpu, msPerResponse: answeredInWindow ? Math.round(((ours * 1000) / answeredInWindow) * 10) / 10 : null },
-        peakMemoryMb: sampler.peakMemMb(),
-        drainAfterLastArrivalMs: Math.round(Math.max(...results.map((r) => r.done)) - arrivals[arrivals.length - 1].at),
-      },
-    };
-    await booted.cleanup();
-
-    const r = summary.results;
-    const L = r.latencyMs;
-    const ok = r.latencyOrderPlacedMs;
-    const pad = (s: string) => s.padEnd(27);
-    const lines = [
-      '',
-      'placeOrder benchmark (open model, fixed arrival rate; latency from scheduled start)',
-      `${pad('machine')}${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, node ${machine.node}; load average ${machine.loadAtStart.raw} at start, ${summary.machine.loadAtEnd.raw} at end`,
-      `${pad('target')}${stack.mode} ${gateway}${infra ? `, PostgreSQL ${summary.config.postgres}` : ''}`,
-      `${pad('config')}rate ${flags.rate}/s, ${flags.duration} s measured + ${flags.warmup} s warm-up, timeout ${flags.timeout} s, ${flags.products} products, ${flags.customers} customers, 1-5 lines x 1-3 units${Object.keys(flags.env).length ? `, env ${JSON.stringify(flags.env)}` : ''}`,
-      `${pad('requests measured')}${measured.length}`,
-      `${pad('achieved arrival rate')}${r.achievedArrivalRate}/s (target ${flags.rate}/s)`,
-      `${pad('completed orders/s')}${r.completedOrdersPerSec} (HTTP responses of any kind ${r.responsesPerSec}/s)`,
-      `${pad('latency (all) ms')}p50 ${L.p50}  p90 ${L.p90}  p95 ${L.p95}  p99 ${L.p99}  p99.9 ${L.p999}  max ${L.max}  mean ${L.mean}`,
-      `${pad('latency (OrderPlaced) ms')}p50 ${ok.p50}  p95 ${ok.p95}  p99 ${ok.p99}  max ${ok.max}  (n=${ok.count})`,
-      `${pad('outcomes')}${Object.entries(r.outcomes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join('  ')}`,
-      `${pad('launch lag ms')}p50 ${r.launchLagMs.p50}  p99 ${r.launchLagMs.p99}  max ${r.launchLagMs.max}`,
-      `${pad('bench event loop delay ms')}p50 ${r.eventLoopDelayMs.p50}  p99 ${r.eventLoopDelayMs.p99}  max ${r.eventLoopDelayMs.max}${stack.mode === 'in-process' ? '  (shared with the in-process services)' : ''}`,
-      `${pad('CPU (cores busy)')}machine ${cpu.machineBusyCores}: ${Object.entries(cpu.perProcess).map(([k, v]) => `${k} ${v.cores}`).join(', ')}; other processes ${cpu.otherProcessesCores}`,
-      `${pad('CPU per HTTP response')}${r.cpu.msPerResponse} ms (all our processes)`,
-      `${pad('drain after last arrival')}${r.drainAfterLastArrivalMs} ms`,
-    ];
-    mkdirSync(dirname(flags.out), { recursive: true });
-    writeFileSync(flags.out, `${JSON.stringify(summary, null, 2)}\n`);
-    process.stdout.write(`${lines.join('\n')}\n${pad('written')}${flags.out}\n`);
-    return 0;
-  } catch (err) {
-    log(`failed: ${(err as Error).stack ?? String(err)}`);
-    await booted.cleanup();
-    return 1;
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);

@@ -29,19 +29,18 @@
  * but, to make 1,000 of them affordable, our own auth service hashes with
  * PASSWORD_HASH_COST=10 unless --hash-cost says otherwise.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
-import { boot, log } from './support/boot.ts';
+import { log } from './support/boot.ts';
+import { runBenchmark } from './support/run.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
 import { PLACE_ORDER, call, createProducts, orderInput } from './support/graphql.ts';
 import { runOpenModel, schedule } from './support/load.ts';
-import { cpuReference, cpuSeconds, loadAverage, machineInfo, statusKb } from './support/proc.ts';
+import { cpuSeconds, loadAverage, statusKb } from './support/proc.ts';
 import { clientToken, signUpCustomers, type BenchCustomer } from './support/stack.ts';
-import { countBy, prng, summarize } from './support/stats.ts';
+import { countBy, summarize } from './support/stats.ts';
 import { subscriberPool, type Delivery } from './support/subscribers.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -70,14 +69,10 @@ interface Mem {
   rssMb: number | null;
 }
 
-async function main() {
+runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => {
   const sizes = flags.sizes.split(',').map(Number).filter((n) => n > 0).sort((a, b) => a - b);
   if (!sizes.length) throw new Error('--sizes needs numbers');
   if (flags.perCustomer > 200) throw new Error('--per-customer: the gateway allows 200 subscriptions per viewer');
-  const runId = randomBytes(3).toString('hex');
-  const random = prng(flags.seed);
-  const machine = { ...machineInfo(), loadAtStart: loadAverage(), cpuReferenceAtStart: cpuReference() };
-  const booted = await boot(flags);
   const { stack, infra } = booted;
   const gatewayPid = stack.processes.find((p) => p.name === 'gateway')?.pid ?? null;
   if (!gatewayPid) log('the gateway is not a process of ours (--in-process or --gateway): no memory per subscription');
@@ -100,184 +95,175 @@ async function main() {
     if (last === null) await sleep(3_000);
   };
 
-  try {
-    const gateway = stack.gatewayUrl;
-    const wsUrl = `${gateway.replace(/^http/, 'ws')}/graphql`;
-    const operator = { authorization: `Bearer ${await clientToken(gateway, 'ops-console', flags.opsSecret, 'products:write')}` };
-    const productIds = await createProducts(gateway, operator, flags.products, runId, random);
-    const customerCount = Math.ceil(sizes[sizes.length - 1] / flags.perCustomer) + (flags.fanout ? 1 : 0);
-    let t = performance.now();
-    const customers = await signUpCustomers(gateway, customerCount, runId, { onProgress: (n) => log(`  signed up ${n}/${customerCount}`) });
-    log(`signed up ${customers.length} customers in ${Math.round(performance.now() - t)} ms`);
-    const hot = flags.fanout ? customers.pop()! : null;
+  const gateway = stack.gatewayUrl;
+  const wsUrl = `${gateway.replace(/^http/, 'ws')}/graphql`;
+  const operator = { authorization: `Bearer ${await clientToken(gateway, 'ops-console', flags.opsSecret, 'products:write')}` };
+  const productIds = await createProducts(gateway, operator, flags.products, runId, random);
+  const customerCount = Math.ceil(sizes[sizes.length - 1] / flags.perCustomer) + (flags.fanout ? 1 : 0);
+  let t = performance.now();
+  const customers = await signUpCustomers(gateway, customerCount, runId, { onProgress: (n) => log(`  signed up ${n}/${customerCount}`) });
+  log(`signed up ${customers.length} customers in ${Math.round(performance.now() - t)} ms`);
+  const hot = flags.fanout ? customers.pop()! : null;
 
-    const orders = stack.databases ? new pg.Client({ connectionString: stack.databases.orders }) : null;
-    await orders?.connect();
+  const orders = stack.databases ? new pg.Client({ connectionString: stack.databases.orders }) : null;
+  await orders?.connect();
 
-    // Warm-up: the whole path (orders, saga, payload queries, sockets) runs a few seconds before anything is measured.
-    {
-      const warm = subscriberPool({ wsUrl, customers: customers.slice(0, 10), perCustomer: 1, onDelivery: () => {} });
-      await warm.add(10);
-      await runOpenModel(
-        schedule('placeOrder', flags.rate, 0, 8, 0, 0, (i) => {
-          const c = customers[i % 10];
-          const body = JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `warm-${runId}-${i}`) } });
-          return () => call(`${gateway}/graphql`, body, { authorization: `Bearer ${c.accessToken}` }, flags.timeout * 1000, 'placeOrder');
-        }),
-      );
-      await sleep(3_000);
-      await warm.dispose();
-      log('warm-up done');
-    }
-    await quiet();
-    const baseline = await memory();
-    log(`gateway before any subscriber: heap ${baseline.heapUsedMb} MB, RSS ${baseline.rssMb} MB`);
-
-    let deliveries: Delivery[] = [];
-    const pool = subscriberPool({ wsUrl, customers, perCustomer: flags.perCustomer, onDelivery: (d) => deliveries.push(d) });
-    const phases = [];
-    for (const n of sizes) {
-      t = performance.now();
-      await pool.add(n - pool.open);
-      const connectMs = Math.round(performance.now() - t);
-      log(`${pool.open} subscribers connected in ${connectMs} ms${pool.errors.length ? ` (${pool.errors.length} errors: ${pool.errors.slice(0, 3).join(' | ')})` : ''}`);
-      await quiet();
-      const idle = await memory();
-      const per = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.round(((a - b) * 1024 * 1024) / pool.open));
-      log(`N=${pool.open}: gateway heap ${idle.heapUsedMb} MB, RSS ${idle.rssMb} MB → ${per(idle.heapUsedMb, baseline.heapUsedMb)} B heap, ${per(idle.rssMb, baseline.rssMb)} B RSS per idle subscriber`);
-
-      // Status changes for subscribed customers, at a fixed rate.
-      deliveries = [];
-      const subscribedCustomers = Math.min(customers.length, Math.ceil(pool.open / flags.perCustomer));
-      const placed: { orderId: string; customer: number }[] = [];
-      const arrivals = schedule('placeOrder', flags.rate, 0, flags.duration, 0, 0, (i) => {
-        const customer = Math.floor(random() * subscribedCustomers);
-        const body = JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `subs-${runId}-${n}-${i}`) } });
-        return async () => {
-          const r = await call(`${gateway}/graphql`, body, { authorization: `Bearer ${customers[customer].accessToken}` }, flags.timeout * 1000, 'placeOrder');
-          if (r.outcome === 'OrderPlaced') placed.push({ orderId: r.body!.data!.placeOrder.order.id, customer });
-          return r;
-        };
-      });
-      const loop = monitorEventLoopDelay({ resolution: 5 });
-      loop.enable();
-      const cpu0 = { gateway: cpuSeconds(gatewayPid), bench: cpuSeconds(process.pid), at: performance.now() };
-      const { results } = await runOpenModel(arrivals);
-      // Every order gives its customer PENDING_PAYMENT and PENDING_SHIPMENT, on each of their subscriptions.
-      // (An order whose placeOrder answer timed out may exist all the same: count the orders the subscribers saw too.)
-      const orderIds = () => new Set([...placed.map((p) => p.orderId), ...deliveries.map((d) => d.orderId)]).size;
-      const expectedNow = () => orderIds() * 2 * flags.perCustomer;
-      const settleUntil = performance.now() + flags.settle * 1000;
-      while (deliveries.length < expectedNow() && performance.now() < settleUntil) await sleep(250);
-      const expected = expectedNow();
-      loop.disable();
-      const cpu1 = { gateway: cpuSeconds(gatewayPid), bench: cpuSeconds(process.pid), at: performance.now() };
-      const delays = await commitDelays(orders, deliveries);
-      const seconds = (cpu1.at - cpu0.at) / 1000;
-      const ns = (x: number) => Math.round(x / 1e4) / 100;
-      const phase = {
-        subscribers: pool.open,
-        customersSubscribed: subscribedCustomers,
-        connectMs,
-        idleMemory: idle,
-        memoryPerIdleSubscriberBytes: { heap: per(idle.heapUsedMb, baseline.heapUsedMb), rss: per(idle.rssMb, baseline.rssMb) },
-        ordersPlaced: placed.length,
-        placeOrderOutcomes: countBy(results, (r) => r.outcome),
-        placeOrderLatencyMs: summarize(results.map((r) => r.latency)),
-        deliveriesExpected: expected,
-        deliveries: deliveries.length,
-        missing: Math.max(0, expected - deliveries.length),
-        delayFromCommitMs: delays.fromCommit,
-        delayFromOccurredAtMs: delays.fromOccurredAt,
-        delayByStatusFromCommitMs: delays.byStatus,
-        gatewayCpu: cpu0.gateway !== null && cpu1.gateway !== null ? { cores: Math.round(((cpu1.gateway - cpu0.gateway) / seconds) * 100) / 100, msPerDelivery: deliveries.length ? Math.round((((cpu1.gateway - cpu0.gateway) * 1000) / deliveries.length) * 100) / 100 : null } : null,
-        benchCpuCores: cpu0.bench !== null && cpu1.bench !== null ? Math.round(((cpu1.bench - cpu0.bench) / seconds) * 100) / 100 : null,
-        benchEventLoopDelayMs: { p50: ns(loop.percentile(50)), p99: ns(loop.percentile(99)), max: ns(loop.max) },
-        errors: pool.errors.length,
-        closes: { ...pool.closes },
-        loadAverage: loadAverage(),
-      };
-      phases.push(phase);
-      const d = phase.delayFromCommitMs;
-      log(`N=${pool.open}: ${deliveries.length}/${expected} payloads; commit → client p50 ${d.p50} p95 ${d.p95} p99 ${d.p99} max ${d.max} ms; gateway ${phase.gatewayCpu?.msPerDelivery ?? '?'} ms CPU per payload; load ${phase.loadAverage.raw}`);
-    }
-
-    // Fan-out probe: one viewer, many subscriptions, one order.
-    let fanout = null;
-    if (hot) {
-      const hotDeliveries: Delivery[] = [];
-      const hotPool = subscriberPool({ wsUrl, customers: [hot], perCustomer: flags.fanout, onDelivery: (d) => hotDeliveries.push(d) });
-      await hotPool.add(flags.fanout);
-      await quiet();
-      const runs = [];
-      for (let i = 0; i < 3; i++) {
-        hotDeliveries.splice(0);
-        const r = await call(`${gateway}/graphql`, JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `fan-${runId}-${i}`, { maxLines: 1 }) } }), { authorization: `Bearer ${hot.accessToken}` }, 30_000, 'placeOrder');
-        if (r.outcome !== 'OrderPlaced') continue;
-        const until = performance.now() + 30_000;
-        while (hotDeliveries.length < hotPool.open * 2 && performance.now() < until) await sleep(100);
-        const d = await commitDelays(orders, hotDeliveries);
-        runs.push({ deliveries: hotDeliveries.length, expected: hotPool.open * 2, firstMs: d.fromCommit.count ? Math.round(Math.min(...d.raw) * 10) / 10 : null, delayFromCommitMs: d.fromCommit });
-        await sleep(1_000);
-      }
-      fanout = { subscriptionsOfOneViewer: hotPool.open, runs };
-      log(`fan-out: ${hotPool.open} subscriptions of one customer; last payload after ${runs.map((x) => x.delayFromCommitMs.max).join(', ')} ms (first after ${runs.map((x) => x.firstMs).join(', ')} ms)`);
-      await hotPool.dispose();
-    }
-
-    await pool.dispose();
-    await sleep(2_000);
-    await quiet();
-    const afterClose = await memory();
-    log(`after every subscriber left: heap ${afterClose.heapUsedMb} MB, RSS ${afterClose.rssMb} MB`);
-    await orders?.end();
-
-    const summary = {
-      benchmark: 'subscriptions',
-      timestamp: new Date().toISOString(),
-      machine: { ...machine, loadAtEnd: loadAverage(), cpuReferenceAtEnd: cpuReference() },
-      config: {
-        target: stack.mode,
-        gateway,
-        postgres: infra ? (infra.ephemeral ? 'ephemeral (fsync off)' : 'durable') : 'external',
-        sizes,
-        perCustomer: flags.perCustomer,
-        customers: customers.length,
-        rate: flags.rate,
-        durationS: flags.duration,
-        subscription: 'myOrderUpdates { orderId previousStatus status occurredAt } (one per socket)',
-        hashCost: flags.hashCost || null,
-      },
-      results: { baseline, phases, fanout, afterClose },
-    };
-    await booted.cleanup();
-    const pad = (x: string) => x.padEnd(34);
-    const lines = [
-      '',
-      'Subscriptions benchmark: N concurrent graphql-ws subscribers on one gateway',
-      `${pad('machine')}${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; load average ${machine.loadAtStart.raw} at start, ${summary.machine.loadAtEnd.raw} at end`,
-      `${pad('target')}${stack.mode} ${gateway}; ${flags.perCustomer} subscriptions per customer; ${flags.rate} orders/s for ${flags.duration} s per size`,
-      `${pad('gateway before subscribers')}heap ${baseline.heapUsedMb} MB, RSS ${baseline.rssMb} MB`,
-      ...phases.flatMap((p) => [
-        `N = ${p.subscribers}`,
-        `${pad('  memory per idle subscriber')}${p.memoryPerIdleSubscriberBytes.heap} B heap, ${p.memoryPerIdleSubscriberBytes.rss} B RSS (gateway heap ${p.idleMemory.heapUsedMb} MB, RSS ${p.idleMemory.rssMb} MB)`,
-        `${pad('  commit → client ms')}p50 ${p.delayFromCommitMs.p50}  p95 ${p.delayFromCommitMs.p95}  p99 ${p.delayFromCommitMs.p99}  max ${p.delayFromCommitMs.max}  (n=${p.delayFromCommitMs.count}, ${p.missing} missing of ${p.deliveriesExpected})`,
-        `${pad('  occurredAt → client ms')}p50 ${p.delayFromOccurredAtMs.p50}  p95 ${p.delayFromOccurredAtMs.p95}  p99 ${p.delayFromOccurredAtMs.p99}`,
-        `${pad('  gateway CPU')}${p.gatewayCpu?.cores ?? '?'} cores, ${p.gatewayCpu?.msPerDelivery ?? '?'} ms per payload; bench ${p.benchCpuCores} cores, event loop delay p99 ${p.benchEventLoopDelayMs.p99} ms; load ${p.loadAverage.raw}`,
-      ]),
-      ...(fanout ? [`${pad('fan-out: 1 viewer')}${fanout.subscriptionsOfOneViewer} subscriptions, one order each run: last payload after ${fanout.runs.map((r) => r.delayFromCommitMs.max).join(' / ')} ms, first after ${fanout.runs.map((r) => r.firstMs).join(' / ')} ms (from commit)`] : []),
-      `${pad('after all left')}heap ${afterClose.heapUsedMb} MB, RSS ${afterClose.rssMb} MB`,
-    ];
-    mkdirSync(dirname(flags.out), { recursive: true });
-    writeFileSync(flags.out, `${JSON.stringify(summary, null, 2)}\n`);
-    process.stdout.write(`${lines.join('\n')}\n${pad('written')}${flags.out}\n`);
-    return 0;
-  } catch (err) {
-    log(`failed: ${(err as Error).stack ?? String(err)}`);
-    await booted.cleanup();
-    return 1;
+  // Warm-up: the whole path (orders, saga, payload queries, sockets) runs a few seconds before anything is measured.
+  {
+    const warmers = customers.slice(0, 10);
+    const warm = subscriberPool({ wsUrl, customers: warmers, perCustomer: 1, onDelivery: () => {} });
+    await warm.add(warmers.length);
+    await runOpenModel(
+      schedule('placeOrder', flags.rate, 0, 8, 0, 0, (i) => {
+        const c = warmers[i % warmers.length];
+        const body = JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `warm-${runId}-${i}`) } });
+        return () => call(`${gateway}/graphql`, body, { authorization: `Bearer ${c.accessToken}` }, flags.timeout * 1000, 'placeOrder');
+      }),
+    );
+    await sleep(3_000);
+    await warm.dispose();
+    log('warm-up done');
   }
-}
+  await quiet();
+  const baseline = await memory();
+  log(`gateway before any subscriber: heap ${baseline.heapUsedMb} MB, RSS ${baseline.rssMb} MB`);
+
+  let deliveries: Delivery[] = [];
+  const pool = subscriberPool({ wsUrl, customers, perCustomer: flags.perCustomer, onDelivery: (d) => deliveries.push(d) });
+  const phases = [];
+  for (const n of sizes) {
+    t = performance.now();
+    await pool.add(n - pool.open);
+    const connectMs = Math.round(performance.now() - t);
+    log(`${pool.open} subscribers connected in ${connectMs} ms${pool.errors.length ? ` (${pool.errors.length} errors: ${pool.errors.slice(0, 3).join(' | ')})` : ''}`);
+    await quiet();
+    const idle = await memory();
+    const per = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.round(((a - b) * 1024 * 1024) / pool.open));
+    log(`N=${pool.open}: gateway heap ${idle.heapUsedMb} MB, RSS ${idle.rssMb} MB → ${per(idle.heapUsedMb, baseline.heapUsedMb)} B heap, ${per(idle.rssMb, baseline.rssMb)} B RSS per idle subscriber`);
+
+    // Status changes for subscribed customers, at a fixed rate.
+    deliveries = [];
+    const subscribedCustomers = Math.min(customers.length, Math.ceil(pool.open / flags.perCustomer));
+    const placed: { orderId: string; customer: number }[] = [];
+    const arrivals = schedule('placeOrder', flags.rate, 0, flags.duration, 0, 0, (i) => {
+      const customer = Math.floor(random() * subscribedCustomers);
+      const body = JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `subs-${runId}-${n}-${i}`) } });
+      return async () => {
+        const r = await call(`${gateway}/graphql`, body, { authorization: `Bearer ${customers[customer].accessToken}` }, flags.timeout * 1000, 'placeOrder');
+        if (r.outcome === 'OrderPlaced') placed.push({ orderId: r.body!.data!.placeOrder.order.id, customer });
+        return r;
+      };
+    });
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
+    const cpu0 = { gateway: cpuSeconds(gatewayPid), bench: cpuSeconds(process.pid), at: performance.now() };
+    const { results } = await runOpenModel(arrivals);
+    // Every order gives its customer PENDING_PAYMENT and PENDING_SHIPMENT, on each of their subscriptions.
+    // (An order whose placeOrder answer timed out may exist all the same: count the orders the subscribers saw too.)
+    const orderIds = () => new Set([...placed.map((p) => p.orderId), ...deliveries.map((d) => d.orderId)]).size;
+    const expectedNow = () => orderIds() * 2 * flags.perCustomer;
+    const settleUntil = performance.now() + flags.settle * 1000;
+    while (deliveries.length < expectedNow() && performance.now() < settleUntil) await sleep(250);
+    const expected = expectedNow();
+    loop.disable();
+    const cpu1 = { gateway: cpuSeconds(gatewayPid), bench: cpuSeconds(process.pid), at: performance.now() };
+    const delays = await commitDelays(orders, deliveries);
+    const seconds = (cpu1.at - cpu0.at) / 1000;
+    const ns = (x: number) => Math.round(x / 1e4) / 100;
+    const phase = {
+      subscribers: pool.open,
+      customersSubscribed: subscribedCustomers,
+      connectMs,
+      idleMemory: idle,
+      memoryPerIdleSubscriberBytes: { heap: per(idle.heapUsedMb, baseline.heapUsedMb), rss: per(idle.rssMb, baseline.rssMb) },
+      ordersPlaced: placed.length,
+      placeOrderOutcomes: countBy(results, (r) => r.outcome),
+      placeOrderLatencyMs: summarize(results.map((r) => r.latency)),
+      deliveriesExpected: expected,
+      deliveries: deliveries.length,
+      missing: Math.max(0, expected - deliveries.length),
+      delayFromCommitMs: delays.fromCommit,
+      delayFromOccurredAtMs: delays.fromOccurredAt,
+      delayByStatusFromCommitMs: delays.byStatus,
+      gatewayCpu: cpu0.gateway !== null && cpu1.gateway !== null ? { cores: Math.round(((cpu1.gateway - cpu0.gateway) / seconds) * 100) / 100, msPerDelivery: deliveries.length ? Math.round((((cpu1.gateway - cpu0.gateway) * 1000) / deliveries.length) * 100) / 100 : null } : null,
+      benchCpuCores: cpu0.bench !== null && cpu1.bench !== null ? Math.round(((cpu1.bench - cpu0.bench) / seconds) * 100) / 100 : null,
+      benchEventLoopDelayMs: { p50: ns(loop.percentile(50)), p99: ns(loop.percentile(99)), max: ns(loop.max) },
+      errors: pool.errors.length,
+      closes: { ...pool.closes },
+      loadAverage: loadAverage(),
+    };
+    phases.push(phase);
+    const d = phase.delayFromCommitMs;
+    log(`N=${pool.open}: ${deliveries.length}/${expected} payloads; commit → client p50 ${d.p50} p95 ${d.p95} p99 ${d.p99} max ${d.max} ms; gateway ${phase.gatewayCpu?.msPerDelivery ?? '?'} ms CPU per payload; load ${phase.loadAverage.raw}`);
+  }
+
+  // Fan-out probe: one viewer, many subscriptions, one order.
+  let fanout = null;
+  if (hot) {
+    const hotDeliveries: Delivery[] = [];
+    const hotPool = subscriberPool({ wsUrl, customers: [hot], perCustomer: flags.fanout, onDelivery: (d) => hotDeliveries.push(d) });
+    await hotPool.add(flags.fanout);
+    await quiet();
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      hotDeliveries.splice(0);
+      const r = await call(`${gateway}/graphql`, JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `fan-${runId}-${i}`, { maxLines: 1 }) } }), { authorization: `Bearer ${hot.accessToken}` }, 30_000, 'placeOrder');
+      if (r.outcome !== 'OrderPlaced') continue;
+      const until = performance.now() + 30_000;
+      while (hotDeliveries.length < hotPool.open * 2 && performance.now() < until) await sleep(100);
+      const d = await commitDelays(orders, hotDeliveries);
+      runs.push({ deliveries: hotDeliveries.length, expected: hotPool.open * 2, firstMs: d.fromCommit.count ? Math.round(Math.min(...d.raw) * 10) / 10 : null, delayFromCommitMs: d.fromCommit });
+      await sleep(1_000);
+    }
+    fanout = { subscriptionsOfOneViewer: hotPool.open, runs };
+    log(`fan-out: ${hotPool.open} subscriptions of one customer; last payload after ${runs.map((x) => x.delayFromCommitMs.max).join(', ')} ms (first after ${runs.map((x) => x.firstMs).join(', ')} ms)`);
+    await hotPool.dispose();
+  }
+
+  await pool.dispose();
+  await sleep(2_000);
+  await quiet();
+  const afterClose = await memory();
+  log(`after every subscriber left: heap ${afterClose.heapUsedMb} MB, RSS ${afterClose.rssMb} MB`);
+  await orders?.end();
+
+  const summary = {
+    benchmark: 'subscriptions',
+    timestamp: new Date().toISOString(),
+    machine: machineAtEnd(),
+    config: {
+      target: stack.mode,
+      gateway,
+      postgres: booted.postgres,
+      sizes,
+      perCustomer: flags.perCustomer,
+      customers: customers.length,
+      rate: flags.rate,
+      durationS: flags.duration,
+      subscription: 'myOrderUpdates { orderId previousStatus status occurredAt } (one per socket)',
+      hashCost: flags.hashCost || null,
+    },
+    results: { baseline, phases, fanout, afterClose },
+  };
+  const pad = (x: string) => x.padEnd(34);
+  const lines = [
+    '',
+    'Subscriptions benchmark: N concurrent graphql-ws subscribers on one gateway',
+    `${pad('machine')}${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; load average ${machine.loadAtStart.raw} at start, ${summary.machine.loadAtEnd.raw} at end`,
+    `${pad('target')}${stack.mode} ${gateway}; ${flags.perCustomer} subscriptions per customer; ${flags.rate} orders/s for ${flags.duration} s per size`,
+    `${pad('gateway before subscribers')}heap ${baseline.heapUsedMb} MB, RSS ${baseline.rssMb} MB`,
+    ...phases.flatMap((p) => [
+      `N = ${p.subscribers}`,
+      `${pad('  memory per idle subscriber')}${p.memoryPerIdleSubscriberBytes.heap} B heap, ${p.memoryPerIdleSubscriberBytes.rss} B RSS (gateway heap ${p.idleMemory.heapUsedMb} MB, RSS ${p.idleMemory.rssMb} MB)`,
+      `${pad('  commit → client ms')}p50 ${p.delayFromCommitMs.p50}  p95 ${p.delayFromCommitMs.p95}  p99 ${p.delayFromCommitMs.p99}  max ${p.delayFromCommitMs.max}  (n=${p.delayFromCommitMs.count}, ${p.missing} missing of ${p.deliveriesExpected})`,
+      `${pad('  occurredAt → client ms')}p50 ${p.delayFromOccurredAtMs.p50}  p95 ${p.delayFromOccurredAtMs.p95}  p99 ${p.delayFromOccurredAtMs.p99}`,
+      `${pad('  gateway CPU')}${p.gatewayCpu?.cores ?? '?'} cores, ${p.gatewayCpu?.msPerDelivery ?? '?'} ms per payload; bench ${p.benchCpuCores} cores, event loop delay p99 ${p.benchEventLoopDelayMs.p99} ms; load ${p.loadAverage.raw}`,
+    ]),
+    ...(fanout ? [`${pad('fan-out: 1 viewer')}${fanout.subscriptionsOfOneViewer} subscriptions, one order each run: last payload after ${fanout.runs.map((r) => r.delayFromCommitMs.max).join(' / ')} ms, first after ${fanout.runs.map((r) => r.firstMs).join(' / ')} ms (from commit)`] : []),
+    `${pad('after all left')}heap ${afterClose.heapUsedMb} MB, RSS ${afterClose.rssMb} MB`,
+  ];
+  return { summary, lines, pad };
+});
 
 /**
  * Delay of each delivery from its status change's commit (and from its
@@ -313,10 +299,3 @@ async function commitDelays(orders: pg.Client | null, deliveries: Delivery[]) {
   };
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);

@@ -143,7 +143,7 @@ async function main() {
     git,
     machine,
     target: { ordersPerMinute: TARGET_PER_MIN, ordersPerSecond: r1(TARGET_PER_MIN / 60), consistentWithinMs: 5_000, placeOrderP95Ms: 500, statusUpdateP95Ms: 100, successRate: 0.999 },
-    config: { ...flags, mix, mode: stack.mode, postgres: infra ? (infra.ephemeral ? 'ephemeral (fsync off)' : 'durable') : 'external', services: 'gateway, auth, products, orders, shipments' },
+    config: { ...flags, mix, mode: stack.mode, postgres: booted.postgres, services: 'gateway, auth, products, orders, shipments' },
     phases: {} as Record<string, unknown>,
   };
   const phases = report.phases as Record<string, unknown>;

@@ -79,6 +79,8 @@ export async function boot(o: BootOptions) {
     ...(infra ? [{ name: 'postgres', pid: infra.pids.postgres, tree: true }, { name: 'nats', pid: infra.pids.nats }] : []),
   ];
   const sampler = new ResourceSampler(tracked);
-  return { infra, stack: stack as Stack, sampler, cleanup };
+  /** How the report names the database: our own (durable or not) or someone's. */
+  const postgres = infra ? (infra.ephemeral ? 'ephemeral (fsync off)' : 'durable') : 'external';
+  return { infra, stack: stack as Stack, sampler, cleanup, postgres };
 }
 export type Booted = Awaited<ReturnType<typeof boot>>;
