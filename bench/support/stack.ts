@@ -9,13 +9,12 @@
  * engineer's running system.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createLogger } from '@orderflow/common';
-import { findPostgresBin, freePort, spawnKept, startMailSink, startNats, stopChild, waitFor } from '@orderflow/devstack';
+import { freePort, startMailSink, startNats, startPostgres } from '@orderflow/devstack';
 import { cpuSeconds } from './proc.ts';
 
 /** Ports of `npm start` and the usual dev servers: never ours. */
@@ -41,58 +40,20 @@ export interface InfraOptions {
   instrumentPostgres?: boolean;
 }
 
-function postgresOwner(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
-  return { uid, gid };
-}
-
 /**
- * PostgreSQL of our own (like @orderflow/devstack's, plus the
- * instrumentation settings), initialised in `dataDir`.
+ * PostgreSQL of our own (@orderflow/devstack's), with the instrumentation
+ * settings and extension when asked.
  */
 async function startBenchPostgres({ dataDir, port, ephemeral, instrument }: { dataDir: string; port: number; ephemeral: boolean; instrument: boolean }) {
-  const bin = findPostgresBin();
-  if (!bin) throw new Error('PostgreSQL server binaries not found (Debian: apt-get install -y postgresql)');
-  const owner = postgresOwner();
-  mkdirSync(dataDir, { recursive: true });
-  chmodSync(dataDir, 0o700);
-  if (owner) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir]);
-  if (!existsSync(join(dataDir, 'PG_VERSION')))
-    execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-instructions'], { stdio: 'pipe', ...(owner ?? {}) });
-  const socketDir = join(dataDir, 'run');
-  mkdirSync(socketDir, { recursive: true });
-  if (owner) execFileSync('chown', [`${owner.uid}:${owner.gid}`, socketDir]);
-  const settings = [
-    'listen_addresses=127.0.0.1',
-    `port=${port}`,
-    `unix_socket_directories=${socketDir}`,
-    'max_connections=400',
-    'shared_buffers=256MB',
-    ...(instrument ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all', 'pg_stat_statements.max=10000', 'track_commit_timestamp=on'] : []),
-    ...(ephemeral ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
-  ];
-  const { child, tail } = spawnKept(join(bin, 'postgres'), ['-D', dataDir, ...settings.flatMap((s) => ['-c', s])], { ...(owner ?? {}) });
-  const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-  try {
-    await waitFor('PostgreSQL', async () => {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      await c.end();
-      return true;
-    }, { child });
-  } catch (err) {
-    await stopChild(child);
-    throw new Error(`${(err as Error).message}\n${tail.join('\n')}`);
-  }
+  const settings = instrument ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all', 'pg_stat_statements.max=10000', 'track_commit_timestamp=on'] : [];
+  const postgres = await startPostgres({ dataDir, port, ephemeral, settings });
   if (instrument) {
-    const c = new pg.Client({ connectionString: url });
+    const c = new pg.Client({ connectionString: postgres.url });
     await c.connect();
     await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     await c.end();
   }
-  return { port, child, url, stop: () => stopChild(child, 'SIGINT', 15_000) };
+  return postgres;
 }
 
 /**

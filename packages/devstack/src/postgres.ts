@@ -44,6 +44,8 @@ export interface PostgresOptions {
   port: number;
   /** Throw away durability for speed (tests): fsync and synchronous_commit off. */
   ephemeral?: boolean;
+  /** More server settings (`name=value`, passed as `-c`), e.g. the benchmarks' pg_stat_statements. */
+  settings?: string[];
   log?: (line: string) => void;
 }
 
@@ -52,7 +54,7 @@ export interface PostgresOptions {
  * `dataDir` (initialised on first use, reused after). Trust auth on
  * 127.0.0.1 only, for the local development user `postgres`.
  */
-export async function startPostgres({ dataDir, port, ephemeral = false, log }: PostgresOptions) {
+export async function startPostgres({ dataDir, port, ephemeral = false, settings: extra = [], log }: PostgresOptions) {
   const bin = findPostgresBin();
   if (!bin)
     throw new Error(
@@ -78,6 +80,7 @@ export async function startPostgres({ dataDir, port, ephemeral = false, log }: P
     'max_connections=400',
     'shared_buffers=256MB',
     ...(ephemeral ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
+    ...extra,
   ];
   const { child, tail } = spawnKept(join(bin, 'postgres'), ['-D', dataDir, ...settings.flatMap((s) => ['-c', s])], { ...(owner ?? {}), echo: log });
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
