@@ -53,8 +53,15 @@ export async function startMailSink({ port = 0, dir, host = '127.0.0.1' }: { por
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  // A sender that dies mid-message (a killed service's pooled connection)
+  // resets its socket; smtp-server reports that as an 'error' on the server,
+  // which would otherwise crash the process that hosts the sink.
+  server.on('error', () => {});
   const actual = (server.server.address() as AddressInfo).port;
   return {
     url: `smtp://${host}:${actual}`,
