@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startMailSink, startNats, startPostgres, stopChild, type MailSink, type RunningNats, type RunningPostgres } from '@orderflow/devstack';
+import { freePorts, startMailSink, startNats, startPostgres, stopChild, type MailSink, type RunningNats, type RunningPostgres } from '@orderflow/devstack';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -79,7 +79,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function startCluster({ dir, env: extra = {}, log = () => {} }: ClusterOptions) {
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const [pgPort, natsPort, ...servicePorts] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const [pgPort, natsPort, ...servicePorts] = await freePorts(7);
   const infraLog = (name: string) => {
     const fd = openSync(join(logDir, `${name}.log`), 'a');
     return { fd, line: (l: string) => appendLine(fd, l) };

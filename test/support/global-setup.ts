@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { freePort, startNats, startPostgres } from '@orderflow/devstack';
+import { freePorts, startNats, startPostgres } from '@orderflow/devstack';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,7 +19,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const root = mkdtempSync(join(tmpdir(), 'orderflow-test-'));
   chmodSync(root, 0o755);
-  const [pgPort, natsPort] = [await freePort(), await freePort()];
+  const [pgPort, natsPort] = await freePorts(2);
   const [postgres, nats] = await Promise.all([
     startPostgres({ dataDir: join(root, 'pg'), port: pgPort, ephemeral: true }),
     startNats({ storeDir: join(root, 'nats'), port: natsPort }),

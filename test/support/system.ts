@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { inject } from 'vitest';
-import { freePort, startMailSink } from '@orderflow/devstack';
+import { freePorts, startMailSink } from '@orderflow/devstack';
 import { loadConfig as authConfig } from '../../subgraphs/auth/src/config.ts';
 import { startAuth } from '../../subgraphs/auth/src/app.ts';
 import { loadConfig as ordersConfig } from '../../subgraphs/orders/src/config.ts';
@@ -76,7 +76,7 @@ export async function startSystem({
   const suffix = randomBytes(4).toString('hex');
   const mail = await startMailSink();
   const pgPort = inject('postgresPort');
-  const [auth, products, orders, shipments, gateway] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [auth, products, orders, shipments, gateway] = await freePorts(5);
   const urls = {
     AUTH_URL: `http://127.0.0.1:${auth}`,
     PRODUCTS_URL: `http://127.0.0.1:${products}`,

@@ -1,12 +1,11 @@
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
-import { sqlPool } from './db.ts';
+import { sqlPool, sqlTransaction, type Sql } from './db.ts';
 import { isDatabaseUnavailable } from './errors.ts';
 import { eventsWrittenIn, type EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Bus } from './nats.ts';
-import type { RawSqlTx } from './outbox.ts';
 import { TRACEPARENT_HEADER, currentTraceparent, runInTrace } from './trace-context.ts';
 
 /** Ask for the message again after `delayMs` (a transient failure, or "not yet"). */
@@ -31,12 +30,12 @@ const envelopeSchema = z.object({
   data: z.unknown(),
 });
 
-/** The part of a Prisma client a consumer needs. */
-interface ConsumerDb<Tx> {
-  $transaction<R>(fn: (tx: Tx) => Promise<R>): Promise<R>;
-}
-
-export interface EventHandler<Data, Tx> {
+/**
+ * One event type's handler. `Tx` is what `ctx.tx` is: the inbox transaction
+ * (`Sql`, plain SQL on the service's pool), or with `outsideTransaction` the
+ * service's Prisma client.
+ */
+export interface EventHandler<Data, Tx = Sql> {
   /** Names the durable consumer and its inbox rows with the service, e.g. `payments`. */
   name: string;
   /** Event type = subject without prefix, e.g. `payments.succeeded`. */
@@ -99,9 +98,9 @@ export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number
  * an inbox for idempotency, per-saga ordering, retries with backoff and a
  * dead-letter stream for poison messages.
  */
-export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsumerOptions<Data, Tx>) {
+export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<Data, Tx>) {
   const { bus, log, service, handler, maxDeliver = 8, concurrency = 8, onPublished = () => {}, retryScale = 1, transactionSlots = pLimit(concurrency) } = opts;
-  const db = opts.db as ConsumerDb<Tx>;
+  const db = opts.db as object;
   const durable = `${service}-${handler.name}`;
   const stream = bus.stream(STREAM_OF[handler.type.split('.')[0]] ?? 'ORDERS');
   const subject = bus.subject(handler.type);
@@ -160,11 +159,11 @@ export function createEventConsumer<Data, Tx extends RawSqlTx>(opts: EventConsum
       const published = handler.outsideTransaction
         ? await processOutsideTransaction(event, attempt)
         : await transactionSlots(() =>
-            db.$transaction(async (tx) => {
+            sqlTransaction(db, async (tx) => {
               written = tx;
-              const fresh = await tx.$executeRawUnsafe(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, durable, event.id);
-              if (fresh === 0) return false; // seen before: the effect is already committed
-              const result = await handler.handle(event, { tx, attempt, log: clog });
+              const fresh = await tx.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [durable, event.id]);
+              if (fresh.rowCount === 0) return false; // seen before: the effect is already committed
+              const result = await handler.handle(event, { tx: tx as Tx, attempt, log: clog });
               return !!result?.published;
             }),
           );

@@ -20,7 +20,14 @@ export function createPrismaClient<T extends object>(
   PrismaClient: new (options: { adapter: PrismaPg; errorFormat?: 'minimal'; transactionOptions?: { maxWait: number; timeout: number }; log?: { emit: 'event'; level: 'query' }[] }) => T,
   { url, poolSize = 10, onQuery }: { url: string; poolSize?: number; onQuery?: (sql: string) => void },
 ): T {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5_000,
+    // A transaction left idle (its process stalled between statements) is ended by the server with its locks,
+    // as Prisma ends its own after TRANSACTION_LIMITS.timeout; set once per connection, no statement per transaction.
+    options: `-c idle_in_transaction_session_timeout=${TRANSACTION_LIMITS.timeout}`,
+  });
   // A connection the server drops (a restart: 57P01) emits 'error' on its client, and an 'error' event nobody
   // listens to kills the process. pg-pool listens only while a client is idle, Prisma's adapter only while its
   // transaction holds it; one seen in between (chaos suite: PostgreSQL restarted under load) crashed the orders
@@ -39,14 +46,36 @@ export function createPrismaClient<T extends object>(
 
 /**
  * The connection pool under a Prisma client from `createPrismaClient`, for the
- * infrastructure's own fixed statements that run for every event (the outbox
- * relay, the inbox): plain SQL on pg costs a fifth of the CPU of the same
- * statement through Prisma (bench/prisma-overhead.ts). Domain code uses Prisma.
+ * statements that run for every order or event (the outbox relay, the inbox,
+ * `sqlTransaction`): plain SQL on pg costs a fifth of the CPU of the same
+ * statement through Prisma (bench/prisma-overhead.ts). Reads and rare writes use Prisma.
  */
 export function sqlPool(client: object): pg.Pool {
   const pool = pools.get(client);
   if (!pool) throw new Error('not a client from createPrismaClient');
   return pool;
+}
+
+/**
+ * What runs SQL inside a transaction from `sqlTransaction` (or on a pool):
+ * pg's `query` with numbered parameters. Values come back as pg maps them:
+ * uuid and bigint as strings, timestamptz as Date, enums as their labels.
+ */
+export interface Sql {
+  query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+/**
+ * Runs `fn` in a transaction on the pool under a Prisma client from
+ * `createPrismaClient`, with plain SQL: the hot paths' writes (placing an
+ * order, each saga step). Prisma's interactive transaction costs four times
+ * the CPU of the same transaction on pg, and each model call about three
+ * times the statement's (bench/prisma-overhead.ts); reads and the rare
+ * writes stay on Prisma. `tx` belongs to this transaction only, so
+ * `eventsWrittenIn(tx)` after the commit are its events.
+ */
+export function sqlTransaction<R>(db: object, fn: (tx: Sql) => Promise<R>): Promise<R> {
+  return withTransaction(sqlPool(db), (client) => fn({ query: (text, values) => client.query(text, values) as never }));
 }
 
 /** Runs `fn` in a transaction on one pooled connection; a connection that failed is discarded, not reused. */
@@ -69,4 +98,17 @@ export async function withTransaction<R>(pool: pg.Pool, fn: (client: pg.PoolClie
     client.off('error', onError);
     client.release(broken);
   }
+}
+
+/**
+ * A row from `SELECT *` / `RETURNING *` with its columns renamed to the Prisma
+ * model's fields (snake_case → camelCase, as every schema maps them), so SQL
+ * on the hot paths returns the same objects as the model calls elsewhere.
+ * Columns pg returns as strings where the model has another type (bigint ids)
+ * must be converted by the caller.
+ */
+export function modelRow<T>(row: Record<string, unknown>): T {
+  const out: Record<string, unknown> = {};
+  for (const column in row) out[column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = row[column];
+  return out as T;
 }

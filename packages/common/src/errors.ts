@@ -68,11 +68,12 @@ export function maskError(formatted: GraphQLFormattedError, original?: unknown):
 
 /**
  * A unique-constraint violation, whether Prisma saw it through a model call
- * (P2002) or a raw statement (SQLSTATE 23505 passed through the adapter).
+ * (P2002) or a raw statement (SQLSTATE 23505 passed through the adapter), or
+ * pg itself (`sqlTransaction`, a pool query).
  */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; meta?: { code?: string; driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } }; message?: string };
-  if (e?.code === 'P2002') return true;
+  if (e?.code === 'P2002' || e?.code === '23505') return true;
   if (e?.meta?.code === '23505') return true;
   const cause = e?.meta?.driverAdapterError?.cause;
   return cause?.originalCode === '23505' || cause?.kind === 'UniqueConstraintViolation';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventData, EventType } from './event-types.ts';
+import type { Sql } from './db.ts';
 import { currentTraceparent } from './trace-context.ts';
 
 /** The envelope of every event (shared/contract/events.md). */
@@ -36,13 +37,17 @@ export function createEvent<K extends EventType>({
   return { id: randomUUID(), type, version, occurredAt: new Date().toISOString(), source, correlationId, causationId, traceparent, data };
 }
 
-/** Writes an event into the outbox table inside the caller's transaction. */
-export async function writeOutbox(
-  tx: { outboxEvent: { createMany(args: { data: { id: string; subject: string; payload: object }[] }): Promise<unknown> } },
-  ...events: EventEnvelope[]
-): Promise<void> {
+/**
+ * Writes events into the outbox table inside the caller's transaction
+ * (`sqlTransaction`), in one statement.
+ */
+export async function writeOutbox(tx: Sql, ...events: EventEnvelope[]): Promise<void> {
   if (events.length === 0) return;
-  await tx.outboxEvent.createMany({ data: events.map((e) => ({ id: e.id, subject: e.type, payload: e as unknown as object })) });
+  await tx.query(`INSERT INTO outbox (id, subject, payload) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])`, [
+    events.map((e) => e.id),
+    events.map((e) => e.type),
+    events.map((e) => JSON.stringify(e)),
+  ]);
   const written = writtenIn.get(tx);
   if (written) written.push(...events);
   else writtenIn.set(tx, [...events]);

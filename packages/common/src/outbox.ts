@@ -4,12 +4,6 @@ import type { EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
 import { sqlPool, withTransaction } from './db.ts';
 
-/** The part of a Prisma client (or transaction) that runs raw SQL. */
-export interface RawSqlTx {
-  $queryRawUnsafe<T = unknown>(sql: string, ...values: unknown[]): Promise<T>;
-  $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number>;
-}
-
 export interface OutboxRelayOptions {
   /** The service's Prisma client (from createPrismaClient); the relay's statements go straight to its pg pool. */
   db: object;
@@ -59,12 +53,33 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
     try {
       const results = await Promise.allSettled(events.map((e) => publish(e.id, e.type, e)));
       const acked = events.filter((_, i) => results[i].status === 'fulfilled').map((e) => e.id);
-      if (acked.length) await sqlPool(db).query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL`, [acked]);
+      if (acked.length) await markPublished(acked);
       if (acked.length < events.length) kick();
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'publishing committed events failed; the relay will');
       kick();
     }
+  }
+
+  /** Ids waiting for the next UPDATE, and the UPDATE under way. */
+  let unmarked: string[] = [];
+  let marking: Promise<void> | null = null;
+
+  /**
+   * Marks rows published. One UPDATE runs at a time; ids acked while it runs
+   * go together in the next, so under load many commits share one statement.
+   */
+  async function markPublished(ids: string[]): Promise<void> {
+    unmarked.push(...ids);
+    while (marking) await marking;
+    if (unmarked.length === 0) return; // a caller that waited with us marked ours
+    const batch = unmarked;
+    unmarked = [];
+    marking = sqlPool(db)
+      .query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL`, [batch])
+      .then(() => undefined)
+      .finally(() => (marking = null));
+    await marking;
   }
 
   /**

@@ -2,7 +2,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureNatsServer } from './nats.ts';
-import { freePort, portAnswers, spawnKept, stopChild, waitFor } from './process.ts';
+import { freePorts, portAnswers, spawnKept, stopChild, waitFor } from './process.ts';
 
 /** One nats-server of a local cluster. */
 export interface NatsClusterNode {
@@ -82,14 +82,13 @@ function acceptsSyncInterval(bin: string, dir: string): boolean {
 export async function startNatsCluster({ dir, ports, name: clusterName = 'orderflow', log }: NatsClusterOptions) {
   const bin = ensureNatsServer(log);
   mkdirSync(dir, { recursive: true });
-  const clientPorts = ports ?? [await freePort(), await freePort(), await freePort()];
-  if (clientPorts.length < 1) throw new Error('startNatsCluster: at least one port');
-  const clusterPorts: number[] = [];
-  const monitorPorts: number[] = [];
-  for (let i = 0; i < clientPorts.length; i++) {
-    clusterPorts.push(await freePort());
-    monitorPorts.push(await freePort());
-  }
+  const count = ports?.length ?? 3;
+  if (count < 1) throw new Error('startNatsCluster: at least one port');
+  // All at once, so that no two of them are the same port.
+  const free = await freePorts(3 * count);
+  const clientPorts = ports ?? free.slice(0, count);
+  const clusterPorts = free.slice(count, 2 * count);
+  const monitorPorts = free.slice(2 * count);
   const syncAlways = acceptsSyncInterval(bin, dir);
 
   const nodes: NatsClusterNode[] = clientPorts.map((port, i) => {

@@ -2,6 +2,25 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createServer, connect } from 'node:net';
 
 /** A free TCP port on loopback (for servers that cannot listen on port 0 themselves). */
+/**
+ * `n` distinct free ports: every listener stays open until all are chosen
+ * (closed one at a time, the kernel may hand the same port out again — a
+ * cluster with two nodes on one port).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const srv = createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => resolve(srv));
+    })),
+  );
+  const ports = servers.map((srv) => (srv.address() as { port: number }).port);
+  await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  return ports;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

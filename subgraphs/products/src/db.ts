@@ -3,9 +3,6 @@ import { PrismaClient } from './generated/prisma/client.ts';
 
 export { PrismaClient };
 export type { Prisma, Product, StockMovement } from './generated/prisma/client.ts';
-import type { Prisma } from './generated/prisma/client.ts';
-/** The client inside a transaction. */
-export type Tx = Prisma.TransactionClient;
 export type Db = PrismaClient;
 
 export function createDb(url: string, opts: { poolSize?: number; onQuery?: (sql: string) => void } = {}): Db {

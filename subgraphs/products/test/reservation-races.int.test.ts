@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { applyMigrations, createLogger } from '@orderflow/common';
+import { applyMigrations, createLogger, sqlTransaction } from '@orderflow/common';
 import { createDb, type Db } from '../src/db.ts';
 import { createInventoryService, type InventoryService } from '../src/service/inventory-service.ts';
 
@@ -33,7 +33,7 @@ describe('reservations racing releases and commits', () => {
             if (i % 3 === 0 && held.length) {
               // Returns units to available stock (a failed payment or a cancel), or sells them (a payment).
               const orderId = held[Math.floor(Math.random() * held.length)];
-              await db.$transaction((tx) => inventory.settle(tx, orderId, i % 2 ? 'release' : 'commit', 'race'));
+              await sqlTransaction(db, (tx) => inventory.settle(tx, orderId, i % 2 ? 'release' : 'commit', 'race'));
               outcomes.settled++;
               return;
             }

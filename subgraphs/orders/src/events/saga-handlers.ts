@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { EventSchemas, RetryLater, backoffMs, createEvent, money, writeOutbox, type EventHandler } from '@orderflow/common';
-import type { Tx } from '../db.ts';
+import { EventSchemas, RetryLater, backoffMs, createEvent, money, writeOutbox, type EventHandler, type Sql } from '@orderflow/common';
+import type { Order } from '../db.ts';
 import { mirrorShipment } from '../domain/order-status.ts';
 import { decidePayment, maskToken } from '../domain/payment.ts';
 import { lockOrder, refund, transition } from '../service/order-lifecycle.ts';
@@ -12,8 +12,21 @@ import { applyCancel } from '../service/order-cancellation.ts';
  * its id in the inbox and changes nothing.
  */
 
+/**
+ * Records an order's one payment outcome; false when the order has one already
+ * (the unique order_id: a repeated orders.created charges nothing twice).
+ */
+async function recordPayment(tx: Sql, order: Order, id: string, status: 'SUCCEEDED' | 'FAILED', attempts: number, reason: string | null = null): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO payments (id, order_id, status, amount_cents, currency_code, reason, attempts) VALUES ($1::uuid, $2::uuid, $3::payment_status, $4, $5, $6, $7)
+     ON CONFLICT (order_id) DO NOTHING`,
+    [id, order.id, status, order.totalCents, order.currencyCode, reason, attempts],
+  );
+  return rowCount === 1;
+}
+
 /** orders.created → charge the order (simulated), once, with retries for transient errors. */
-export function paymentWorker({ failureRate }: { failureRate: number }): EventHandler<(typeof EventSchemas)['orders.created']['_output'], Tx> {
+export function paymentWorker({ failureRate }: { failureRate: number }): EventHandler<(typeof EventSchemas)['orders.created']['_output']> {
   return {
     name: 'payments',
     type: 'orders.created',
@@ -21,9 +34,8 @@ export function paymentWorker({ failureRate }: { failureRate: number }): EventHa
     async handle(event, { tx, attempt, log }) {
       const order = await lockOrder(tx, event.data.orderId);
       if (!order) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
-      if (await tx.payment.findUnique({ where: { orderId: order.id } })) return;
       const fail = async (reason: string) => {
-        await tx.payment.create({ data: { id: randomUUID(), orderId: order.id, status: 'FAILED', amountCents: order.totalCents, currencyCode: order.currencyCode, reason, attempts: attempt } });
+        if (!(await recordPayment(tx, order, randomUUID(), 'FAILED', attempt, reason))) return;
         await writeOutbox(tx, createEvent({ type: 'payments.failed', source: 'orders', correlationId: order.id, causationId: event.id, data: { orderId: order.id, reason, retryable: false } }));
         log.info({ orderId: order.id, reason, token: maskToken(order.paymentToken) }, 'payment failed');
         return { published: true };
@@ -34,7 +46,7 @@ export function paymentWorker({ failureRate }: { failureRate: number }): EventHa
       if (decision.outcome === 'transient') throw new RetryLater(backoffMs(attempt, 250, 5_000), decision.reason);
       if (decision.outcome === 'declined') return fail(decision.reason);
       const paymentId = randomUUID();
-      await tx.payment.create({ data: { id: paymentId, orderId: order.id, status: 'SUCCEEDED', amountCents: order.totalCents, currencyCode: order.currencyCode, attempts: attempt } });
+      if (!(await recordPayment(tx, order, paymentId, 'SUCCEEDED', attempt))) return;
       await writeOutbox(
         tx,
         createEvent({ type: 'payments.succeeded', source: 'orders', correlationId: order.id, causationId: event.id, data: { orderId: order.id, paymentId, amount: money(order.totalCents, order.currencyCode) } }),
@@ -46,7 +58,7 @@ export function paymentWorker({ failureRate }: { failureRate: number }): EventHa
 }
 
 /** payments.succeeded → PENDING_SHIPMENT; on an order cancelled meanwhile, refund instead. */
-export const onPaymentSucceeded: EventHandler<(typeof EventSchemas)['payments.succeeded']['_output'], Tx> = {
+export const onPaymentSucceeded: EventHandler<(typeof EventSchemas)['payments.succeeded']['_output']> = {
   name: 'payment-succeeded',
   type: 'payments.succeeded',
   schema: EventSchemas['payments.succeeded'],
@@ -62,7 +74,7 @@ export const onPaymentSucceeded: EventHandler<(typeof EventSchemas)['payments.su
 };
 
 /** payments.failed → PAYMENT_FAILED (the products service releases the stock). */
-export const onPaymentFailed: EventHandler<(typeof EventSchemas)['payments.failed']['_output'], Tx> = {
+export const onPaymentFailed: EventHandler<(typeof EventSchemas)['payments.failed']['_output']> = {
   name: 'payment-failed',
   type: 'payments.failed',
   schema: EventSchemas['payments.failed'],
@@ -75,7 +87,7 @@ export const onPaymentFailed: EventHandler<(typeof EventSchemas)['payments.faile
 };
 
 /** shipments.status_updated → SHIPPED, IN_TRANSIT, DELIVERED, strictly in order. */
-export const onShipmentStatusUpdated: EventHandler<(typeof EventSchemas)['shipments.status_updated']['_output'], Tx> = {
+export const onShipmentStatusUpdated: EventHandler<(typeof EventSchemas)['shipments.status_updated']['_output']> = {
   name: 'shipment-status',
   type: 'shipments.status_updated',
   schema: EventSchemas['shipments.status_updated'],
@@ -98,7 +110,7 @@ export const onShipmentStatusUpdated: EventHandler<(typeof EventSchemas)['shipme
  * already given the shipment up, so the order must follow. Usually that call
  * did, and the order is found CANCELLED: nothing to do.
  */
-export const onShipmentCancelled: EventHandler<(typeof EventSchemas)['shipments.cancelled']['_output'], Tx> = {
+export const onShipmentCancelled: EventHandler<(typeof EventSchemas)['shipments.cancelled']['_output']> = {
   name: 'shipment-cancelled',
   type: 'shipments.cancelled',
   schema: EventSchemas['shipments.cancelled'],

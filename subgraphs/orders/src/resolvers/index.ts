@@ -15,7 +15,7 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     // Scopes: @requiresScopes in schema.graphql, enforced before these run; ownership stays in the service.
-    placeOrder: (_, { input }, ctx) => ctx.orders.placeOrder(requireViewer(ctx.viewer), input),
+    placeOrder: (_, { input }, ctx) => ctx.orders.placeOrder(requireViewer(ctx.viewer), input, ctx.loaders),
     cancelOrder: (_, { orderId, reason }, ctx) => ctx.orders.cancelOrder(requireViewer(ctx.viewer), orderId, reason),
   },
   PlaceOrderResult: { __resolveType: (r) => r.__typename },

@@ -1,5 +1,5 @@
-import { createEvent } from '@orderflow/common';
-import type { Order, Tx } from '../db.ts';
+import { createEvent, type Sql } from '@orderflow/common';
+import type { Order } from '../db.ts';
 import { refund, transition } from './order-lifecycle.ts';
 
 /**
@@ -12,7 +12,7 @@ import { refund, transition } from './order-lifecycle.ts';
  * transition lets only the first of them apply it.
  * Returns the cancelled order, or null when the order had moved on.
  */
-export async function applyCancel(tx: Tx, order: Order, reason: string, causationId: string | null = null): Promise<Order | null> {
+export async function applyCancel(tx: Sql, order: Order, reason: string, causationId: string | null = null): Promise<Order | null> {
   const paid = order.status === 'PENDING_SHIPMENT';
   const cancelled = createEvent({ type: 'orders.cancelled', source: 'orders', correlationId: order.id, causationId, data: { orderId: order.id, reason, stockCommitted: paid } });
   const next = await transition(tx, order, 'CANCELLED', { reason, causationId, extraEvents: [cancelled] });

@@ -11,20 +11,48 @@ import {
   isTextWithin,
   isUniqueViolation,
   isUuid,
+  modelRow,
   money,
   eventsWrittenIn,
-  writeOutbox,
+  sqlPool,
+  sqlTransaction,
   type EventEnvelope,
   type Logger,
   type Viewer,
 } from '@orderflow/common';
 import type { Db, Order, OrderItem, OrderStatus, OrderStatusChange } from '../db.ts';
 import { canCancel } from '../domain/order-status.ts';
-import { lockOrder, recordStatus } from './order-lifecycle.ts';
+import { lockOrder, statusChanged } from './order-lifecycle.ts';
 import { applyCancel } from './order-cancellation.ts';
 import type { ShipmentsClient } from './shipments-client.ts';
 import { invalidOrder, normalizeItems, requestHash, validatePlaceOrder, type PlaceOrderInput } from '../domain/place-order.ts';
 import { InventoryUnavailableError, type InventoryClient } from './inventory-client.ts';
+
+/**
+ * An order's whole write in ONE statement (atomic without BEGIN/COMMIT round
+ * trips): the order, its items ($15–$18, in request order), its first
+ * history row, and the outbox rows — `orders.status_changed` ($19, whose
+ * `data.changeId` is filled in here with the history row's id) and
+ * `orders.created` ($20). Returns the order's row and the change id.
+ */
+const PLACE_ORDER_SQL = `
+WITH placed AS (
+  INSERT INTO orders (id, customer_id, customer_email, status, total_cents, currency_code, ship_name, ship_line1, ship_line2,
+                      ship_city, ship_postal_code, ship_country, payment_token, idempotency_key, request_hash)
+  VALUES ($1::uuid, $2, $3, 'PENDING_PAYMENT', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+  RETURNING *
+), lines AS (
+  INSERT INTO order_items (order_id, position, product_id, product_name, quantity, unit_price_cents)
+  SELECT $1::uuid, l.n - 1, l.product_id, l.product_name, l.quantity, l.unit_price_cents
+    FROM unnest($15::uuid[], $16::text[], $17::int[], $18::int[]) WITH ORDINALITY AS l(product_id, product_name, quantity, unit_price_cents, n)
+), change AS (
+  INSERT INTO order_status_history (order_id, previous_status, status, reason) SELECT id, NULL, status, 'order placed' FROM placed RETURNING id, occurred_at
+), events AS (
+  INSERT INTO outbox (id, subject, payload)
+  SELECT (e->>'id')::uuid, e->>'type', e
+    FROM (SELECT jsonb_set($19::jsonb, '{data,changeId}', to_jsonb(change.id::text)) AS e FROM change UNION ALL SELECT $20::jsonb) x
+)
+SELECT placed.*, change.id::text AS change_id, change.occurred_at AS change_occurred_at FROM placed, change`;
 
 export type PlaceOrderResult =
   | { __typename: 'OrderPlaced'; order: Order }
@@ -43,7 +71,7 @@ export interface OrderServiceDeps {
 }
 
 export function createOrderService({ db, inventory, shipments, log, onEvents = () => {} }: OrderServiceDeps) {
-  const canSee = (viewer: Viewer, order: Order) => order.customerId === viewer.id || viewer.scopes.has('orders:read:all');
+  const canSee = (viewer: Viewer, order: Pick<Order, 'customerId'>) => order.customerId === viewer.id || viewer.scopes.has('orders:read:all');
 
   async function replay(viewer: Viewer, key: string, hash: string): Promise<PlaceOrderResult | null> {
     const existing = await db.order.findUnique({ where: { customerId_idempotencyKey: { customerId: viewer.id, idempotencyKey: key } } });
@@ -68,7 +96,7 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
      * (all or nothing) → one transaction: order, items, first history row and
      * the orders.created outbox row. A failed write releases the reservation.
      */
-    async placeOrder(viewer: Viewer, input: PlaceOrderInput): Promise<PlaceOrderResult> {
+    async placeOrder(viewer: Viewer, input: PlaceOrderInput, loaders?: Loaders): Promise<PlaceOrderResult> {
       const invalid = validatePlaceOrder(input);
       if (invalid) return invalid;
       const hash = requestHash(input);
@@ -114,37 +142,42 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         },
       });
       try {
-        let written: object = {};
-        const order = await db.$transaction(async (tx) => {
-          written = tx;
-          const order = await tx.order.create({
-            data: {
-              id: orderId,
-              customerId: viewer.id,
-              customerEmail: viewer.email ?? null,
-              status: 'PENDING_PAYMENT',
-              totalCents,
-              currencyCode,
-              shipName: address.name,
-              shipLine1: address.line1,
-              shipLine2: address.line2 ?? null,
-              shipCity: address.city,
-              shipPostalCode: address.postalCode,
-              shipCountry: address.country,
-              paymentToken: input.paymentToken,
-              idempotencyKey: input.idempotencyKey,
-              requestHash: hash,
-            },
-          });
-          await tx.orderItem.createMany({
-            data: items.map((i, position) => ({ orderId, position, productId: i.productId, productName: priceOf.get(i.productId)!.name, quantity: i.quantity, unitPriceCents: priceOf.get(i.productId)!.unitCents })),
-          });
-          await recordStatus(tx, order, null, 'PENDING_PAYMENT', 'order placed', null, [created]);
-          return order;
-        });
-        onEvents(eventsWrittenIn(written));
+        const statusEvent = statusChanged({ id: orderId, customerId: viewer.id }, null, 'PENDING_PAYMENT', 'order placed', '');
+        const {
+          rows: [row],
+        } = await sqlPool(db).query<{ change_id: string; change_occurred_at: Date }>(PLACE_ORDER_SQL, [
+          orderId,
+          viewer.id,
+          viewer.email ?? null,
+          totalCents,
+          currencyCode,
+          address.name,
+          address.line1,
+          address.line2 ?? null,
+          address.city,
+          address.postalCode,
+          address.country,
+          input.paymentToken,
+          input.idempotencyKey,
+          hash,
+          items.map((i) => i.productId),
+          items.map((i) => priceOf.get(i.productId)!.name),
+          items.map((i) => i.quantity),
+          items.map((i) => priceOf.get(i.productId)!.unitCents),
+          JSON.stringify(statusEvent),
+          JSON.stringify(created),
+        ]);
+        const { change_id: changeId, change_occurred_at: occurredAt, ...columns } = row;
+        (statusEvent.data as { changeId: string }).changeId = changeId;
+        onEvents([statusEvent, created]);
         log.info({ orderId, lines: items.length }, 'order placed');
-        return { __typename: 'OrderPlaced', order };
+        // The response's items and history are what was just written: no need to read them back.
+        loaders?.items.prime(
+          orderId,
+          items.map((i, position) => ({ orderId, position, productId: i.productId, productName: priceOf.get(i.productId)!.name, quantity: i.quantity, unitPriceCents: priceOf.get(i.productId)!.unitCents })),
+        );
+        loaders?.history.prime(orderId, [{ id: BigInt(changeId), orderId, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'order placed', occurredAt }]);
+        return { __typename: 'OrderPlaced', order: modelRow<Order>(columns) };
       } catch (err) {
         await releaseQuietly(orderId, 'order write failed');
         // Lost a race with a concurrent request under the same key: answer as that one.
@@ -178,7 +211,9 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         const verdict = await shipments.cancel(orderId, why);
         if (verdict.status === 'too-late') return cannot(verdict.orderStatus);
       }
-      const updated = await db.$transaction(async (tx) => {
+      let written: object = {};
+      const updated = await sqlTransaction(db, async (tx) => {
+        written = tx;
         const current = await lockOrder(tx, orderId);
         if (!current) return null;
         // The shipments.cancelled consumer got there first: the cancel asked for is done.
@@ -188,7 +223,7 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         return next && { order: next, applied: true };
       });
       if (!updated) return cannot((await db.order.findUniqueOrThrow({ where: { id: orderId } })).status);
-      if (updated.applied) onEvents();
+      if (updated.applied) onEvents(eventsWrittenIn(written));
       if (!paid) await releaseQuietly(orderId, why);
       log.info({ orderId, paid }, 'order cancelled');
       return { __typename: 'OrderCancelled', order: updated.order };
@@ -198,8 +233,16 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
     async findVisibleChange(viewer: Viewer | null, id: string): Promise<OrderStatusChange | null> {
       if (!viewer) return null;
       if (!/^\d{1,18}$/.test(id)) throw badInput('id is not a valid status change id', 'id');
-      const change = await db.orderStatusChange.findUnique({ where: { id: BigInt(id) }, include: { order: true } });
-      return change && canSee(viewer, change.order) ? change : null;
+      // Read for every subscription payload (each status change, each subscriber group): one plain statement.
+      const {
+        rows: [row],
+      } = await sqlPool(db).query<{ id: string; customer_id: string }>(
+        `SELECT h.*, o.customer_id FROM order_status_history h JOIN orders o ON o.id = h.order_id WHERE h.id = $1::bigint`,
+        [id],
+      );
+      if (!row) return null;
+      const { customer_id: customerId, ...change } = row;
+      return canSee(viewer, { customerId }) ? modelRow<OrderStatusChange>({ ...change, id: BigInt(change.id) }) : null;
     },
 
     /** An order the viewer may see, or null (missing and someone else's look the same). */
@@ -240,24 +283,30 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
       return rows.map((r) => r.id);
     },
 
-    createLoaders() {
-      return {
-        items: new DataLoader<string, OrderItem[]>(async (orderIds) => {
-          const rows = await db.orderItem.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: [{ orderId: 'asc' }, { position: 'asc' }] });
-          return orderIds.map((id) => rows.filter((r) => r.orderId === id));
-        }),
-        history: new DataLoader<string, OrderStatusChange[]>(async (orderIds) => {
-          const rows = await db.orderStatusChange.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { id: 'asc' } });
-          return orderIds.map((id) => rows.filter((r) => r.orderId === id));
-        }),
-        order: new DataLoader<string, Order | null>(async (ids) => {
-          const rows = await db.order.findMany({ where: { id: { in: ids.filter(isUuid) } } });
-          const byId = new Map(rows.map((r) => [r.id, r]));
-          return ids.map((id) => byId.get(id) ?? null);
-        }),
-      };
-    },
+    createLoaders: () => createLoaders(db),
     canSee,
   };
 }
 export type OrderService = ReturnType<typeof createOrderService>;
+
+/** One request's DataLoaders: an order's items and history, and orders by id, each one query per request. */
+function createLoaders(db: Db) {
+  return {
+    items: new DataLoader<string, OrderItem[]>(async (orderIds) => {
+      const rows = await db.orderItem.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: [{ orderId: 'asc' }, { position: 'asc' }] });
+      return orderIds.map((id) => rows.filter((r) => r.orderId === id));
+    }),
+    history: new DataLoader<string, OrderStatusChange[]>(async (orderIds) => {
+      const rows = await db.orderStatusChange.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { id: 'asc' } });
+      return orderIds.map((id) => rows.filter((r) => r.orderId === id));
+    }),
+    order: new DataLoader<string, Order | null>(async (ids) => {
+      const rows = await db.order.findMany({ where: { id: { in: ids.filter(isUuid) } } });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+  };
+}
+/** One request's DataLoaders (`createLoaders`). */
+export type Loaders = ReturnType<typeof createLoaders>;
+

@@ -1,8 +1,7 @@
-import { EventSchemas, type EventHandler } from '@orderflow/common';
-import type { Tx } from '../db.ts';
+import { EventSchemas, type EventHandler, type Sql } from '@orderflow/common';
 import type { InventoryService } from '../service/inventory-service.ts';
 
-type Handler<K extends keyof typeof EventSchemas> = EventHandler<(typeof EventSchemas)[K]['_output'], Tx>;
+type Handler<K extends keyof typeof EventSchemas> = EventHandler<(typeof EventSchemas)[K]['_output'], Sql>;
 
 /**
  * The products service's part of the saga. Each handler runs in its
@@ -15,9 +14,7 @@ export function inventoryHandlers(inventory: InventoryService) {
     name: 'confirm-reservation',
     type: 'orders.created',
     schema: EventSchemas['orders.created'],
-    async handle(event, { tx }) {
-      await tx.reservation.updateMany({ where: { orderId: event.data.orderId, confirmedAt: null }, data: { confirmedAt: new Date() } });
-    },
+    handle: (event, { tx }) => inventory.confirm([event.data.orderId], tx),
   };
   /** payments.succeeded → the units leave the shelf (reserved → sold). */
   const commit: Handler<'payments.succeeded'> = {

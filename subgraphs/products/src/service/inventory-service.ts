@@ -1,5 +1,5 @@
-import { createEvent, isUniqueViolation, writeOutbox, type EventData, type EventEnvelope, type EventType, type Logger, type ReserveResult } from '@orderflow/common';
-import type { Db, Tx } from '../db.ts';
+import { createEvent, isUniqueViolation, sqlPool, sqlTransaction, writeOutbox, type EventData, type EventType, type Logger, type ReserveResult, type Sql } from '@orderflow/common';
+import type { Db } from '../db.ts';
 import { decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
 
 export type { ReservedLine, ReserveResult } from '@orderflow/common';
@@ -78,6 +78,35 @@ const SETTLEMENTS = {
 } as const;
 export type Settlement = keyof typeof SETTLEMENTS;
 
+/**
+ * A settlement's moves, in one statement, on lines `settle` holds locked:
+ * the products' quantities, the reservation lines' status and the audit
+ * trail. $1 product ids, $2 quantities, $3 order id, $4 → $5 the status,
+ * $6-$8 the factors of available, reserved and sold, $9 the movement type,
+ * $10 its sign, $11 the reason. The data-modifying CTEs run whether or not
+ * the INSERT reads them, all in the statement's one snapshot, which sees the
+ * current rows: `settle` locked them in the statement before.
+ */
+const SETTLE_SQL = `
+WITH line AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[]) AS l(id, q)
+), stock AS (
+  UPDATE products p SET available = p.available + $6::int * l.q, reserved = p.reserved + $7::int * l.q, sold = p.sold + $8::int * l.q, updated_at = now()
+    FROM line l WHERE p.id = l.id
+), status AS (
+  UPDATE reservations r SET status = $5::reservation_status, updated_at = now()
+    FROM line l WHERE r.order_id = $3::uuid AND r.product_id = l.id AND r.status = $4::reservation_status
+)
+INSERT INTO stock_movements (product_id, type, quantity, order_id, reason)
+SELECT l.id, $9::stock_movement_type, $10::int * l.q, $3::uuid, $11::text FROM line l`;
+
+/** Confirms the reservations of the orders $1 (see `confirm`). */
+const CONFIRM_SQL = `
+UPDATE reservations r SET confirmed_at = now(), updated_at = now()
+  FROM (SELECT order_id, product_id FROM reservations WHERE order_id = ANY($1::uuid[]) AND confirmed_at IS NULL
+         ORDER BY order_id, product_id FOR UPDATE) l
+ WHERE r.order_id = l.order_id AND r.product_id = l.product_id`;
+
 export function createInventoryService({ db, log, onEvents = () => {} }: InventoryServiceDeps) {
   const event = <K extends EventType>(type: K, orderId: string, data: EventData<K>, causationId: string | null = null) =>
     createEvent({ type, source: 'products', correlationId: orderId, causationId, data });
@@ -85,30 +114,30 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
   /**
    * Applies a settlement to every line of an order's reservation in the given
    * status, inside `tx`; returns how many lines moved (0: nothing to do, e.g.
-   * a redelivered event or a reservation already released).
+   * a redelivered event or a reservation already released). Three statements:
+   * lock the lines, move them (SETTLE_SQL), write the event.
    */
-  async function settle(tx: Tx, orderId: string, kind: Settlement, reason: string | null, causationId: string | null = null): Promise<number> {
+  async function settle(tx: Sql, orderId: string, kind: Settlement, reason: string | null, causationId: string | null = null): Promise<number> {
     const s = SETTLEMENTS[kind];
-    const lines = await tx.$queryRawUnsafe<{ product_id: string; quantity: number }[]>(
+    const { rows: lines } = await tx.query<{ product_id: string; quantity: number }>(
       `SELECT r.product_id::text, r.quantity FROM reservations r JOIN products p ON p.id = r.product_id
         WHERE r.order_id = $1::uuid AND r.status = $2::reservation_status ORDER BY r.product_id FOR UPDATE OF p, r`,
-      orderId,
-      s.from,
+      [orderId, s.from],
     );
     if (lines.length === 0) return 0;
-    const ids = lines.map((l) => l.product_id);
-    const qty = lines.map((l) => l.quantity);
-    await tx.$executeRawUnsafe(
-      `UPDATE products p SET available = p.available + $3::int * v.q, reserved = p.reserved + $4::int * v.q, sold = p.sold + $5::int * v.q, updated_at = now()
-         FROM unnest($1::uuid[], $2::int[]) AS v(id, q) WHERE p.id = v.id`,
-      ids,
-      qty,
+    await tx.query(SETTLE_SQL, [
+      lines.map((l) => l.product_id),
+      lines.map((l) => l.quantity),
+      orderId,
+      s.from,
+      s.to,
       s.available,
       s.reserved,
       s.sold,
-    );
-    await tx.reservation.updateMany({ where: { orderId, status: s.from }, data: { status: s.to } });
-    await tx.stockMovement.createMany({ data: lines.map((l) => ({ productId: l.product_id, type: s.movement, quantity: s.sign * l.quantity, orderId, reason })) });
+      s.movement,
+      s.sign,
+      reason,
+    ]);
     const items = lines.map((l) => ({ productId: l.product_id, quantity: l.quantity }));
     await writeOutbox(tx, createEvent({ type: s.event, source: 'products', correlationId: orderId, causationId, data: { orderId, items, ...(kind === 'release' && reason ? { reason } : {}) } }));
     log.info({ orderId, kind, reason }, 'reservation settled');
@@ -143,13 +172,12 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
       const reserved = event('inventory.reserved', orderId, { orderId, items: lines });
       let rows: (LockedRow & { ok: boolean })[];
       try {
-        rows = await db.$queryRawUnsafe<(LockedRow & { ok: boolean })[]>(
-          RESERVE_SQL,
+        ({ rows } = await sqlPool(db).query<LockedRow & { ok: boolean }>(RESERVE_SQL, [
           lines.map((l) => l.productId),
           lines.map((l) => l.quantity),
           orderId,
           JSON.stringify(reserved),
-        );
+        ]));
       } catch (err) {
         // The order was reserved already (a retry, or a concurrent duplicate): answer as the first call did.
         if (isUniqueViolation(err)) {
@@ -180,7 +208,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
 
     /** Returns an order's active reservation to available stock; idempotent. */
     async release(orderId: string, reason: string): Promise<number> {
-      const n = await db.$transaction((tx) => settle(tx, orderId, 'release', reason));
+      const n = await sqlTransaction(db, (tx) => settle(tx, orderId, 'release', reason));
       if (n) onEvents();
       return n;
     },
@@ -188,10 +216,16 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
     /** A reservation moves on, inside the caller's (consumer's) transaction. */
     settle,
 
-    /** Marks reservations as backed by a recorded order (the sweeper leaves them alone). */
-    async confirm(orderIds: string[]): Promise<void> {
+    /**
+     * Marks reservations as backed by a recorded order (the sweeper leaves
+     * them alone): inside `tx` (the orders.created consumer's transaction),
+     * or on its own (the sweeper). Runs concurrently with a settlement of the
+     * same order (another consumer): it locks the lines in the order `settle`
+     * does (by product id), or the two could deadlock on a multi-line order.
+     */
+    async confirm(orderIds: string[], tx: Sql = sqlPool(db)): Promise<void> {
       if (orderIds.length === 0) return;
-      await db.reservation.updateMany({ where: { orderId: { in: orderIds }, confirmedAt: null }, data: { confirmedAt: new Date() } });
+      await tx.query(CONFIRM_SQL, [orderIds]);
     },
 
     /** Orders whose reservation is still unconfirmed after `olderThanMs`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isValidTransition } from './shipment-status.ts';
+import { isValidTransition, previousStatus } from './shipment-status.ts';
 
 describe('isValidTransition', () => {
   it('moves forward one step at a time', () => {
@@ -12,5 +12,19 @@ describe('isValidTransition', () => {
     expect(isValidTransition('PROCESSING', 'DELIVERED')).toBe(false);
     expect(isValidTransition('DELIVERED', 'DELIVERED')).toBe(false);
     expect(isValidTransition('PROCESSING', 'CANCELLED')).toBe(false);
+  });
+});
+
+describe('previousStatus', () => {
+  it('is the one status from which a move to the given one is valid', () => {
+    const all = ['PROCESSING', 'SHIPPED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED'] as const;
+    for (const to of all) {
+      const from = previousStatus(to);
+      expect(all.filter((s) => isValidTransition(s, to))).toEqual(from ? [from] : []);
+    }
+  });
+  it('is null where no move leads', () => {
+    expect(previousStatus('PROCESSING')).toBeNull();
+    expect(previousStatus('CANCELLED')).toBeNull();
   });
 });

@@ -10,3 +10,8 @@ const NEXT: Partial<Record<ShipmentStatus, ShipmentStatus>> = {
 export function isValidTransition(from: ShipmentStatus, to: ShipmentStatus): boolean {
   return NEXT[from] === to;
 }
+
+/** The one status a shipment can move to `to` from, or null when no move leads there (PROCESSING, CANCELLED). */
+export function previousStatus(to: ShipmentStatus): ShipmentStatus | null {
+  return (Object.keys(NEXT) as ShipmentStatus[]).find((from) => NEXT[from] === to) ?? null;
+}

@@ -1,9 +1,8 @@
-import { EventSchemas, type EventHandler } from '@orderflow/common';
-import type { Tx } from '../db.ts';
+import { EventSchemas, type EventHandler, type Sql } from '@orderflow/common';
 import type { ShipmentService } from '../service/shipment-service.ts';
 
 /** orders.status_changed to PENDING_SHIPMENT → a PROCESSING shipment with a carrier and tracking number. */
-export function shipOnPaidOrder(shipments: ShipmentService): EventHandler<(typeof EventSchemas)['orders.status_changed']['_output'], Tx> {
+export function shipOnPaidOrder(shipments: ShipmentService): EventHandler<(typeof EventSchemas)['orders.status_changed']['_output'], Sql> {
   return {
     name: 'create-shipment',
     type: 'orders.status_changed',

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { ErrorCode, appError, badInput, createEvent, isTextWithin, isUuid, writeOutbox, type Viewer } from '@orderflow/common';
-import type { Db, DeliveryEvent, Shipment, ShipmentStatus, Tx } from '../db.ts';
+import { ErrorCode, appError, badInput, createEvent, isTextWithin, isUuid, modelRow, sqlTransaction, writeOutbox, type Sql, type Viewer } from '@orderflow/common';
+import type { Db, DeliveryEvent, Shipment, ShipmentStatus } from '../db.ts';
 import { carrierFor, newTrackingNumber } from '../domain/carrier.ts';
-import { isValidTransition } from '../domain/shipment-status.ts';
+import { isValidTransition, previousStatus } from '../domain/shipment-status.ts';
 
 export interface UpdateShipmentStatusInput {
   shipmentId: string;
@@ -11,6 +11,69 @@ export interface UpdateShipmentStatusInput {
   location?: string | null;
   description?: string | null;
 }
+
+// The hot paths' writes are plain SQL on pg (`sqlTransaction`, the consumer's
+// `Sql`); reads stay on Prisma. A data-modifying CTE runs whether or not the
+// outer query reads it, in the statement's one snapshot: the delivery event is
+// written by the same statement as the shipment row it belongs to (its foreign
+// key is checked at the end of that statement).
+
+/**
+ * A paid order's PROCESSING shipment and its first delivery event; no row when
+ * the order has a shipment already (a redelivery, or a cancel's placeholder).
+ * $1 id, $2 order id, $3 customer id, $4 tracking number, $5 carrier.
+ */
+const CREATE_SQL = `
+WITH created AS (
+  INSERT INTO shipments (id, order_id, customer_id, tracking_number, carrier, status)
+  VALUES ($1::uuid, $2::uuid, $3::text, $4::text, $5::text, 'PROCESSING')
+  ON CONFLICT (order_id) DO NOTHING
+  RETURNING *
+), logged AS (
+  INSERT INTO delivery_events (shipment_id, status, description)
+  SELECT id, status, 'Shipment created; preparing for dispatch' FROM created
+)
+SELECT * FROM created`;
+
+/**
+ * One step forward: the shipment as read (`seen_status`) and, when it was in
+ * $3 (the one status the domain allows a move to $2 from) and still is, the
+ * moved row with its delivery event written. As with a SELECT then an UPDATE,
+ * a move or cancel in flight when the statement starts makes the conditional
+ * UPDATE wait for it and then match nothing, while `seen_status` shows the
+ * status before it. No row: no such shipment.
+ * $1 id, $2 new status, $3 required status, $4 location, $5 description.
+ */
+const MOVE_SQL = `
+WITH seen AS (
+  SELECT id, status FROM shipments WHERE id = $1::uuid
+), moved AS (
+  UPDATE shipments SET status = $2::shipment_status, updated_at = now(),
+    delivered_at = CASE WHEN $2::shipment_status = 'DELIVERED' THEN now() ELSE delivered_at END
+  WHERE id = $1::uuid AND status = $3::shipment_status
+  RETURNING *
+), logged AS (
+  INSERT INTO delivery_events (shipment_id, status, location, description)
+  SELECT id, status, $4::text, $5::text FROM moved
+)
+SELECT seen.status AS seen_status, moved.* FROM seen LEFT JOIN moved ON moved.id = seen.id`;
+
+/** A placeholder CANCELLED shipment for an order that has none yet. $1 id, $2 order id, $3 tracking number, $4 carrier. */
+const PLACEHOLD_SQL = `
+INSERT INTO shipments (id, order_id, customer_id, tracking_number, carrier, status)
+VALUES ($1::uuid, $2::uuid, '', $3::text, $4::text, 'CANCELLED')
+ON CONFLICT (order_id) DO NOTHING`;
+
+/** Cancels the order's shipment if it is still PROCESSING, with its delivery event; returns its id. $1 order id, $2 reason. */
+const CANCEL_SQL = `
+WITH cancelled AS (
+  UPDATE shipments SET status = 'CANCELLED', updated_at = now()
+  WHERE order_id = $1::uuid AND status = 'PROCESSING'
+  RETURNING id
+)
+INSERT INTO delivery_events (shipment_id, status, description)
+SELECT id, 'CANCELLED'::shipment_status, $2::text FROM cancelled
+RETURNING shipment_id`;
 
 export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onEvents?: () => void }) {
   const canSee = (viewer: Viewer, s: Shipment) =>
@@ -32,27 +95,30 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
       if (!isUuid(input.shipmentId)) throw badInput('shipmentId is not a valid shipment id', 'shipmentId');
       if (input.location != null && !isTextWithin(input.location, 0, 200)) throw badInput('location must be at most 200 characters', 'location');
       if (input.description != null && !isTextWithin(input.description, 0, 500)) throw badInput('description must be at most 500 characters', 'description');
-      const result = await db.$transaction(async (tx) => {
-        const current = await tx.shipment.findUnique({ where: { id: input.shipmentId } });
-        if (!current) throw appError(ErrorCode.NOT_FOUND, 'Shipment not found');
-        if (!isValidTransition(current.status, input.status))
-          throw appError(ErrorCode.INVALID_TRANSITION, `A shipment cannot move from ${current.status} to ${input.status}`, { from: current.status, to: input.status });
-        const updated = await tx.shipment.updateManyAndReturn({
-          where: { id: current.id, status: current.status },
-          data: { status: input.status, ...(input.status === 'DELIVERED' ? { deliveredAt: new Date() } : {}) },
-        });
-        if (updated.length === 0) throw appError(ErrorCode.INVALID_TRANSITION, 'The shipment changed concurrently; reload and retry');
-        await tx.deliveryEvent.create({ data: { shipmentId: current.id, status: input.status, location: input.location ?? null, description: input.description ?? null } });
+      const result = await sqlTransaction(db, async (tx) => {
+        const { rows: [row] } = await tx.query<Record<string, unknown> & { seen_status: ShipmentStatus }>(MOVE_SQL, [
+          input.shipmentId,
+          input.status,
+          previousStatus(input.status),
+          input.location ?? null,
+          input.description ?? null,
+        ]);
+        if (!row) throw appError(ErrorCode.NOT_FOUND, 'Shipment not found');
+        const { seen_status: from, ...moved } = row;
+        if (!isValidTransition(from, input.status))
+          throw appError(ErrorCode.INVALID_TRANSITION, `A shipment cannot move from ${from} to ${input.status}`, { from, to: input.status });
+        if (moved.id === null) throw appError(ErrorCode.INVALID_TRANSITION, 'The shipment changed concurrently; reload and retry');
+        const updated = modelRow<Shipment>(moved);
         await writeOutbox(
           tx,
           createEvent({
             type: 'shipments.status_updated',
             source: 'shipments',
-            correlationId: current.orderId,
-            data: { shipmentId: current.id, orderId: current.orderId, previousStatus: current.status, status: input.status, location: input.location ?? null },
+            correlationId: updated.orderId,
+            data: { shipmentId: updated.id, orderId: updated.orderId, previousStatus: from, status: input.status, location: input.location ?? null },
           }),
         );
-        return updated[0];
+        return updated;
       });
       onEvents();
       return result;
@@ -64,24 +130,14 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
      * cleanly against a cancel that got there first (which leaves a
      * CANCELLED shipment in its place).
      */
-    async createForOrder(tx: Tx, { orderId, customerId }: { orderId: string; customerId: string }, causationId: string): Promise<Shipment | null> {
+    async createForOrder(tx: Sql, { orderId, customerId }: { orderId: string; customerId: string }, causationId: string): Promise<Shipment | null> {
       const carrier = carrierFor(orderId);
-      const id = randomUUID();
-      const inserted = await tx.$executeRawUnsafe(
-        `INSERT INTO shipments (id, order_id, customer_id, tracking_number, carrier, status) VALUES ($1::uuid, $2::uuid, $3, $4, $5, 'PROCESSING')
-         ON CONFLICT (order_id) DO NOTHING`,
-        id,
-        orderId,
-        customerId,
-        newTrackingNumber(carrier.prefix),
-        carrier.name,
-      );
-      if (inserted === 0) return null;
-      await tx.deliveryEvent.create({ data: { shipmentId: id, status: 'PROCESSING', description: 'Shipment created; preparing for dispatch' } });
-      const shipment = await tx.shipment.findUniqueOrThrow({ where: { id } });
+      const { rows: [created] } = await tx.query(CREATE_SQL, [randomUUID(), orderId, customerId, newTrackingNumber(carrier.prefix), carrier.name]);
+      if (!created) return null;
+      const shipment = modelRow<Shipment>(created);
       await writeOutbox(
         tx,
-        createEvent({ type: 'shipments.created', source: 'shipments', correlationId: orderId, causationId, data: { shipmentId: id, orderId, trackingNumber: shipment.trackingNumber, carrier: carrier.name } }),
+        createEvent({ type: 'shipments.created', source: 'shipments', correlationId: orderId, causationId, data: { shipmentId: shipment.id, orderId, trackingNumber: shipment.trackingNumber, carrier: carrier.name } }),
       );
       return shipment;
     },
@@ -97,33 +153,28 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
     async cancelForOrder(orderId: string, reason: string): Promise<{ status: 'cancelled' } | { status: 'too-late'; shipmentStatus: ShipmentStatus }> {
       const cancelledEvent = (shipmentId: string, previousStatus: 'PROCESSING' | null) =>
         createEvent({ type: 'shipments.cancelled', source: 'shipments', correlationId: orderId, data: { shipmentId, orderId, previousStatus, reason } });
-      const result = await db.$transaction(async (tx) => {
+      const result = await sqlTransaction(db, async (tx) => {
         const carrier = carrierFor(orderId);
         const placeholderId = randomUUID();
         // No shipment yet: leave a cancelled one, so a late creation loses.
-        const placeheld = await tx.$executeRawUnsafe(
-          `INSERT INTO shipments (id, order_id, customer_id, tracking_number, carrier, status) VALUES ($1::uuid, $2::uuid, '', $3, $4, 'CANCELLED')
-           ON CONFLICT (order_id) DO NOTHING`,
-          placeholderId,
-          orderId,
-          newTrackingNumber(carrier.prefix),
-          carrier.name,
-        );
-        if (placeheld === 1) {
+        const placeheld = await tx.query(PLACEHOLD_SQL, [placeholderId, orderId, newTrackingNumber(carrier.prefix), carrier.name]);
+        if (placeheld.rowCount === 1) {
           await writeOutbox(tx, cancelledEvent(placeholderId, null));
           return { status: 'cancelled' as const, published: true };
         }
-        const [cancelled] = await tx.shipment.updateManyAndReturn({ where: { orderId, status: 'PROCESSING' }, data: { status: 'CANCELLED' } });
+        // A statement of its own: a shipment the insert waited for (created concurrently) is seen only by a later statement's snapshot.
+        const { rows: [cancelled] } = await tx.query<{ shipment_id: string }>(CANCEL_SQL, [orderId, reason]);
         if (cancelled) {
-          await tx.deliveryEvent.create({ data: { shipmentId: cancelled.id, status: 'CANCELLED', description: reason } });
           await writeOutbox(
             tx,
-            createEvent({ type: 'shipments.status_updated', source: 'shipments', correlationId: orderId, data: { shipmentId: cancelled.id, orderId, previousStatus: 'PROCESSING', status: 'CANCELLED', location: null } }),
-            cancelledEvent(cancelled.id, 'PROCESSING'),
+            createEvent({ type: 'shipments.status_updated', source: 'shipments', correlationId: orderId, data: { shipmentId: cancelled.shipment_id, orderId, previousStatus: 'PROCESSING', status: 'CANCELLED', location: null } }),
+            cancelledEvent(cancelled.shipment_id, 'PROCESSING'),
           );
           return { status: 'cancelled' as const, published: true };
         }
-        const current = await tx.shipment.findUniqueOrThrow({ where: { orderId } });
+        // Again a statement of its own, so that it sees a dispatch the UPDATE waited for and lost to.
+        const { rows: [current] } = await tx.query<{ status: ShipmentStatus }>(`SELECT status FROM shipments WHERE order_id = $1::uuid`, [orderId]);
+        if (!current) throw new Error(`shipment of order ${orderId} not found`);
         return current.status === 'CANCELLED' ? { status: 'cancelled' as const, published: false } : { status: 'too-late' as const, shipmentStatus: current.status, published: false };
       });
       if (result.published) onEvents();
