@@ -88,7 +88,7 @@ describe('the order saga', () => {
     });
 
   it('takes a paid order to DELIVERED, mirroring every shipment step', async () => {
-    const p = await createProduct(system, { initialStock: 10, price: '5.00' });
+    const p = await createProduct(system, { initialStock: 10, price: '5.00', name: 'Brass compass' });
     const id = await place('happy', p.id, 3);
     const paid = await eventually(async () => {
       const o = await order('happy', id);
@@ -126,6 +126,13 @@ describe('the order saga', () => {
       return mine.length === 3 && mine;
     });
     expect(subjects).toEqual([expect.stringMatching(/received your order/), expect.stringMatching(/on its way/), expect.stringMatching(/was delivered/)]);
+    // The email shows the order as placed: its lines and total.
+    const received = system.mail.messages.find((m) => m.to.includes(happyEmail) && /received your order/.test(m.header('subject') ?? ''))!;
+    // The body is quoted-printable: soft line breaks out, =XX bytes back.
+    const body = Buffer.from(received.raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
+    expect(body).toMatch(/Hello Ada Lovelace/);
+    expect(body).toMatch(/3 × Brass compass +15\.00 USD/);
+    expect(body).toMatch(/Total: 15\.00 USD/);
     expect(await inventoryViolations(system)).toEqual([]);
   });
 

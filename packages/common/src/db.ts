@@ -109,6 +109,14 @@ export async function withTransaction<R>(pool: pg.Pool, fn: (client: pg.PoolClie
  */
 export function modelRow<T>(row: Record<string, unknown>): T {
   const out: Record<string, unknown> = {};
-  for (const column in row) out[column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = row[column];
+  for (const column in row) out[fieldOf(column)] = row[column];
   return out as T;
+}
+
+/** Column name → model field name, computed once per column (this runs for every row of the hot paths). */
+const fields = new Map<string, string>();
+function fieldOf(column: string): string {
+  let field = fields.get(column);
+  if (field === undefined) fields.set(column, (field = column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())));
+  return field;
 }

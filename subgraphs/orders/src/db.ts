@@ -3,9 +3,6 @@ import { PrismaClient } from './generated/prisma/client.ts';
 
 export { PrismaClient };
 export type { Notification, Order, OrderItem, OrderStatusChange, Payment, Prisma } from './generated/prisma/client.ts';
-import type { Prisma } from './generated/prisma/client.ts';
-/** The client inside a transaction. */
-export type Tx = Prisma.TransactionClient;
 export type { OrderStatus } from './generated/prisma/enums.ts';
 export type Db = PrismaClient;
 

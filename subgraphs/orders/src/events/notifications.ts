@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
-import { EventSchemas, RetryLater, backoffMs, type EventEnvelope, type EventHandler, type Logger } from '@orderflow/common';
-import type { Db, Tx } from '../db.ts';
-import { EMAIL_FOR_STATUS, renderEmail, type EmailKind } from '../domain/emails.ts';
+import { EventSchemas, RetryLater, backoffMs, sqlPool, type EventEnvelope, type EventHandler, type Logger } from '@orderflow/common';
+import type { Db } from '../db.ts';
+import { EMAIL_FOR_STATUS, renderEmail, type EmailKind, type EmailOrder } from '../domain/emails.ts';
 
 export interface Mailer {
   send(mail: { to: string; subject: string; text: string; html: string; messageId: string }): Promise<void>;
@@ -48,20 +48,45 @@ export function createMailer({ smtpUrl, from, maxConnections = 5 }: MailerOption
  * server can also recognise a copy.
  */
 function createSender({ db, mailer, log }: { db: Db; mailer: Mailer; log: Logger }) {
+  // Twice per order or more: plain SQL on the pool, not Prisma (see sqlTransaction).
+  const sql = sqlPool(db);
+
   async function claim(eventId: string, orderId: string, kind: EmailKind, recipient: string): Promise<boolean> {
-    const inserted = await db.notification.createMany({ data: [{ eventId, orderId, kind, recipient, status: 'PENDING' }], skipDuplicates: true });
-    if (inserted.count === 1) return true;
-    const retried = await db.notification.updateMany({ where: { eventId, status: 'FAILED' }, data: { status: 'PENDING', attempts: { increment: 1 } } });
-    if (retried.count === 1) return true;
+    const inserted = await sql.query(
+      `INSERT INTO notifications (event_id, order_id, kind, recipient, status) VALUES ($1::uuid, $2::uuid, $3, $4, 'PENDING') ON CONFLICT DO NOTHING`,
+      [eventId, orderId, kind, recipient],
+    );
+    if (inserted.rowCount === 1) return true;
+    const retried = await sql.query(
+      `UPDATE notifications SET status = 'PENDING', attempts = attempts + 1, updated_at = now() WHERE event_id = $1::uuid AND status = 'FAILED'`,
+      [eventId],
+    );
+    if (retried.rowCount === 1) return true;
     // PENDING from an attempt that died mid-send: it may have gone out. Never risk a second copy.
-    await db.notification.updateMany({ where: { eventId, status: 'PENDING', updatedAt: { lt: new Date(Date.now() - 60_000) } }, data: { status: 'UNKNOWN' } });
+    await sql.query(`UPDATE notifications SET status = 'UNKNOWN', updated_at = now() WHERE event_id = $1::uuid AND status = 'PENDING' AND updated_at < now() - interval '1 minute'`, [eventId]);
     return false;
   }
 
-  /** `tx` is the plain client: the email consumers run outside the inbox transaction (see EventHandler.outsideTransaction). */
-  return async function send(event: EventEnvelope, kind: EmailKind, tx: Tx, attempt: number, detail: string | null) {
+  const settle = (eventId: string, status: 'SENT' | 'FAILED', lastError: string | null = null) =>
+    sql.query(`UPDATE notifications SET status = $2::notification_status, last_error = coalesce($3, last_error), updated_at = now() WHERE event_id = $1::uuid`, [eventId, status, lastError]);
+
+  /** The order as an email shows it (its items in order), and where to send it. */
+  async function emailOrder(orderId: string): Promise<(EmailOrder & { customerEmail: string | null }) | null> {
+    const {
+      rows: [row],
+    } = await sql.query<EmailOrder & { customerEmail: string | null }>(
+      `SELECT o.id, o.total_cents AS "totalCents", o.currency_code AS "currencyCode", o.ship_name AS "shipName", o.customer_email AS "customerEmail",
+              coalesce((SELECT json_agg(json_build_object('productId', i.product_id, 'productName', i.product_name, 'quantity', i.quantity, 'unitPriceCents', i.unit_price_cents) ORDER BY i.position)
+                          FROM order_items i WHERE i.order_id = o.id), '[]') AS items
+         FROM orders o WHERE o.id = $1::uuid`,
+      [orderId],
+    );
+    return row ?? null;
+  }
+
+  return async function send(event: EventEnvelope, kind: EmailKind, attempt: number, detail: string | null) {
     const orderId = event.correlationId;
-    const order = await tx.order.findUnique({ where: { id: orderId }, include: { items: { orderBy: { position: 'asc' } } } });
+    const order = await emailOrder(orderId);
     if (!order) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
     if (!order.customerEmail) {
       log.debug({ orderId, kind }, 'no email address for this customer; nothing sent');
@@ -72,10 +97,10 @@ function createSender({ db, mailer, log }: { db: Db; mailer: Mailer; log: Logger
     try {
       await mailer.send({ to: order.customerEmail, ...mail, messageId: `<${event.id}@orderflow.local>` });
     } catch (err) {
-      await db.notification.update({ where: { eventId: event.id }, data: { status: 'FAILED', lastError: (err as Error).message.slice(0, 500) } });
+      await settle(event.id, 'FAILED', (err as Error).message.slice(0, 500));
       throw new RetryLater(backoffMs(attempt, 500, 60_000), `SMTP send failed: ${(err as Error).message}`);
     }
-    await db.notification.update({ where: { eventId: event.id }, data: { status: 'SENT' } });
+    await settle(event.id, 'SENT');
     log.info({ orderId, kind }, 'email sent');
   };
 }
@@ -83,23 +108,23 @@ function createSender({ db, mailer, log }: { db: Db; mailer: Mailer; log: Logger
 /** The two consumers that email customers: order received, and every customer-visible status. */
 export function notificationHandlers(deps: { db: Db; mailer: Mailer; log: Logger }) {
   const send = createSender(deps);
-  const received: EventHandler<(typeof EventSchemas)['orders.created']['_output'], Tx> = {
+  const received: EventHandler<(typeof EventSchemas)['orders.created']['_output'], Db> = {
     name: 'email-order-received',
     type: 'orders.created',
     schema: EventSchemas['orders.created'],
     // The notification row is the once-only record; no transaction is held across the claim and the SMTP call.
     outsideTransaction: true,
-    handle: (event, { tx, attempt }) => send(event, 'order-received', tx, attempt, null),
+    handle: (event, { attempt }) => send(event, 'order-received', attempt, null),
   };
-  const statusChanged: EventHandler<(typeof EventSchemas)['orders.status_changed']['_output'], Tx> = {
+  const statusChanged: EventHandler<(typeof EventSchemas)['orders.status_changed']['_output'], Db> = {
     name: 'email-status-changed',
     type: 'orders.status_changed',
     schema: EventSchemas['orders.status_changed'],
     outsideTransaction: true,
     relevant: (event) => !!EMAIL_FOR_STATUS[event.data.status],
-    async handle(event, { tx, attempt }) {
+    async handle(event, { attempt }) {
       const kind = EMAIL_FOR_STATUS[event.data.status];
-      if (kind) await send(event, kind, tx, attempt, event.data.reason);
+      if (kind) await send(event, kind, attempt, event.data.reason);
     },
   };
   return { received, statusChanged };
