@@ -31,6 +31,7 @@ import { GATEWAY_SERVICE, createOAuthProxy } from './oauth-proxy.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createRequestGuard } from './request-guard.ts';
 import { createRevocationList } from './revocation-list.ts';
+import { createSubgraphFetcher, type Fetcher } from './subgraph-http.ts';
 import { supergraphForGateway } from './supergraph.ts';
 import { InvalidTokenError, createTokenVerifier, type TokenVerifier } from './token-verifier.ts';
 import { startSubscriptions } from './subscriptions/index.ts';
@@ -48,23 +49,19 @@ export interface GatewayContext {
 }
 
 /**
- * Subgraph calls go through Node's own fetch (undici), not @apollo/gateway's
- * default make-fetch-happen, whose agent builds an Error stack on every
- * request to tell HTTP from HTTPS: about a tenth of the gateway's CPU
- * (docs/bench/FINDINGS.md, section 3). Like the default as Apollo configures
- * it, Node's global agent keeps connections alive, has no per-origin cap and
- * never retries (a mutation must not be sent twice). Its network errors say
- * only "fetch failed" (the socket's error is the cause): they are re-thrown
- * naming the subgraph, for the log. Clients never see either message: the
+ * Subgraph calls go through `createSubgraphFetcher` (node:http, keep-alive,
+ * never retried; see subgraph-http.ts), not @apollo/gateway's default
+ * make-fetch-happen nor Node's fetch: both cost the gateway a large share of
+ * its CPU per call (docs/bench/FINDINGS.md). Network errors are re-thrown
+ * naming the subgraph, for the log. Clients never see that message: the
  * gateway masks errors without a known code (`formatError`).
  */
-function subgraphFetcher(subgraph: string): RemoteGraphQLDataSource['fetcher'] {
+function subgraphFetcher(subgraph: string, http: Fetcher): RemoteGraphQLDataSource['fetcher'] {
   return async (url, init) => {
     try {
-      // The data source always sends a string body; the type also allows a Buffer, which RequestInit's types refuse.
-      return await fetch(url, init as RequestInit);
+      return await http(url, init);
     } catch (err) {
-      throw new Error(`request to the ${subgraph} subgraph failed`, { cause: err });
+      throw new Error(`request to the ${subgraph} subgraph failed: ${(err as Error).message}`, { cause: err });
     }
   };
 }
@@ -74,10 +71,11 @@ class InternalDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     url: string,
     private readonly internalAuth: InternalAuth,
+    http: Fetcher,
     private readonly subgraph = 'unknown',
     private readonly metrics?: GatewayMetrics,
   ) {
-    super({ url, fetcher: subgraphFetcher(subgraph) });
+    super({ url, fetcher: subgraphFetcher(subgraph, http) });
   }
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const viewer = 'viewer' in context ? (context.viewer ?? null) : null;
@@ -136,9 +134,10 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
   // Metrics (GET /metrics), the trace of each request, a log line per GraphQL request.
   const observability = createGatewayObservability({ log });
 
+  const subgraphHttp = createSubgraphFetcher();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphForGateway(supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8')),
-    buildService: ({ name }) => new InternalDataSource(`${config.subgraphUrls[name as SubgraphName]}/graphql`, internalAuth, name, observability.metrics),
+    buildService: ({ name }) => new InternalDataSource(`${config.subgraphUrls[name as SubgraphName]}/graphql`, internalAuth, subgraphHttp, name, observability.metrics),
   });
 
   const app = express();
@@ -266,6 +265,7 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
       await apollo.stop();
       await revocations.stop();
       await bus.close();
+      subgraphHttp.close();
     },
   };
 }
