@@ -235,6 +235,17 @@ describe('operations: metrics, health, trace ids, logs', () => {
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({ status: 'unavailable', subgraphs: { shipments: 'unavailable', orders: 'ok' } });
       expect((await fetch(`${gw.url}/health/live`)).status).toBe(200);
+
+      // A field of the missing subgraph: SERVICE_UNAVAILABLE (retry later), not an internal error, and no address.
+      const customer = await system.signUpCustomer('unreachable');
+      const res = await fetch(`${gw.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...customer.headers },
+        body: JSON.stringify({ query: `query { shipment(id: "${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}") { id status } }` }),
+      });
+      const text = await res.text();
+      expect(JSON.parse(text)).toMatchObject({ data: { shipment: null }, errors: [{ message: 'Part of the service is temporarily unavailable; please retry', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+      expect(text).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|shipments|:\d{4,5}/);
     } finally {
       await gw.stop();
     }

@@ -179,7 +179,7 @@ export function writeReport(r: Json, dir: string): string[] {
     const marginal = Object.values(src.sql as Record<string, Json>).reduce((a, s) => a + (s.marginalStatementsPerOrder ?? s.statementsPerOrder ?? 0), 0);
     out.push('');
     out.push(
-      `In all **${n(totalStatements, 0)} statements per order** at ${n(src.rate, 1)} orders/s, of which about ${n(marginal, 0)} come with the order itself and the rest is polling that costs the same at any rate (relays every 250 ms, consumers' pulls), against 4 (BEGIN, 2 statements, COMMIT) in the raw-SQL loop that does the order's writes. The most frequent:`,
+      `In all **${n(totalStatements, 0)} statements per order** at ${n(src.rate, 1)} orders/s, of which about ${n(marginal, 0)} come with the order itself and the rest is polling that costs the same at any rate (relays every second, consumers' pulls), against 4 (BEGIN, 2 statements, COMMIT) in the raw-SQL loop that does the order's writes. The most frequent:`,
     );
     out.push('');
     const top = Object.entries(src.sql as Record<string, Json>)

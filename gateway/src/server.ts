@@ -8,6 +8,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError } from 'graphql';
 import {
+  ErrorCode,
   INTERNAL_TOKEN_HEADER,
   connectBus,
   createInternalAuth,
@@ -49,19 +50,34 @@ export interface GatewayContext {
 }
 
 /**
+ * A subgraph that could not be reached or dropped the connection (down,
+ * restarting, crashed mid-request): SERVICE_UNAVAILABLE for the fields it
+ * owns, which a client may retry (every mutation is safe to retry: idempotency
+ * keys, cancels and status moves answer the state reached). Its message names
+ * neither the subgraph's address nor the socket error; the log has both.
+ */
+export class SubgraphUnavailableError extends GraphQLError {
+  constructor(
+    readonly subgraph: string,
+    cause: Error,
+  ) {
+    super('Part of the service is temporarily unavailable; please retry', { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE }, originalError: cause });
+  }
+}
+
+/**
  * Subgraph calls go through `createSubgraphFetcher` (node:http, keep-alive,
  * never retried; see subgraph-http.ts), not @apollo/gateway's default
  * make-fetch-happen nor Node's fetch: both cost the gateway a large share of
- * its CPU per call (docs/bench/FINDINGS.md). Network errors are re-thrown
- * naming the subgraph, for the log. Clients never see that message: the
- * gateway masks errors without a known code (`formatError`).
+ * its CPU per call (docs/bench/FINDINGS.md). A network error becomes a
+ * `SubgraphUnavailableError`.
  */
 function subgraphFetcher(subgraph: string, http: Fetcher): RemoteGraphQLDataSource['fetcher'] {
   return async (url, init) => {
     try {
       return await http(url, init);
     } catch (err) {
-      throw new Error(`request to the ${subgraph} subgraph failed: ${(err as Error).message}`, { cause: err });
+      throw new SubgraphUnavailableError(subgraph, err as Error);
     }
   };
 }
@@ -167,6 +183,9 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
       createLandingPage({ production, log }),
     ],
     formatError(formatted, error) {
+      const unreachable = error instanceof SubgraphUnavailableError ? error : (error as GraphQLError | undefined)?.originalError;
+      if (unreachable instanceof SubgraphUnavailableError)
+        log.warn({ subgraph: unreachable.subgraph, err: unreachable.originalError?.message }, 'subgraph unavailable');
       const { masked, error: out } = maskError(formatted);
       if (masked) log.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error }, 'unexpected error');
       if (out.extensions) delete (out.extensions as Record<string, unknown>).serviceName;

@@ -24,9 +24,10 @@ export function createPrismaClient<T extends object>(
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: 5_000,
-    // A transaction left idle (its process stalled between statements) is ended by the server with its locks,
-    // as Prisma ends its own after TRANSACTION_LIMITS.timeout; set once per connection, no statement per transaction.
-    options: `-c idle_in_transaction_session_timeout=${TRANSACTION_LIMITS.timeout}`,
+    // The bounds Prisma puts on its own transactions (TRANSACTION_LIMITS.timeout), for the plain-SQL ones too:
+    // a statement (a lock wait included) is cancelled after that long, and a transaction left idle (its process
+    // stalled between statements) is ended with its locks. Set once per connection, no statement per transaction.
+    options: `-c statement_timeout=${TRANSACTION_LIMITS.timeout} -c idle_in_transaction_session_timeout=${TRANSACTION_LIMITS.timeout}`,
   });
   // A connection the server drops (a restart: 57P01) emits 'error' on its client, and an 'error' event nobody
   // listens to kills the process. pg-pool listens only while a client is idle, Prisma's adapter only while its

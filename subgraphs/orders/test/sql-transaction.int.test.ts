@@ -1,0 +1,65 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { TRANSACTION_LIMITS, applyMigrations, createEvent, eventsWrittenIn, sqlPool, sqlTransaction, writeOutbox, type Sql } from '@orderflow/common';
+import { createDb, type Db } from '../src/db.ts';
+
+// The plain-SQL transactions of the hot paths (packages/common/src/db.ts), on a
+// real PostgreSQL, with a pool of ONE connection so that every transaction
+// reuses the same pooled client.
+describe('sqlTransaction', () => {
+  let db: Db;
+  beforeAll(async () => {
+    const url = `postgresql://postgres@127.0.0.1:${inject('postgresPort')}/orders_sqltx_${randomBytes(4).toString('hex')}`;
+    await applyMigrations({ databaseUrl: url, migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)) });
+    db = createDb(url, { poolSize: 1 });
+  });
+  afterAll(async () => db?.$disconnect());
+
+  const event = () => createEvent({ type: 'orders.cancelled', source: 'orders', correlationId: randomUUID(), data: { orderId: randomUUID(), reason: 'test', stockCommitted: false } });
+  const outboxHas = async (id: string) => (await sqlPool(db).query('SELECT 1 FROM outbox WHERE id = $1::uuid', [id])).rowCount === 1;
+
+  it('commits what fn wrote, and reports only the events of its own transaction on a reused connection', async () => {
+    const first = event();
+    const second = event();
+    let tx1: Sql | undefined;
+    let tx2: Sql | undefined;
+    await sqlTransaction(db, async (tx) => {
+      tx1 = tx;
+      await writeOutbox(tx, first);
+    });
+    await sqlTransaction(db, async (tx) => {
+      tx2 = tx;
+      await writeOutbox(tx, second);
+    });
+    expect(eventsWrittenIn(tx1!).map((e) => e.id)).toEqual([first.id]);
+    expect(eventsWrittenIn(tx2!).map((e) => e.id)).toEqual([second.id]);
+    expect(await outboxHas(first.id)).toBe(true);
+    expect(await outboxHas(second.id)).toBe(true);
+  });
+
+  it('rolls everything back when fn throws, and the connection serves the next transaction', async () => {
+    const lost = event();
+    await expect(
+      sqlTransaction(db, async (tx) => {
+        await writeOutbox(tx, lost);
+        throw new Error('handler failed');
+      }),
+    ).rejects.toThrow('handler failed');
+    expect(await outboxHas(lost.id)).toBe(false);
+    const kept = event();
+    await sqlTransaction(db, (tx) => writeOutbox(tx, kept));
+    expect(await outboxHas(kept.id)).toBe(true);
+  });
+
+  it('runs with the same time bounds as Prisma transactions: a stuck statement or an idle transaction cannot hold locks for ever', async () => {
+    const settings = await sqlTransaction(db, async (tx) => {
+      const { rows } = await tx.query<{ statement: string; idle: string }>(
+        `SELECT current_setting('statement_timeout') AS statement, current_setting('idle_in_transaction_session_timeout') AS idle`,
+      );
+      return rows[0];
+    });
+    const seconds = `${TRANSACTION_LIMITS.timeout / 1000}s`;
+    expect(settings).toEqual({ statement: seconds, idle: seconds });
+  });
+});
