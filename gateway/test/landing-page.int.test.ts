@@ -83,11 +83,11 @@ describe('the gateway in a browser, development and production', () => {
   it.each([
     ['production', () => prod],
     ['development', () => dev],
-  ])('%s: an unexpected error reaches the client as a bare INTERNAL_SERVER_ERROR, no host or cause', async (_mode, gw) => {
+  ])('%s: a subgraph it cannot reach is a bare SERVICE_UNAVAILABLE, no host or cause', async (_mode, gw) => {
     const closedPort = new URL(gw().nowhere).port;
     const r = await post(gw(), NEEDS_PRODUCTS);
     expect(r.body.errors).toHaveLength(1);
-    expect(r.body.errors![0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(r.body.errors![0]).toMatchObject({ message: 'Part of the service is temporarily unavailable; please retry', extensions: { code: 'SERVICE_UNAVAILABLE' } });
     expect(Object.keys(r.body.errors![0].extensions!)).toEqual(['code']);
     for (const leak of ['127.0.0.1', 'ECONNREFUSED', 'fetch failed', 'subgraph', 'serviceName', 'stacktrace', `:${closedPort}`]) expect(r.text).not.toContain(leak);
   });
