@@ -33,7 +33,7 @@ export async function startProducts(config: ProductsConfig, opts: { log?: Logger
     setup({ db, relay, internalAuth, consumer, metrics }) {
       const reservationFailures = createReservationFailures(metrics);
       const catalog = createCatalogService({ db });
-      const inventory = createInventoryService({ db, log, onEvents: relay?.kick });
+      const inventory = createInventoryService({ db, log, onEvents: relay?.committed });
       const orders = createInternalClient({ baseUrl: config.ORDERS_URL, internalAuth, service: 'products', scopes: ['internal:orders'] });
       sweeper = createReservationSweeper({
         inventory,

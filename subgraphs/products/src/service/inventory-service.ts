@@ -1,4 +1,4 @@
-import { createEvent, isUniqueViolation, sqlPool, sqlTransaction, writeOutbox, type EventData, type EventType, type Logger, type ReserveResult, type Sql } from '@orderflow/common';
+import { createEvent, eventsWrittenIn, isUniqueViolation, sqlPool, sqlTransaction, writeOutbox, type EventData, type EventEnvelope, type EventType, type Logger, type ReserveResult, type Sql } from '@orderflow/common';
 import type { Db } from '../db.ts';
 import { decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
 
@@ -17,8 +17,8 @@ interface LockedRow {
 export interface InventoryServiceDeps {
   db: Db;
   log: Logger;
-  /** Called after a commit that wrote outbox rows. */
-  onEvents?: () => void;
+  /** Called after a commit that wrote outbox rows, with the events when they are known (relay.committed). */
+  onEvents?: (events?: EventEnvelope[]) => void;
 }
 
 /**
@@ -64,8 +64,8 @@ WITH req AS (
   INSERT INTO outbox (id, subject, payload)
   SELECT (e->>'id')::uuid, e->>'type', e FROM (SELECT $4::jsonb AS e FROM verdict WHERE ok UNION ALL SELECT e FROM crossings) x
 )
-SELECT l.id::text, l.available, l.is_active, l.low_stock_threshold, l.price_cents, l.currency_code, l.name, v.ok
-  FROM locked l, verdict v`;
+SELECT l.id::text, l.available, l.is_active, l.low_stock_threshold, l.price_cents, l.currency_code, l.name, v.ok, c.e AS low_stock
+  FROM locked l CROSS JOIN verdict v LEFT JOIN crossings c ON c.e->'data'->>'productId' = l.id::text`;
 
 /**
  * How a reservation moves on: from which status, to which, and what each
@@ -170,9 +170,9 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
      */
     async reserve(orderId: string, lines: ReserveLine[]): Promise<ReserveResult> {
       const reserved = event('inventory.reserved', orderId, { orderId, items: lines });
-      let rows: (LockedRow & { ok: boolean })[];
+      let rows: (LockedRow & { ok: boolean; low_stock: EventEnvelope | null })[];
       try {
-        ({ rows } = await sqlPool(db).query<LockedRow & { ok: boolean }>(RESERVE_SQL, [
+        ({ rows } = await sqlPool(db).query<LockedRow & { ok: boolean; low_stock: EventEnvelope | null }>(RESERVE_SQL, [
           lines.map((l) => l.productId),
           lines.map((l) => l.quantity),
           orderId,
@@ -187,7 +187,8 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
         throw err;
       }
       if (rows[0]?.ok) {
-        onEvents();
+        // Published now (the statement committed): inventory.reserved and any low-stock crossings.
+        onEvents([reserved, ...rows.flatMap((r) => (r.low_stock ? [r.low_stock] : []))]);
         const byId = new Map(rows.map((r) => [r.id, r]));
         return {
           status: 'reserved',
@@ -208,8 +209,12 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
 
     /** Returns an order's active reservation to available stock; idempotent. */
     async release(orderId: string, reason: string): Promise<number> {
-      const n = await sqlTransaction(db, (tx) => settle(tx, orderId, 'release', reason));
-      if (n) onEvents();
+      let written: object = {};
+      const n = await sqlTransaction(db, (tx) => {
+        written = tx;
+        return settle(tx, orderId, 'release', reason);
+      });
+      if (n) onEvents(eventsWrittenIn(written));
       return n;
     },
 
