@@ -79,8 +79,17 @@ export function writeReport(r: Json, dir: string): string[] {
   out.push('');
   if (sat) {
     const f = sat.latencyFloor;
+    // The main phase measures 45 s after its own warm-up; a search step 15 s after 4 s. When the main phase meets
+    // the strict criterion at a rate above every strict step, say so, with the steps that missed it.
+    const mainStrict =
+      main && main.placeOrderLatencyMs?.p95 != null && main.placeOrderLatencyMs.p95 < 100 && main.saga?.completed === main.saga?.placed && (sat.highestPassingRate == null || main.rate > sat.highestPassingRate);
+    const missedSteps = ((sat.steps ?? []) as { rate: number; pass: boolean; placeOrderP95Ms: number | null }[]).filter((x) => !x.pass && main && x.rate <= main.rate);
     out.push(
-      sat.highestPassingRate != null
+      mainStrict
+        ? `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms): **${n(main.rate, 1)} orders/s** (${n(main.rate * 60, 0)}/min) in the main phase (${main.durationS ?? 45} s measured, p95 ${ms(main.placeOrderLatencyMs.p95)}); ` +
+          `the search's shorter steps met it ${sat.highestPassingRate != null ? `only up to ${n(sat.highestPassingRate, 1)}/s` : 'at no rate'}` +
+          `${missedSteps.length ? ` (p95 ${missedSteps.map((x) => `${ms(x.placeOrderP95Ms)} at ${n(x.rate, 1)}/s`).join(', ')})` : ''}: a 15-s step's p95 is noisier than the main phase's, and the first step also warms the processes up for the read mix.`
+        : sat.highestPassingRate != null
         ? `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms): **${n(sat.highestPassingRate, 1)} orders/s** (${n(sat.highestPassingRate * 60, 0)}/min).`
         : `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms) **no rate passed**: even at ${n(f?.rate, 1)} orders/s placeOrder took p50 ${ms(f?.placeOrderP50Ms)} and p95 ${ms(f?.placeOrderP95Ms)} — a latency floor (a call crosses gateway → orders → products → two durable commits, each hop waiting for a CPU that other processes share), not a throughput limit.`,
     );
