@@ -16,7 +16,7 @@ export interface OAuthProxyOptions {
 /** The gateway's own credential towards the auth service's OAuth routes (and JWKS). */
 export const GATEWAY_SERVICE: Viewer = { id: 'service:gateway', clientId: 'gateway', kind: 'service', scopes: new Set(['internal:oauth']) };
 
-const RELAYED_HEADERS = ['content-type', 'cache-control', 'pragma', 'www-authenticate'];
+const RELAYED_HEADERS = ['content-type', 'cache-control', 'pragma', 'www-authenticate', 'retry-after'];
 
 /**
  * The OAuth2 endpoints on the gateway's origin, answered by the auth service

@@ -8,7 +8,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { DocumentNode } from 'graphql';
 import { enforceAccessRules, readAccessRules } from './authorization.ts';
-import { maskError } from './errors.ts';
+import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, maskError } from './errors.ts';
 import { INTERNAL_TOKEN_HEADER, InternalAuthError, type InternalAuth } from './internal-auth.ts';
 import type { Logger } from './logger.ts';
 import { createResolverTimingPlugin, metricsHandler, type Registry } from './metrics.ts';
@@ -112,6 +112,12 @@ export async function startSubgraphServer<Ctx extends object>(
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (err.status && err.status < 500) {
       res.status(err.status).json({ error: err.type ?? 'bad_request' });
+      return;
+    }
+    // The service's database down or restarting: 503, retry later (an OAuth client reads `temporarily_unavailable`).
+    if (isDatabaseUnavailable(err)) {
+      log.warn({ err: err.message }, 'request failed: database unavailable');
+      res.set('Retry-After', '5').status(503).json({ error: 'temporarily_unavailable', error_description: DATABASE_UNAVAILABLE_MESSAGE });
       return;
     }
     log.error({ err }, 'request failed');
