@@ -29,7 +29,7 @@ import { runBenchmark } from './support/run.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
 import { PLACE_ORDER, call, orderInput } from './support/graphql.ts';
 import { runOpenModel, schedule } from './support/load.ts';
-import { countBy, summarize } from './support/stats.ts';
+import { countBy, loopDelayMs, summarize } from './support/stats.ts';
 import { prepareWorkload } from './support/workload.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,7 +49,7 @@ const flags = parseFlags(
   'npm run bench:orders -- [options]',
 );
 
-runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => {
+runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
   const { stack, infra, sampler } = booted;
   const { gateway, productIds, customers, close } = await prepareWorkload(booted, {
     products: flags.products,
@@ -90,16 +90,9 @@ runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => 
   const span = Math.max(...launched) - Math.min(...launched);
   const cpu = sampler.window(windowFrom, windowTo);
   const ours = Object.values(cpu.perProcess).reduce((a, p) => a + (p.cpuSeconds ?? 0), 0);
-  const ns = (x: number) => Math.round(x / 1e4) / 100;
-
-  const summary = {
-    benchmark: 'orders.placeOrder',
-    timestamp: new Date().toISOString(),
-    machine: machineAtEnd(),
-    config: {
-      target: stack.mode,
-      gateway,
-      postgres: booted.postgres,
+  const summary = summaryOf(
+    'orders.placeOrder',
+    {
       rate: flags.rate,
       durationS: flags.duration,
       warmupS: flags.warmup,
@@ -111,23 +104,25 @@ runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => 
       seed: flags.seed,
       env: flags.env,
     },
-    results: {
-      requests: measured.length,
-      targetRate: flags.rate,
-      achievedArrivalRate: measured.length > 1 ? Math.round((((measured.length - 1) * 1000) / span) * 10) / 10 : null,
-      completedOrdersPerSec: Math.round((placedInWindow / flags.duration) * 10) / 10,
-      responsesPerSec: Math.round((answeredInWindow / flags.duration) * 10) / 10,
-      outcomes: countBy(measured, (r) => r.outcome),
-      httpStatus: countBy(measured, (r) => (r.status === null ? 'none' : String(r.status))),
-      latencyMs: summarize(measured.map((r) => r.latency)),
-      latencyOrderPlacedMs: summarize(measured.filter((r) => r.outcome === 'OrderPlaced').map((r) => r.latency)),
-      launchLagMs: summarize(measured.map((r) => r.launchLag)),
-      eventLoopDelayMs: { p50: ns(loopDelay.percentile(50)), p99: ns(loopDelay.percentile(99)), max: ns(loopDelay.max) },
-      cpu: { ...cpu, msPerResponse: answeredInWindow ? Math.round(((ours * 1000) / answeredInWindow) * 10) / 10 : null },
-      peakMemoryMb: sampler.peakMemMb(),
-      drainAfterLastArrivalMs: Math.round(Math.max(...results.map((r) => r.done)) - arrivals[arrivals.length - 1].at),
+    {
+      results: {
+        requests: measured.length,
+        targetRate: flags.rate,
+        achievedArrivalRate: measured.length > 1 ? Math.round((((measured.length - 1) * 1000) / span) * 10) / 10 : null,
+        completedOrdersPerSec: Math.round((placedInWindow / flags.duration) * 10) / 10,
+        responsesPerSec: Math.round((answeredInWindow / flags.duration) * 10) / 10,
+        outcomes: countBy(measured, (r) => r.outcome),
+        httpStatus: countBy(measured, (r) => (r.status === null ? 'none' : String(r.status))),
+        latencyMs: summarize(measured.map((r) => r.latency)),
+        latencyOrderPlacedMs: summarize(measured.filter((r) => r.outcome === 'OrderPlaced').map((r) => r.latency)),
+        launchLagMs: summarize(measured.map((r) => r.launchLag)),
+        eventLoopDelayMs: loopDelayMs(loopDelay),
+        cpu: { ...cpu, msPerResponse: answeredInWindow ? Math.round(((ours * 1000) / answeredInWindow) * 10) / 10 : null },
+        peakMemoryMb: sampler.peakMemMb(),
+        drainAfterLastArrivalMs: Math.round(Math.max(...results.map((r) => r.done)) - arrivals[arrivals.length - 1].at),
+      },
     },
-  };
+  );
 
   const r = summary.results;
   const L = r.latencyMs;

@@ -29,7 +29,7 @@ import { runBenchmark } from './support/run.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
 import { runOpenModel } from './support/load.ts';
 import { BacklogSampler, outboxBacklog, stageBreakdown, type OrderTrace } from './support/saga.ts';
-import { countBy, summarize } from './support/stats.ts';
+import { countBy, loopDelayMs, summarize } from './support/stats.ts';
 import { NO_READS, phaseArrivals, prepareWorkload } from './support/workload.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -54,7 +54,7 @@ const flags = parseFlags(
   'npm run bench:saga -- [options]',
 );
 
-runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => {
+runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
   const { stack, infra, sampler } = booted;
   const w = await prepareWorkload(booted, { products: flags.products, customers: flags.customers, runId, random, opsSecret: flags.opsSecret, subscribe: true, natsUrl: flags.natsUrl, natsPrefix: flags.natsPrefix });
   const backlog = w.nats ? new BacklogSampler(w.nats, stack.databases) : null;
@@ -101,16 +101,9 @@ runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => 
   const cpu = sampler.window(windowFrom, windowTo);
   const placedInWindow = measured.filter((r) => r.outcome === 'OrderPlaced').length;
   const cpuMsPerOrder = Object.fromEntries(Object.entries(cpu.perProcess).map(([k, v]) => [k, v.cpuSeconds === null || !placedInWindow ? null : Math.round((v.cpuSeconds * 1000 * 10) / placedInWindow) / 10]));
-  const ns = (x: number) => Math.round(x / 1e4) / 100;
-
-  const summary = {
-    benchmark: 'saga',
-    timestamp: new Date().toISOString(),
-    machine: machineAtEnd(),
-    config: {
-      target: stack.mode,
-      gateway: stack.gatewayUrl,
-      postgres: booted.postgres,
+  const summary = summaryOf(
+    'saga',
+    {
       rate: flags.rate,
       durationS: flags.duration,
       warmupS: flags.warmup,
@@ -122,27 +115,29 @@ runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => 
       env: flags.env,
       hashCost: flags.hashCost || null,
     },
-    target: { ordersPerMinute: TARGET_PER_MIN, ordersPerSecond: Math.round((TARGET_PER_MIN / 60) * 10) / 10, consistentWithinMs: TARGET_CONSISTENT_MS },
-    results: {
-      arrivalRate: flags.rate,
-      placeOrder: { outcomes: countBy(measured, (r) => r.outcome), latencyMs: summarize(measured.map((r) => r.latency)), launchLagMs: summarize(measured.map((r) => r.launchLag)) },
-      sagaCompletedPerSec: Math.round(completedPerSec * 10) / 10,
-      completionsObservedInWindowPerSec: Math.round((completedInWindow / flags.duration) * 10) / 10,
-      sagaCompletedPerMin: Math.round(completedPerSec * 60),
-      shareOfTarget: Math.round((completedPerSec * 60 * 1000) / TARGET_PER_MIN) / 1000,
-      saga,
-      stages,
-      subscriber: { deliveries: w.tracker.deliveries, duplicates: w.tracker.duplicateDeliveries, errors: w.subscribers?.errors.slice(0, 10) ?? [], closes: w.subscribers?.closes ?? {} },
-      backlogAtLastArrival,
-      backlogAfterDrain,
-      drainMs: Math.round(drainedAt - answeredAt),
-      incompleteAfterDrain: w.tracker.incomplete(),
-      emailsSent: infra?.mailCount() ?? null,
-      cpu: { ...cpu, msPerPlacedOrder: cpuMsPerOrder },
-      peakMemoryMb: sampler.peakMemMb(),
-      benchEventLoopDelayMs: { p50: ns(loop.percentile(50)), p99: ns(loop.percentile(99)), max: ns(loop.max) },
+    {
+      target: { ordersPerMinute: TARGET_PER_MIN, ordersPerSecond: Math.round((TARGET_PER_MIN / 60) * 10) / 10, consistentWithinMs: TARGET_CONSISTENT_MS },
+      results: {
+        arrivalRate: flags.rate,
+        placeOrder: { outcomes: countBy(measured, (r) => r.outcome), latencyMs: summarize(measured.map((r) => r.latency)), launchLagMs: summarize(measured.map((r) => r.launchLag)) },
+        sagaCompletedPerSec: Math.round(completedPerSec * 10) / 10,
+        completionsObservedInWindowPerSec: Math.round((completedInWindow / flags.duration) * 10) / 10,
+        sagaCompletedPerMin: Math.round(completedPerSec * 60),
+        shareOfTarget: Math.round((completedPerSec * 60 * 1000) / TARGET_PER_MIN) / 1000,
+        saga,
+        stages,
+        subscriber: { deliveries: w.tracker.deliveries, duplicates: w.tracker.duplicateDeliveries, errors: w.subscribers?.errors.slice(0, 10) ?? [], closes: w.subscribers?.closes ?? {} },
+        backlogAtLastArrival,
+        backlogAfterDrain,
+        drainMs: Math.round(drainedAt - answeredAt),
+        incompleteAfterDrain: w.tracker.incomplete(),
+        emailsSent: infra?.mailCount() ?? null,
+        cpu: { ...cpu, msPerPlacedOrder: cpuMsPerOrder },
+        peakMemoryMb: sampler.peakMemMb(),
+        benchEventLoopDelayMs: loopDelayMs(loop),
+      },
     },
-  };
+  );
   await w.close();
 
   const r = summary.results;

@@ -40,7 +40,7 @@ import { PLACE_ORDER, call, createProducts, orderInput } from './support/graphql
 import { runOpenModel, schedule } from './support/load.ts';
 import { cpuSeconds, loadAverage, statusKb } from './support/proc.ts';
 import { clientToken, signUpCustomers, type BenchCustomer } from './support/stack.ts';
-import { countBy, summarize } from './support/stats.ts';
+import { countBy, loopDelayMs, summarize } from './support/stats.ts';
 import { subscriberPool, type Delivery } from './support/subscribers.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,7 +69,7 @@ interface Mem {
   rssMb: number | null;
 }
 
-runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => {
+runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
   const sizes = flags.sizes.split(',').map(Number).filter((n) => n > 0).sort((a, b) => a - b);
   if (!sizes.length) throw new Error('--sizes needs numbers');
   if (flags.perCustomer > 200) throw new Error('--per-customer: the gateway allows 200 subscriptions per viewer');
@@ -169,7 +169,6 @@ runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => 
     const cpu1 = { gateway: cpuSeconds(gatewayPid), bench: cpuSeconds(process.pid), at: performance.now() };
     const delays = await commitDelays(orders, deliveries);
     const seconds = (cpu1.at - cpu0.at) / 1000;
-    const ns = (x: number) => Math.round(x / 1e4) / 100;
     const phase = {
       subscribers: pool.open,
       customersSubscribed: subscribedCustomers,
@@ -187,7 +186,7 @@ runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => 
       delayByStatusFromCommitMs: delays.byStatus,
       gatewayCpu: cpu0.gateway !== null && cpu1.gateway !== null ? { cores: Math.round(((cpu1.gateway - cpu0.gateway) / seconds) * 100) / 100, msPerDelivery: deliveries.length ? Math.round((((cpu1.gateway - cpu0.gateway) * 1000) / deliveries.length) * 100) / 100 : null } : null,
       benchCpuCores: cpu0.bench !== null && cpu1.bench !== null ? Math.round(((cpu1.bench - cpu0.bench) / seconds) * 100) / 100 : null,
-      benchEventLoopDelayMs: { p50: ns(loop.percentile(50)), p99: ns(loop.percentile(99)), max: ns(loop.max) },
+      benchEventLoopDelayMs: loopDelayMs(loop),
       errors: pool.errors.length,
       closes: { ...pool.closes },
       loadAverage: loadAverage(),
@@ -227,14 +226,9 @@ runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => 
   log(`after every subscriber left: heap ${afterClose.heapUsedMb} MB, RSS ${afterClose.rssMb} MB`);
   await orders?.end();
 
-  const summary = {
-    benchmark: 'subscriptions',
-    timestamp: new Date().toISOString(),
-    machine: machineAtEnd(),
-    config: {
-      target: stack.mode,
-      gateway,
-      postgres: booted.postgres,
+  const summary = summaryOf(
+    'subscriptions',
+    {
       sizes,
       perCustomer: flags.perCustomer,
       customers: customers.length,
@@ -243,8 +237,8 @@ runBenchmark(flags, async ({ booted, runId, random, machine, machineAtEnd }) => 
       subscription: 'myOrderUpdates { orderId previousStatus status occurredAt } (one per socket)',
       hashCost: flags.hashCost || null,
     },
-    results: { baseline, phases, fanout, afterClose },
-  };
+    { results: { baseline, phases, fanout, afterClose } },
+  );
   const pad = (x: string) => x.padEnd(34);
   const lines = [
     '',

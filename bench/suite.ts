@@ -50,7 +50,7 @@ import { summarizeProfile } from './support/profile.ts';
 import { physicalLimit } from './support/rawsql.ts';
 import { writeReport } from './support/report.ts';
 import { BacklogSampler, SagaTracker, commitCounts, ordersCreatedBetween, outboxBacklog, resetStatementStats, stageBreakdown, statementStats, type OrderTrace } from './support/saga.ts';
-import { countBy, percentilesOverTime, prng, rateOverTime, summarize } from './support/stats.ts';
+import { countBy, loopDelayMs, percentilesOverTime, prng, rateOverTime, summarize } from './support/stats.ts';
 import { DEFAULT_MIX, NO_READS, phaseArrivals, prepareWorkload, type Mix, type Workload } from './support/workload.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -253,7 +253,6 @@ async function main() {
       const backlogSamples = backlog ? backlog.samples.filter((s) => s.at >= wFrom && s.at <= wTo) : [];
       const total = (s: { pending: number; ackPending: number; outbox: number | null }) => s.pending + s.ackPending + (s.outbox ?? 0);
       const backlogGrowth = backlogSamples.length >= 2 ? total(backlogSamples[backlogSamples.length - 1]) - total(backlogSamples[0]) : null;
-      const ns = (x: number) => Math.round(x / 1e4) / 100;
       const result: Record<string, unknown> = {
         rate: o.rate,
         warmupS: o.warmupS,
@@ -267,7 +266,7 @@ async function main() {
         placeOrderLatencyMs: summarize(byKind('placeOrder').map((r) => r.latency)),
         updateShipmentStatusLatencyMs: summarize(byKind('updateShipmentStatus').map((r) => r.latency)),
         launchLagMs: summarize(measured.map((r) => r.launchLag)),
-        benchEventLoopDelayMs: { p50: ns(loop.percentile(50)), p99: ns(loop.percentile(99)), max: ns(loop.max) },
+        benchEventLoopDelayMs: loopDelayMs(loop),
         placedOrders: placed,
         ordersCommittedInWindow: committed,
         saga: { ...saga, completedPerSec: r1(completedInWindow / o.durationS), completedPerMin: Math.round((completedInWindow / o.durationS) * 60) },

@@ -20,7 +20,20 @@ export interface BenchRun {
   machine: ReturnType<typeof machineAtStart>;
   /** The same with the load and reference work at the end: call it once the measurement is over. */
   machineAtEnd(): ReturnType<typeof machineAtStart> & { loadAtEnd: ReturnType<typeof loadAverage>; cpuReferenceAtEnd: ReturnType<typeof cpuReference> };
+  /**
+   * The JSON summary every benchmark writes: its name, the time, the machine
+   * at the end, the target system (mode, gateway, PostgreSQL) with the
+   * benchmark's own `config`, then its `sections` (results…).
+   */
+  summaryOf<C extends object, S extends object>(benchmark: string, config: C, sections: S): SummaryOf<C, S>;
 }
+
+type SummaryOf<C, S> = {
+  benchmark: string;
+  timestamp: string;
+  machine: ReturnType<BenchRun['machineAtEnd']>;
+  config: { target: string; gateway: string; postgres: Booted['postgres'] } & C;
+} & S;
 
 export interface BenchResult {
   summary: object;
@@ -42,6 +55,13 @@ export function runBenchmark(flags: BootOptions & { seed: number; out: string },
         random: prng(flags.seed),
         machine,
         machineAtEnd: () => ({ ...machine, loadAtEnd: loadAverage(), cpuReferenceAtEnd: cpuReference() }),
+        summaryOf: (benchmark, config, sections) => ({
+          benchmark,
+          timestamp: new Date().toISOString(),
+          machine: run.machineAtEnd(),
+          config: { target: booted.stack.mode, gateway: booted.stack.gatewayUrl, postgres: booted.postgres, ...config },
+          ...sections,
+        }),
       };
       const { summary, lines, pad } = await body(run);
       await booted.cleanup();

@@ -118,3 +118,9 @@ export function prng(seed: number) {
 
 /** Wall-clock time in ms with sub-millisecond resolution (comparable with PostgreSQL timestamps on this machine). */
 export const wallNow = () => performance.timeOrigin + performance.now();
+
+/** An event-loop delay histogram (perf_hooks, nanoseconds) as p50 / p99 / max in ms, two decimals. */
+export function loopDelayMs(h: { percentile(p: number): number; max: number }) {
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  return { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
+}
