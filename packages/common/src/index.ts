@@ -22,3 +22,4 @@ export * from './dlq.ts';
 export * from './metrics.ts';
 export * from './trace-context.ts';
 export * from './inventory-api.ts';
+export * from './http-request.ts';

@@ -46,7 +46,7 @@ describe('internal client', () => {
     const baseUrl = await serve(() => {}); // reads the request, never answers
     const client = createInternalClient({ baseUrl, internalAuth, service: 'orders', scopes: [], timeoutMs: 300 });
     const started = Date.now();
-    await expect(client.post('/reservations', {})).rejects.toThrow(/no answer from \/reservations within 300 ms/);
+    await expect(client.post('/reservations', {})).rejects.toThrow(/no answer from \/internal\/reservations within 300 ms/);
     expect(Date.now() - started).toBeLessThan(3_000);
     client.close();
   });

@@ -1,4 +1,4 @@
-import http, { createServer, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
@@ -10,6 +10,7 @@ import type { DocumentNode } from 'graphql';
 import { enforceAccessRules, readAccessRules } from './authorization.ts';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, maskError } from './errors.ts';
 import { INTERNAL_TOKEN_HEADER, InternalAuthError, type InternalAuth } from './internal-auth.ts';
+import { httpRequest, keepAliveAgent } from './http-request.ts';
 import type { Logger } from './logger.ts';
 import { createResolverTimingPlugin, metricsHandler, type Registry } from './metrics.ts';
 import { TRACEPARENT_HEADER, traceHeaders, traceparentForRequest, withTraceparent } from './trace-context.ts';
@@ -153,10 +154,9 @@ function requireService(req: Request, res: Response, next: NextFunction) {
 
 /**
  * Calls a sibling's /internal route with this service's own credential: a
- * JSON POST over node:http on a keep-alive agent, given up after `timeoutMs`.
- * (Node's fetch builds streams, an AbortController and a Request per call:
- * several times the CPU, on the path of every order.) Nothing is retried
- * here; callers decide (the reservation is idempotent, its client retries).
+ * JSON POST on a keep-alive agent (`httpRequest`), given up after
+ * `timeoutMs`. Nothing is retried here; callers decide (the reservation is
+ * idempotent, its client retries).
  */
 export function createInternalClient({
   baseUrl,
@@ -172,35 +172,19 @@ export function createInternalClient({
   timeoutMs?: number;
 }) {
   const self: Viewer = { id: `service:${service}`, clientId: service, kind: 'service', scopes: new Set(scopes) };
-  // Idle connections close after 30 s, before the server's own keep-alive timeout (65 s, above).
-  const agent = new http.Agent({ keepAlive: true, timeout: 30_000, scheduling: 'lifo' });
+  const agent = keepAliveAgent();
   return {
     async post<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
       const payload = JSON.stringify(body);
       const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(self), ...traceHeaders() };
-      return new Promise((resolve, reject) => {
-        const req = http.request(`${baseUrl}/internal${path}`, { method: 'POST', headers, agent }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
-          res.on('end', () => {
-            clearTimeout(timer);
-            let json: T;
-            try {
-              json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
-            } catch {
-              json = null as T;
-            }
-            resolve({ status: res.statusCode ?? 0, body: json });
-          });
-        });
-        const timer = setTimeout(() => req.destroy(new Error(`no answer from ${path} within ${timeoutMs} ms`)), timeoutMs);
-        req.on('error', (err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
-        req.end(payload);
-      });
+      const answer = await httpRequest(`${baseUrl}/internal${path}`, { method: 'POST', headers, body: payload, agent, timeoutMs });
+      let json: T;
+      try {
+        json = JSON.parse(answer.body) as T;
+      } catch {
+        json = null as T;
+      }
+      return { status: answer.status, body: json };
     },
     /** Closes kept-alive connections (at shutdown). */
     close: () => agent.destroy(),
