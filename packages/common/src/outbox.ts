@@ -32,6 +32,7 @@ export interface OutboxRelayOptions {
 const POLL_MIN_AGE_MS = 1_000;
 
 export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 1_000, retainMs = 24 * 3600_000 }: OutboxRelayOptions) {
+  const pool = sqlPool(db);
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let stopped = true;
@@ -80,7 +81,7 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
     if (unmarked.length === 0) return; // a caller that waited with us marked ours
     const batch = unmarked;
     unmarked = [];
-    marking = sqlPool(db)
+    marking = pool
       .query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL`, [batch])
       .then(() => undefined)
       .finally(() => (marking = null));
@@ -102,7 +103,7 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
 
   /** One batch: rows written at least `minAgeMs` ago (by their transaction's start) that nobody has published. */
   async function relayOnce(minAgeMs = 0): Promise<number> {
-    return withTransaction(sqlPool(db), async (tx) => {
+    return withTransaction(pool, async (tx) => {
       const { rows } = await tx.query<{ id: string; subject: string; payload: EventEnvelope }>(
         `SELECT id::text, subject, payload FROM outbox
           WHERE published_at IS NULL AND created_at <= now() - ($2::int * interval '1 millisecond')
@@ -147,7 +148,7 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
       } while (again && !stopped);
       if (Date.now() - lastCleanup > 60_000) {
         lastCleanup = Date.now();
-        await sqlPool(db).query(`DELETE FROM outbox WHERE published_at < now() - ($1::int * interval '1 millisecond')`, [retainMs]);
+        await pool.query(`DELETE FROM outbox WHERE published_at < now() - ($1::int * interval '1 millisecond')`, [retainMs]);
       }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'outbox relay round failed; retrying');

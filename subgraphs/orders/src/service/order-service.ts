@@ -71,6 +71,8 @@ export interface OrderServiceDeps {
 }
 
 export function createOrderService({ db, inventory, shipments, log, onEvents = () => {} }: OrderServiceDeps) {
+  /** The pool under `db`, for the hot path's plain SQL (see sqlTransaction). */
+  const sql = sqlPool(db);
   const canSee = (viewer: Viewer, order: Pick<Order, 'customerId'>) => order.customerId === viewer.id || viewer.scopes.has('orders:read:all');
 
   async function replay(viewer: Viewer, key: string, hash: string): Promise<PlaceOrderResult | null> {
@@ -145,7 +147,7 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         const statusEvent = statusChanged({ id: orderId, customerId: viewer.id }, null, 'PENDING_PAYMENT', 'order placed', '');
         const {
           rows: [row],
-        } = await sqlPool(db).query<{ change_id: string; change_occurred_at: Date }>(PLACE_ORDER_SQL, [
+        } = await sql.query<{ change_id: string; change_occurred_at: Date }>(PLACE_ORDER_SQL, [
           orderId,
           viewer.id,
           viewer.email ?? null,
@@ -236,7 +238,7 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
       // Read for every subscription payload (each status change, each subscriber group): one plain statement.
       const {
         rows: [row],
-      } = await sqlPool(db).query<{ id: string; customer_id: string }>(
+      } = await sql.query<{ id: string; customer_id: string }>(
         `SELECT h.*, o.customer_id FROM order_status_history h JOIN orders o ON o.id = h.order_id WHERE h.id = $1::bigint`,
         [id],
       );

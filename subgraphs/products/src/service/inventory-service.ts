@@ -108,6 +108,8 @@ UPDATE reservations r SET confirmed_at = now(), updated_at = now()
  WHERE r.order_id = l.order_id AND r.product_id = l.product_id`;
 
 export function createInventoryService({ db, log, onEvents = () => {} }: InventoryServiceDeps) {
+  /** The pool under `db`, for the hot path's plain SQL (see sqlTransaction). */
+  const sql = sqlPool(db);
   const event = <K extends EventType>(type: K, orderId: string, data: EventData<K>, causationId: string | null = null) =>
     createEvent({ type, source: 'products', correlationId: orderId, causationId, data });
 
@@ -172,7 +174,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
       const reserved = event('inventory.reserved', orderId, { orderId, items: lines });
       let rows: (LockedRow & { ok: boolean; low_stock: EventEnvelope | null })[];
       try {
-        ({ rows } = await sqlPool(db).query<LockedRow & { ok: boolean; low_stock: EventEnvelope | null }>(RESERVE_SQL, [
+        ({ rows } = await sql.query<LockedRow & { ok: boolean; low_stock: EventEnvelope | null }>(RESERVE_SQL, [
           lines.map((l) => l.productId),
           lines.map((l) => l.quantity),
           orderId,
@@ -228,7 +230,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
      * same order (another consumer): it locks the lines in the order `settle`
      * does (by product id), or the two could deadlock on a multi-line order.
      */
-    async confirm(orderIds: string[], tx: Sql = sqlPool(db)): Promise<void> {
+    async confirm(orderIds: string[], tx: Sql = sql): Promise<void> {
       if (orderIds.length === 0) return;
       await tx.query(CONFIRM_SQL, [orderIds]);
     },
