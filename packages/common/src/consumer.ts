@@ -47,9 +47,9 @@ export interface EventHandler<Data, Tx = Sql> {
   /**
    * Applies the event inside the inbox transaction: its writes (and outbox
    * rows) commit with the record that the event was handled, or not at all.
-   * Returns whether it wrote events for the relay.
+   * The events it wrote with `writeOutbox` are published after the commit.
    */
-  handle(event: EventEnvelope<Data>, ctx: { tx: Tx; attempt: number; log: Logger }): Promise<{ published?: boolean } | void>;
+  handle(event: EventEnvelope<Data>, ctx: { tx: Tx; attempt: number; log: Logger }): Promise<void>;
   /**
    * Run `handle` outside any transaction (`ctx.tx` is then the client itself)
    * and record the inbox row after it returns. Default false. For a handler
@@ -74,7 +74,7 @@ export interface EventConsumerOptions<Data, Tx> {
   maxDeliver?: number;
   /** Messages handled at once; events of one saga (correlationId) are always handled one after another. Default 8 (a service runs several consumers on one connection pool). */
   concurrency?: number;
-  /** Called after a commit in which the handler wrote outbox rows, with the events `writeOutbox` wrote (see relay.committed). */
+  /** Called after a commit in which the handler wrote events with `writeOutbox`, with those events (see relay.committed). */
   onPublished?: (events: EventEnvelope[]) => void;
   /** Multiplies every retry delay; tests shrink it. Default 1. */
   retryScale?: number;
@@ -142,13 +142,12 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
   }
 
   /** See EventHandler.outsideTransaction: no connection is held while the handler runs. */
-  async function processOutsideTransaction(event: EventEnvelope<Data>, attempt: number): Promise<boolean> {
-    const pool = sqlPool(opts.db as object);
+  async function processOutsideTransaction(event: EventEnvelope<Data>, attempt: number): Promise<void> {
+    const pool = sqlPool(db);
     const seen = await pool.query(`SELECT 1 FROM inbox WHERE consumer = $1 AND id = $2::uuid`, [durable, event.id]);
-    if (seen.rowCount) return false;
-    const result = await handler.handle(event, { tx: opts.db as Tx, attempt, log: clog });
+    if (seen.rowCount) return;
+    await handler.handle(event, { tx: opts.db as Tx, attempt, log: clog });
     await pool.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [durable, event.id]);
-    return !!result?.published;
   }
 
   async function process(msg: JsMsg, event: EventEnvelope<Data>) {
@@ -156,20 +155,20 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     const attempt = msg.info.redeliveryCount;
     try {
       let written: object | undefined;
-      const published = handler.outsideTransaction
-        ? await processOutsideTransaction(event, attempt)
-        : await transactionSlots(() =>
-            sqlTransaction(db, async (tx) => {
-              written = tx;
-              const fresh = await tx.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [durable, event.id]);
-              if (fresh.rowCount === 0) return false; // seen before: the effect is already committed
-              const result = await handler.handle(event, { tx: tx as Tx, attempt, log: clog });
-              return !!result?.published;
-            }),
-          );
+      if (handler.outsideTransaction) await processOutsideTransaction(event, attempt);
+      else
+        await transactionSlots(() =>
+          sqlTransaction(db, async (tx) => {
+            written = tx;
+            const fresh = await tx.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [durable, event.id]);
+            if (fresh.rowCount === 0) return; // seen before: the effect is already committed
+            await handler.handle(event, { tx: tx as Tx, attempt, log: clog });
+          }),
+        );
       msg.ack();
       clog.debug({ eventId: event.id, type: event.type, attempt }, 'event handled');
-      if (published) onPublished(written ? eventsWrittenIn(written) : []);
+      const events = written ? eventsWrittenIn(written) : [];
+      if (events.length) onPublished(events);
     } catch (err) {
       if (err instanceof PoisonMessage) return deadLetter(msg, err.message);
       // A database that is down or restarting is no fault of the message: it is retried (backoff capped at

@@ -38,7 +38,6 @@ export function paymentWorker({ failureRate }: { failureRate: number }): EventHa
         if (!(await recordPayment(tx, order, randomUUID(), 'FAILED', attempt, reason))) return;
         await writeOutbox(tx, createEvent({ type: 'payments.failed', source: 'orders', correlationId: order.id, causationId: event.id, data: { orderId: order.id, reason, retryable: false } }));
         log.info({ orderId: order.id, reason, token: maskToken(order.paymentToken) }, 'payment failed');
-        return { published: true };
       };
       // Never charge an order the customer cancelled while it waited.
       if (order.status !== 'PENDING_PAYMENT') return fail(`order ${order.status.toLowerCase()} before payment`);
@@ -52,7 +51,6 @@ export function paymentWorker({ failureRate }: { failureRate: number }): EventHa
         createEvent({ type: 'payments.succeeded', source: 'orders', correlationId: order.id, causationId: event.id, data: { orderId: order.id, paymentId, amount: money(order.totalCents, order.currencyCode) } }),
       );
       log.info({ orderId: order.id, attempt }, 'payment succeeded');
-      return { published: true };
     },
   };
 }
@@ -65,11 +63,8 @@ export const onPaymentSucceeded: EventHandler<(typeof EventSchemas)['payments.su
   async handle(event, { tx }) {
     const order = await lockOrder(tx, event.data.orderId);
     if (!order) return;
-    if (order.status === 'PENDING_PAYMENT') {
-      await transition(tx, order, 'PENDING_SHIPMENT', { reason: 'payment succeeded', causationId: event.id });
-      return { published: true };
-    }
-    if (order.status === 'CANCELLED') return { published: await refund(tx, order.id, 'order cancelled before payment completed', event.id) };
+    if (order.status === 'PENDING_PAYMENT') await transition(tx, order, 'PENDING_SHIPMENT', { reason: 'payment succeeded', causationId: event.id });
+    else if (order.status === 'CANCELLED') await refund(tx, order.id, 'order cancelled before payment completed', event.id);
   },
 };
 
@@ -82,7 +77,6 @@ export const onPaymentFailed: EventHandler<(typeof EventSchemas)['payments.faile
     const order = await lockOrder(tx, event.data.orderId);
     if (!order || order.status !== 'PENDING_PAYMENT') return;
     await transition(tx, order, 'PAYMENT_FAILED', { reason: event.data.reason, causationId: event.id });
-    return { published: true };
   },
 };
 
@@ -99,7 +93,6 @@ export const onShipmentStatusUpdated: EventHandler<(typeof EventSchemas)['shipme
     if (decision.action === 'ignore') return;
     const where = event.data.location ? ` at ${event.data.location}` : '';
     await transition(tx, order, decision.status, { reason: `shipment ${event.data.status.toLowerCase().replace('_', ' ')}${where}`, causationId: event.id });
-    return { published: true };
   },
 };
 
@@ -118,9 +111,6 @@ export const onShipmentCancelled: EventHandler<(typeof EventSchemas)['shipments.
     const order = await lockOrder(tx, event.data.orderId);
     // Shipments cancels only at the request of a cancel of a paid order: any other status has moved on.
     if (!order || order.status !== 'PENDING_SHIPMENT') return;
-    const cancelled = await applyCancel(tx, order, event.data.reason, event.id);
-    if (!cancelled) return;
-    log.info({ orderId: order.id, eventId: event.id }, 'order cancel completed from shipments.cancelled');
-    return { published: true };
+    if (await applyCancel(tx, order, event.data.reason, event.id)) log.info({ orderId: order.id, eventId: event.id }, 'order cancel completed from shipments.cancelled');
   },
 };

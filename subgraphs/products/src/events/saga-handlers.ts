@@ -21,14 +21,18 @@ export function inventoryHandlers(inventory: InventoryService) {
     name: 'commit-reservation',
     type: 'payments.succeeded',
     schema: EventSchemas['payments.succeeded'],
-    handle: async (event, { tx }) => ({ published: (await inventory.settle(tx, event.data.orderId, 'commit', 'paid', event.id)) > 0 }),
+    async handle(event, { tx }) {
+      await inventory.settle(tx, event.data.orderId, 'commit', 'paid', event.id);
+    },
   };
   /** payments.failed → the reservation is released at once. */
   const release: Handler<'payments.failed'> = {
     name: 'release-on-payment-failure',
     type: 'payments.failed',
     schema: EventSchemas['payments.failed'],
-    handle: async (event, { tx }) => ({ published: (await inventory.settle(tx, event.data.orderId, 'release', `payment failed: ${event.data.reason}`, event.id)) > 0 }),
+    async handle(event, { tx }) {
+      await inventory.settle(tx, event.data.orderId, 'release', `payment failed: ${event.data.reason}`, event.id);
+    },
   };
   /** orders.cancelled → a held reservation is released; committed units come back (RETURN). */
   const cancel: Handler<'orders.cancelled'> = {
@@ -37,9 +41,8 @@ export function inventoryHandlers(inventory: InventoryService) {
     schema: EventSchemas['orders.cancelled'],
     async handle(event, { tx }) {
       const reason = `order cancelled${event.data.reason ? `: ${event.data.reason}` : ''}`;
-      const released = await inventory.settle(tx, event.data.orderId, 'release', reason, event.id);
-      const returned = await inventory.settle(tx, event.data.orderId, 'return', reason, event.id);
-      return { published: released + returned > 0 };
+      await inventory.settle(tx, event.data.orderId, 'release', reason, event.id);
+      await inventory.settle(tx, event.data.orderId, 'return', reason, event.id);
     },
   };
   return [confirm, commit, release, cancel];

@@ -9,8 +9,7 @@ export function shipOnPaidOrder(shipments: ShipmentService): EventHandler<(typeo
     schema: EventSchemas['orders.status_changed'],
     relevant: (event) => event.data.status === 'PENDING_SHIPMENT',
     async handle(event, { tx }) {
-      const created = await shipments.createForOrder(tx, { orderId: event.data.orderId, customerId: event.data.customerId }, event.id);
-      return { published: !!created };
+      await shipments.createForOrder(tx, { orderId: event.data.orderId, customerId: event.data.customerId }, event.id);
     },
   };
 }
