@@ -1,9 +1,9 @@
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
-import { sqlPool, sqlTransaction, type Sql } from './db.ts';
+import { sqlPool, type Sql } from './db.ts';
 import { isDatabaseUnavailable } from './errors.ts';
-import { eventsWrittenIn, type EventEnvelope } from './events.ts';
+import { publishingTransaction, type EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Bus } from './nats.ts';
 import { TRACEPARENT_HEADER, currentTraceparent, runInTrace } from './trace-context.ts';
@@ -154,21 +154,21 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     if (handler.relevant && !handler.relevant(event)) return void msg.ack();
     const attempt = msg.info.redeliveryCount;
     try {
-      let written: object | undefined;
       if (handler.outsideTransaction) await processOutsideTransaction(event, attempt);
       else
         await transactionSlots(() =>
-          sqlTransaction(db, async (tx) => {
-            written = tx;
-            const fresh = await tx.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [durable, event.id]);
-            if (fresh.rowCount === 0) return; // seen before: the effect is already committed
-            await handler.handle(event, { tx: tx as Tx, attempt, log: clog });
-          }),
+          publishingTransaction(
+            db,
+            async (tx) => {
+              const fresh = await tx.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [durable, event.id]);
+              if (fresh.rowCount === 0) return; // seen before: the effect is already committed
+              await handler.handle(event, { tx: tx as Tx, attempt, log: clog });
+            },
+            onPublished,
+          ),
         );
       msg.ack();
       clog.debug({ eventId: event.id, type: event.type, attempt }, 'event handled');
-      const events = written ? eventsWrittenIn(written) : [];
-      if (events.length) onPublished(events);
     } catch (err) {
       if (err instanceof PoisonMessage) return deadLetter(msg, err.message);
       // A database that is down or restarting is no fault of the message: it is retried (backoff capped at

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventData, EventType } from './event-types.ts';
-import type { Sql } from './db.ts';
+import { sqlTransaction, type Sql } from './db.ts';
 import { currentTraceparent } from './trace-context.ts';
 
 /** The envelope of every event (shared/contract/events.md). */
@@ -64,4 +64,20 @@ const writtenIn = new WeakMap<object, EventEnvelope[]>();
  */
 export function eventsWrittenIn(tx: object): EventEnvelope[] {
   return writtenIn.get(tx) ?? [];
+}
+
+/**
+ * `sqlTransaction`, then — once it committed — the events `writeOutbox` wrote
+ * in it handed to `onEvents` (the relay's `committed`: published at once).
+ * Not called when the transaction wrote none.
+ */
+export async function publishingTransaction<R>(db: object, fn: (tx: Sql) => Promise<R>, onEvents: (events: EventEnvelope[]) => void): Promise<R> {
+  let written: object = {};
+  const result = await sqlTransaction(db, (tx) => {
+    written = tx;
+    return fn(tx);
+  });
+  const events = eventsWrittenIn(written);
+  if (events.length) onEvents(events);
+  return result;
 }

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TRANSACTION_LIMITS, applyMigrations, createEvent, eventsWrittenIn, sqlPool, sqlTransaction, writeOutbox, type Sql } from '@orderflow/common';
+import { TRANSACTION_LIMITS, applyMigrations, createEvent, eventsWrittenIn, publishingTransaction, sqlPool, sqlTransaction, writeOutbox, type EventEnvelope, type Sql } from '@orderflow/common';
 import { createDb, type Db } from '../src/db.ts';
 
 // The plain-SQL transactions of the hot paths (packages/common/src/db.ts), on a
@@ -50,6 +50,25 @@ describe('sqlTransaction', () => {
     const kept = event();
     await sqlTransaction(db, (tx) => writeOutbox(tx, kept));
     expect(await outboxHas(kept.id)).toBe(true);
+  });
+
+  it('publishingTransaction hands over the events it wrote after the commit, and nothing after a rollback or when it wrote none', async () => {
+    const handed: EventEnvelope[][] = [];
+    const onEvents = (events: EventEnvelope[]) => handed.push(events);
+    const committed = event();
+    await publishingTransaction(db, (tx) => writeOutbox(tx, committed), onEvents);
+    await publishingTransaction(db, async () => {}, onEvents);
+    await expect(
+      publishingTransaction(
+        db,
+        async (tx) => {
+          await writeOutbox(tx, event());
+          throw new Error('handler failed');
+        },
+        onEvents,
+      ),
+    ).rejects.toThrow('handler failed');
+    expect(handed.map((events) => events.map((e) => e.id))).toEqual([[committed.id]]);
   });
 
   it('runs with the same time bounds as Prisma transactions: a stuck statement or an idle transaction cannot hold locks for ever', async () => {

@@ -24,7 +24,7 @@ export async function startShipments(config: ShipmentsConfig, opts: { log?: Logg
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
     setup({ db, relay, consumer }) {
-      const shipments = createShipmentService({ db, onEvents: relay?.kick });
+      const shipments = createShipmentService({ db, onEvents: relay?.committed });
       return {
         typeDefs,
         resolvers,

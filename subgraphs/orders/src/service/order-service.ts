@@ -13,9 +13,8 @@ import {
   isUuid,
   modelRow,
   money,
-  eventsWrittenIn,
+  publishingTransaction,
   sqlPool,
-  sqlTransaction,
   type EventEnvelope,
   type Logger,
   type Viewer,
@@ -67,7 +66,7 @@ export interface OrderServiceDeps {
   shipments: ShipmentsClient;
   log: Logger;
   /** Called after a commit that wrote outbox rows, with the events written (relay.committed). */
-  onEvents?: (events?: EventEnvelope[]) => void;
+  onEvents?: (events: EventEnvelope[]) => void;
 }
 
 export function createOrderService({ db, inventory, shipments, log, onEvents = () => {} }: OrderServiceDeps) {
@@ -213,9 +212,7 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         const verdict = await shipments.cancel(orderId, why);
         if (verdict.status === 'too-late') return cannot(verdict.orderStatus);
       }
-      let written: object = {};
-      const updated = await sqlTransaction(db, async (tx) => {
-        written = tx;
+      const updated = await publishingTransaction(db, async (tx) => {
         const current = await lockOrder(tx, orderId);
         if (!current) return null;
         // The shipments.cancelled consumer got there first: the cancel asked for is done.
@@ -223,9 +220,8 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         if (current.status !== order.status) return null;
         const next = await applyCancel(tx, current, why);
         return next && { order: next, applied: true };
-      });
+      }, onEvents);
       if (!updated) return cannot((await db.order.findUniqueOrThrow({ where: { id: orderId } })).status);
-      if (updated.applied) onEvents(eventsWrittenIn(written));
       if (!paid) await releaseQuietly(orderId, why);
       log.info({ orderId, paid }, 'order cancelled');
       return { __typename: 'OrderCancelled', order: updated.order };

@@ -1,4 +1,4 @@
-import { createEvent, eventsWrittenIn, isUniqueViolation, sqlPool, sqlTransaction, writeOutbox, type EventData, type EventEnvelope, type EventType, type Logger, type ReserveResult, type Sql } from '@orderflow/common';
+import { createEvent, isUniqueViolation, publishingTransaction, sqlPool, writeOutbox, type EventData, type EventEnvelope, type EventType, type Logger, type ReserveResult, type Sql } from '@orderflow/common';
 import type { Db } from '../db.ts';
 import { decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
 
@@ -18,7 +18,7 @@ export interface InventoryServiceDeps {
   db: Db;
   log: Logger;
   /** Called after a commit that wrote outbox rows, with the events when they are known (relay.committed). */
-  onEvents?: (events?: EventEnvelope[]) => void;
+  onEvents?: (events: EventEnvelope[]) => void;
 }
 
 /**
@@ -211,13 +211,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
 
     /** Returns an order's active reservation to available stock; idempotent. */
     async release(orderId: string, reason: string): Promise<number> {
-      let written: object = {};
-      const n = await sqlTransaction(db, (tx) => {
-        written = tx;
-        return settle(tx, orderId, 'release', reason);
-      });
-      if (n) onEvents(eventsWrittenIn(written));
-      return n;
+      return publishingTransaction(db, (tx) => settle(tx, orderId, 'release', reason), onEvents);
     },
 
     /** A reservation moves on, inside the caller's (consumer's) transaction. */

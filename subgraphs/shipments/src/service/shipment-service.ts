@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { ErrorCode, appError, badInput, createEvent, isTextWithin, isUuid, modelRow, sqlTransaction, writeOutbox, type Sql, type Viewer } from '@orderflow/common';
+import { ErrorCode, appError, badInput, createEvent, isTextWithin, isUuid, modelRow, publishingTransaction, writeOutbox, type EventEnvelope, type Sql, type Viewer } from '@orderflow/common';
 import type { Db, DeliveryEvent, Shipment, ShipmentStatus } from '../db.ts';
 import { carrierFor, newTrackingNumber } from '../domain/carrier.ts';
 import { isValidTransition, previousStatus } from '../domain/shipment-status.ts';
@@ -75,7 +75,8 @@ INSERT INTO delivery_events (shipment_id, status, description)
 SELECT id, 'CANCELLED'::shipment_status, $2::text FROM cancelled
 RETURNING shipment_id`;
 
-export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onEvents?: () => void }) {
+export function createShipmentService({ db, onEvents = () => {} }: { db: Db; /** After a commit that wrote events, with them (relay.committed). */ onEvents?: (events: EventEnvelope[]) => void }) {
+
   const canSee = (viewer: Viewer, s: Shipment) =>
     s.customerId === viewer.id || (viewer.scopes.has('shipments:read') && viewer.scopes.has('orders:read:all'));
 
@@ -95,7 +96,7 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
       if (!isUuid(input.shipmentId)) throw badInput('shipmentId is not a valid shipment id', 'shipmentId');
       if (input.location != null && !isTextWithin(input.location, 0, 200)) throw badInput('location must be at most 200 characters', 'location');
       if (input.description != null && !isTextWithin(input.description, 0, 500)) throw badInput('description must be at most 500 characters', 'description');
-      const result = await sqlTransaction(db, async (tx) => {
+      const result = await publishingTransaction(db, async (tx) => {
         const { rows: [row] } = await tx.query<Record<string, unknown> & { seen_status: ShipmentStatus }>(MOVE_SQL, [
           input.shipmentId,
           input.status,
@@ -119,8 +120,7 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
           }),
         );
         return updated;
-      });
-      onEvents();
+      }, onEvents);
       return result;
     },
 
@@ -153,14 +153,14 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
     async cancelForOrder(orderId: string, reason: string): Promise<{ status: 'cancelled' } | { status: 'too-late'; shipmentStatus: ShipmentStatus }> {
       const cancelledEvent = (shipmentId: string, previousStatus: 'PROCESSING' | null) =>
         createEvent({ type: 'shipments.cancelled', source: 'shipments', correlationId: orderId, data: { shipmentId, orderId, previousStatus, reason } });
-      const result = await sqlTransaction(db, async (tx) => {
+      const result = await publishingTransaction(db, async (tx) => {
         const carrier = carrierFor(orderId);
         const placeholderId = randomUUID();
         // No shipment yet: leave a cancelled one, so a late creation loses.
         const placeheld = await tx.query(PLACEHOLD_SQL, [placeholderId, orderId, newTrackingNumber(carrier.prefix), carrier.name]);
         if (placeheld.rowCount === 1) {
           await writeOutbox(tx, cancelledEvent(placeholderId, null));
-          return { status: 'cancelled' as const, published: true };
+          return { status: 'cancelled' as const };
         }
         // A statement of its own: a shipment the insert waited for (created concurrently) is seen only by a later statement's snapshot.
         const { rows: [cancelled] } = await tx.query<{ shipment_id: string }>(CANCEL_SQL, [orderId, reason]);
@@ -170,15 +170,14 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; onE
             createEvent({ type: 'shipments.status_updated', source: 'shipments', correlationId: orderId, data: { shipmentId: cancelled.shipment_id, orderId, previousStatus: 'PROCESSING', status: 'CANCELLED', location: null } }),
             cancelledEvent(cancelled.shipment_id, 'PROCESSING'),
           );
-          return { status: 'cancelled' as const, published: true };
+          return { status: 'cancelled' as const };
         }
         // Again a statement of its own, so that it sees a dispatch the UPDATE waited for and lost to.
         const { rows: [current] } = await tx.query<{ status: ShipmentStatus }>(`SELECT status FROM shipments WHERE order_id = $1::uuid`, [orderId]);
         if (!current) throw new Error(`shipment of order ${orderId} not found`);
-        return current.status === 'CANCELLED' ? { status: 'cancelled' as const, published: false } : { status: 'too-late' as const, shipmentStatus: current.status, published: false };
-      });
-      if (result.published) onEvents();
-      return result.status === 'cancelled' ? { status: 'cancelled' } : { status: 'too-late', shipmentStatus: result.shipmentStatus! };
+        return current.status === 'CANCELLED' ? { status: 'cancelled' as const } : { status: 'too-late' as const, shipmentStatus: current.status };
+      }, onEvents);
+      return result;
     },
 
     createLoaders() {
