@@ -42,8 +42,17 @@ const flags = parseFlags(
     warmup: { type: 'number', default: 3, min: 0, help: 'seconds before that, run but not measured' },
     timeout: { type: 'number', default: 10, min: 0.001, help: 'per-request timeout, seconds' },
     products: { type: 'number', default: 200, min: 5, help: 'products to create' },
-    customers: { type: 'number', default: 200, min: 1, help: 'distinct customers, signed up (real accounts, real tokens) before the run' },
-    out: { type: 'string', default: resolve(ROOT, 'docs/bench/orders-latest.json'), help: 'where the JSON summary goes' },
+    customers: {
+      type: 'number',
+      default: 200,
+      min: 1,
+      help: 'distinct customers, signed up (real accounts, real tokens) before the run',
+    },
+    out: {
+      type: 'string',
+      default: resolve(ROOT, 'docs/bench/orders-latest.json'),
+      help: 'where the JSON summary goes',
+    },
     ...SYSTEM_FLAGS,
   },
   'npm run bench:orders -- [options]',
@@ -66,10 +75,16 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
   const url = `${gateway}/graphql`;
   const arrivals = schedule('placeOrder', flags.rate, 0, flags.warmup + flags.duration, flags.warmup, 0, (i) => {
     const customer = customers[Math.floor(random() * customers.length)];
-    const body = JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `bench-${runId}-${i}`) } });
-    return () => call(url, body, { authorization: `Bearer ${customer.accessToken}` }, flags.timeout * 1000, 'placeOrder');
+    const body = JSON.stringify({
+      query: PLACE_ORDER,
+      variables: { input: orderInput(productIds, random, `bench-${runId}-${i}`) },
+    });
+    return () =>
+      call(url, body, { authorization: `Bearer ${customer.accessToken}` }, flags.timeout * 1000, 'placeOrder');
   });
-  log(`running ${arrivals.length} placeOrder requests at ${flags.rate}/s: ${flags.warmup} s warm-up + ${flags.duration} s measured`);
+  log(
+    `running ${arrivals.length} placeOrder requests at ${flags.rate}/s: ${flags.warmup} s warm-up + ${flags.duration} s measured`,
+  );
 
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   sampler.start();
@@ -77,7 +92,10 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
   const windowFrom = t0 + flags.warmup * 1000;
   const windowTo = windowFrom + flags.duration * 1000;
   setTimeout(() => loopDelay.enable(), flags.warmup * 1000).unref();
-  const { results } = await runOpenModel(arrivals, { onTick: (ms, launched, finished) => log(`t=${(ms / 1000).toFixed(1)}s launched=${launched} finished=${finished} in-flight=${launched - finished}`) });
+  const { results } = await runOpenModel(arrivals, {
+    onTick: (ms, launched, finished) =>
+      log(`t=${(ms / 1000).toFixed(1)}s launched=${launched} finished=${finished} in-flight=${launched - finished}`),
+  });
   loopDelay.disable();
   sampler.stop();
 
@@ -117,7 +135,10 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
         latencyOrderPlacedMs: summarize(measured.filter((r) => r.outcome === 'OrderPlaced').map((r) => r.latency)),
         launchLagMs: summarize(measured.map((r) => r.launchLag)),
         eventLoopDelayMs: loopDelayMs(loopDelay),
-        cpu: { ...cpu, msPerResponse: answeredInWindow ? Math.round(((ours * 1000) / answeredInWindow) * 10) / 10 : null },
+        cpu: {
+          ...cpu,
+          msPerResponse: answeredInWindow ? Math.round(((ours * 1000) / answeredInWindow) * 10) / 10 : null,
+        },
         peakMemoryMb: sampler.peakMemMb(),
         drainAfterLastArrivalMs: Math.round(Math.max(...results.map((r) => r.done)) - arrivals[arrivals.length - 1].at),
       },
@@ -139,13 +160,17 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
     `${pad('completed orders/s')}${r.completedOrdersPerSec} (HTTP responses of any kind ${r.responsesPerSec}/s)`,
     `${pad('latency (all) ms')}p50 ${L.p50}  p90 ${L.p90}  p95 ${L.p95}  p99 ${L.p99}  p99.9 ${L.p999}  max ${L.max}  mean ${L.mean}`,
     `${pad('latency (OrderPlaced) ms')}p50 ${ok.p50}  p95 ${ok.p95}  p99 ${ok.p99}  max ${ok.max}  (n=${ok.count})`,
-    `${pad('outcomes')}${Object.entries(r.outcomes).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join('  ')}`,
+    `${pad('outcomes')}${Object.entries(r.outcomes)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k}=${v}`)
+      .join('  ')}`,
     `${pad('launch lag ms')}p50 ${r.launchLagMs.p50}  p99 ${r.launchLagMs.p99}  max ${r.launchLagMs.max}`,
     `${pad('bench event loop delay ms')}p50 ${r.eventLoopDelayMs.p50}  p99 ${r.eventLoopDelayMs.p99}  max ${r.eventLoopDelayMs.max}${stack.mode === 'in-process' ? '  (shared with the in-process services)' : ''}`,
-    `${pad('CPU (cores busy)')}machine ${cpu.machineBusyCores}: ${Object.entries(cpu.perProcess).map(([k, v]) => `${k} ${v.cores}`).join(', ')}; other processes ${cpu.otherProcessesCores}`,
+    `${pad('CPU (cores busy)')}machine ${cpu.machineBusyCores}: ${Object.entries(cpu.perProcess)
+      .map(([k, v]) => `${k} ${v.cores}`)
+      .join(', ')}; other processes ${cpu.otherProcessesCores}`,
     `${pad('CPU per HTTP response')}${r.cpu.msPerResponse} ms (all our processes)`,
     `${pad('drain after last arrival')}${r.drainAfterLastArrivalMs} ms`,
   ];
   return { summary, lines, pad };
 });
-

@@ -21,12 +21,28 @@ const dir = mkdtempSync(join(tmpdir(), 'orderflow-prisma-bench-'));
 chmodSync(dir, 0o755); // PostgreSQL runs as the postgres user when we are root
 const postgres = await startPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), ephemeral: true });
 const url = postgres.databaseUrl('bench');
-await applyMigrations({ databaseUrl: url, migrationsDir: fileURLToPath(new URL('../subgraphs/orders/prisma/migrations', import.meta.url)) });
+await applyMigrations({
+  databaseUrl: url,
+  migrationsDir: fileURLToPath(new URL('../subgraphs/orders/prisma/migrations', import.meta.url)),
+});
 const db = createDb(url);
 const pool = sqlPool(db);
 const id = randomUUID();
 await db.order.create({
-  data: { id, customerId: 'c', status: 'PENDING_PAYMENT', totalCents: 100, shipName: 'n', shipLine1: 'l', shipCity: 'c', shipPostalCode: 'p', shipCountry: 'US', paymentToken: 't', idempotencyKey: 'k', requestHash: 'h' },
+  data: {
+    id,
+    customerId: 'c',
+    status: 'PENDING_PAYMENT',
+    totalCents: 100,
+    shipName: 'n',
+    shipLine1: 'l',
+    shipCity: 'c',
+    shipPostalCode: 'p',
+    shipCountry: 'US',
+    paymentToken: 't',
+    idempotencyKey: 'k',
+    requestHash: 'h',
+  },
 });
 
 const operations: [string, () => Promise<unknown>][] = [];
@@ -43,13 +59,21 @@ async function run(operation: string, fn: () => Promise<unknown>) {
 const lockSql = 'SELECT * FROM orders WHERE id = $1::uuid FOR UPDATE';
 const insertSql = `INSERT INTO order_status_history (order_id, previous_status, status, reason) VALUES ($1::uuid, NULL, 'PENDING_PAYMENT', 'bench')`;
 measure('read one order: pg', () => pool.query('SELECT * FROM orders WHERE id = $1::uuid', [id]));
-measure('read one order: Prisma $queryRawUnsafe', () => db.$queryRawUnsafe('SELECT * FROM orders WHERE id = $1::uuid', id));
+measure('read one order: Prisma $queryRawUnsafe', () =>
+  db.$queryRawUnsafe('SELECT * FROM orders WHERE id = $1::uuid', id),
+);
 measure('read one order: Prisma findUnique', () => db.order.findUnique({ where: { id } }));
 measure('insert one row: pg', () => pool.query(insertSql, [id]));
 measure('insert one row: Prisma $executeRawUnsafe', () => db.$executeRawUnsafe(insertSql, id));
-measure('insert one row: Prisma create', () => db.orderStatusChange.create({ data: { orderId: id, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'bench' } }));
+measure('insert one row: Prisma create', () =>
+  db.orderStatusChange.create({
+    data: { orderId: id, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'bench' },
+  }),
+);
 measure('transaction, lock one row: pg', () => withTransaction(pool, (tx) => tx.query(lockSql, [id])));
-measure('transaction, lock one row: Prisma interactive', () => db.$transaction((tx) => tx.$queryRawUnsafe(lockSql, id)));
+measure('transaction, lock one row: Prisma interactive', () =>
+  db.$transaction((tx) => tx.$queryRawUnsafe(lockSql, id)),
+);
 measure('transaction, lock one row: Prisma batch', () => db.$transaction([db.$queryRawUnsafe(lockSql, id)]));
 
 // Warm every path first (JIT, Prisma's plan cache, pooled connections), then measure each in turn.

@@ -39,7 +39,7 @@ import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
 import { PLACE_ORDER, call, createProducts, orderInput } from './support/graphql.ts';
 import { runOpenModel, schedule } from './support/load.ts';
 import { cpuSeconds, loadAverage, statusKb } from './support/proc.ts';
-import { clientToken, signUpCustomers, type BenchCustomer } from './support/stack.ts';
+import { clientToken, signUpCustomers } from './support/stack.ts';
 import { countBy, loopDelayMs, summarize } from './support/stats.ts';
 import { subscriberPool, type Delivery } from './support/subscribers.ts';
 
@@ -50,16 +50,40 @@ const flags = parseFlags(
   process.argv.slice(2),
   {
     sizes: { type: 'string', default: '1000,5000', help: 'numbers of concurrent subscribers, ascending' },
-    perCustomer: { type: 'number', default: 5, min: 1, help: 'subscriptions per customer (at most 200, the per-viewer limit)' },
-    rate: { type: 'number', default: 2, min: 0.1, help: 'orders per second while measuring delays (each gives 2 status changes to its customer)' },
+    perCustomer: {
+      type: 'number',
+      default: 5,
+      min: 1,
+      help: 'subscriptions per customer (at most 200, the per-viewer limit)',
+    },
+    rate: {
+      type: 'number',
+      default: 2,
+      min: 0.1,
+      help: 'orders per second while measuring delays (each gives 2 status changes to its customer)',
+    },
     duration: { type: 'number', default: 20, min: 1, help: 'seconds of orders per size' },
     settle: { type: 'number', default: 20, min: 1, help: 'seconds to wait for the last deliveries' },
-    fanout: { type: 'number', default: 200, min: 0, help: 'subscriptions of the one customer of the fan-out probe (0: skip)' },
+    fanout: {
+      type: 'number',
+      default: 200,
+      min: 0,
+      help: 'subscriptions of the one customer of the fan-out probe (0: skip)',
+    },
     products: { type: 'number', default: 20, min: 5, help: 'products to create' },
     timeout: { type: 'number', default: 10, min: 0.1, help: 'placeOrder timeout, seconds' },
-    out: { type: 'string', default: resolve(ROOT, 'docs/bench/subscriptions-latest.json'), help: 'where the JSON summary goes' },
+    out: {
+      type: 'string',
+      default: resolve(ROOT, 'docs/bench/subscriptions-latest.json'),
+      help: 'where the JSON summary goes',
+    },
     ...SYSTEM_FLAGS,
-    hashCost: { type: 'number', default: 10, min: 0, help: 'PASSWORD_HASH_COST of our own auth service (0: the service default, 15)' },
+    hashCost: {
+      type: 'number',
+      default: 10,
+      min: 0,
+      help: 'PASSWORD_HASH_COST of our own auth service (0: the service default, 15)',
+    },
   },
   'npm run bench:subscriptions -- [options]',
 );
@@ -70,17 +94,24 @@ interface Mem {
 }
 
 runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
-  const sizes = flags.sizes.split(',').map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+  const sizes = flags.sizes
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0)
+    .sort((a, b) => a - b);
   if (!sizes.length) throw new Error('--sizes needs numbers');
   if (flags.perCustomer > 200) throw new Error('--per-customer: the gateway allows 200 subscriptions per viewer');
-  const { stack, infra } = booted;
+  const { stack } = booted;
   const gatewayPid = stack.processes.find((p) => p.name === 'gateway')?.pid ?? null;
   if (!gatewayPid) log('the gateway is not a process of ours (--in-process or --gateway): no memory per subscription');
 
   const memory = async (): Promise<Mem> => {
     const m = await stack.probe('gateway', 'memory', { gc: true }).catch(() => null);
     const rss = statusKb(gatewayPid, 'VmRSS');
-    return { heapUsedMb: m ? Math.round((m.heapUsed / 2 ** 20) * 10) / 10 : null, rssMb: rss === null ? null : Math.round((rss / 1024) * 10) / 10 };
+    return {
+      heapUsedMb: m ? Math.round((m.heapUsed / 2 ** 20) * 10) / 10 : null,
+      rssMb: rss === null ? null : Math.round((rss / 1024) * 10) / 10,
+    };
   };
   /** Waits until the gateway has been nearly idle (< 5% of a core) for a second, or 30 s. */
   const quiet = async () => {
@@ -97,11 +128,15 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
 
   const gateway = stack.gatewayUrl;
   const wsUrl = `${gateway.replace(/^http/, 'ws')}/graphql`;
-  const operator = { authorization: `Bearer ${await clientToken(gateway, 'ops-console', flags.opsSecret, 'products:write')}` };
+  const operator = {
+    authorization: `Bearer ${await clientToken(gateway, 'ops-console', flags.opsSecret, 'products:write')}`,
+  };
   const productIds = await createProducts(gateway, operator, flags.products, runId, random);
   const customerCount = Math.ceil(sizes[sizes.length - 1] / flags.perCustomer) + (flags.fanout ? 1 : 0);
   let t = performance.now();
-  const customers = await signUpCustomers(gateway, customerCount, runId, { onProgress: (n) => log(`  signed up ${n}/${customerCount}`) });
+  const customers = await signUpCustomers(gateway, customerCount, runId, {
+    onProgress: (n) => log(`  signed up ${n}/${customerCount}`),
+  });
   log(`signed up ${customers.length} customers in ${Math.round(performance.now() - t)} ms`);
   const hot = flags.fanout ? customers.pop()! : null;
 
@@ -116,8 +151,18 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
     await runOpenModel(
       schedule('placeOrder', flags.rate, 0, 8, 0, 0, (i) => {
         const c = warmers[i % warmers.length];
-        const body = JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `warm-${runId}-${i}`) } });
-        return () => call(`${gateway}/graphql`, body, { authorization: `Bearer ${c.accessToken}` }, flags.timeout * 1000, 'placeOrder');
+        const body = JSON.stringify({
+          query: PLACE_ORDER,
+          variables: { input: orderInput(productIds, random, `warm-${runId}-${i}`) },
+        });
+        return () =>
+          call(
+            `${gateway}/graphql`,
+            body,
+            { authorization: `Bearer ${c.accessToken}` },
+            flags.timeout * 1000,
+            'placeOrder',
+          );
       }),
     );
     await sleep(3_000);
@@ -129,17 +174,27 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
   log(`gateway before any subscriber: heap ${baseline.heapUsedMb} MB, RSS ${baseline.rssMb} MB`);
 
   let deliveries: Delivery[] = [];
-  const pool = subscriberPool({ wsUrl, customers, perCustomer: flags.perCustomer, onDelivery: (d) => deliveries.push(d) });
+  const pool = subscriberPool({
+    wsUrl,
+    customers,
+    perCustomer: flags.perCustomer,
+    onDelivery: (d) => deliveries.push(d),
+  });
   const phases = [];
   for (const n of sizes) {
     t = performance.now();
     await pool.add(n - pool.open);
     const connectMs = Math.round(performance.now() - t);
-    log(`${pool.open} subscribers connected in ${connectMs} ms${pool.errors.length ? ` (${pool.errors.length} errors: ${pool.errors.slice(0, 3).join(' | ')})` : ''}`);
+    log(
+      `${pool.open} subscribers connected in ${connectMs} ms${pool.errors.length ? ` (${pool.errors.length} errors: ${pool.errors.slice(0, 3).join(' | ')})` : ''}`,
+    );
     await quiet();
     const idle = await memory();
-    const per = (a: number | null, b: number | null) => (a === null || b === null ? null : Math.round(((a - b) * 1024 * 1024) / pool.open));
-    log(`N=${pool.open}: gateway heap ${idle.heapUsedMb} MB, RSS ${idle.rssMb} MB → ${per(idle.heapUsedMb, baseline.heapUsedMb)} B heap, ${per(idle.rssMb, baseline.rssMb)} B RSS per idle subscriber`);
+    const per = (a: number | null, b: number | null) =>
+      a === null || b === null ? null : Math.round(((a - b) * 1024 * 1024) / pool.open);
+    log(
+      `N=${pool.open}: gateway heap ${idle.heapUsedMb} MB, RSS ${idle.rssMb} MB → ${per(idle.heapUsedMb, baseline.heapUsedMb)} B heap, ${per(idle.rssMb, baseline.rssMb)} B RSS per idle subscriber`,
+    );
 
     // Status changes for subscribed customers, at a fixed rate.
     deliveries = [];
@@ -147,9 +202,18 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
     const placed: { orderId: string; customer: number }[] = [];
     const arrivals = schedule('placeOrder', flags.rate, 0, flags.duration, 0, 0, (i) => {
       const customer = Math.floor(random() * subscribedCustomers);
-      const body = JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `subs-${runId}-${n}-${i}`) } });
+      const body = JSON.stringify({
+        query: PLACE_ORDER,
+        variables: { input: orderInput(productIds, random, `subs-${runId}-${n}-${i}`) },
+      });
       return async () => {
-        const r = await call(`${gateway}/graphql`, body, { authorization: `Bearer ${customers[customer].accessToken}` }, flags.timeout * 1000, 'placeOrder');
+        const r = await call(
+          `${gateway}/graphql`,
+          body,
+          { authorization: `Bearer ${customers[customer].accessToken}` },
+          flags.timeout * 1000,
+          'placeOrder',
+        );
         if (r.outcome === 'OrderPlaced') placed.push({ orderId: r.body!.data!.placeOrder.order.id, customer });
         return r;
       };
@@ -174,7 +238,10 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
       customersSubscribed: subscribedCustomers,
       connectMs,
       idleMemory: idle,
-      memoryPerIdleSubscriberBytes: { heap: per(idle.heapUsedMb, baseline.heapUsedMb), rss: per(idle.rssMb, baseline.rssMb) },
+      memoryPerIdleSubscriberBytes: {
+        heap: per(idle.heapUsedMb, baseline.heapUsedMb),
+        rss: per(idle.rssMb, baseline.rssMb),
+      },
       ordersPlaced: placed.length,
       placeOrderOutcomes: countBy(results, (r) => r.outcome),
       placeOrderLatencyMs: summarize(results.map((r) => r.latency)),
@@ -184,8 +251,19 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
       delayFromCommitMs: delays.fromCommit,
       delayFromOccurredAtMs: delays.fromOccurredAt,
       delayByStatusFromCommitMs: delays.byStatus,
-      gatewayCpu: cpu0.gateway !== null && cpu1.gateway !== null ? { cores: Math.round(((cpu1.gateway - cpu0.gateway) / seconds) * 100) / 100, msPerDelivery: deliveries.length ? Math.round((((cpu1.gateway - cpu0.gateway) * 1000) / deliveries.length) * 100) / 100 : null } : null,
-      benchCpuCores: cpu0.bench !== null && cpu1.bench !== null ? Math.round(((cpu1.bench - cpu0.bench) / seconds) * 100) / 100 : null,
+      gatewayCpu:
+        cpu0.gateway !== null && cpu1.gateway !== null
+          ? {
+              cores: Math.round(((cpu1.gateway - cpu0.gateway) / seconds) * 100) / 100,
+              msPerDelivery: deliveries.length
+                ? Math.round((((cpu1.gateway - cpu0.gateway) * 1000) / deliveries.length) * 100) / 100
+                : null,
+            }
+          : null,
+      benchCpuCores:
+        cpu0.bench !== null && cpu1.bench !== null
+          ? Math.round(((cpu1.bench - cpu0.bench) / seconds) * 100) / 100
+          : null,
       benchEventLoopDelayMs: loopDelayMs(loop),
       errors: pool.errors.length,
       closes: { ...pool.closes },
@@ -193,29 +271,52 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
     };
     phases.push(phase);
     const d = phase.delayFromCommitMs;
-    log(`N=${pool.open}: ${deliveries.length}/${expected} payloads; commit → client p50 ${d.p50} p95 ${d.p95} p99 ${d.p99} max ${d.max} ms; gateway ${phase.gatewayCpu?.msPerDelivery ?? '?'} ms CPU per payload; load ${phase.loadAverage.raw}`);
+    log(
+      `N=${pool.open}: ${deliveries.length}/${expected} payloads; commit → client p50 ${d.p50} p95 ${d.p95} p99 ${d.p99} max ${d.max} ms; gateway ${phase.gatewayCpu?.msPerDelivery ?? '?'} ms CPU per payload; load ${phase.loadAverage.raw}`,
+    );
   }
 
   // Fan-out probe: one viewer, many subscriptions, one order.
   let fanout = null;
   if (hot) {
     const hotDeliveries: Delivery[] = [];
-    const hotPool = subscriberPool({ wsUrl, customers: [hot], perCustomer: flags.fanout, onDelivery: (d) => hotDeliveries.push(d) });
+    const hotPool = subscriberPool({
+      wsUrl,
+      customers: [hot],
+      perCustomer: flags.fanout,
+      onDelivery: (d) => hotDeliveries.push(d),
+    });
     await hotPool.add(flags.fanout);
     await quiet();
     const runs = [];
     for (let i = 0; i < 3; i++) {
       hotDeliveries.splice(0);
-      const r = await call(`${gateway}/graphql`, JSON.stringify({ query: PLACE_ORDER, variables: { input: orderInput(productIds, random, `fan-${runId}-${i}`, { maxLines: 1 }) } }), { authorization: `Bearer ${hot.accessToken}` }, 30_000, 'placeOrder');
+      const r = await call(
+        `${gateway}/graphql`,
+        JSON.stringify({
+          query: PLACE_ORDER,
+          variables: { input: orderInput(productIds, random, `fan-${runId}-${i}`, { maxLines: 1 }) },
+        }),
+        { authorization: `Bearer ${hot.accessToken}` },
+        30_000,
+        'placeOrder',
+      );
       if (r.outcome !== 'OrderPlaced') continue;
       const until = performance.now() + 30_000;
       while (hotDeliveries.length < hotPool.open * 2 && performance.now() < until) await sleep(100);
       const d = await commitDelays(orders, hotDeliveries);
-      runs.push({ deliveries: hotDeliveries.length, expected: hotPool.open * 2, firstMs: d.fromCommit.count ? Math.round(Math.min(...d.raw) * 10) / 10 : null, delayFromCommitMs: d.fromCommit });
+      runs.push({
+        deliveries: hotDeliveries.length,
+        expected: hotPool.open * 2,
+        firstMs: d.fromCommit.count ? Math.round(Math.min(...d.raw) * 10) / 10 : null,
+        delayFromCommitMs: d.fromCommit,
+      });
       await sleep(1_000);
     }
     fanout = { subscriptionsOfOneViewer: hotPool.open, runs };
-    log(`fan-out: ${hotPool.open} subscriptions of one customer; last payload after ${runs.map((x) => x.delayFromCommitMs.max).join(', ')} ms (first after ${runs.map((x) => x.firstMs).join(', ')} ms)`);
+    log(
+      `fan-out: ${hotPool.open} subscriptions of one customer; last payload after ${runs.map((x) => x.delayFromCommitMs.max).join(', ')} ms (first after ${runs.map((x) => x.firstMs).join(', ')} ms)`,
+    );
     await hotPool.dispose();
   }
 
@@ -253,7 +354,11 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
       `${pad('  occurredAt → client ms')}p50 ${p.delayFromOccurredAtMs.p50}  p95 ${p.delayFromOccurredAtMs.p95}  p99 ${p.delayFromOccurredAtMs.p99}`,
       `${pad('  gateway CPU')}${p.gatewayCpu?.cores ?? '?'} cores, ${p.gatewayCpu?.msPerDelivery ?? '?'} ms per payload; bench ${p.benchCpuCores} cores, event loop delay p99 ${p.benchEventLoopDelayMs.p99} ms; load ${p.loadAverage.raw}`,
     ]),
-    ...(fanout ? [`${pad('fan-out: 1 viewer')}${fanout.subscriptionsOfOneViewer} subscriptions, one order each run: last payload after ${fanout.runs.map((r) => r.delayFromCommitMs.max).join(' / ')} ms, first after ${fanout.runs.map((r) => r.firstMs).join(' / ')} ms (from commit)`] : []),
+    ...(fanout
+      ? [
+          `${pad('fan-out: 1 viewer')}${fanout.subscriptionsOfOneViewer} subscriptions, one order each run: last payload after ${fanout.runs.map((r) => r.delayFromCommitMs.max).join(' / ')} ms, first after ${fanout.runs.map((r) => r.firstMs).join(' / ')} ms (from commit)`,
+        ]
+      : []),
     `${pad('after all left')}heap ${afterClose.heapUsedMb} MB, RSS ${afterClose.rssMb} MB`,
   ];
   return { summary, lines, pad };
@@ -292,4 +397,3 @@ async function commitDelays(orders: pg.Client | null, deliveries: Delivery[]) {
     byStatus: Object.fromEntries(Object.entries(byStatus).map(([k, v]) => [k, summarize(v)])),
   };
 }
-

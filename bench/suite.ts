@@ -49,7 +49,17 @@ import { cpuReference, loadAverage, machineInfo, statusKb } from './support/proc
 import { summarizeProfile } from './support/profile.ts';
 import { physicalLimit } from './support/rawsql.ts';
 import { writeReport } from './support/report.ts';
-import { BacklogSampler, SagaTracker, commitCounts, ordersCreatedBetween, outboxBacklog, resetStatementStats, stageBreakdown, statementStats, type OrderTrace } from './support/saga.ts';
+import {
+  BacklogSampler,
+  SagaTracker,
+  commitCounts,
+  ordersCreatedBetween,
+  outboxBacklog,
+  resetStatementStats,
+  stageBreakdown,
+  statementStats,
+  type OrderTrace,
+} from './support/saga.ts';
 import { countBy, loopDelayMs, percentilesOverTime, prng, rateOverTime, summarize } from './support/stats.ts';
 import { DEFAULT_MIX, NO_READS, phaseArrivals, prepareWorkload, type Mix, type Workload } from './support/workload.ts';
 
@@ -59,31 +69,78 @@ const TARGET_PER_MIN = 10_000;
 const flags = parseFlags(
   process.argv.slice(2),
   {
-    rate: { type: 'number', default: 0, min: 0, help: 'orders per second of the main phase (0: the highest rate that passed the saturation search)' },
-    writesRate: { type: 'number', default: 3, min: 0.1, help: 'orders per second of the writes-only phase (low: CPU per order without overload)' },
+    rate: {
+      type: 'number',
+      default: 0,
+      min: 0,
+      help: 'orders per second of the main phase (0: the highest rate that passed the saturation search)',
+    },
+    writesRate: {
+      type: 'number',
+      default: 3,
+      min: 0.1,
+      help: 'orders per second of the writes-only phase (low: CPU per order without overload)',
+    },
     duration: { type: 'number', default: 45, min: 5, help: 'measured seconds of the main phase' },
     warmup: { type: 'number', default: 8, min: 0, help: 'warm-up seconds of the main phase' },
     writesDuration: { type: 'number', default: 15, min: 3, help: 'measured seconds of the writes-only phase' },
     drain: { type: 'number', default: 30, min: 0, help: 'seconds to let the sagas of a phase finish' },
     timeout: { type: 'number', default: 10, min: 0.1, help: 'per-request timeout, seconds' },
     products: { type: 'number', default: 200, min: 5, help: 'products to create' },
-    customers: { type: 'number', default: 100, min: 1, help: 'customers to sign up (each follows its orders on a graphql-ws socket)' },
+    customers: {
+      type: 'number',
+      default: 100,
+      min: 1,
+      help: 'customers to sign up (each follows its orders on a graphql-ws socket)',
+    },
     productPage: { type: 'number', default: DEFAULT_MIX.productPage, min: 0, help: 'product page views per order' },
     myOrders: { type: 'number', default: DEFAULT_MIX.myOrders, min: 0, help: 'my-orders lists per order' },
     orderDetail: { type: 'number', default: DEFAULT_MIX.orderDetail, min: 0, help: 'federated order pages per order' },
-    shipmentUpdate: { type: 'number', default: DEFAULT_MIX.shipmentUpdate, min: 0, help: 'updateShipmentStatus (SHIPPED) per order' },
+    shipmentUpdate: {
+      type: 'number',
+      default: DEFAULT_MIX.shipmentUpdate,
+      min: 0,
+      help: 'updateShipmentStatus (SHIPPED) per order',
+    },
     rawClients: { type: 'number', default: 16, min: 1, help: 'connections of the raw-SQL loop' },
     rawDuration: { type: 'number', default: 15, min: 1, help: 'seconds of the raw-SQL loop' },
-    gatewaySeconds: { type: 'number', default: 8, min: 1, help: 'seconds per concurrency level and path of the gateway-cost phase' },
+    gatewaySeconds: {
+      type: 'number',
+      default: 8,
+      min: 1,
+      help: 'seconds per concurrency level and path of the gateway-cost phase',
+    },
     steps: { type: 'number', default: 4, min: 0, help: 'saturation steps at most' },
     stepDuration: { type: 'number', default: 15, min: 3, help: 'measured seconds per saturation step' },
     stepWarmup: { type: 'number', default: 4, min: 0, help: 'warm-up seconds per saturation step' },
-    satStart: { type: 'number', default: 0, min: 0, help: 'first saturation rate (0: estimated from the CPU per order of the writes phase and the CPU left by other processes)' },
-    budget: { type: 'number', default: 330, min: 30, help: 'seconds for the whole suite: the saturation search stops early to stay within it' },
+    satStart: {
+      type: 'number',
+      default: 0,
+      min: 0,
+      help: 'first saturation rate (0: estimated from the CPU per order of the writes phase and the CPU left by other processes)',
+    },
+    budget: {
+      type: 'number',
+      default: 330,
+      min: 30,
+      help: 'seconds for the whole suite: the saturation search stops early to stay within it',
+    },
     skip: { type: 'string', default: '', help: 'phases to skip: writes,main,physical,gateway,saturation' },
-    quick: { type: 'boolean', default: false, help: 'shorter phases (main 25 s, 3 saturation steps of 10 s, 60 customers)' },
-    profile: { type: 'boolean', default: false, help: 'CPU-profile every service in an extra phase like the writes phase (docs/bench/profiles/)' },
-    outDir: { type: 'string', default: resolve(ROOT, 'docs/bench'), help: 'where report.json, README.md and the plots go' },
+    quick: {
+      type: 'boolean',
+      default: false,
+      help: 'shorter phases (main 25 s, 3 saturation steps of 10 s, 60 customers)',
+    },
+    profile: {
+      type: 'boolean',
+      default: false,
+      help: 'CPU-profile every service in an extra phase like the writes phase (docs/bench/profiles/)',
+    },
+    outDir: {
+      type: 'string',
+      default: resolve(ROOT, 'docs/bench'),
+      help: 'where report.json, README.md and the plots go',
+    },
     ...SYSTEM_FLAGS,
   },
   'npm run bench -- [options]',
@@ -99,7 +156,12 @@ if (flags.quick) {
   flags.stepDuration = Math.min(flags.stepDuration, 10);
   flags.drain = Math.min(flags.drain, 20);
 }
-const skip = new Set(flags.skip.split(',').map((s) => s.trim()).filter(Boolean));
+const skip = new Set(
+  flags.skip
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
@@ -111,17 +173,33 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
  */
 function estimateRate(writes: Record<string, any> | undefined, cores: number): number {
   const perOrder = (writes?.cpuMsPerPlacedOrder ?? {}) as Record<string, number | null>;
-  const total = Object.entries(perOrder).filter(([k]) => k !== 'bench').reduce((a, [, v]) => a + (v ?? 0), 0);
+  const total = Object.entries(perOrder)
+    .filter(([k]) => k !== 'bench')
+    .reduce((a, [, v]) => a + (v ?? 0), 0);
   const free = Math.max(0.3, cores - ((writes?.cpu?.otherProcessesCores as number | undefined) ?? 0));
-  const busiest = Math.max(0, ...Object.entries(perOrder).filter(([k]) => !['bench', 'postgres', 'nats'].includes(k)).map(([, v]) => v ?? 0));
+  const busiest = Math.max(
+    0,
+    ...Object.entries(perOrder)
+      .filter(([k]) => !['bench', 'postgres', 'nats'].includes(k))
+      .map(([, v]) => v ?? 0),
+  );
   if (!(total > 0)) return 5;
-  return Math.max(1, Math.min(200, r1(Math.min((0.7 * free * 1000) / total, busiest > 0 ? (0.7 * 1000) / busiest : Infinity))));
+  return Math.max(
+    1,
+    Math.min(200, r1(Math.min((0.7 * free * 1000) / total, busiest > 0 ? (0.7 * 1000) / busiest : Infinity))),
+  );
 }
 
 function gitState() {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.slice(3));
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3));
     return { head, modifiedFiles: dirty };
   } catch {
     return null;
@@ -136,32 +214,88 @@ async function main() {
   const git = gitState();
   const booted = await boot(flags);
   const { stack, infra, sampler } = booted;
-  const mix: Mix = { productPage: flags.productPage, myOrders: flags.myOrders, orderDetail: flags.orderDetail, shipmentUpdate: flags.shipmentUpdate };
+  const mix: Mix = {
+    productPage: flags.productPage,
+    myOrders: flags.myOrders,
+    orderDetail: flags.orderDetail,
+    shipmentUpdate: flags.shipmentUpdate,
+  };
   const report: Record<string, unknown> = {
     benchmark: 'suite',
     timestamp: new Date().toISOString(),
     git,
     machine,
-    target: { ordersPerMinute: TARGET_PER_MIN, ordersPerSecond: r1(TARGET_PER_MIN / 60), consistentWithinMs: 5_000, placeOrderP95Ms: 500, statusUpdateP95Ms: 100, successRate: 0.999 },
-    config: { ...flags, mix, mode: stack.mode, postgres: booted.postgres, services: 'gateway, auth, products, orders, shipments' },
+    target: {
+      ordersPerMinute: TARGET_PER_MIN,
+      ordersPerSecond: r1(TARGET_PER_MIN / 60),
+      consistentWithinMs: 5_000,
+      placeOrderP95Ms: 500,
+      statusUpdateP95Ms: 100,
+      successRate: 0.999,
+    },
+    config: {
+      ...flags,
+      mix,
+      mode: stack.mode,
+      postgres: booted.postgres,
+      services: 'gateway, auth, products, orders, shipments',
+    },
     phases: {} as Record<string, unknown>,
   };
   const phases = report.phases as Record<string, unknown>;
   let w: Workload | null = null;
   try {
     const setupStart = performance.now();
-    w = await prepareWorkload(booted, { products: flags.products, customers: flags.customers, runId, random, opsSecret: flags.opsSecret, subscribe: true });
+    w = await prepareWorkload(booted, {
+      products: flags.products,
+      customers: flags.customers,
+      runId,
+      random,
+      opsSecret: flags.opsSecret,
+      subscribe: true,
+    });
     const workload = w;
-    report.setup = { seconds: r1((performance.now() - setupStart) / 1000), customers: w.customers.length, products: w.productIds.length, subscribers: w.subscribers?.open ?? 0 };
+    report.setup = {
+      seconds: r1((performance.now() - setupStart) / 1000),
+      customers: w.customers.length,
+      products: w.productIds.length,
+      subscribers: w.subscribers?.open ?? 0,
+    };
     const backlog = w.nats ? new BacklogSampler(w.nats, stack.databases, 1_000).start() : null;
     sampler.start();
 
-    let idle: { seconds: number; cores: Record<string, number | null>; statementsPerSec: Record<string, number> | null; commitsPerSec: Record<string, number> | null } | null = null;
+    let idle: {
+      seconds: number;
+      cores: Record<string, number | null>;
+      statementsPerSec: Record<string, number> | null;
+      commitsPerSec: Record<string, number> | null;
+    } | null = null;
     /** One open-model phase: arrivals, then its sagas drained; everything about its measured window. */
-    async function runPhase(name: string, o: { rate: number; warmupS: number; durationS: number; mix: Mix; detailed: boolean; profile?: boolean; drainS: number }) {
-      log(`phase ${name}: ${o.rate} orders/s${o.mix === NO_READS ? ' (writes only)' : ' + reads and shipment updates'}, ${o.warmupS} s warm-up + ${o.durationS} s measured`);
+    async function runPhase(
+      name: string,
+      o: {
+        rate: number;
+        warmupS: number;
+        durationS: number;
+        mix: Mix;
+        detailed: boolean;
+        profile?: boolean;
+        drainS: number;
+      },
+    ) {
+      log(
+        `phase ${name}: ${o.rate} orders/s${o.mix === NO_READS ? ' (writes only)' : ' + reads and shipment updates'}, ${o.warmupS} s warm-up + ${o.durationS} s measured`,
+      );
       const reference = cpuReference();
-      const arrivals = phaseArrivals(workload, { rate: o.rate, warmupS: o.warmupS, durationS: o.durationS, timeoutMs: flags.timeout * 1000, mix: o.mix, random, keyPrefix: `${name}-${runId}` });
+      const arrivals = phaseArrivals(workload, {
+        rate: o.rate,
+        warmupS: o.warmupS,
+        durationS: o.durationS,
+        timeoutMs: flags.timeout * 1000,
+        mix: o.mix,
+        random,
+        keyPrefix: `${name}-${runId}`,
+      });
       const services = stack.processes.map((p) => p.name);
       const loop = monitorEventLoopDelay({ resolution: 10 });
       const windowStart = {} as { commits?: Record<string, number> | null; load?: ReturnType<typeof loadAverage> };
@@ -180,79 +314,145 @@ async function main() {
           windowStart.load = loadAverage();
           if (o.detailed && infra?.instrumented) {
             windowStart.commits = await commitCounts(infra.pgUrl, stack.databases).catch(() => null);
-            await resetStatementStats(infra.pgUrl).catch((err: Error) => log(`pg_stat_statements reset failed: ${err.message}`));
+            await resetStatementStats(infra.pgUrl).catch((err: Error) =>
+              log(`pg_stat_statements reset failed: ${err.message}`),
+            );
           }
           await Promise.all(services.map((s) => stack.probe(s, 'elu').catch(() => null)));
-          if (o.profile) await Promise.all(services.map((s) => stack.probe(s, 'profile-start', { intervalUs: 1000 }).catch((err: Error) => log(`profile ${s}: ${err.message}`))));
+          if (o.profile)
+            await Promise.all(
+              services.map((s) =>
+                stack
+                  .probe(s, 'profile-start', { intervalUs: 1000 })
+                  .catch((err: Error) => log(`profile ${s}: ${err.message}`)),
+              ),
+            );
           res();
         }, o.warmupS * 1000),
       );
       const endTimer = new Promise<void>((res) =>
-        setTimeout(async () => {
-          sampler.sample();
-          loop.disable();
-          windowEnd.load = loadAverage();
-          const elus = await Promise.all(services.map((s) => stack.probe(s, 'elu').catch(() => null)));
-          windowEnd.elu = Object.fromEntries(services.map((s, i) => [s, elus[i] ? Math.round(elus[i].utilization * 1000) / 1000 : null]));
-          windowEnd.backlog = w!.nats ? { ...(await w!.nats.backlog().catch(() => null)), outbox: await outboxBacklog(stack.databases).catch(() => null) } : null;
-          if (o.detailed && infra?.instrumented) {
-            windowEnd.statements = await statementStats(infra.pgUrl, stack.databases).catch(() => null);
-            windowEnd.commits = await commitCounts(infra.pgUrl, stack.databases).catch(() => null);
-          }
-          if (o.profile) {
-            const dir = join(flags.outDir, 'profiles');
-            mkdirSync(dir, { recursive: true });
-            windowEnd.profiles = {};
-            for (const s of services) {
-              const path = join(dir, `${name}-${s}.cpuprofile`);
-              const ok = await stack.probe(s, 'profile-stop', { path }).catch((err: Error) => (log(`profile ${s}: ${err.message}`), null));
-              if (ok) windowEnd.profiles[s] = path;
+        setTimeout(
+          async () => {
+            sampler.sample();
+            loop.disable();
+            windowEnd.load = loadAverage();
+            const elus = await Promise.all(services.map((s) => stack.probe(s, 'elu').catch(() => null)));
+            windowEnd.elu = Object.fromEntries(
+              services.map((s, i) => [s, elus[i] ? Math.round(elus[i].utilization * 1000) / 1000 : null]),
+            );
+            windowEnd.backlog = w!.nats
+              ? {
+                  ...(await w!.nats.backlog().catch(() => null)),
+                  outbox: await outboxBacklog(stack.databases).catch(() => null),
+                }
+              : null;
+            if (o.detailed && infra?.instrumented) {
+              windowEnd.statements = await statementStats(infra.pgUrl, stack.databases).catch(() => null);
+              windowEnd.commits = await commitCounts(infra.pgUrl, stack.databases).catch(() => null);
             }
-          }
-          res();
-        }, (o.warmupS + o.durationS) * 1000),
+            if (o.profile) {
+              const dir = join(flags.outDir, 'profiles');
+              mkdirSync(dir, { recursive: true });
+              windowEnd.profiles = {};
+              for (const s of services) {
+                const path = join(dir, `${name}-${s}.cpuprofile`);
+                const ok = await stack
+                  .probe(s, 'profile-stop', { path })
+                  .catch((err: Error) => (log(`profile ${s}: ${err.message}`), null));
+                if (ok) windowEnd.profiles[s] = path;
+              }
+            }
+            res();
+          },
+          (o.warmupS + o.durationS) * 1000,
+        ),
       );
       const { start, results } = await runOpenModel(arrivals, {
-        onTick: (ms, launched, finished) => log(`  t=${(ms / 1000).toFixed(0)}s launched=${launched} answered=${finished} sagas incomplete=${workload.tracker.incomplete()} backlog=${backlog?.totalNear(performance.now()) ?? '?'} load ${loadAverage().one}`),
+        onTick: (ms, launched, finished) =>
+          log(
+            `  t=${(ms / 1000).toFixed(0)}s launched=${launched} answered=${finished} sagas incomplete=${workload.tracker.incomplete()} backlog=${backlog?.totalNear(performance.now()) ?? '?'} load ${loadAverage().one}`,
+          ),
       });
       await Promise.all([startTimer, endTimer]);
       const answeredAt = performance.now();
       const wFrom = start + o.warmupS * 1000;
       const wTo = wFrom + o.durationS * 1000;
       const inPhase = (t: OrderTrace) => t.scheduled >= start && t.scheduled < wTo && t.measured;
-      const incomplete = () => [...workload.tracker.orders.values()].filter((t) => t.scheduled >= start && t.scheduled < wTo && SagaTracker.completedAt(t) === undefined).length;
+      const incomplete = () =>
+        [...workload.tracker.orders.values()].filter(
+          (t) => t.scheduled >= start && t.scheduled < wTo && SagaTracker.completedAt(t) === undefined,
+        ).length;
       const drainUntil = performance.now() + o.drainS * 1000;
       while (incomplete() > 0 && performance.now() < drainUntil) await sleep(250);
       const drainMs = Math.round(performance.now() - answeredAt);
-      const backlogAfterDrain = w!.nats ? { ...(await w!.nats.backlog()), outbox: await outboxBacklog(stack.databases) } : null;
+      const backlogAfterDrain = w!.nats
+        ? { ...(await w!.nats.backlog()), outbox: await outboxBacklog(stack.databases) }
+        : null;
 
       // ---- the measured window
       const measured = results.filter((r) => r.measured && r.outcome !== 'skipped');
       const byKind = (k: string) => measured.filter((r) => r.kind === k);
       const kinds = [...new Set(measured.map((r) => r.kind))];
-      const ok = (r: Completion) => r.outcome === 'ok' || r.outcome === 'OrderPlaced' || r.outcome === 'ProductsUnavailable' || r.outcome === 'InvalidOrder';
+      const ok = (r: Completion) =>
+        r.outcome === 'ok' ||
+        r.outcome === 'OrderPlaced' ||
+        r.outcome === 'ProductsUnavailable' ||
+        r.outcome === 'InvalidOrder';
       const requests = Object.fromEntries(
         kinds.map((k) => {
           const rs = byKind(k);
-          return [k, { count: rs.length, perSec: r1(rs.length / o.durationS), outcomes: countBy(rs, (r) => r.outcome), latencyMs: summarize(rs.map((r) => r.latency)), errors: rs.filter((r) => !ok(r)).length }];
+          return [
+            k,
+            {
+              count: rs.length,
+              perSec: r1(rs.length / o.durationS),
+              outcomes: countBy(rs, (r) => r.outcome),
+              latencyMs: summarize(rs.map((r) => r.latency)),
+              errors: rs.filter((r) => !ok(r)).length,
+            },
+          ];
         }),
       );
-      const errorsByCode = countBy(measured.filter((r) => !ok(r)), (r) => `${r.kind} ${r.outcome}`);
+      const errorsByCode = countBy(
+        measured.filter((r) => !ok(r)),
+        (r) => `${r.kind} ${r.outcome}`,
+      );
       const placed = byKind('placeOrder').filter((r) => r.outcome === 'OrderPlaced').length;
       // Per-order figures divide by the orders committed in the window (timed-out answers included).
-      const committed = (await ordersCreatedBetween(stack.databases, performance.timeOrigin + wFrom, performance.timeOrigin + wTo).catch(() => null)) ?? placed;
+      const committed =
+        (await ordersCreatedBetween(
+          stack.databases,
+          performance.timeOrigin + wFrom,
+          performance.timeOrigin + wTo,
+        ).catch(() => null)) ?? placed;
       const traces = [...workload.tracker.orders.values()].filter(inPhase);
       const saga = workload.tracker.summary(inPhase, 5_000);
-      const completedInWindow = [...workload.tracker.orders.values()].map((t) => SagaTracker.completedAt(t)).filter((t): t is number => t !== undefined && t >= wFrom && t < wTo).length;
+      const completedInWindow = [...workload.tracker.orders.values()]
+        .map((t) => SagaTracker.completedAt(t))
+        .filter((t): t is number => t !== undefined && t >= wFrom && t < wTo).length;
       const cpu = sampler.window(wFrom, wTo);
-      const cpuMsPerOrder = Object.fromEntries(Object.entries(cpu.perProcess).map(([k, v]) => [k, v.cpuSeconds === null || !committed ? null : r1((v.cpuSeconds * 1000) / committed)]));
+      const cpuMsPerOrder = Object.fromEntries(
+        Object.entries(cpu.perProcess).map(([k, v]) => [
+          k,
+          v.cpuSeconds === null || !committed ? null : r1((v.cpuSeconds * 1000) / committed),
+        ]),
+      );
       // Marginal: minus what the process burns when idle over the same time.
       const marginalCpuMsPerOrder = idle
-        ? Object.fromEntries(Object.entries(cpu.perProcess).map(([k, v]) => [k, v.cpuSeconds === null || !committed ? null : r1(Math.max(0, v.cpuSeconds - (idle!.cores[k] ?? 0) * cpu.seconds) * 1000 / committed)]))
+        ? Object.fromEntries(
+            Object.entries(cpu.perProcess).map(([k, v]) => [
+              k,
+              v.cpuSeconds === null || !committed
+                ? null
+                : r1((Math.max(0, v.cpuSeconds - (idle!.cores[k] ?? 0) * cpu.seconds) * 1000) / committed),
+            ]),
+          )
         : null;
       const backlogSamples = backlog ? backlog.samples.filter((s) => s.at >= wFrom && s.at <= wTo) : [];
-      const total = (s: { pending: number; ackPending: number; outbox: number | null }) => s.pending + s.ackPending + (s.outbox ?? 0);
-      const backlogGrowth = backlogSamples.length >= 2 ? total(backlogSamples[backlogSamples.length - 1]) - total(backlogSamples[0]) : null;
+      const total = (s: { pending: number; ackPending: number; outbox: number | null }) =>
+        s.pending + s.ackPending + (s.outbox ?? 0);
+      const backlogGrowth =
+        backlogSamples.length >= 2 ? total(backlogSamples[backlogSamples.length - 1]) - total(backlogSamples[0]) : null;
       const result: Record<string, unknown> = {
         rate: o.rate,
         warmupS: o.warmupS,
@@ -262,14 +462,20 @@ async function main() {
         cpuReferenceBefore: reference,
         requests,
         errorsByCode,
-        errorRate: measured.length ? Math.round((measured.filter((r) => !ok(r)).length / measured.length) * 10_000) / 10_000 : null,
+        errorRate: measured.length
+          ? Math.round((measured.filter((r) => !ok(r)).length / measured.length) * 10_000) / 10_000
+          : null,
         placeOrderLatencyMs: summarize(byKind('placeOrder').map((r) => r.latency)),
         updateShipmentStatusLatencyMs: summarize(byKind('updateShipmentStatus').map((r) => r.latency)),
         launchLagMs: summarize(measured.map((r) => r.launchLag)),
         benchEventLoopDelayMs: loopDelayMs(loop),
         placedOrders: placed,
         ordersCommittedInWindow: committed,
-        saga: { ...saga, completedPerSec: r1(completedInWindow / o.durationS), completedPerMin: Math.round((completedInWindow / o.durationS) * 60) },
+        saga: {
+          ...saga,
+          completedPerSec: r1(completedInWindow / o.durationS),
+          completedPerMin: Math.round((completedInWindow / o.durationS) * 60),
+        },
         backlogAtLastArrival: windowEnd.backlog,
         backlogAfterDrain,
         backlogGrowthInWindow: backlogGrowth,
@@ -282,20 +488,37 @@ async function main() {
         peakMemoryMb: sampler.peakMemMb(start, performance.now()),
       };
       if (o.detailed) {
-        result.stages = stack.databases && infra?.instrumented ? await stageBreakdown(stack.databases, traces).catch(() => null) : null;
-        result.peakRssMb = Object.fromEntries(stack.processes.map((p) => [p.name, (statusKb(p.pid, 'VmHWM') ?? 0) / 1024]).map(([k, v]) => [k, r1(v as number)]));
+        result.stages =
+          stack.databases && infra?.instrumented
+            ? await stageBreakdown(stack.databases, traces).catch(() => null)
+            : null;
+        result.peakRssMb = Object.fromEntries(
+          stack.processes
+            .map((p) => [p.name, (statusKb(p.pid, 'VmHWM') ?? 0) / 1024])
+            .map(([k, v]) => [k, r1(v as number)]),
+        );
         if (windowEnd.statements && committed) {
-          const commits = windowEnd.commits && windowStart.commits ? Object.fromEntries(Object.entries(windowEnd.commits).map(([k, v]) => [k, v - (windowStart.commits![k] ?? 0)])) : {};
+          const commits =
+            windowEnd.commits && windowStart.commits
+              ? Object.fromEntries(
+                  Object.entries(windowEnd.commits).map(([k, v]) => [k, v - (windowStart.commits![k] ?? 0)]),
+                )
+              : {};
           result.sql = Object.fromEntries(
             Object.entries(windowEnd.statements).map(([svc, s]) => [
               svc,
               {
                 statements: s.calls,
                 statementsPerOrder: r1(s.calls / committed),
-                marginalStatementsPerOrder: idle?.statementsPerSec ? r1(Math.max(0, s.calls - (idle.statementsPerSec[svc] ?? 0) * o.durationS) / committed) : null,
+                marginalStatementsPerOrder: idle?.statementsPerSec
+                  ? r1(Math.max(0, s.calls - (idle.statementsPerSec[svc] ?? 0) * o.durationS) / committed)
+                  : null,
                 nestedStatementsPerOrder: r1(s.nestedCalls / committed),
                 transactionsPerOrder: commits[svc] !== undefined ? r1(commits[svc] / committed) : null,
-                marginalTransactionsPerOrder: commits[svc] !== undefined && idle?.commitsPerSec ? r1(Math.max(0, commits[svc] - (idle.commitsPerSec[svc] ?? 0) * o.durationS) / committed) : null,
+                marginalTransactionsPerOrder:
+                  commits[svc] !== undefined && idle?.commitsPerSec
+                    ? r1(Math.max(0, commits[svc] - (idle.commitsPerSec[svc] ?? 0) * o.durationS) / committed)
+                    : null,
                 execMsPerOrder: Math.round((s.execMs / committed) * 100) / 100,
                 top: s.top.map((q) => ({ ...q, perOrder: Math.round((q.calls / committed) * 100) / 100 })),
               },
@@ -309,33 +532,89 @@ async function main() {
         result.series = {
           bucketMs,
           placeOrderLatency: percentilesOverTime(orderPoints, bucketMs, origin),
-          updateShipmentLatency: percentilesOverTime(byKind('updateShipmentStatus').map((r) => ({ t: r.scheduled + origin, v: r.latency })), bucketMs, origin),
-          readLatency: percentilesOverTime(measured.filter((r) => r.kind !== 'placeOrder' && r.kind !== 'updateShipmentStatus').map((r) => ({ t: r.scheduled + origin, v: r.latency })), bucketMs, origin),
-          answeredPerSec: rateOverTime(results.filter((r) => r.kind === 'placeOrder' && r.status !== null).map((r) => r.done + origin), bucketMs, origin, wTo),
-          sagaCompletedPerSec: rateOverTime(
-            [...workload.tracker.orders.values()].map((t) => SagaTracker.completedAt(t)).filter((t): t is number => t !== undefined && t >= origin),
+          updateShipmentLatency: percentilesOverTime(
+            byKind('updateShipmentStatus').map((r) => ({ t: r.scheduled + origin, v: r.latency })),
+            bucketMs,
+            origin,
+          ),
+          readLatency: percentilesOverTime(
+            measured
+              .filter((r) => r.kind !== 'placeOrder' && r.kind !== 'updateShipmentStatus')
+              .map((r) => ({ t: r.scheduled + origin, v: r.latency })),
+            bucketMs,
+            origin,
+          ),
+          answeredPerSec: rateOverTime(
+            results.filter((r) => r.kind === 'placeOrder' && r.status !== null).map((r) => r.done + origin),
             bucketMs,
             origin,
             wTo,
           ),
-          endToEndLatency: percentilesOverTime(traces.filter((t) => SagaTracker.completedAt(t) !== undefined).map((t) => ({ t: t.scheduled, v: SagaTracker.completedAt(t)! - t.scheduled })), bucketMs, origin),
-          backlog: (backlog?.samples ?? []).filter((s) => s.at >= origin).map((s) => ({ t: r1((s.at - origin) / 1000), pending: s.pending, ackPending: s.ackPending, outbox: s.outbox })),
+          sagaCompletedPerSec: rateOverTime(
+            [...workload.tracker.orders.values()]
+              .map((t) => SagaTracker.completedAt(t))
+              .filter((t): t is number => t !== undefined && t >= origin),
+            bucketMs,
+            origin,
+            wTo,
+          ),
+          endToEndLatency: percentilesOverTime(
+            traces
+              .filter((t) => SagaTracker.completedAt(t) !== undefined)
+              .map((t) => ({ t: t.scheduled, v: SagaTracker.completedAt(t)! - t.scheduled })),
+            bucketMs,
+            origin,
+          ),
+          backlog: (backlog?.samples ?? [])
+            .filter((s) => s.at >= origin)
+            .map((s) => ({
+              t: r1((s.at - origin) / 1000),
+              pending: s.pending,
+              ackPending: s.ackPending,
+              outbox: s.outbox,
+            })),
           cpuCores: sampler.samples
             .filter((s) => s.at >= origin)
             .map((s, i, xs) => {
               if (i === 0) return null;
               const p = xs[i - 1];
               const dt = (s.at - p.at) / 1000;
-              const own = Object.fromEntries(Object.keys(s.cpu).map((k) => [k, s.cpu[k] !== null && p.cpu[k] !== null ? Math.round(((s.cpu[k]! - p.cpu[k]!) / dt) * 100) / 100 : null]));
-              const machineCores = s.machineTotal > p.machineTotal ? ((s.machineBusy - p.machineBusy) / (s.machineTotal - p.machineTotal)) * machine.cores : null;
+              const own = Object.fromEntries(
+                Object.keys(s.cpu).map((k) => [
+                  k,
+                  s.cpu[k] !== null && p.cpu[k] !== null
+                    ? Math.round(((s.cpu[k]! - p.cpu[k]!) / dt) * 100) / 100
+                    : null,
+                ]),
+              );
+              const machineCores =
+                s.machineTotal > p.machineTotal
+                  ? ((s.machineBusy - p.machineBusy) / (s.machineTotal - p.machineTotal)) * machine.cores
+                  : null;
               const ours = Object.values(own).reduce((a: number, x) => a + (x ?? 0), 0);
-              return { t: r1((s.at - origin) / 1000), ...own, machine: machineCores === null ? null : Math.round(machineCores * 100) / 100, 'other processes': machineCores === null ? null : Math.round(Math.max(0, machineCores - ours) * 100) / 100 };
+              return {
+                t: r1((s.at - origin) / 1000),
+                ...own,
+                machine: machineCores === null ? null : Math.round(machineCores * 100) / 100,
+                'other processes':
+                  machineCores === null ? null : Math.round(Math.max(0, machineCores - ours) * 100) / 100,
+              };
             })
             .filter(Boolean),
-          e2eDistribution: traces.map((t) => SagaTracker.completedAt(t)).map((c, i) => (c === undefined ? null : Math.round(c - traces[i].scheduled))).filter((x): x is number => x !== null).sort((a, b) => a - b),
+          e2eDistribution: traces
+            .map((t) => SagaTracker.completedAt(t))
+            .map((c, i) => (c === undefined ? null : Math.round(c - traces[i].scheduled)))
+            .filter((x): x is number => x !== null)
+            .sort((a, b) => a - b),
         };
       }
-      if (windowEnd.profiles) result.profiles = Object.fromEntries(Object.entries(windowEnd.profiles).map(([s, path]) => [s, { file: path.replace(`${ROOT}/`, ''), ...summarizeProfile(path) }]));
+      if (windowEnd.profiles)
+        result.profiles = Object.fromEntries(
+          Object.entries(windowEnd.profiles).map(([s, path]) => [
+            s,
+            { file: path.replace(`${ROOT}/`, ''), ...summarizeProfile(path) },
+          ]),
+        );
       const pr = result.placeOrderLatencyMs as ReturnType<typeof summarize>;
       log(
         `phase ${name}: placeOrder p50 ${pr.p50} p95 ${pr.p95} p99 ${pr.p99} ms; sagas ${saga.completed}/${saga.placed} complete, e2e p50 ${saga.endToEndMs.p50} p95 ${saga.endToEndMs.p95} ms; ` +
@@ -362,21 +641,52 @@ async function main() {
         seconds: r1(secs),
         cores: Object.fromEntries(Object.entries(w.perProcess).map(([k, v]) => [k, v.cores])),
         statementsPerSec: st ? Object.fromEntries(Object.entries(st).map(([k, v]) => [k, r1(v.calls / secs)])) : null,
-        commitsPerSec: c0 && c1 ? Object.fromEntries(Object.entries(c1).map(([k, v]) => [k, r1((v - (c0[k] ?? 0)) / secs)])) : null,
-        topStatements: st ? Object.fromEntries(Object.entries(st).map(([k, v]) => [k, v.top.slice(0, 4).map((q) => ({ query: q.query, perSec: r1(q.calls / secs) }))])) : null,
+        commitsPerSec:
+          c0 && c1 ? Object.fromEntries(Object.entries(c1).map(([k, v]) => [k, r1((v - (c0[k] ?? 0)) / secs)])) : null,
+        topStatements: st
+          ? Object.fromEntries(
+              Object.entries(st).map(([k, v]) => [
+                k,
+                v.top.slice(0, 4).map((q) => ({ query: q.query, perSec: r1(q.calls / secs) })),
+              ]),
+            )
+          : null,
         otherProcessesCores: w.otherProcessesCores,
       };
     };
-    const warm = await runPhase('warmup', { rate: Math.max(1, flags.writesRate / 2), warmupS: 0, durationS: flags.quick ? 8 : 15, mix, detailed: false, drainS: 10 });
+    const warm = await runPhase('warmup', {
+      rate: Math.max(1, flags.writesRate / 2),
+      warmupS: 0,
+      durationS: flags.quick ? 8 : 15,
+      mix,
+      detailed: false,
+      drainS: 10,
+    });
     report.warmup = { rate: warm.rate, durationS: warm.durationS, placeOrderLatencyMs: warm.placeOrderLatencyMs };
     idle = await measureIdle(flags.quick ? 4 : 6);
     report.idle = idle;
     log(`idle system: ${JSON.stringify(idle.cores)} cores; statements/s ${JSON.stringify(idle.statementsPerSec)}`);
-    if (!skip.has('writes')) phases.writes = await runPhase('writes', { rate: flags.writesRate, warmupS: 5, durationS: flags.writesDuration, mix: NO_READS, detailed: true, drainS: flags.drain });
+    if (!skip.has('writes'))
+      phases.writes = await runPhase('writes', {
+        rate: flags.writesRate,
+        warmupS: 5,
+        durationS: flags.writesDuration,
+        mix: NO_READS,
+        detailed: true,
+        drainS: flags.drain,
+      });
     // Profiles in a phase of their own: the sampling profiler costs every process ~0.04 cores, which
     // would count as per-order CPU in the writes phase (auth, which does nothing per order, went from 0.01 to 0.05 cores).
     if (flags.profile) {
-      const prof = await runPhase('profile', { rate: flags.writesRate, warmupS: 2, durationS: flags.quick ? 6 : 10, mix: NO_READS, detailed: false, profile: true, drainS: 10 });
+      const prof = await runPhase('profile', {
+        rate: flags.writesRate,
+        warmupS: 2,
+        durationS: flags.quick ? 6 : 10,
+        mix: NO_READS,
+        detailed: false,
+        profile: true,
+        drainS: 10,
+      });
       report.profiles = { rate: prof.rate, durationS: prof.durationS, cpu: prof.cpu, byService: prof.profiles ?? null };
     }
     if (!skip.has('saturation') && flags.steps > 0) {
@@ -386,14 +696,28 @@ async function main() {
       const steps: Record<string, any>[] = [];
       let lo: number | null = null;
       let hi: number | null = null;
-      let rate = flags.satStart || flags.rate || estimateRate(phases.writes as Record<string, any> | undefined, machine.cores);
-      log(`saturation: starting at ${r1(rate)} orders/s${flags.satStart || flags.rate ? '' : ' (estimated from the writes phase: 70 % of the CPU left by other processes, divided by the CPU per order)'}`);
+      let rate =
+        flags.satStart || flags.rate || estimateRate(phases.writes as Record<string, any> | undefined, machine.cores);
+      log(
+        `saturation: starting at ${r1(rate)} orders/s${flags.satStart || flags.rate ? '' : ' (estimated from the writes phase: 70 % of the CPU left by other processes, divided by the CPU per order)'}`,
+      );
       const stepCost = flags.stepWarmup + flags.stepDuration + 10;
       // What the phases after the search need, kept out of the search's share of --budget.
-      const reserve = (skip.has('main') ? 0 : flags.warmup + flags.duration + 15) + (skip.has('physical') ? 0 : flags.rawDuration + 5) + (skip.has('gateway') ? 0 : 4 * flags.gatewaySeconds + 8) + 10;
+      const reserve =
+        (skip.has('main') ? 0 : flags.warmup + flags.duration + 15) +
+        (skip.has('physical') ? 0 : flags.rawDuration + 5) +
+        (skip.has('gateway') ? 0 : 4 * flags.gatewaySeconds + 8) +
+        10;
       const withinBudget = () => (performance.now() - suiteStart) / 1000 + stepCost + reserve <= flags.budget;
       const step = async (at: number) => {
-        const res = await runPhase(`step${steps.length + 1}`, { rate: r1(at), warmupS: flags.stepWarmup, durationS: flags.stepDuration, mix, detailed: false, drainS: 15 });
+        const res = await runPhase(`step${steps.length + 1}`, {
+          rate: r1(at),
+          warmupS: flags.stepWarmup,
+          durationS: flags.stepDuration,
+          mix,
+          detailed: false,
+          drainS: 15,
+        });
         const p95 = (res.placeOrderLatencyMs as { p95: number | null }).p95;
         const saga = res.saga as { placed: number; completedPerSec: number; endToEndMs: { p95: number | null } };
         const placedPerSec = saga.placed / flags.stepDuration;
@@ -402,8 +726,24 @@ async function main() {
         const healthy = keepsUp && (res.errorRate as number) < 0.01;
         const strict = healthy && p95 !== null && p95 < 100;
         const sustainable = healthy && p95 !== null && p95 < 500;
-        steps.push({ rate: r1(at), pass: strict, sustainable, placeOrderP95Ms: p95, placeOrderP50Ms: (res.placeOrderLatencyMs as { p50: number | null }).p50, sagaKeepsUp: keepsUp, completedPerSec: saga.completedPerSec, placedPerSec: r1(placedPerSec), backlogGrowth: growth, errorRate: res.errorRate, e2eP95Ms: saga.endToEndMs.p95, cpu: res.cpu, loadAverage: res.loadAverage });
-        log(`saturation step ${steps.length}: ${r1(at)}/s → strict ${strict ? 'PASS' : 'FAIL'}, sustainable ${sustainable ? 'PASS' : 'FAIL'} (p95 ${p95} ms, saga ${saga.completedPerSec}/s of ${r1(placedPerSec)}/s, backlog growth ${growth})`);
+        steps.push({
+          rate: r1(at),
+          pass: strict,
+          sustainable,
+          placeOrderP95Ms: p95,
+          placeOrderP50Ms: (res.placeOrderLatencyMs as { p50: number | null }).p50,
+          sagaKeepsUp: keepsUp,
+          completedPerSec: saga.completedPerSec,
+          placedPerSec: r1(placedPerSec),
+          backlogGrowth: growth,
+          errorRate: res.errorRate,
+          e2eP95Ms: saga.endToEndMs.p95,
+          cpu: res.cpu,
+          loadAverage: res.loadAverage,
+        });
+        log(
+          `saturation step ${steps.length}: ${r1(at)}/s → strict ${strict ? 'PASS' : 'FAIL'}, sustainable ${sustainable ? 'PASS' : 'FAIL'} (p95 ${p95} ms, saga ${saga.completedPerSec}/s of ${r1(placedPerSec)}/s, backlog growth ${growth})`,
+        );
         return sustainable;
       };
       for (let i = 0; i < flags.steps; i++) {
@@ -419,24 +759,44 @@ async function main() {
       }
       // No step met the strict latency: one more at a low rate shows the latency floor.
       const lowest = Math.min(...steps.map((x) => x.rate));
-      if (!steps.some((x) => x.pass) && lowest > 1.2 && withinBudget()) await step(Math.max(0.5, Math.min(1, lowest / 2)));
+      if (!steps.some((x) => x.pass) && lowest > 1.2 && withinBudget())
+        await step(Math.max(0.5, Math.min(1, lowest / 2)));
       const strictPassing = steps.filter((x) => x.pass).map((x) => x.rate);
       const lowStep = [...steps].sort((a, b) => a.rate - b.rate)[0];
       phases.saturation = {
-        criterion: 'strict (the brief): placeOrder p95 < 100 ms; sustainable (the seed: order creation p95 < 500 ms); both: saga completions >= 90 % of placements, backlog growth <= 2 s of arrivals over the step, errors < 1 %',
+        criterion:
+          'strict (the brief): placeOrder p95 < 100 ms; sustainable (the seed: order creation p95 < 500 ms); both: saga completions >= 90 % of placements, backlog growth <= 2 s of arrivals over the step, errors < 1 %',
         steps,
         highestPassingRate: strictPassing.length ? Math.max(...strictPassing) : null,
         highestSustainableRate: lo === null ? null : r1(lo),
         lowestFailingRate: hi === null ? null : r1(hi),
-        latencyFloor: lowStep ? { rate: lowStep.rate, placeOrderP50Ms: lowStep.placeOrderP50Ms, placeOrderP95Ms: lowStep.placeOrderP95Ms } : null,
+        latencyFloor: lowStep
+          ? { rate: lowStep.rate, placeOrderP50Ms: lowStep.placeOrderP50Ms, placeOrderP95Ms: lowStep.placeOrderP95Ms }
+          : null,
       };
     }
 
     if (!skip.has('main')) {
-      const sat = phases.saturation as { highestSustainableRate: number | null; lowestFailingRate: number | null } | undefined;
-      const mainRate = flags.rate || sat?.highestSustainableRate || (sat?.lowestFailingRate ? r1(sat.lowestFailingRate / 1.5) : null) || estimateRate(phases.writes as Record<string, any> | undefined, machine.cores);
-      phases.main = await runPhase('main', { rate: r1(mainRate), warmupS: flags.warmup, durationS: flags.duration, mix, detailed: true, drainS: flags.drain });
-      (phases.main as Record<string, unknown>).rateChosenBy = flags.rate ? '--rate' : sat?.highestSustainableRate ? 'the highest sustainable rate of the saturation search' : 'an estimate (no saturation step was sustainable)';
+      const sat = phases.saturation as
+        { highestSustainableRate: number | null; lowestFailingRate: number | null } | undefined;
+      const mainRate =
+        flags.rate ||
+        sat?.highestSustainableRate ||
+        (sat?.lowestFailingRate ? r1(sat.lowestFailingRate / 1.5) : null) ||
+        estimateRate(phases.writes as Record<string, any> | undefined, machine.cores);
+      phases.main = await runPhase('main', {
+        rate: r1(mainRate),
+        warmupS: flags.warmup,
+        durationS: flags.duration,
+        mix,
+        detailed: true,
+        drainS: flags.drain,
+      });
+      (phases.main as Record<string, unknown>).rateChosenBy = flags.rate
+        ? '--rate'
+        : sat?.highestSustainableRate
+          ? 'the highest sustainable rate of the saturation search'
+          : 'an estimate (no saturation step was sustainable)';
     }
 
     if (!skip.has('physical') && infra) {
@@ -444,28 +804,51 @@ async function main() {
       sampler.sample();
       const from = performance.now();
       const load = loadAverage();
-      const raw = await physicalLimit({ pgUrl: infra.pgUrl, clients: flags.rawClients, durationS: flags.rawDuration, random });
+      const raw = await physicalLimit({
+        pgUrl: infra.pgUrl,
+        clients: flags.rawClients,
+        durationS: flags.rawDuration,
+        random,
+      });
       sampler.sample();
       const cpu = sampler.window(from, performance.now());
       phases.physical = {
         ...raw,
         loadAverage: { start: load, end: loadAverage() },
         cpu,
-        postgresCpuMsPerOrder: cpu.perProcess.postgres?.cpuSeconds != null && raw.orders ? Math.round(((cpu.perProcess.postgres.cpuSeconds * 1000) / raw.orders) * 100) / 100 : null,
-        benchCpuMsPerOrder: cpu.perProcess.bench?.cpuSeconds != null && raw.orders ? Math.round(((cpu.perProcess.bench.cpuSeconds * 1000) / raw.orders) * 100) / 100 : null,
+        postgresCpuMsPerOrder:
+          cpu.perProcess.postgres?.cpuSeconds != null && raw.orders
+            ? Math.round(((cpu.perProcess.postgres.cpuSeconds * 1000) / raw.orders) * 100) / 100
+            : null,
+        benchCpuMsPerOrder:
+          cpu.perProcess.bench?.cpuSeconds != null && raw.orders
+            ? Math.round(((cpu.perProcess.bench.cpuSeconds * 1000) / raw.orders) * 100) / 100
+            : null,
       };
-      log(`phase physical: ${raw.ordersPerSec} orders/s, transaction p50 ${raw.transactionMs.p50} p99 ${raw.transactionMs.p99} ms; machine ${cpu.machineBusyCores} busy, others ${cpu.otherProcessesCores}`);
+      log(
+        `phase physical: ${raw.ordersPerSec} orders/s, transaction p50 ${raw.transactionMs.p50} p99 ${raw.transactionMs.p99} ms; machine ${cpu.machineBusyCores} busy, others ${cpu.otherProcessesCores}`,
+      );
     }
 
     if (!skip.has('gateway') && stack.mode !== 'external') {
       const targets = [...w.tracker.orders.values()]
         .filter((t) => t.shipmentSeen !== undefined)
         .slice(-200)
-        .map((t) => ({ orderId: t.orderId, customerId: w!.customers[t.customer].id, accessToken: w!.customers[t.customer].accessToken }));
+        .map((t) => ({
+          orderId: t.orderId,
+          customerId: w!.customers[t.customer].id,
+          accessToken: w!.customers[t.customer].accessToken,
+        }));
       if (targets.length) {
         log(`phase gateway: the order page through the gateway vs straight at the subgraphs, ${targets.length} orders`);
         const load = loadAverage();
-        const cost = await measureGatewayCost({ gatewayUrl: stack.gatewayUrl, urls: stack.urls, targets, sampler, seconds: flags.gatewaySeconds });
+        const cost = await measureGatewayCost({
+          gatewayUrl: stack.gatewayUrl,
+          urls: stack.urls,
+          targets,
+          sampler,
+          seconds: flags.gatewaySeconds,
+        });
         phases.gateway = { ...cost, loadAverage: { start: load, end: loadAverage() } };
         log(`phase gateway: ratios ${JSON.stringify(cost.ratios)}; same answer: ${cost.sameAnswer}`);
       } else log('phase gateway: skipped (no order with a shipment)');
@@ -473,9 +856,16 @@ async function main() {
 
     backlog?.stop();
     sampler.stop();
-    report.subscribers = { deliveries: w.tracker.deliveries, duplicates: w.tracker.duplicateDeliveries, errors: w.subscribers?.errors.slice(0, 10) ?? [], closes: w.subscribers?.closes ?? {} };
+    report.subscribers = {
+      deliveries: w.tracker.deliveries,
+      duplicates: w.tracker.duplicateDeliveries,
+      errors: w.subscribers?.errors.slice(0, 10) ?? [],
+      closes: w.subscribers?.closes ?? {},
+    };
     report.emailsSent = infra?.mailCount() ?? null;
-    report.peakRssMbWholeRun = Object.fromEntries(stack.processes.map((p) => [p.name, r1((statusKb(p.pid, 'VmHWM') ?? 0) / 1024)]));
+    report.peakRssMbWholeRun = Object.fromEntries(
+      stack.processes.map((p) => [p.name, r1((statusKb(p.pid, 'VmHWM') ?? 0) / 1024)]),
+    );
     report.peakMemoryMbSampled = sampler.peakMemMb();
     report.cpuWholeRun = sampler.window(sampler.samples[0].at, sampler.samples[sampler.samples.length - 1].at);
     report.machine = { ...machine, loadAtEnd: loadAverage(), cpuReferenceAtEnd: cpuReference() };

@@ -5,7 +5,13 @@ import { connectBus, createLogger, getDeadLetter, listDeadLetters, replayDeadLet
 const [command = 'list', arg] = process.argv.slice(2);
 const log = createLogger('dlq', 'warn');
 // NATS_REPLICAS as for the services: connectBus declares the streams, and another count would change them.
-const bus = await connectBus({ url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', prefix: process.env.NATS_PREFIX ?? '', name: 'dlq-cli', log, replicas: Number(process.env.NATS_REPLICAS ?? 1) });
+const bus = await connectBus({
+  url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+  prefix: process.env.NATS_PREFIX ?? '',
+  name: 'dlq-cli',
+  log,
+  replicas: Number(process.env.NATS_REPLICAS ?? 1),
+});
 
 function seqArg(): number {
   const seq = Number(arg);
@@ -21,7 +27,10 @@ try {
     case 'list': {
       const letters = await listDeadLetters(bus);
       if (letters.length === 0) console.log('The dead-letter stream is empty.');
-      for (const l of letters) console.log(`${String(l.seq).padStart(6)}  ${l.time}  ${l.originalSubject}  ${l.consumer}  after ${l.deliveries} deliveries: ${l.error}`);
+      for (const l of letters)
+        console.log(
+          `${String(l.seq).padStart(6)}  ${l.time}  ${l.originalSubject}  ${l.consumer}  after ${l.deliveries} deliveries: ${l.error}`,
+        );
       break;
     }
     case 'show': {

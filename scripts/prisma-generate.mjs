@@ -29,7 +29,11 @@ for (const service of ['auth', 'orders', 'products', 'shipments']) {
   const dir = join(root, 'subgraphs', service);
   const schema = join(dir, 'prisma', 'schema.prisma');
   if (!existsSync(schema)) continue;
-  const r = spawnSync(process.execPath, [prismaBin, 'generate', '--schema', schema], { cwd: dir, env, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [prismaBin, 'generate', '--schema', schema], {
+    cwd: dir,
+    env,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
     console.error(`prisma-generate: ${service} failed`);
     failed = true;

@@ -13,10 +13,25 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const log = createLogger('rotate-signing-key', config.LOG_LEVEL);
   const db = createDb(config.DATABASE_URL, { poolSize: 1 });
-  const bus = await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name: 'rotate-signing-key', log, streams: [] });
+  const bus = await connectBus({
+    url: config.NATS_URL,
+    prefix: config.NATS_PREFIX,
+    name: 'rotate-signing-key',
+    log,
+    streams: [],
+  });
   try {
-    const kv = await openRevocationBucket(bus, { accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, replicas: config.NATS_REPLICAS, log });
-    const keys = createSigningKeyStore({ db, secret: config.signingKeySecret, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, log });
+    const kv = await openRevocationBucket(bus, {
+      accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+      replicas: config.NATS_REPLICAS,
+      log,
+    });
+    const keys = createSigningKeyStore({
+      db,
+      secret: config.signingKeySecret,
+      accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+      log,
+    });
     const { kid, previousKid } = await rotateSigningKey({ keys, kv, log });
     process.stdout.write(`signing key rotated: ${previousKid ?? '(none)'} → ${kid}\n`);
   } finally {

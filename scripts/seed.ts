@@ -16,18 +16,102 @@ interface SeedProduct {
  * which shows the low-stock events without any setup.
  */
 export const DEMO_PRODUCTS: readonly SeedProduct[] = [
-  { sku: 'COF-DRIP-01', name: 'Ceramic Pour-Over Coffee Dripper', description: 'Hand-glazed porcelain dripper for size 02 filters.', price: '24.99', initialStock: 180, lowStockThreshold: 10 },
-  { sku: 'COF-PRESS-1L', name: 'Stainless Steel French Press, 1 L', description: 'Double-walled, keeps coffee hot for an hour.', price: '39.50', initialStock: 95, lowStockThreshold: 10 },
-  { sku: 'COF-ETH-500', name: 'Organic Ethiopian Coffee Beans, 500 g', description: 'Yirgacheffe, light roast; notes of jasmine and lemon.', price: '16.75', initialStock: 420, lowStockThreshold: 10 },
-  { sku: 'KIT-BOARD-SET', name: 'Bamboo Cutting Board Set', description: 'Three boards with juice grooves.', price: '29.00', initialStock: 140, lowStockThreshold: 5 },
-  { sku: 'KIT-SKILLET-26', name: 'Cast Iron Skillet, 26 cm', description: 'Pre-seasoned, oven safe.', price: '44.90', initialStock: 22, lowStockThreshold: 10 },
-  { sku: 'OUT-SOCKS-M2', name: 'Merino Wool Hiking Socks (2 pairs)', description: 'Cushioned sole, sizes 39-42.', price: '19.99', initialStock: 500, lowStockThreshold: 10 },
-  { sku: 'OUT-BOTTLE-750', name: 'Insulated Water Bottle, 750 ml', description: 'Keeps drinks cold for 24 hours.', price: '27.50', initialStock: 310, lowStockThreshold: 10 },
-  { sku: 'OUT-HEADLAMP', name: 'Rechargeable LED Headlamp', description: '350 lumens, USB-C charging.', price: '32.00', initialStock: 75, lowStockThreshold: 5 },
-  { sku: 'DSK-MOUSE-ERG', name: 'Wireless Ergonomic Mouse', description: 'Vertical grip, silent clicks.', price: '34.99', initialStock: 20, lowStockThreshold: 10 },
-  { sku: 'DSK-LAMP-LED', name: 'Adjustable LED Desk Lamp', description: 'Five colour temperatures, dimmable.', price: '49.00', initialStock: 60, lowStockThreshold: 5 },
-  { sku: 'DSK-NOTEBOOK-A5', name: 'Dotted A5 Notebook', description: '192 numbered pages, lay-flat binding.', price: '12.50', initialStock: 260, lowStockThreshold: 10 },
-  { sku: 'DSK-PEN-GEL3', name: 'Gel Pen Set (3 colours)', description: '0.5 mm, quick-drying ink.', price: '6.95', initialStock: 450, lowStockThreshold: 5 },
+  {
+    sku: 'COF-DRIP-01',
+    name: 'Ceramic Pour-Over Coffee Dripper',
+    description: 'Hand-glazed porcelain dripper for size 02 filters.',
+    price: '24.99',
+    initialStock: 180,
+    lowStockThreshold: 10,
+  },
+  {
+    sku: 'COF-PRESS-1L',
+    name: 'Stainless Steel French Press, 1 L',
+    description: 'Double-walled, keeps coffee hot for an hour.',
+    price: '39.50',
+    initialStock: 95,
+    lowStockThreshold: 10,
+  },
+  {
+    sku: 'COF-ETH-500',
+    name: 'Organic Ethiopian Coffee Beans, 500 g',
+    description: 'Yirgacheffe, light roast; notes of jasmine and lemon.',
+    price: '16.75',
+    initialStock: 420,
+    lowStockThreshold: 10,
+  },
+  {
+    sku: 'KIT-BOARD-SET',
+    name: 'Bamboo Cutting Board Set',
+    description: 'Three boards with juice grooves.',
+    price: '29.00',
+    initialStock: 140,
+    lowStockThreshold: 5,
+  },
+  {
+    sku: 'KIT-SKILLET-26',
+    name: 'Cast Iron Skillet, 26 cm',
+    description: 'Pre-seasoned, oven safe.',
+    price: '44.90',
+    initialStock: 22,
+    lowStockThreshold: 10,
+  },
+  {
+    sku: 'OUT-SOCKS-M2',
+    name: 'Merino Wool Hiking Socks (2 pairs)',
+    description: 'Cushioned sole, sizes 39-42.',
+    price: '19.99',
+    initialStock: 500,
+    lowStockThreshold: 10,
+  },
+  {
+    sku: 'OUT-BOTTLE-750',
+    name: 'Insulated Water Bottle, 750 ml',
+    description: 'Keeps drinks cold for 24 hours.',
+    price: '27.50',
+    initialStock: 310,
+    lowStockThreshold: 10,
+  },
+  {
+    sku: 'OUT-HEADLAMP',
+    name: 'Rechargeable LED Headlamp',
+    description: '350 lumens, USB-C charging.',
+    price: '32.00',
+    initialStock: 75,
+    lowStockThreshold: 5,
+  },
+  {
+    sku: 'DSK-MOUSE-ERG',
+    name: 'Wireless Ergonomic Mouse',
+    description: 'Vertical grip, silent clicks.',
+    price: '34.99',
+    initialStock: 20,
+    lowStockThreshold: 10,
+  },
+  {
+    sku: 'DSK-LAMP-LED',
+    name: 'Adjustable LED Desk Lamp',
+    description: 'Five colour temperatures, dimmable.',
+    price: '49.00',
+    initialStock: 60,
+    lowStockThreshold: 5,
+  },
+  {
+    sku: 'DSK-NOTEBOOK-A5',
+    name: 'Dotted A5 Notebook',
+    description: '192 numbered pages, lay-flat binding.',
+    price: '12.50',
+    initialStock: 260,
+    lowStockThreshold: 10,
+  },
+  {
+    sku: 'DSK-PEN-GEL3',
+    name: 'Gel Pen Set (3 colours)',
+    description: '0.5 mm, quick-drying ink.',
+    price: '6.95',
+    initialStock: 450,
+    lowStockThreshold: 5,
+  },
 ];
 
 /** The operator that seeds: the contract's ops-console client. */
@@ -47,11 +131,17 @@ async function operatorToken(gatewayUrl: string, clientSecret: string): Promise<
     signal: AbortSignal.timeout(10_000),
   });
   const body = (await res.json().catch(() => ({}))) as { access_token?: string; error?: string };
-  if (!res.ok || !body.access_token) throw new Error(`no operator token from /oauth/token: HTTP ${res.status} ${body.error ?? ''}`.trim());
+  if (!res.ok || !body.access_token)
+    throw new Error(`no operator token from /oauth/token: HTTP ${res.status} ${body.error ?? ''}`.trim());
   return body.access_token;
 }
 
-async function graphql<T>(endpoint: URL, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+async function graphql<T>(
+  endpoint: URL,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<T> {
   const res = await fetch(endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -74,7 +164,10 @@ async function graphql<T>(endpoint: URL, token: string, query: string, variables
  * @param options.clientSecret The ops-console client's secret. Default: its development secret.
  * @returns How many products were created (0 when the catalog already had some) and the catalog size before.
  */
-export async function seedCatalog(gatewayUrl: string, { clientSecret = OPERATOR_DEV_SECRET }: { clientSecret?: string } = {}): Promise<{ created: number; existing: number }> {
+export async function seedCatalog(
+  gatewayUrl: string,
+  { clientSecret = OPERATOR_DEV_SECRET }: { clientSecret?: string } = {},
+): Promise<{ created: number; existing: number }> {
   const endpoint = new URL('/graphql', gatewayUrl);
   const token = await operatorToken(gatewayUrl, clientSecret);
   const { products } = await graphql<{ products: { totalCount: number } }>(endpoint, token, COUNT_PRODUCTS);

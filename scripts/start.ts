@@ -50,7 +50,13 @@ interface Service {
 
 // What is running, for the one shutdown. Infrastructure is kept as promises so
 // a Ctrl-C during its start still stops it once it is up.
-const running: { postgres?: Promise<Infra>; nats?: Promise<Infra>; mail?: Promise<Infra>; subgraphs: Service[]; gateway?: Service } = { subgraphs: [] };
+const running: {
+  postgres?: Promise<Infra>;
+  nats?: Promise<Infra>;
+  mail?: Promise<Infra>;
+  subgraphs: Service[];
+  gateway?: Service;
+} = { subgraphs: [] };
 const restartTimers = new Set<NodeJS.Timeout>();
 let stopping: Promise<void> | null = null;
 
@@ -64,7 +70,8 @@ function envPort(variable: string, fallback: number): number {
   const raw = process.env[variable];
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${variable} must be a port number from 1 to 65535, got "${raw}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`${variable} must be a port number from 1 to 65535, got "${raw}"`);
   return port;
 }
 
@@ -79,14 +86,20 @@ function serverOf(url: string): string {
 
 async function refuseBusyPort(port: number, what: string, hint: string): Promise<void> {
   if (await portAnswers(port))
-    throw new Error(`A server is already running on 127.0.0.1:${port}, the port our ${what} would use (an earlier npm start still running?). ${hint}`);
+    throw new Error(
+      `A server is already running on 127.0.0.1:${port}, the port our ${what} would use (an earlier npm start still running?). ${hint}`,
+    );
 }
 
 async function provideNats(dataDir: string): Promise<Infra & { url: string }> {
   const external = process.env.NATS_URL;
   if (external) return { url: external, external: true, stop: async () => {} };
   const port = envPort('NATS_PORT', 4222);
-  await refuseBusyPort(port, 'nats-server', `Stop it, use it with NATS_URL=nats://127.0.0.1:${port}, or pick another port with NATS_PORT.`);
+  await refuseBusyPort(
+    port,
+    'nats-server',
+    `Stop it, use it with NATS_URL=nats://127.0.0.1:${port}, or pick another port with NATS_PORT.`,
+  );
   const nats = await startNats({ storeDir: join(dataDir, 'nats'), port, log: (line) => print('nats', line) });
   return { url: nats.url, external: false, stop: nats.stop };
 }
@@ -99,7 +112,11 @@ async function provideMail(dataDir: string): Promise<Infra & { url: string; dir?
   const external = process.env.SMTP_URL;
   if (external) return { url: external, external: true, stop: async () => {} };
   const port = envPort('SMTP_PORT', 2525);
-  await refuseBusyPort(port, 'SMTP sink', `Stop it, send mail there with SMTP_URL=smtp://127.0.0.1:${port}, or pick another port with SMTP_PORT.`);
+  await refuseBusyPort(
+    port,
+    'SMTP sink',
+    `Stop it, send mail there with SMTP_URL=smtp://127.0.0.1:${port}, or pick another port with SMTP_PORT.`,
+  );
   const sink = await startMailSink({ port, dir: join(dataDir, 'mail') });
   return { url: sink.url, dir: sink.dir, external: false, stop: sink.stop };
 }
@@ -124,7 +141,12 @@ async function providePostgres(dataDir: string): Promise<Postgres> {
   const port = envPort('PG_PORT', 54329);
   await refuseBusyPort(port, 'PostgreSQL', 'Stop it, use it with DATABASE_URL, or pick another port with PG_PORT.');
   const pg = await startPostgres({ dataDir: join(dataDir, 'postgres'), port, log: (line) => print('postgres', line) });
-  return { url: `postgresql://postgres@127.0.0.1:${port}`, external: false, databaseUrl: (service) => pg.databaseUrl(`orderflow_${service}`), stop: pg.stop };
+  return {
+    url: `postgresql://postgres@127.0.0.1:${port}`,
+    external: false,
+    databaseUrl: (service) => pg.databaseUrl(`orderflow_${service}`),
+    stop: pg.stop,
+  };
 }
 
 // ── Services ────────────────────────────────────────────────────────────────
@@ -133,7 +155,12 @@ async function providePostgres(dataDir: string): Promise<Postgres> {
 function spawnService(svc: Service): void {
   // Its own process group: a terminal's Ctrl-C reaches only us, so we stop
   // the services in order (gateway first) instead of all at once.
-  const child = spawn(process.execPath, ['--import', 'tsx', svc.script], { cwd: ROOT, env: svc.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', svc.script], {
+    cwd: ROOT,
+    env: svc.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   svc.child = child;
   svc.tail = [];
   for (const stream of [child.stdout, child.stderr]) {
@@ -155,7 +182,10 @@ function onServiceExit(svc: Service, child: ChildProcess, code: number | null, s
   const now = Date.now();
   svc.restarts = svc.restarts.filter((t) => now - t < 60_000);
   if (svc.restarts.length >= MAX_RESTARTS_PER_MINUTE) {
-    print(svc.name, `exited (${how}) after ${MAX_RESTARTS_PER_MINUTE} restarts within a minute: giving up, stopping everything`);
+    print(
+      svc.name,
+      `exited (${how}) after ${MAX_RESTARTS_PER_MINUTE} restarts within a minute: giving up, stopping everything`,
+    );
     void shutdown(1);
     return;
   }
@@ -176,19 +206,35 @@ function exited(child: ChildProcess | null): boolean {
 async function waitReady(svc: Service): Promise<void> {
   const until = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < until) {
-    if (exited(svc.child)) throw new Error(`${svc.name} exited before it was ready. Its last output:\n${svc.tail.join('\n')}`);
-    const ok = await fetch(`${svc.url}/health/ready`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status === 200, () => false);
+    if (exited(svc.child))
+      throw new Error(`${svc.name} exited before it was ready. Its last output:\n${svc.tail.join('\n')}`);
+    const ok = await fetch(`${svc.url}/health/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) {
       svc.supervised = true;
       return;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${svc.name} was not ready within ${READY_TIMEOUT_MS / 1000} s. Its last output:\n${svc.tail.join('\n')}`);
+  throw new Error(
+    `${svc.name} was not ready within ${READY_TIMEOUT_MS / 1000} s. Its last output:\n${svc.tail.join('\n')}`,
+  );
 }
 
 function newService(name: string, script: string, port: number, env: NodeJS.ProcessEnv): Service {
-  return { name, script, port, url: `http://127.0.0.1:${port}`, env: { ...env, PORT: String(port) }, child: null, tail: [], supervised: false, restarts: [] };
+  return {
+    name,
+    script,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    env: { ...env, PORT: String(port) },
+    child: null,
+    tail: [],
+    supervised: false,
+    restarts: [],
+  };
 }
 
 async function startServices(postgres: Postgres, natsUrl: string, smtpUrl: string): Promise<void> {
@@ -199,7 +245,10 @@ async function startServices(postgres: Postgres, natsUrl: string, smtpUrl: strin
   const shared = { ...process.env, NATS_URL: natsUrl, SMTP_URL: smtpUrl, OAUTH_ISSUER: issuer, ...siblingUrls };
 
   running.subgraphs = SUBGRAPHS.map((s, i) =>
-    newService(s.name, `subgraphs/${s.name}/src/index.ts`, ports[i], { ...shared, DATABASE_URL: postgres.databaseUrl(s.name) }),
+    newService(s.name, `subgraphs/${s.name}/src/index.ts`, ports[i], {
+      ...shared,
+      DATABASE_URL: postgres.databaseUrl(s.name),
+    }),
   );
   running.subgraphs.forEach(spawnService);
   await Promise.all(running.subgraphs.map(waitReady));
@@ -236,7 +285,11 @@ function shutdown(code: number): Promise<void> {
     await stopService(running.gateway);
     if (running.subgraphs.length) say('stopping the subgraphs…');
     await Promise.all(running.subgraphs.map(stopService));
-    await Promise.all([stopInfra('NATS', running.nats), stopInfra('PostgreSQL', running.postgres), stopInfra('the SMTP sink', running.mail)]);
+    await Promise.all([
+      stopInfra('NATS', running.nats),
+      stopInfra('PostgreSQL', running.postgres),
+      stopInfra('the SMTP sink', running.mail),
+    ]);
     say('stopped');
     process.exit(code);
   })();
@@ -255,7 +308,9 @@ async function seed(gatewayUrl: string): Promise<void> {
   // Production has no development client secret to seed with (and wants no demo catalog).
   if (process.env.NODE_ENV === 'production') return say('NODE_ENV=production: demo catalog not seeded');
   try {
-    const { created, existing } = await seedCatalog(gatewayUrl, { clientSecret: process.env.OPS_CONSOLE_CLIENT_SECRET || undefined });
+    const { created, existing } = await seedCatalog(gatewayUrl, {
+      clientSecret: process.env.OPS_CONSOLE_CLIENT_SECRET || undefined,
+    });
     say(created ? `demo catalog seeded: ${created} products` : `catalog has ${existing} products: not seeding`);
   } catch (err) {
     // The system is up and usable; a catalog can still be made by hand.
@@ -269,7 +324,8 @@ async function seed(gatewayUrl: string): Promise<void> {
  * set (a banner is no place for a real secret).
  */
 function clientLines(): string[] {
-  if (process.env.NODE_ENV === 'production') return ['  OAuth2 clients: only those whose secrets you set (NODE_ENV=production has no development clients).'];
+  if (process.env.NODE_ENV === 'production')
+    return ['  OAuth2 clients: only those whose secrets you set (NODE_ENV=production has no development clients).'];
   const clients = [
     ['storefront', 'STOREFRONT_CLIENT_SECRET', 'customer-facing app (customer tokens)'],
     ['ops-console', 'OPS_CONSOLE_CLIENT_SECRET', 'every scope'],
@@ -284,15 +340,33 @@ function clientLines(): string[] {
 
 /** The banner's line for the web app the gateway serves at `/`. */
 function webLines(web: WebBuild, port: number): string[] {
-  if (web.state === 'fresh' || web.state === 'built') return [`  Web app           http://localhost:${port}/   (storefront; operator console at #/operator)`];
-  if (web.state === 'failed') return [`  Web app           not served: its build failed (${web.reason}); retry with npm run build:web, then restart`];
+  if (web.state === 'fresh' || web.state === 'built')
+    return [`  Web app           http://localhost:${port}/   (storefront; operator console at #/operator)`];
+  if (web.state === 'failed')
+    return [
+      `  Web app           not served: its build failed (${web.reason}); retry with npm run build:web, then restart`,
+    ];
   return [];
 }
 
-function banner({ dataDir, postgres, nats, mail, web }: { dataDir: string; postgres: Postgres; nats: Infra & { url: string }; mail: Infra & { url: string; dir?: string }; web: WebBuild }): string {
+function banner({
+  dataDir,
+  postgres,
+  nats,
+  mail,
+  web,
+}: {
+  dataDir: string;
+  postgres: Postgres;
+  nats: Infra & { url: string };
+  mail: Infra & { url: string; dir?: string };
+  web: WebBuild;
+}): string {
   const gw = running.gateway!;
   const graphqlUrl = `http://localhost:${gw.port}/graphql`;
-  const query = JSON.stringify({ query: '{ products(first: 3) { totalCount edges { node { name availableQuantity } } } }' });
+  const query = JSON.stringify({
+    query: '{ products(first: 3) { totalCount edges { node { name availableQuantity } } } }',
+  });
   const rule = '─'.repeat(78);
   return [
     '',
@@ -301,7 +375,7 @@ function banner({ dataDir, postgres, nats, mail, web }: { dataDir: string; postg
     '',
     ...webLines(web, gw.port),
     `  GraphQL gateway   ${graphqlUrl}   (open it in a browser: Apollo Sandbox)`,
-    '  Subgraphs (internal: they accept only calls carrying the gateway\'s internal token)',
+    "  Subgraphs (internal: they accept only calls carrying the gateway's internal token)",
     ...running.subgraphs.map((s) => `    ${s.name.padEnd(NAME_WIDTH)}       ${s.url}`),
     `  PostgreSQL        ${postgres.url}  (databases ${SUBGRAPHS.map((s) => `orderflow_${s.name}`).join(', ')})${postgres.external ? ', yours, from DATABASE_URL' : ''}`,
     `  NATS              ${nats.url}${nats.external ? '  (yours, from NATS_URL)' : ''}`,
@@ -349,7 +423,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal
 // Services run in their own process groups, so nothing else would stop them
 // if this script died without a shutdown (an uncaught error, process.exit).
 process.on('exit', () => {
-  for (const svc of [running.gateway, ...running.subgraphs]) if (svc?.child && !exited(svc.child)) svc.child.kill('SIGKILL');
+  for (const svc of [running.gateway, ...running.subgraphs])
+    if (svc?.child && !exited(svc.child)) svc.child.kill('SIGKILL');
 });
 
 main().catch((err: Error) => {

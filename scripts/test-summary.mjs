@@ -17,7 +17,9 @@ let skipped = 0;
 for (const file of files) {
   try {
     const r = JSON.parse(readFileSync(file, 'utf8'));
-    const failedSuites = (r.testResults ?? []).filter((s) => s.status === 'failed' && (s.assertionResults ?? []).length === 0).length;
+    const failedSuites = (r.testResults ?? []).filter(
+      (s) => s.status === 'failed' && (s.assertionResults ?? []).length === 0,
+    ).length;
     passed += r.numPassedTests;
     failed += r.numFailedTests + failedSuites;
     skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
@@ -26,7 +28,9 @@ for (const file of files) {
   }
 }
 if (status !== 0 && failed === 0) {
-  console.log(`the test command exited with ${status} although no test failed: an error outside the tests (see "Unhandled Errors" above)`);
+  console.log(
+    `the test command exited with ${status} although no test failed: an error outside the tests (see "Unhandled Errors" above)`,
+  );
   failed = 1;
 }
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -45,7 +45,9 @@ describe('authentication and tokens', () => {
   describe('signUp and logIn', () => {
     it('signs a customer up with an RFC 9068 RS256 access token and a refresh token', async () => {
       const email = newEmail('Ada');
-      const res = await system.graphql(SIGN_UP, { input: { email, password: 'correct horse battery', name: 'Ada Lovelace' } });
+      const res = await system.graphql(SIGN_UP, {
+        input: { email, password: 'correct horse battery', name: 'Ada Lovelace' },
+      });
       expect(res.errors).toBeUndefined();
       const payload = res.data.signUp;
       expect(payload).toMatchObject({ tokenType: 'Bearer', expiresIn: 3600, scope: CUSTOMER_SCOPE });
@@ -54,13 +56,24 @@ describe('authentication and tokens', () => {
       expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
       expect(header.kid).toBeTruthy();
       const claims = decodeJwt(payload.accessToken);
-      expect(claims).toMatchObject({ iss: issuer, aud: 'orderflow-api', client_id: 'storefront', scope: CUSTOMER_SCOPE, email: email.toLowerCase() });
+      expect(claims).toMatchObject({
+        iss: issuer,
+        aud: 'orderflow-api',
+        client_id: 'storefront',
+        scope: CUSTOMER_SCOPE,
+        email: email.toLowerCase(),
+      });
       expect(claims.sub).toMatch(/^[0-9a-f-]{36}$/);
       expect(claims.exp! - claims.iat!).toBe(3600);
       expect(claims.jti).toBeTruthy();
       expect(claims.rate_limit).toBe(600);
       const who = await me(bearer(payload.accessToken));
-      expect(who.data.me).toEqual({ id: claims.sub, email: email.toLowerCase(), clientId: 'storefront', scopes: CUSTOMER_SCOPE.split(' ') });
+      expect(who.data.me).toEqual({
+        id: claims.sub,
+        email: email.toLowerCase(),
+        clientId: 'storefront',
+        scopes: CUSTOMER_SCOPE.split(' '),
+      });
     });
 
     it('stores only a salted scrypt hash of the password', async () => {
@@ -88,13 +101,18 @@ describe('authentication and tokens', () => {
 
     it('refuses a duplicate sign-up (any letter case) with a clear error that reveals nothing more', async () => {
       const first = await system.signUpCustomer('Grace Hopper');
-      const res = await system.graphql(SIGN_UP, { input: { email: first.email.toUpperCase(), password: 'another password', name: 'Mallory' } });
+      const res = await system.graphql(SIGN_UP, {
+        input: { email: first.email.toUpperCase(), password: 'another password', name: 'Mallory' },
+      });
       expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'email' });
       expect(res.errors?.[0].message).toMatch(/exists/);
       expect(JSON.stringify(res)).not.toMatch(/Grace|Hopper|created|password/i);
       expect(await system.auth.db.user.count({ where: { email: first.email } })).toBe(1);
       // The first account is untouched.
-      expect((await system.graphql(LOG_IN, { input: { email: first.email, password: first.password } })).data.logIn.accessToken).toBeTruthy();
+      expect(
+        (await system.graphql(LOG_IN, { input: { email: first.email, password: first.password } })).data.logIn
+          .accessToken,
+      ).toBeTruthy();
     });
 
     it('logs in (email in any case) with a new session', async () => {
@@ -123,7 +141,10 @@ describe('authentication and tokens', () => {
         answers = [a.res, b.res];
       }
       expect(answers[0]).toEqual(answers[1]);
-      expect(answers[0]).toMatchObject({ data: null, errors: [{ message: 'Invalid email or password', extensions: { code: 'UNAUTHENTICATED' } }] });
+      expect(answers[0]).toMatchObject({
+        data: null,
+        errors: [{ message: 'Invalid email or password', extensions: { code: 'UNAUTHENTICATED' } }],
+      });
       const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
       // Without a hash for unknown emails the gap would be the whole scrypt cost (~20-100× the rest);
       // the margin is for a busy machine.
@@ -178,13 +199,20 @@ describe('authentication and tokens', () => {
       const winner = a.status === 200 ? a : b;
       const loser = a.status === 200 ? b : a;
       expect(loser.body).toEqual({ error: 'invalid_grant', error_description: expect.any(String) });
-      expect((await system.oauth('/oauth/token', { grant_type: 'refresh_token', refresh_token: winner.body.refresh_token })).body.error).toBe('invalid_grant');
+      expect(
+        (await system.oauth('/oauth/token', { grant_type: 'refresh_token', refresh_token: winner.body.refresh_token }))
+          .body.error,
+      ).toBe('invalid_grant');
     });
 
     it('refuses unknown, expired and empty refresh tokens', async () => {
       const c = await system.signUpCustomer('expired');
-      await system.auth.db.refreshToken.updateMany({ where: { userId: c.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
-      for (const t of [c.refreshToken, 'not-a-token', '', 'x'.repeat(5000)]) expect(code(await system.graphql(REFRESH, { t }))).toBe('UNAUTHENTICATED');
+      await system.auth.db.refreshToken.updateMany({
+        where: { userId: c.id },
+        data: { expiresAt: new Date(Date.now() - 1000) },
+      });
+      for (const t of [c.refreshToken, 'not-a-token', '', 'x'.repeat(5000)])
+        expect(code(await system.graphql(REFRESH, { t }))).toBe('UNAUTHENTICATED');
     });
 
     it('refreshes through /oauth/token (grant_type=refresh_token), as the public storefront or with its secret', async () => {
@@ -193,18 +221,41 @@ describe('authentication and tokens', () => {
       expect(plain.status).toBe(200);
       expect(plain.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: CUSTOMER_SCOPE });
       expect(plain.headers.get('cache-control')).toBe('no-store');
-      const narrowed = await system.oauth('/oauth/token', { grant_type: 'refresh_token', refresh_token: plain.body.refresh_token, scope: 'orders:read' }, { basic: ['storefront', DEV_CLIENTS.storefront] });
+      const narrowed = await system.oauth(
+        '/oauth/token',
+        { grant_type: 'refresh_token', refresh_token: plain.body.refresh_token, scope: 'orders:read' },
+        { basic: ['storefront', DEV_CLIENTS.storefront] },
+      );
       expect(narrowed.status).toBe(200);
       expect(narrowed.body.scope).toBe('orders:read');
       expect(decodeJwt(narrowed.body.access_token).scope).toBe('orders:read');
       // Scope can only narrow, and a token belongs to its client.
-      const wider = await system.oauth('/oauth/token', { grant_type: 'refresh_token', refresh_token: narrowed.body.refresh_token, scope: 'orders:read products:write' });
+      const wider = await system.oauth('/oauth/token', {
+        grant_type: 'refresh_token',
+        refresh_token: narrowed.body.refresh_token,
+        scope: 'orders:read products:write',
+      });
       expect(wider.body.error).toBe('invalid_scope');
-      const foreign = await system.oauth('/oauth/token', { grant_type: 'refresh_token', refresh_token: narrowed.body.refresh_token }, { basic: ['ops-console', DEV_CLIENTS['ops-console']] });
+      const foreign = await system.oauth(
+        '/oauth/token',
+        { grant_type: 'refresh_token', refresh_token: narrowed.body.refresh_token },
+        { basic: ['ops-console', DEV_CLIENTS['ops-console']] },
+      );
       expect(foreign.body.error).toBe('invalid_grant');
       // Neither refusal used the token up.
-      expect((await system.oauth('/oauth/token', { grant_type: 'refresh_token', refresh_token: narrowed.body.refresh_token })).status).toBe(200);
-      const badSecret = await system.oauth('/oauth/token', { grant_type: 'refresh_token', refresh_token: 'whatever' }, { basic: ['storefront', 'wrong'] });
+      expect(
+        (
+          await system.oauth('/oauth/token', {
+            grant_type: 'refresh_token',
+            refresh_token: narrowed.body.refresh_token,
+          })
+        ).status,
+      ).toBe(200);
+      const badSecret = await system.oauth(
+        '/oauth/token',
+        { grant_type: 'refresh_token', refresh_token: 'whatever' },
+        { basic: ['storefront', 'wrong'] },
+      );
       expect(badSecret.status).toBe(401);
       expect(badSecret.body.error).toBe('invalid_client');
     });
@@ -218,7 +269,10 @@ describe('authentication and tokens', () => {
       expect(res.data).toEqual({ logOut: true });
       expect(await msUntilRefused(c.headers, Date.now())).toBeLessThan(1_000);
       const refused = await me(c.headers);
-      expect(refused).toMatchObject({ status: 200, errors: [{ message: 'The access token has been revoked', extensions: { code: 'UNAUTHENTICATED' } }] });
+      expect(refused).toMatchObject({
+        status: 200,
+        errors: [{ message: 'The access token has been revoked', extensions: { code: 'UNAUTHENTICATED' } }],
+      });
       expect(code(await system.graphql(REFRESH, { t: c.refreshToken }))).toBe('UNAUTHENTICATED');
     });
 
@@ -237,35 +291,108 @@ describe('authentication and tokens', () => {
 
   describe('client credentials (POST /oauth/token)', () => {
     it('issues a token to a client authenticating with HTTP Basic, with every allowed scope and no refresh token', async () => {
-      const res = await system.oauth('/oauth/token', { grant_type: 'client_credentials' }, { basic: ['ops-console', DEV_CLIENTS['ops-console']] });
+      const res = await system.oauth(
+        '/oauth/token',
+        { grant_type: 'client_credentials' },
+        { basic: ['ops-console', DEV_CLIENTS['ops-console']] },
+      );
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
       expect(res.headers.get('pragma')).toBe('no-cache');
-      expect(res.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, scope: [...SCOPES].sort().join(' ') });
-      expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: 'ops-console', client_id: 'ops-console', iss: issuer, aud: 'orderflow-api', rate_limit: 6000 });
-      expect((await me(bearer(res.body.access_token))).data.me).toEqual({ id: 'ops-console', email: null, clientId: 'ops-console', scopes: [...SCOPES].sort() });
+      expect(res.body).toEqual({
+        access_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: 3600,
+        scope: [...SCOPES].sort().join(' '),
+      });
+      expect(decodeJwt(res.body.access_token)).toMatchObject({
+        sub: 'ops-console',
+        client_id: 'ops-console',
+        iss: issuer,
+        aud: 'orderflow-api',
+        rate_limit: 6000,
+      });
+      expect((await me(bearer(res.body.access_token))).data.me).toEqual({
+        id: 'ops-console',
+        email: null,
+        clientId: 'ops-console',
+        scopes: [...SCOPES].sort(),
+      });
     });
 
     it('accepts the secret in the body (client_secret_post) and narrows to a requested scope', async () => {
-      const res = await system.oauth('/oauth/token', { grant_type: 'client_credentials', client_id: 'delivery-partner', client_secret: DEV_CLIENTS['delivery-partner'], scope: 'shipments:read' });
+      const res = await system.oauth('/oauth/token', {
+        grant_type: 'client_credentials',
+        client_id: 'delivery-partner',
+        client_secret: DEV_CLIENTS['delivery-partner'],
+        scope: 'shipments:read',
+      });
       expect(res.status).toBe(200);
       expect(res.body.scope).toBe('shipments:read');
-      const all = await system.oauth('/oauth/token', { grant_type: 'client_credentials' }, { basic: ['delivery-partner', DEV_CLIENTS['delivery-partner']] });
+      const all = await system.oauth(
+        '/oauth/token',
+        { grant_type: 'client_credentials' },
+        { basic: ['delivery-partner', DEV_CLIENTS['delivery-partner']] },
+      );
       expect(all.body.scope).toBe('shipments:read shipments:write');
     });
 
-    const basicFor = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}` });
+    const basicFor = (id: string, secret: string) => ({
+      authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+    });
     it.each([
-      ['a wrong secret', { grant_type: 'client_credentials' }, basicFor('ops-console', 'wrong-secret'), 401, 'invalid_client'],
+      [
+        'a wrong secret',
+        { grant_type: 'client_credentials' },
+        basicFor('ops-console', 'wrong-secret'),
+        401,
+        'invalid_client',
+      ],
       ['an unknown client', { grant_type: 'client_credentials' }, basicFor('nobody', 'x'), 401, 'invalid_client'],
       ['no client credentials', { grant_type: 'client_credentials' }, {}, 401, 'invalid_client'],
-      ['a client id without secret', { grant_type: 'client_credentials', client_id: 'ops-console' }, {}, 401, 'invalid_client'],
-      ['a malformed Basic header', { grant_type: 'client_credentials' }, { authorization: 'Basic !!!' }, 401, 'invalid_client'],
+      [
+        'a client id without secret',
+        { grant_type: 'client_credentials', client_id: 'ops-console' },
+        {},
+        401,
+        'invalid_client',
+      ],
+      [
+        'a malformed Basic header',
+        { grant_type: 'client_credentials' },
+        { authorization: 'Basic !!!' },
+        401,
+        'invalid_client',
+      ],
       ['a Bearer header', { grant_type: 'client_credentials' }, { authorization: 'Bearer abc' }, 401, 'invalid_client'],
-      ['two authentication methods', { grant_type: 'client_credentials', client_secret: 'ops-console-dev-secret' }, basicFor('ops-console', 'ops-console-dev-secret'), 400, 'invalid_request'],
-      ['a scope the client may not have', { grant_type: 'client_credentials', scope: 'orders:read:all' }, basicFor('delivery-partner', 'delivery-partner-dev-secret'), 400, 'invalid_scope'],
-      ['a malformed scope', { grant_type: 'client_credentials', scope: 'a"b' }, basicFor('ops-console', 'ops-console-dev-secret'), 400, 'invalid_scope'],
-      ['an unknown grant_type', { grant_type: 'password', username: 'a', password: 'b' }, basicFor('ops-console', 'ops-console-dev-secret'), 400, 'unsupported_grant_type'],
+      [
+        'two authentication methods',
+        { grant_type: 'client_credentials', client_secret: 'ops-console-dev-secret' },
+        basicFor('ops-console', 'ops-console-dev-secret'),
+        400,
+        'invalid_request',
+      ],
+      [
+        'a scope the client may not have',
+        { grant_type: 'client_credentials', scope: 'orders:read:all' },
+        basicFor('delivery-partner', 'delivery-partner-dev-secret'),
+        400,
+        'invalid_scope',
+      ],
+      [
+        'a malformed scope',
+        { grant_type: 'client_credentials', scope: 'a"b' },
+        basicFor('ops-console', 'ops-console-dev-secret'),
+        400,
+        'invalid_scope',
+      ],
+      [
+        'an unknown grant_type',
+        { grant_type: 'password', username: 'a', password: 'b' },
+        basicFor('ops-console', 'ops-console-dev-secret'),
+        400,
+        'unsupported_grant_type',
+      ],
       ['no grant_type', {}, basicFor('ops-console', 'ops-console-dev-secret'), 400, 'invalid_request'],
       ['refresh_token without the token', { grant_type: 'refresh_token' }, {}, 400, 'invalid_request'],
     ])('refuses %s', async (_name, params, headers, status, error) => {
@@ -279,7 +406,11 @@ describe('authentication and tokens', () => {
 
     it('refuses a repeated parameter, a JSON body and an oversized body', async () => {
       const post = (body: string, contentType = 'application/x-www-form-urlencoded') =>
-        fetch(`${system.gatewayUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': contentType, ...basicFor('ops-console', DEV_CLIENTS['ops-console']) }, body });
+        fetch(`${system.gatewayUrl}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': contentType, ...basicFor('ops-console', DEV_CLIENTS['ops-console']) },
+          body,
+        });
       const repeated = await post('grant_type=client_credentials&scope=orders:read&scope=orders:create');
       expect([repeated.status, (await repeated.json()).error]).toEqual([400, 'invalid_request']);
       const json = await post(JSON.stringify({ grant_type: 'client_credentials' }), 'application/json');
@@ -293,7 +424,11 @@ describe('authentication and tokens', () => {
     it('revokes an access token: the gateway refuses it within one second', async () => {
       const token = await system.clientToken('delivery-partner');
       expect((await me(bearer(token))).data.me.id).toBe('delivery-partner');
-      const res = await system.oauth('/oauth/revoke', { token, token_type_hint: 'access_token' }, { basic: ['delivery-partner', DEV_CLIENTS['delivery-partner']] });
+      const res = await system.oauth(
+        '/oauth/revoke',
+        { token, token_type_hint: 'access_token' },
+        { basic: ['delivery-partner', DEV_CLIENTS['delivery-partner']] },
+      );
       expect(res.status).toBe(200);
       expect(await msUntilRefused(bearer(token), Date.now())).toBeLessThan(1_000);
       // The client simply gets a new one.
@@ -309,11 +444,16 @@ describe('authentication and tokens', () => {
     });
 
     it('answers 200 for unknown or malformed tokens, 400 without a token, and will not revoke another client’s token', async () => {
-      for (const token of ['unknown', 'a.b.c', 'eyJhbGciOiJub25lIn0.e30.']) expect((await system.oauth('/oauth/revoke', { token })).status).toBe(200);
+      for (const token of ['unknown', 'a.b.c', 'eyJhbGciOiJub25lIn0.e30.'])
+        expect((await system.oauth('/oauth/revoke', { token })).status).toBe(200);
       const missing = await system.oauth('/oauth/revoke', {});
       expect([missing.status, missing.body.error]).toEqual([400, 'invalid_request']);
       const ops = await system.clientToken('ops-console');
-      const other = await system.oauth('/oauth/revoke', { token: ops }, { basic: ['delivery-partner', DEV_CLIENTS['delivery-partner']] });
+      const other = await system.oauth(
+        '/oauth/revoke',
+        { token: ops },
+        { basic: ['delivery-partner', DEV_CLIENTS['delivery-partner']] },
+      );
       expect([other.status, other.body.error]).toEqual([400, 'unauthorized_client']);
       expect((await me(bearer(ops))).data.me.id).toBe('ops-console');
       const badClient = await system.oauth('/oauth/revoke', { token: ops }, { basic: ['delivery-partner', 'wrong'] });
@@ -367,7 +507,8 @@ describe('authentication and tokens', () => {
         log: createLogger('test', 'silent'),
       });
       const { privateKey } = await keys.current();
-      sign = (payload, header = {}) => new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid, ...header }).sign(privateKey);
+      sign = (payload, header = {}) =>
+        new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid, ...header }).sign(privateKey);
     });
 
     const now = () => Math.floor(Date.now() / 1000);
@@ -385,7 +526,13 @@ describe('authentication and tokens', () => {
       ['without jti', () => ({ jti: undefined })],
       ['without scope', () => ({ scope: undefined })],
     ])('refuses a token %s', async (_name, patch) => {
-      const payload: Record<string, unknown> = { ...claims, jti: crypto.randomUUID(), iat: now(), exp: now() + 60, ...patch() };
+      const payload: Record<string, unknown> = {
+        ...claims,
+        jti: crypto.randomUUID(),
+        iat: now(),
+        exp: now() + 60,
+        ...patch(),
+      };
       for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
       const res = await me(bearer(await sign(payload)));
       expect(res).toMatchObject({ status: 200, errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
@@ -400,14 +547,26 @@ describe('authentication and tokens', () => {
     it('refuses a tampered token (scopes added, signature kept)', async () => {
       const c = await system.signUpCustomer('tamper');
       const [h, , s] = c.accessToken.split('.');
-      const body = Buffer.from(JSON.stringify({ ...decodeJwt(c.accessToken), scope: [...SCOPES].join(' ') })).toString('base64url');
-      const res = await system.graphql(`mutation { createProduct(input: { sku: "TAMPER-1", name: "x", price: "1.00", initialStock: 1 }) { id } }`, {}, bearer(`${h}.${body}.${s}`));
-      expect(res.errors?.[0]).toMatchObject({ message: 'The access token is invalid', extensions: { code: 'UNAUTHENTICATED' } });
+      const body = Buffer.from(JSON.stringify({ ...decodeJwt(c.accessToken), scope: [...SCOPES].join(' ') })).toString(
+        'base64url',
+      );
+      const res = await system.graphql(
+        `mutation { createProduct(input: { sku: "TAMPER-1", name: "x", price: "1.00", initialStock: 1 }) { id } }`,
+        {},
+        bearer(`${h}.${body}.${s}`),
+      );
+      expect(res.errors?.[0]).toMatchObject({
+        message: 'The access token is invalid',
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
       expect(await system.products.db.product.count({ where: { sku: 'TAMPER-1' } })).toBe(0);
     });
 
     it('refuses alg: none', async () => {
-      const token = new UnsecuredJWT({ ...claims, scope: [...SCOPES].join(' ') }).setIssuedAt().setExpirationTime('1h').encode();
+      const token = new UnsecuredJWT({ ...claims, scope: [...SCOPES].join(' ') })
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .encode();
       expect(code(await me(bearer(token)))).toBe('UNAUTHENTICATED');
     });
 
@@ -415,7 +574,9 @@ describe('authentication and tokens', () => {
       const jwks = (await (await fetch(`${system.gatewayUrl}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
       const pub = jwks.keys.find((k) => k.kid === kid)!;
       for (const secret of [JSON.stringify(pub), pub.n!]) {
-        const token = await new SignJWT({ ...claims, jti: crypto.randomUUID() }).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid }).sign(new TextEncoder().encode(secret));
+        const token = await new SignJWT({ ...claims, jti: crypto.randomUUID() })
+          .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid })
+          .sign(new TextEncoder().encode(secret));
         expect(code(await me(bearer(token)))).toBe('UNAUTHENTICATED');
       }
     });
@@ -424,7 +585,9 @@ describe('authentication and tokens', () => {
       const { privateKey, publicKey } = await generateKeyPair('RS256');
       const ownKid = (await exportJWK(publicKey)).n!.slice(0, 16);
       for (const k of [kid, ownKid]) {
-        const token = await new SignJWT({ ...claims, jti: crypto.randomUUID() }).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: k }).sign(privateKey);
+        const token = await new SignJWT({ ...claims, jti: crypto.randomUUID() })
+          .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: k })
+          .sign(privateKey);
         expect(code(await me(bearer(token)))).toBe('UNAUTHENTICATED');
       }
     });
@@ -438,7 +601,11 @@ describe('authentication and tokens', () => {
       ['garbage', () => 'Bearer not.a.jwt'],
     ])('refuses an Authorization header with %s (not anonymous)', async (_name, header) => {
       const c = await system.signUpCustomer('headers');
-      const res = await system.graphql('{ products(first: 1) { totalCount } }', {}, { authorization: header(c.accessToken) });
+      const res = await system.graphql(
+        '{ products(first: 1) { totalCount } }',
+        {},
+        { authorization: header(c.accessToken) },
+      );
       expect(res).toMatchObject({ status: 200, errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
       expect(res.data).toBeUndefined();
     });
@@ -446,7 +613,15 @@ describe('authentication and tokens', () => {
     it('ignores the retired development identity headers', async () => {
       const res = await me({ 'x-dev-customer-id': 'alice', 'x-dev-scopes': SCOPES.join(' ') });
       expect(res.data.me).toBeNull();
-      expect(code(await system.graphql(`mutation { createProduct(input: { sku: "DEV-1", name: "x", price: "1.00", initialStock: 1 }) { id } }`, {}, { 'x-dev-customer-id': 'ops', 'x-dev-scopes': 'products:write' }))).toBe('UNAUTHENTICATED');
+      expect(
+        code(
+          await system.graphql(
+            `mutation { createProduct(input: { sku: "DEV-1", name: "x", price: "1.00", initialStock: 1 }) { id } }`,
+            {},
+            { 'x-dev-customer-id': 'ops', 'x-dev-scopes': 'products:write' },
+          ),
+        ),
+      ).toBe('UNAUTHENTICATED');
     });
 
     it('accepts the scheme in any letter case (RFC 7235)', async () => {
@@ -455,7 +630,11 @@ describe('authentication and tokens', () => {
     });
 
     it('sends RFC 6750 WWW-Authenticate with the refusal', async () => {
-      const res = await fetch(`${system.gatewayUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer nope' }, body: JSON.stringify({ query: ME }) });
+      const res = await fetch(`${system.gatewayUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer nope' },
+        body: JSON.stringify({ query: ME }),
+      });
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="orderflow", error="invalid_token"/);
     });
   });
@@ -476,7 +655,10 @@ describe('authentication and tokens', () => {
       expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([kid, oldKid]));
 
       // Once every token of the old key has expired, the key leaves the JWKS, and verifiers drop it.
-      await system.auth.db.signingKey.update({ where: { kid: oldKid! }, data: { retiredAt: new Date(Date.now() - 2 * 3600_000) } });
+      await system.auth.db.signingKey.update({
+        where: { kid: oldKid! },
+        data: { retiredAt: new Date(Date.now() - 2 * 3600_000) },
+      });
       const pruned = (await (await fetch(`${system.gatewayUrl}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
       expect(pruned.keys.map((k) => k.kid)).not.toContain(oldKid);
       await system.auth.rotateSigningKey(); // the announcement makes the gateway refetch

@@ -1,6 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLACE_ORDER, bearer, buildOrderInput, createProduct, eventually, startSystem, stockOf, type Customer, type Headers, type System } from './support/system.ts';
+import {
+  PLACE_ORDER,
+  bearer,
+  buildOrderInput,
+  createProduct,
+  eventually,
+  startSystem,
+  stockOf,
+  type Customer,
+  type Headers,
+  type System,
+} from './support/system.ts';
 
 /**
  * Every scope of the contract, positive and negative, through the gateway
@@ -29,24 +40,47 @@ describe('authorization: scopes and ownership', () => {
   const MOVEMENTS = `query($id: ID!) { product(id: $id) { stockMovements { type quantity } } }`;
   const MY_ORDERS = `{ myOrders { totalCount edges { node { id customerId } } } }`;
   const place = (headers: Headers, paymentToken = 'tok_visa') =>
-    system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId, quantity: 1 }], paymentToken }) }, headers);
+    system.graphql(
+      PLACE_ORDER,
+      { input: buildOrderInput({ items: [{ productId, quantity: 1 }], paymentToken }) },
+      headers,
+    );
 
   beforeAll(async () => {
     system = await startSystem();
-    [ops, delivery, [alice, bob]] = await Promise.all([system.operatorHeaders(), system.clientToken('delivery-partner').then(bearer), system.signUpCustomers(2, 'owner')]);
+    [ops, delivery, [alice, bob]] = await Promise.all([
+      system.operatorHeaders(),
+      system.clientToken('delivery-partner').then(bearer),
+      system.signUpCustomers(2, 'owner'),
+    ]);
     productId = (await createProduct(system, { initialStock: 100 })).id;
     aliceOrder = (await place(alice.headers)).data.placeOrder.order.id;
-    aliceShipment = await eventually(async () => (await system.graphql(`query($id: ID!) { order(id: $id) { shipment { id } } }`, { id: aliceOrder }, alice.headers)).data.order.shipment?.id as string);
+    aliceShipment = await eventually(
+      async () =>
+        (
+          await system.graphql(
+            `query($id: ID!) { order(id: $id) { shipment { id } } }`,
+            { id: aliceOrder },
+            alice.headers,
+          )
+        ).data.order.shipment?.id as string,
+    );
   });
   afterAll(async () => system?.stop());
 
   describe('every scope of the contract', () => {
     it('products:write — createProduct', async () => {
-      expect((await system.graphql(CREATE, { sku: `S-${randomUUID().slice(0, 8)}` }, await opsWith('products:write'))).data.createProduct.id).toBeTruthy();
+      expect(
+        (await system.graphql(CREATE, { sku: `S-${randomUUID().slice(0, 8)}` }, await opsWith('products:write'))).data
+          .createProduct.id,
+      ).toBeTruthy();
       for (const who of [alice.headers, delivery, await opsWith('inventory:write')]) {
         const sku = `S-${randomUUID().slice(0, 8)}`;
         const res = await system.graphql(CREATE, { sku }, who);
-        expect(res.errors?.[0]).toMatchObject({ message: 'Missing scope products:write', extensions: { code: 'FORBIDDEN' } });
+        expect(res.errors?.[0]).toMatchObject({
+          message: 'Missing scope products:write',
+          extensions: { code: 'FORBIDDEN' },
+        });
         expect(await system.products.db.product.count({ where: { sku } })).toBe(0);
       }
       expect(code(await system.graphql(CREATE, { sku: 'S-ANON' }))).toBe('UNAUTHENTICATED');
@@ -54,16 +88,27 @@ describe('authorization: scopes and ownership', () => {
 
     it('inventory:write — restockProduct', async () => {
       const before = (await stockOf(system, productId)).stocked;
-      expect((await system.graphql(RESTOCK, { id: productId }, await opsWith('inventory:write'))).errors).toBeUndefined();
-      expect(code(await system.graphql(RESTOCK, { id: productId }, await opsWith('products:write inventory:read')))).toBe('FORBIDDEN');
+      expect(
+        (await system.graphql(RESTOCK, { id: productId }, await opsWith('inventory:write'))).errors,
+      ).toBeUndefined();
+      expect(
+        code(await system.graphql(RESTOCK, { id: productId }, await opsWith('products:write inventory:read'))),
+      ).toBe('FORBIDDEN');
       expect(code(await system.graphql(RESTOCK, { id: productId }, alice.headers))).toBe('FORBIDDEN');
       expect(code(await system.graphql(RESTOCK, { id: productId }))).toBe('UNAUTHENTICATED');
       expect((await stockOf(system, productId)).stocked).toBe(before + 1);
     });
 
     it('inventory:read — Product.stockMovements (the rest of the product stays public)', async () => {
-      expect((await system.graphql(MOVEMENTS, { id: productId }, await opsWith('inventory:read'))).data.product.stockMovements.length).toBeGreaterThan(0);
-      const refused = await system.graphql(`query($id: ID!) { product(id: $id) { id stockMovements { type } } }`, { id: productId }, delivery);
+      expect(
+        (await system.graphql(MOVEMENTS, { id: productId }, await opsWith('inventory:read'))).data.product
+          .stockMovements.length,
+      ).toBeGreaterThan(0);
+      const refused = await system.graphql(
+        `query($id: ID!) { product(id: $id) { id stockMovements { type } } }`,
+        { id: productId },
+        delivery,
+      );
       expect(code(refused)).toBe('FORBIDDEN');
       expect(refused.errors?.[0].path).toEqual(['product', 'stockMovements']);
       expect(code(await system.graphql(MOVEMENTS, { id: productId }, alice.headers))).toBe('FORBIDDEN');
@@ -72,13 +117,16 @@ describe('authorization: scopes and ownership', () => {
 
     it('orders:create — placeOrder', async () => {
       expect((await place(bob.headers)).data.placeOrder.__typename).toBe('OrderPlaced');
-      for (const who of [delivery, await opsWith('orders:read orders:cancel')]) expect(code(await place(who))).toBe('FORBIDDEN');
+      for (const who of [delivery, await opsWith('orders:read orders:cancel')])
+        expect(code(await place(who))).toBe('FORBIDDEN');
       expect(code(await place({}))).toBe('UNAUTHENTICATED');
     });
 
     it('orders:read — myOrders, only the viewer’s own', async () => {
       const mine = await system.graphql(MY_ORDERS, {}, alice.headers);
-      expect(mine.data.myOrders.edges.map((e: any) => e.node.customerId)).toEqual(Array(mine.data.myOrders.totalCount).fill(alice.id));
+      expect(mine.data.myOrders.edges.map((e: any) => e.node.customerId)).toEqual(
+        Array(mine.data.myOrders.totalCount).fill(alice.id),
+      );
       expect(mine.data.myOrders.edges.map((e: any) => e.node.id)).toContain(aliceOrder);
       expect(code(await system.graphql(MY_ORDERS, {}, delivery))).toBe('FORBIDDEN');
       expect(code(await system.graphql(MY_ORDERS, {}, await opsWith('orders:read:all')))).toBe('FORBIDDEN');
@@ -86,7 +134,9 @@ describe('authorization: scopes and ownership', () => {
     });
 
     it('orders:read:all — order(id) of anyone; without it someone else’s order is null', async () => {
-      expect((await system.graphql(ORDER, { id: aliceOrder }, await opsWith('orders:read:all'))).data.order).toMatchObject({ id: aliceOrder, customerId: alice.id });
+      expect(
+        (await system.graphql(ORDER, { id: aliceOrder }, await opsWith('orders:read:all'))).data.order,
+      ).toMatchObject({ id: aliceOrder, customerId: alice.id });
       expect((await system.graphql(ORDER, { id: aliceOrder }, await opsWith('orders:read'))).data.order).toBeNull();
       expect((await system.graphql(ORDER, { id: aliceOrder }, delivery)).data.order).toBeNull();
       expect(code(await system.graphql(ORDER, { id: aliceOrder }))).toBe('UNAUTHENTICATED');
@@ -102,22 +152,34 @@ describe('authorization: scopes and ownership', () => {
     });
 
     it('shipments:read with orders:read:all — shipment(id) of anyone', async () => {
-      expect((await system.graphql(SHIPMENT, { id: aliceShipment }, await opsWith('shipments:read orders:read:all'))).data.shipment).toMatchObject({ id: aliceShipment, orderId: aliceOrder });
+      expect(
+        (await system.graphql(SHIPMENT, { id: aliceShipment }, await opsWith('shipments:read orders:read:all'))).data
+          .shipment,
+      ).toMatchObject({ id: aliceShipment, orderId: aliceOrder });
       // One of the two is not enough.
       expect((await system.graphql(SHIPMENT, { id: aliceShipment }, delivery)).data.shipment).toBeNull();
-      expect((await system.graphql(SHIPMENT, { id: aliceShipment }, await opsWith('orders:read:all'))).data.shipment).toBeNull();
+      expect(
+        (await system.graphql(SHIPMENT, { id: aliceShipment }, await opsWith('orders:read:all'))).data.shipment,
+      ).toBeNull();
       expect(code(await system.graphql(SHIPMENT, { id: aliceShipment }))).toBe('UNAUTHENTICATED');
     });
 
     it('shipments:write — updateShipmentStatus', async () => {
       expect(code(await system.graphql(SHIP, { id: aliceShipment, s: 'SHIPPED' }, alice.headers))).toBe('FORBIDDEN');
-      expect(code(await system.graphql(SHIP, { id: aliceShipment, s: 'SHIPPED' }, await opsWith('shipments:read')))).toBe('FORBIDDEN');
+      expect(
+        code(await system.graphql(SHIP, { id: aliceShipment, s: 'SHIPPED' }, await opsWith('shipments:read'))),
+      ).toBe('FORBIDDEN');
       expect(code(await system.graphql(SHIP, { id: aliceShipment, s: 'SHIPPED' }))).toBe('UNAUTHENTICATED');
-      expect((await system.graphql(SHIP, { id: aliceShipment, s: 'SHIPPED' }, delivery)).data.updateShipmentStatus).toEqual({ id: aliceShipment, status: 'SHIPPED' });
+      expect(
+        (await system.graphql(SHIP, { id: aliceShipment, s: 'SHIPPED' }, delivery)).data.updateShipmentStatus,
+      ).toEqual({ id: aliceShipment, status: 'SHIPPED' });
     });
 
     it('public fields need no token', async () => {
-      const res = await system.graphql(`query($id: ID!) { product(id: $id) { id } products(first: 1) { totalCount } checkAvailability(items: [{ productId: $id, quantity: 1 }]) { allAvailable } me { id } }`, { id: productId });
+      const res = await system.graphql(
+        `query($id: ID!) { product(id: $id) { id } products(first: 1) { totalCount } checkAvailability(items: [{ productId: $id, quantity: 1 }]) { allAvailable } me { id } }`,
+        { id: productId },
+      );
       expect(res.errors).toBeUndefined();
       expect(res.data.me).toBeNull();
     });
@@ -126,7 +188,9 @@ describe('authorization: scopes and ownership', () => {
   describe('ownership', () => {
     it('shows a customer their own order and shipment', async () => {
       expect((await system.graphql(ORDER, { id: aliceOrder }, alice.headers)).data.order.id).toBe(aliceOrder);
-      expect((await system.graphql(SHIPMENT, { id: aliceShipment }, alice.headers)).data.shipment.id).toBe(aliceShipment);
+      expect((await system.graphql(SHIPMENT, { id: aliceShipment }, alice.headers)).data.shipment.id).toBe(
+        aliceShipment,
+      );
     });
 
     it('answers someone else’s order exactly as a missing one', async () => {
@@ -140,7 +204,11 @@ describe('authorization: scopes and ownership', () => {
       const other = await system.graphql(SHIPMENT, { id: aliceShipment }, bob.headers);
       expect(other).toEqual(await system.graphql(SHIPMENT, { id: randomUUID() }, bob.headers));
       expect(other.data.shipment).toBeNull();
-      const nested = await system.graphql(`query($id: ID!) { shipment(id: $id) { order { id customerId } } }`, { id: aliceShipment }, bob.headers);
+      const nested = await system.graphql(
+        `query($id: ID!) { shipment(id: $id) { order { id customerId } } }`,
+        { id: aliceShipment },
+        bob.headers,
+      );
       expect(nested.data.shipment).toBeNull();
     });
 

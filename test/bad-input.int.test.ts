@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLACE_ORDER, buildOrderInput, createProduct, startSystem, stockOf, type Customer, type Headers, type System } from './support/system.ts';
+import {
+  PLACE_ORDER,
+  buildOrderInput,
+  createProduct,
+  startSystem,
+  stockOf,
+  type Customer,
+  type Headers,
+  type System,
+} from './support/system.ts';
 
 /** Nothing in a response may reveal internals. */
 function expectNoLeak(body: unknown) {
@@ -40,19 +49,63 @@ describe('bad input gets a clear error and changes nothing', () => {
     ['negative quantity', () => buildOrderInput({ items: line(-4) }), 'items[0].quantity'],
     ['quantity over 1000', () => buildOrderInput({ items: line(1001) }), 'items[0].quantity'],
     ['no lines', () => buildOrderInput({ items: [] }), 'items'],
-    ['51 lines', () => buildOrderInput({ items: Array.from({ length: 51 }, () => ({ productId: randomUUID(), quantity: 1 })) }), 'items'],
+    [
+      '51 lines',
+      () => buildOrderInput({ items: Array.from({ length: 51 }, () => ({ productId: randomUUID(), quantity: 1 })) }),
+      'items',
+    ],
     ['the same product twice', () => buildOrderInput({ items: [...line(1), ...line(2)] }), 'items[1].productId'],
-    ['an unknown product', () => buildOrderInput({ items: [...line(1), { productId: randomUUID(), quantity: 1 }] }), 'items[1].productId'],
-    ['an inactive product', () => buildOrderInput({ items: [{ productId: inactive.id, quantity: 1 }] }), 'items[0].productId'],
-    ['a malformed product id', () => buildOrderInput({ items: [{ productId: 'abc', quantity: 1 }] }), 'items[0].productId'],
+    [
+      'an unknown product',
+      () => buildOrderInput({ items: [...line(1), { productId: randomUUID(), quantity: 1 }] }),
+      'items[1].productId',
+    ],
+    [
+      'an inactive product',
+      () => buildOrderInput({ items: [{ productId: inactive.id, quantity: 1 }] }),
+      'items[0].productId',
+    ],
+    [
+      'a malformed product id',
+      () => buildOrderInput({ items: [{ productId: 'abc', quantity: 1 }] }),
+      'items[0].productId',
+    ],
     ['a 7-character key', () => buildOrderInput({ idempotencyKey: 'k'.repeat(7), items: line(1) }), 'idempotencyKey'],
-    ['a 129-character key', () => buildOrderInput({ idempotencyKey: 'k'.repeat(129), items: line(1) }), 'idempotencyKey'],
-    ['an empty address name', () => buildOrderInput({ items: line(1), shippingAddress: { ...address, name: ' ' } }), 'shippingAddress.name'],
-    ['an empty city', () => buildOrderInput({ items: line(1), shippingAddress: { ...address, city: '' } }), 'shippingAddress.city'],
-    ['a country that is not ISO alpha-2', () => buildOrderInput({ items: line(1), shippingAddress: { ...address, country: 'UK' } }), 'shippingAddress.country'],
-    ['a three-letter country', () => buildOrderInput({ items: line(1), shippingAddress: { ...address, country: 'GBR' } }), 'shippingAddress.country'],
-    ['a 10,000-character street', () => buildOrderInput({ items: line(1), shippingAddress: { ...address, line1: 'x'.repeat(10_000) } }), 'shippingAddress.line1'],
-    ['a huge payment token', () => buildOrderInput({ items: line(1), paymentToken: 't'.repeat(5_000) }), 'paymentToken'],
+    [
+      'a 129-character key',
+      () => buildOrderInput({ idempotencyKey: 'k'.repeat(129), items: line(1) }),
+      'idempotencyKey',
+    ],
+    [
+      'an empty address name',
+      () => buildOrderInput({ items: line(1), shippingAddress: { ...address, name: ' ' } }),
+      'shippingAddress.name',
+    ],
+    [
+      'an empty city',
+      () => buildOrderInput({ items: line(1), shippingAddress: { ...address, city: '' } }),
+      'shippingAddress.city',
+    ],
+    [
+      'a country that is not ISO alpha-2',
+      () => buildOrderInput({ items: line(1), shippingAddress: { ...address, country: 'UK' } }),
+      'shippingAddress.country',
+    ],
+    [
+      'a three-letter country',
+      () => buildOrderInput({ items: line(1), shippingAddress: { ...address, country: 'GBR' } }),
+      'shippingAddress.country',
+    ],
+    [
+      'a 10,000-character street',
+      () => buildOrderInput({ items: line(1), shippingAddress: { ...address, line1: 'x'.repeat(10_000) } }),
+      'shippingAddress.line1',
+    ],
+    [
+      'a huge payment token',
+      () => buildOrderInput({ items: line(1), paymentToken: 't'.repeat(5_000) }),
+      'paymentToken',
+    ],
   ];
 
   it.each(invalidOrders)('placeOrder with %s is InvalidOrder', async (_name, build, field) => {
@@ -65,8 +118,17 @@ describe('bad input gets a clear error and changes nothing', () => {
   });
 
   it.each([
-    ['a fractional quantity', () => ({ ...buildOrderInput({ items: line(1) }), items: [{ productId: randomUUID(), quantity: 1.5 }] })],
-    ['a missing address field', () => ({ ...buildOrderInput({ items: line(1) }), shippingAddress: { name: 'A', line1: 'B', city: 'C', country: 'FR' } })],
+    [
+      'a fractional quantity',
+      () => ({ ...buildOrderInput({ items: line(1) }), items: [{ productId: randomUUID(), quantity: 1.5 }] }),
+    ],
+    [
+      'a missing address field',
+      () => ({
+        ...buildOrderInput({ items: line(1) }),
+        shippingAddress: { name: 'A', line1: 'B', city: 'C', country: 'FR' },
+      }),
+    ],
     ['a missing payment token', () => (({ paymentToken: _, ...rest }) => rest)(buildOrderInput({ items: line(1) }))],
   ] as [string, () => unknown][])('placeOrder with %s is BAD_USER_INPUT', async (_name, build) => {
     const input = build();
@@ -101,31 +163,54 @@ describe('bad input gets a clear error and changes nothing', () => {
   it('createProduct refuses a duplicate SKU', async () => {
     const sku = `DUP-${randomUUID().slice(0, 8)}`;
     await createProduct(system, { sku });
-    const res = await system.graphql(CREATE, { input: { sku, name: 'Again', price: '2.00', initialStock: 1 } }, operator);
+    const res = await system.graphql(
+      CREATE,
+      { input: { sku, name: 'Again', price: '2.00', initialStock: 1 } },
+      operator,
+    );
     expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'sku' });
   });
 
   it.each([[-5], [0]])('restockProduct with quantity %i is BAD_USER_INPUT and changes nothing', async (quantity) => {
-    const res = await system.graphql(`mutation($id: ID!, $q: Int!) { restockProduct(productId: $id, quantity: $q) { availableQuantity } }`, { id: product.id, q: quantity }, operator);
+    const res = await system.graphql(
+      `mutation($id: ID!, $q: Int!) { restockProduct(productId: $id, quantity: $q) { availableQuantity } }`,
+      { id: product.id, q: quantity },
+      operator,
+    );
     expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quantity' });
     await expectNothingWritten();
   });
 
   it('restockProduct of an unknown product is NOT_FOUND', async () => {
-    const res = await system.graphql(`mutation($id: ID!) { restockProduct(productId: $id, quantity: 5) { id } }`, { id: randomUUID() }, operator);
+    const res = await system.graphql(
+      `mutation($id: ID!) { restockProduct(productId: $id, quantity: 5) { id } }`,
+      { id: randomUUID() },
+      operator,
+    );
     expect(res.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 
   it('checkAvailability with a malformed id or quantity is BAD_USER_INPUT', async () => {
     const q = `query($items: [AvailabilityItemInput!]!) { checkAvailability(items: $items) { allAvailable } }`;
-    expect((await system.graphql(q, { items: [{ productId: 'nope', quantity: 1 }] })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'items[0].productId' });
-    expect((await system.graphql(q, { items: [{ productId: product.id, quantity: 0 }] })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'items[0].quantity' });
+    expect(
+      (await system.graphql(q, { items: [{ productId: 'nope', quantity: 1 }] })).errors?.[0].extensions,
+    ).toMatchObject({ code: 'BAD_USER_INPUT', field: 'items[0].productId' });
+    expect(
+      (await system.graphql(q, { items: [{ productId: product.id, quantity: 0 }] })).errors?.[0].extensions,
+    ).toMatchObject({ code: 'BAD_USER_INPUT', field: 'items[0].quantity' });
   });
 
   it('order(id) with a malformed id is BAD_USER_INPUT; an invalid cursor too', async () => {
-    expect((await system.graphql(`{ order(id: "1; DROP TABLE orders") { id } }`, {}, customer.headers)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect((await system.graphql(`{ products(after: "garbage") { totalCount } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect((await system.graphql(`{ products(first: 5000) { totalCount } }`)).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(
+      (await system.graphql(`{ order(id: "1; DROP TABLE orders") { id } }`, {}, customer.headers)).errors?.[0]
+        .extensions?.code,
+    ).toBe('BAD_USER_INPUT');
+    expect((await system.graphql(`{ products(after: "garbage") { totalCount } }`)).errors?.[0].extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
+    expect((await system.graphql(`{ products(first: 5000) { totalCount } }`)).errors?.[0].extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
   });
 
   describe('at the gateway', () => {
@@ -155,7 +240,9 @@ describe('bad input gets a clear error and changes nothing', () => {
     });
 
     it('refuses a body over the limit with 413', async () => {
-      const res = await post(JSON.stringify({ query: '{ products { totalCount } }', variables: { pad: 'x'.repeat(1_100_000) } }));
+      const res = await post(
+        JSON.stringify({ query: '{ products { totalCount } }', variables: { pad: 'x'.repeat(1_100_000) } }),
+      );
       expect(res.status).toBe(413);
       expectNoLeak(await res.json());
     });

@@ -15,15 +15,24 @@ async function generated(generates: CodegenConfig['generates']) {
 describe('generated GraphQL types (codegen.ts)', () => {
   it('are committed and up to date with the schemas and operations: otherwise run `npm run codegen`', async () => {
     const files = await generated(config.generates);
-    expect(files.map((f) => relative(ROOT, f.filename)).sort()).toEqual(Object.keys(config.generates).map((f) => relative(ROOT, f)).sort());
-    const stale = files.filter((f) => !existsSync(f.filename) || readFileSync(f.filename, 'utf8') !== f.content).map((f) => relative(ROOT, f.filename));
+    expect(files.map((f) => relative(ROOT, f.filename)).sort()).toEqual(
+      Object.keys(config.generates)
+        .map((f) => relative(ROOT, f))
+        .sort(),
+    );
+    const stale = files
+      .filter((f) => !existsSync(f.filename) || readFileSync(f.filename, 'utf8') !== f.content)
+      .map((f) => relative(ROOT, f.filename));
     expect(stale, 'stale generated files: run `npm run codegen` and commit them').toEqual([]);
   });
 
   it('would see a schema change (the check above can fail)', async () => {
     const target = subgraphTypesFile('products');
     const original = config.generates[target] as Record<string, unknown>;
-    const sdl = readFileSync(resolve(ROOT, 'subgraphs/products/src/schema.graphql'), 'utf8').replace('  isActive: Boolean!\n', '  isActive: Boolean!\n  giftWrap: Boolean!\n');
+    const sdl = readFileSync(resolve(ROOT, 'subgraphs/products/src/schema.graphql'), 'utf8').replace(
+      '  isActive: Boolean!\n',
+      '  isActive: Boolean!\n  giftWrap: Boolean!\n',
+    );
     const [file] = await generated({ [target]: { ...original, schema: sdl } });
     expect(file.content).toContain('giftWrap');
     expect(file.content).not.toBe(readFileSync(target, 'utf8'));

@@ -55,7 +55,8 @@ const services = Object.entries(compose.services);
 const built = services.filter(([, s]) => s.build !== undefined);
 
 function environmentOf(s: Service): Record<string, string> {
-  if (Array.isArray(s.environment)) return Object.fromEntries(s.environment.map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
+  if (Array.isArray(s.environment))
+    return Object.fromEntries(s.environment.map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
   return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v == null ? '' : String(v)]));
 }
 
@@ -89,7 +90,8 @@ describe('docker-compose.yml', () => {
   it.each(built)('%s: runs a program of this repository, and every path in its command exists', (_name, s) => {
     const program = programOf(s);
     expect(program && PROGRAMS[program], `no known program in ${JSON.stringify(s.command)}`).toBeTruthy();
-    for (const arg of commandOf(s).filter((a) => /^[\w.-]+\/[\w./-]+$/.test(a))) expect(existsSync(join(ROOT, arg)), arg).toBe(true);
+    for (const arg of commandOf(s).filter((a) => /^[\w.-]+\/[\w./-]+$/.test(a)))
+      expect(existsSync(join(ROOT, arg)), arg).toBe(true);
   });
 
   it.each(built)('%s: sets only variables its config knows, with values it accepts', (_name, s) => {
@@ -97,7 +99,9 @@ describe('docker-compose.yml', () => {
     const env = environmentOf(s);
     const unknown = Object.keys(env).filter((k) => !(k in schema.shape) && !LIBRARY_VARIABLES.test(k));
     expect(unknown, 'variables no config.ts reads (a typo, or a setting that does nothing)').toEqual([]);
-    const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolateDefaults(v)])));
+    const parsed = schema.safeParse(
+      Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolateDefaults(v)])),
+    );
     expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
   });
 
@@ -119,7 +123,11 @@ describe('docker-compose.yml', () => {
       expect(s.container_name, name).toBeUndefined();
       if (!s.ports?.length || programOf(s) === 'gateway/src/index.ts') continue;
       expect(isOptIn(s), `${name} publishes ${JSON.stringify(s.ports)}`).toBe(true);
-      for (const p of s.ports) expect(typeof p === 'string' ? p.startsWith('127.0.0.1:') : p.host_ip === '127.0.0.1', `${name}: ${JSON.stringify(p)}`).toBe(true);
+      for (const p of s.ports)
+        expect(
+          typeof p === 'string' ? p.startsWith('127.0.0.1:') : p.host_ip === '127.0.0.1',
+          `${name}: ${JSON.stringify(p)}`,
+        ).toBe(true);
     }
     const gateway = built.find(([, s]) => programOf(s) === 'gateway/src/index.ts')![1];
     expect(gateway.ports?.length).toBeGreaterThan(0);
@@ -135,7 +143,8 @@ describe('docker-compose.yml', () => {
       for (const [target, { condition = 'service_started' }] of Object.entries(dependsOn(s))) {
         expect(compose.services[target], `${name} depends on "${target}"`).toBeDefined();
         expect(CONDITIONS, `${name} → ${target}`).toContain(condition);
-        if (condition === 'service_healthy') expect(compose.services[target].healthcheck?.test, `${target} has no health check`).toBeTruthy();
+        if (condition === 'service_healthy')
+          expect(compose.services[target].healthcheck?.test, `${target} has no health check`).toBeTruthy();
         // A default service may not wait on one that only runs with a profile.
         if (!isOptIn(s)) expect(isOptIn(compose.services[target]), `${name} → ${target}`).toBe(false);
       }
@@ -170,7 +179,9 @@ describe('docker-compose.yml', () => {
 
   it('builds from a Dockerfile that copies every workspace manifest before npm ci, and builds the web app', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    const workspaces = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces.flatMap((w) =>
+    const workspaces = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }
+    ).workspaces.flatMap((w) =>
       w.endsWith('/*') ? readdirSync(join(ROOT, w.slice(0, -2))).map((d) => `${w.slice(0, -2)}/${d}`) : [w],
     );
     const firstCi = dockerfile.search(/^RUN .*\bnpm ci\b/m);

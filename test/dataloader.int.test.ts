@@ -13,7 +13,9 @@ describe('Order.items.product through DataLoader', () => {
   afterAll(async () => system?.stop());
 
   it('resolves every product of every order in one batched SQL query per request', async () => {
-    const products = await Promise.all(Array.from({ length: 6 }, (_, i) => createProduct(system, { name: `Loader ${i}`, initialStock: 100 })));
+    const products = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => createProduct(system, { name: `Loader ${i}`, initialStock: 100 })),
+    );
     const customer = await system.signUpCustomer('loader');
     for (let o = 0; o < 4; o++) {
       const items = products.slice(o, o + 3).map((p) => ({ productId: p.id, quantity: 1 }));
@@ -39,9 +41,17 @@ describe('Order.items.product through DataLoader', () => {
   it('needs one query for a single order too', async () => {
     const p = await Promise.all([createProduct(system, { name: 'One' }), createProduct(system, { name: 'Two' })]);
     const single = await system.signUpCustomer('single');
-    const placed = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: p.map((x) => ({ productId: x.id, quantity: 1 })) }) }, single.headers);
+    const placed = await system.graphql(
+      PLACE_ORDER,
+      { input: buildOrderInput({ items: p.map((x) => ({ productId: x.id, quantity: 1 })) }) },
+      single.headers,
+    );
     queries.length = 0;
-    const res = await system.graphql(`query($id: ID!) { order(id: $id) { items { product { name } } } }`, { id: placed.data.placeOrder.order.id }, single.headers);
+    const res = await system.graphql(
+      `query($id: ID!) { order(id: $id) { items { product { name } } } }`,
+      { id: placed.data.placeOrder.order.id },
+      single.headers,
+    );
     expect(res.data.order.items.map((i: any) => i.product.name)).toEqual(['One', 'Two']);
     expect(productReads(queries)).toHaveLength(1);
   });

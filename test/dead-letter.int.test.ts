@@ -18,7 +18,12 @@ describe('a dead-lettered message', () => {
 
   it('is never delivered again', async () => {
     const log = createLogger('dead-letter-test', 'silent');
-    bus = await connectBus({ url: inject('natsUrl'), prefix: `dl${randomBytes(4).toString('hex')}`, name: 'dead-letter-test', log });
+    bus = await connectBus({
+      url: inject('natsUrl'),
+      prefix: `dl${randomBytes(4).toString('hex')}`,
+      name: 'dead-letter-test',
+      log,
+    });
     const jsm = await bus.nc.jetstreamManager();
     // The durable the consumer would create, with a 1 s ack wait instead of 30 s: a redelivery would come within the test.
     await jsm.consumers.add(bus.stream('ORDERS'), {
@@ -28,7 +33,13 @@ describe('a dead-lettered message', () => {
       filter_subject: bus.subject('orders.created'),
       ack_wait: 1_000_000_000,
     });
-    consumer = createEventConsumer({ bus, db: {}, log, service: 'test', handler: { name: 'poison', type: 'orders.created', schema: z.unknown(), handle: async () => {} } });
+    consumer = createEventConsumer({
+      bus,
+      db: {},
+      log,
+      service: 'test',
+      handler: { name: 'poison', type: 'orders.created', schema: z.unknown(), handle: async () => {} },
+    });
     await consumer.init();
     consumer.start();
 
@@ -36,6 +47,9 @@ describe('a dead-lettered message', () => {
     await eventually(async () => (await jsm.streams.info(bus.stream('DLQ'))).state.messages === 1);
     await new Promise((r) => setTimeout(r, 3_000));
     const info = await jsm.consumers.info(bus.stream('ORDERS'), 'test-poison');
-    expect({ deliveries: info.delivered.consumer_seq, unacknowledged: info.num_ack_pending }).toEqual({ deliveries: 1, unacknowledged: 0 });
+    expect({ deliveries: info.delivered.consumer_seq, unacknowledged: info.num_ack_pending }).toEqual({
+      deliveries: 1,
+      unacknowledged: 0,
+    });
   });
 });

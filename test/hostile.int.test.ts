@@ -26,7 +26,8 @@ interface Exchange {
 }
 
 /** Nothing in a response may reveal internals: stack frames, SQL, the ORM, hosts. */
-const LEAK = /stacktrace|\n\s+at\s+\S+|\bat\s+\S+\s+\(\/|SELECT\s.+\sFROM|INSERT\s+INTO|prisma|postgres|127\.0\.0\.1|localhost|ECONNREFUSED/i;
+const LEAK =
+  /stacktrace|\n\s+at\s+\S+|\bat\s+\S+\s+\(\/|SELECT\s.+\sFROM|INSERT\s+INTO|prisma|postgres|127\.0\.0\.1|localhost|ECONNREFUSED/i;
 
 /** Refused operations: code and a message that says what was wrong. */
 function expectRefused(res: Exchange, code: string, message: RegExp) {
@@ -49,14 +50,20 @@ describe('hostile input at the gateway', () => {
 
   beforeAll(async () => {
     // A real secret for every service, so that a production gateway can join them below.
-    system = await startSystem({ productQueries: (sql) => productSql.push(sql), env: { INTERNAL_AUTH_SECRET: randomBytes(32).toString('hex') } });
+    system = await startSystem({
+      productQueries: (sql) => productSql.push(sql),
+      env: { INTERNAL_AUTH_SECRET: randomBytes(32).toString('hex') },
+    });
     customer = await system.signUpCustomer('hostile');
     operator = await system.operatorHeaders();
     product = await createProduct(system, { initialStock: 50 });
   });
   afterAll(async () => system?.stop());
 
-  async function send(body: string | Uint8Array<ArrayBuffer>, { headers = {}, method = 'POST', path = '/graphql' }: { headers?: Headers; method?: string; path?: string } = {}): Promise<Exchange> {
+  async function send(
+    body: string | Uint8Array<ArrayBuffer>,
+    { headers = {}, method = 'POST', path = '/graphql' }: { headers?: Headers; method?: string; path?: string } = {},
+  ): Promise<Exchange> {
     const started = performance.now();
     const res = await fetch(`${system.gatewayUrl}${path}`, {
       method,
@@ -73,7 +80,8 @@ describe('hostile input at the gateway', () => {
     }
     return { status: res.status, body: parsed, text, ms: performance.now() - started };
   }
-  const post = (query: string, variables: Record<string, unknown> = {}, headers: Headers = {}) => send(JSON.stringify({ query, variables }), { headers });
+  const post = (query: string, variables: Record<string, unknown> = {}, headers: Headers = {}) =>
+    send(JSON.stringify({ query, variables }), { headers });
 
   /** Rows of every table a mutation could write, across the services. */
   async function rowCounts() {
@@ -110,28 +118,55 @@ describe('hostile input at the gateway', () => {
     let inner = 'id';
     for (let i = 0; i < 50; i++) inner = `shipment { order { ${inner} } }`;
     await refusedBeforeSubgraphs(async () => {
-      const inline = await post(`query Deep { order(id: "${randomUUID()}") { ${inner} } products(first: 1) { totalCount } }`, {}, customer.headers);
+      const inline = await post(
+        `query Deep { order(id: "${randomUUID()}") { ${inner} } products(first: 1) { totalCount } }`,
+        {},
+        customer.headers,
+      );
       expect(inline.status).toBe(400);
-      expectRefused(inline, 'GRAPHQL_VALIDATION_FAILED', /^Operation "Deep" is nested 102 levels deep; at most 12 are allowed$/);
+      expectRefused(
+        inline,
+        'GRAPHQL_VALIDATION_FAILED',
+        /^Operation "Deep" is nested 102 levels deep; at most 12 are allowed$/,
+      );
       // Each fragment adds two levels; the chain of 10 is 22 deep.
-      const chain = Array.from({ length: 10 }, (_, i) => `fragment L${i} on Order { shipment { order { ${i === 9 ? 'id' : `...L${i + 1}`} } } }`).join('\n');
-      const viaFragments = await post(`{ order(id: "${randomUUID()}") { ...L0 } products(first: 1) { totalCount } }\n${chain}`, {}, customer.headers);
+      const chain = Array.from(
+        { length: 10 },
+        (_, i) => `fragment L${i} on Order { shipment { order { ${i === 9 ? 'id' : `...L${i + 1}`} } } }`,
+      ).join('\n');
+      const viaFragments = await post(
+        `{ order(id: "${randomUUID()}") { ...L0 } products(first: 1) { totalCount } }\n${chain}`,
+        {},
+        customer.headers,
+      );
       expectRefused(viaFragments, 'GRAPHQL_VALIDATION_FAILED', /nested 22 levels deep; at most 12/);
       // Fragment cycles are refused by graphql-js's own rule, without looping.
-      const cycle = await post(`{ order(id: "${randomUUID()}") { ...A } } fragment A on Order { shipment { order { ...B } } } fragment B on Order { shipment { order { ...A } } }`, {}, customer.headers);
+      const cycle = await post(
+        `{ order(id: "${randomUUID()}") { ...A } } fragment A on Order { shipment { order { ...B } } } fragment B on Order { shipment { order { ...A } } }`,
+        {},
+        customer.headers,
+      );
       expectRefused(cycle, 'GRAPHQL_VALIDATION_FAILED', /Cannot spread fragment "A" within itself/);
     });
   });
 
   it('refuses alias bombs: past the token limit, past the alias limit, and on mutations', async () => {
     await refusedBeforeSubgraphs(async () => {
-      const thousands = await post(`{ ${Array.from({ length: 5_000 }, (_, i) => `a${i}: products(first: 100) { totalCount }`).join(' ')} }`);
+      const thousands = await post(
+        `{ ${Array.from({ length: 5_000 }, (_, i) => `a${i}: products(first: 100) { totalCount }`).join(' ')} }`,
+      );
       expect(thousands.status).toBe(400);
       expectRefused(thousands, 'GRAPHQL_PARSE_FAILED', /Document contains more tha[nt] 5000 tokens/);
-      const hundreds = await post(`{ ${Array.from({ length: 500 }, (_, i) => `a${i}: __typename`).join(' ')} products(first: 1) { totalCount } }`);
+      const hundreds = await post(
+        `{ ${Array.from({ length: 500 }, (_, i) => `a${i}: __typename`).join(' ')} products(first: 1) { totalCount } }`,
+      );
       expectRefused(hundreds, 'GRAPHQL_VALIDATION_FAILED', /^The operation uses 500 aliases; at most 30 are allowed$/);
       // The same mutation 100 times in one request: refused whole, nothing created.
-      const creates = Array.from({ length: 100 }, (_, i) => `c${i}: createProduct(input: { sku: "BOMB-${i}-${randomUUID()}", name: "x", price: "1.00", initialStock: 1 }) { id }`);
+      const creates = Array.from(
+        { length: 100 },
+        (_, i) =>
+          `c${i}: createProduct(input: { sku: "BOMB-${i}-${randomUUID()}", name: "x", price: "1.00", initialStock: 1 }) { id }`,
+      );
       const mutation = await post(`mutation { ${creates.join(' ')} }`, {}, operator);
       expectRefused(mutation, 'GRAPHQL_VALIDATION_FAILED', /uses 100 aliases/);
     });
@@ -148,7 +183,8 @@ describe('hostile input at the gateway', () => {
       expectRefused(res, 'GRAPHQL_VALIDATION_FAILED', /too expensive: estimated cost \d+, at most 10000 allowed/);
       // With aliases at every level the copies stay distinct: the alias count gives it away too.
       const aliased = ['fragment G0 on Query { __typename }'];
-      for (let i = 1; i <= levels; i++) aliased.push(`fragment G${i} on Query { a${i}: __typename ...G${i - 1} ...G${i - 1} }`);
+      for (let i = 1; i <= levels; i++)
+        aliased.push(`fragment G${i} on Query { a${i}: __typename ...G${i - 1} ...G${i - 1} }`);
       const res2 = await post(`{ ...G${levels} products(first: 1) { totalCount } }\n${aliased.join('\n')}`);
       expectRefused(res2, 'GRAPHQL_VALIDATION_FAILED', new RegExp(`uses ${2 ** levels - 1} aliases`));
     });
@@ -159,19 +195,31 @@ describe('hostile input at the gateway', () => {
       const literal = await post(`{ products(first: 100000) { totalCount edges { node { id } } } }`);
       expectRefused(literal, 'GRAPHQL_VALIDATION_FAILED', /estimated cost 400001, at most 10000/);
       // As a variable: the page size the client sends is what counts.
-      const variable = await post(`query($n: Int) { products(first: $n) { edges { node { id name price { amount } } } } }`, { n: 100_000 });
+      const variable = await post(
+        `query($n: Int) { products(first: $n) { edges { node { id name price { amount } } } } }`,
+        { n: 100_000 },
+      );
       expectRefused(variable, 'GRAPHQL_VALIDATION_FAILED', /too expensive/);
       // Nested pages multiply: 100 products × 100 stock movements each.
-      const nested = await post(`{ products(first: 100) { edges { node { stockMovements(first: 100) { id type quantity } } } } }`, {}, operator);
+      const nested = await post(
+        `{ products(first: 100) { edges { node { stockMovements(first: 100) { id type quantity } } } } }`,
+        {},
+        operator,
+      );
       expectRefused(nested, 'GRAPHQL_VALIDATION_FAILED', /estimated cost 30301/);
       // Written out in the document, 10,000 lines are far past the token limit.
-      const inline = await post(`{ checkAvailability(items: [${Array.from({ length: 10_000 }, () => `{ productId: "${product.id}", quantity: 1 }`).join(',')}]) { allAvailable } }`);
+      const inline = await post(
+        `{ checkAvailability(items: [${Array.from({ length: 10_000 }, () => `{ productId: "${product.id}", quantity: 1 }`).join(',')}]) { allAvailable } }`,
+      );
       expectRefused(inline, 'GRAPHQL_PARSE_FAILED', /more tha[nt] 5000 tokens/);
     });
     // As a variable (about 700 kB): a clear answer from the products subgraph, which takes 1 to 50 lines.
     const items = Array.from({ length: 10_000 }, () => ({ productId: product.id, quantity: 1 }));
     const before = await rowCounts();
-    const res = await post(`query($items: [AvailabilityItemInput!]!) { checkAvailability(items: $items) { allAvailable } }`, { items });
+    const res = await post(
+      `query($items: [AvailabilityItemInput!]!) { checkAvailability(items: $items) { allAvailable } }`,
+      { items },
+    );
     expect(res.status).toBe(200);
     expectRefused(res, 'BAD_USER_INPUT', /items must have 1 to 50 lines/);
     expect(res.ms).toBeLessThan(5_000);
@@ -181,7 +229,9 @@ describe('hostile input at the gateway', () => {
   it('refuses 1 MB strings by the body limit, and long strings under it by input validation', async () => {
     const before = await rowCounts();
     const mb = 'x'.repeat(1024 * 1024);
-    const signUp = await post(`mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }`, { input: { email: `big-${randomUUID()}@example.test`, password: 'long enough password', name: mb } });
+    const signUp = await post(`mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }`, {
+      input: { email: `big-${randomUUID()}@example.test`, password: 'long enough password', name: mb },
+    });
     expect(signUp.status).toBe(413);
     expectRefused(signUp, 'BAD_REQUEST', /^Request body too large$/);
     // The same string as a literal in the document: one token, but the same bytes.
@@ -189,9 +239,20 @@ describe('hostile input at the gateway', () => {
     expect(literal.status).toBe(413);
     // 900 kB fits the body limit: every service checks its own lengths.
     const big = 'y'.repeat(900_000);
-    const name = await post(`mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }`, { input: { email: `big-${randomUUID()}@example.test`, password: 'long enough password', name: big } });
+    const name = await post(`mutation($input: SignUpInput!) { signUp(input: $input) { accessToken } }`, {
+      input: { email: `big-${randomUUID()}@example.test`, password: 'long enough password', name: big },
+    });
     expectRefused(name, 'BAD_USER_INPUT', /name needs 1 to \d+ characters/);
-    const order = await post(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId: product.id, quantity: 1 }], shippingAddress: { name: big, line1: 'a', city: 'b', postalCode: 'c', country: 'FR' } }) }, customer.headers);
+    const order = await post(
+      PLACE_ORDER,
+      {
+        input: buildOrderInput({
+          items: [{ productId: product.id, quantity: 1 }],
+          shippingAddress: { name: big, line1: 'a', city: 'b', postalCode: 'c', country: 'FR' },
+        }),
+      },
+      customer.headers,
+    );
     expect(order.body.data.placeOrder).toMatchObject({ __typename: 'InvalidOrder', field: 'shippingAddress.name' });
     const search = await post(`query($s: String) { products(first: 1, search: $s) { totalCount } }`, { s: big });
     expectRefused(search, 'BAD_USER_INPUT', /search must be at most 200 characters/);
@@ -199,8 +260,15 @@ describe('hostile input at the gateway', () => {
   });
 
   it('refuses a 10 MB body with 413 without reading it', async () => {
-    const body = new TextEncoder().encode(JSON.stringify({ query: '{ __typename }', variables: { blob: 'z'.repeat(10 * 1024 * 1024) } }));
-    const res = await send(body).catch((err: Error & { cause?: Error }) => ({ status: 0, body: null, text: String(err.cause?.message ?? err.message), ms: 0 }));
+    const body = new TextEncoder().encode(
+      JSON.stringify({ query: '{ __typename }', variables: { blob: 'z'.repeat(10 * 1024 * 1024) } }),
+    );
+    const res = await send(body).catch((err: Error & { cause?: Error }) => ({
+      status: 0,
+      body: null,
+      text: String(err.cause?.message ?? err.message),
+      ms: 0,
+    }));
     // The gateway answers 413 from the Content-Length; a client still uploading may see the socket closed instead.
     if (res.status === 0) expect(res.text).toMatch(/closed|reset|EPIPE|ECONNRESET/i);
     else {
@@ -212,7 +280,13 @@ describe('hostile input at the gateway', () => {
     const chunks = new ReadableStream<Uint8Array>({
       pull: (c) => (sent++ < 10 ? c.enqueue(new Uint8Array(1024 * 1024).fill(0x20)) : c.close()),
     });
-    const init: RequestInit & { duplex: 'half' } = { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunks, duplex: 'half', signal: AbortSignal.timeout(30_000) };
+    const init: RequestInit & { duplex: 'half' } = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chunks,
+      duplex: 'half',
+      signal: AbortSignal.timeout(30_000),
+    };
     const chunked = await fetch(`${system.gatewayUrl}/graphql`, init).then(
       async (r) => ({ status: r.status, text: await r.text() }),
       (err: Error & { cause?: Error }) => ({ status: 0, text: String(err.cause?.message ?? err.message) }),
@@ -227,7 +301,14 @@ describe('hostile input at the gateway', () => {
       const batch = await send(JSON.stringify(Array.from({ length: 100 }, () => ({ query: PRODUCTS_PAGE }))));
       expect(batch.status).toBe(400);
       expectRefused(batch, 'BAD_REQUEST', /batching/i);
-      const mutations = await send(JSON.stringify([{ query: `mutation { createProduct(input: { sku: "BATCH-${randomUUID()}", name: "x", price: "1.00", initialStock: 1 }) { id } }` }]), { headers: operator });
+      const mutations = await send(
+        JSON.stringify([
+          {
+            query: `mutation { createProduct(input: { sku: "BATCH-${randomUUID()}", name: "x", price: "1.00", initialStock: 1 }) { id } }`,
+          },
+        ]),
+        { headers: operator },
+      );
       expect(mutations.status).toBe(400);
     });
   });
@@ -235,33 +316,58 @@ describe('hostile input at the gateway', () => {
   it('refuses CSRF-style simple requests: text/plain and form posts, GET without a preflight header, GET mutations', async () => {
     const createMutation = `mutation { createProduct(input: { sku: "CSRF-${randomUUID()}", name: "x", price: "1.00", initialStock: 1 }) { id } }`;
     await refusedBeforeSubgraphs(async () => {
-      for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-        const res = await send(JSON.stringify({ query: createMutation }), { headers: { ...operator, 'content-type': contentType } });
+      for (const contentType of [
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+      ]) {
+        const res = await send(JSON.stringify({ query: createMutation }), {
+          headers: { ...operator, 'content-type': contentType },
+        });
         expect(res.status, contentType).toBe(400);
         expectRefused(res, 'BAD_REQUEST', /Cross-Site Request Forgery/);
       }
       const get = await send('', { method: 'GET', path: `/graphql?query=${encodeURIComponent(PRODUCTS_PAGE)}` });
       expect(get.status).toBe(400);
       expectRefused(get, 'BAD_REQUEST', /Cross-Site Request Forgery/);
-      const getMutation = await send('', { method: 'GET', path: `/graphql?query=${encodeURIComponent(createMutation)}`, headers: operator });
+      const getMutation = await send('', {
+        method: 'GET',
+        path: `/graphql?query=${encodeURIComponent(createMutation)}`,
+        headers: operator,
+      });
       expect(getMutation.status).toBe(400);
       // Even with the preflight header (a non-simple request), a mutation over GET is refused.
-      const preflighted = await send('', { method: 'GET', path: `/graphql?query=${encodeURIComponent(createMutation)}`, headers: { ...operator, 'apollo-require-preflight': 'true' } });
+      const preflighted = await send('', {
+        method: 'GET',
+        path: `/graphql?query=${encodeURIComponent(createMutation)}`,
+        headers: { ...operator, 'apollo-require-preflight': 'true' },
+      });
       expect(preflighted.status).toBe(405);
       expectRefused(preflighted, 'BAD_REQUEST', /GET requests only support query operations/);
     });
     // A GET query that is not a simple request still works (the preflight header cannot be sent cross-site without CORS).
-    const ok = await send('', { method: 'GET', path: `/graphql?query=${encodeURIComponent(PRODUCTS_PAGE)}`, headers: { 'apollo-require-preflight': 'true' } });
+    const ok = await send('', {
+      method: 'GET',
+      path: `/graphql?query=${encodeURIComponent(PRODUCTS_PAGE)}`,
+      headers: { 'apollo-require-preflight': 'true' },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.data.products.totalCount).toBeGreaterThan(0);
   });
 
   it('turns introspection and field suggestions off in production', async () => {
     const port = await freePort();
-    const production = await startGateway(gatewayConfig({ ...system.env, NODE_ENV: 'production', PORT: String(port) }), { log: createLogger('gw-production', 'silent') });
+    const production = await startGateway(
+      gatewayConfig({ ...system.env, NODE_ENV: 'production', PORT: String(port) }),
+      { log: createLogger('gw-production', 'silent') },
+    );
     try {
       const ask = async (query: string) => {
-        const res = await fetch(`${production.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+        const res = await fetch(`${production.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query }),
+        });
         return { status: res.status, text: await res.clone().text(), body: await res.json(), ms: 0 } as Exchange;
       };
       const schema = await ask('{ __schema { types { name } } }');
@@ -284,7 +390,10 @@ describe('hostile input at the gateway', () => {
   it('stays responsive for other clients while abusive requests keep coming', async () => {
     const bombs = [
       () => post(`{ ${Array.from({ length: 1_600 }, (_, i) => `a${i}: __typename`).join(' ')} }`),
-      () => post(`{ products(first: 100) { edges { node { ...F20 } } } } fragment F0 on Product { id } ${Array.from({ length: 20 }, (_, i) => `fragment F${i + 1} on Product { ...F${i} ...F${i} }`).join(' ')}`),
+      () =>
+        post(
+          `{ products(first: 100) { edges { node { ...F20 } } } } fragment F0 on Product { id } ${Array.from({ length: 20 }, (_, i) => `fragment F${i + 1} on Product { ...F${i} ...F${i} }`).join(' ')}`,
+        ),
       () => post(`{ products(first: 1, search: "${'q'.repeat(2_000_000)}") { totalCount } }`),
       () => send(JSON.stringify(Array.from({ length: 1_000 }, () => ({ query: PRODUCTS_PAGE })))),
       () => send(JSON.stringify({ query: PRODUCTS_PAGE }), { headers: { 'content-type': 'text/plain' } }),
@@ -305,7 +414,11 @@ describe('hostile input at the gateway', () => {
       const latencies: number[] = [];
       for (let i = 0; i < 10; i++) {
         const started = performance.now();
-        const res = await post(`query($id: ID!) { product(id: $id) { id availableQuantity } me { id } }`, { id: product.id }, other.headers);
+        const res = await post(
+          `query($id: ID!) { product(id: $id) { id availableQuantity } me { id } }`,
+          { id: product.id },
+          other.headers,
+        );
         latencies.push(performance.now() - started);
         expect(res.status).toBe(200);
         expect(res.body.data.product.id).toBe(product.id);
@@ -353,11 +466,18 @@ describe('fuzzed mutation inputs', () => {
     operator = await system.operatorHeaders();
     delivery = { authorization: `Bearer ${await system.clientToken('delivery-partner')}` };
     customer = await system.signUpCustomer('fuzz');
-    products = await Promise.all([createProduct(system, { initialStock: 500 }), createProduct(system, { initialStock: 500 })]);
+    products = await Promise.all([
+      createProduct(system, { initialStock: 500 }),
+      createProduct(system, { initialStock: 500 }),
+    ]);
     // Real orders and shipments to aim at, so that some fuzzed ids hit something.
     orderIds = [];
     for (let i = 0; i < 3; i++) {
-      const r = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId: products[i % 2].id, quantity: 1 }] }) }, customer.headers);
+      const r = await system.graphql(
+        PLACE_ORDER,
+        { input: buildOrderInput({ items: [{ productId: products[i % 2].id, quantity: 1 }] }) },
+        customer.headers,
+      );
       orderIds.push(r.data.placeOrder.order.id);
     }
     shipmentIds = await eventually(async () => {
@@ -393,79 +513,184 @@ describe('fuzzed mutation inputs', () => {
   );
   const int = fc.oneof(fc.integer(), fc.integer({ min: -2, max: 1_002 }), fc.constantFrom(-(2 ** 31), 2 ** 31 - 1));
   // Values of any other type: refused by the gateway's variable coercion.
-  const wild = fc.oneof(str, fc.double(), fc.integer({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER }), fc.boolean(), fc.constant(null), fc.anything({ maxDepth: 3 }));
+  const wild = fc.oneof(
+    str,
+    fc.double(),
+    fc.integer({ min: 2 ** 31, max: Number.MAX_SAFE_INTEGER }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.anything({ maxDepth: 3 }),
+  );
 
   /** How a variable's value is drawn: `typed` keeps the declared types (the call reaches a resolver), `mangled` mixes in anything. */
-  type Draw = { value<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<unknown>; object(shape: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unknown> };
+  type Draw = {
+    value<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<unknown>;
+    object(shape: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<unknown>;
+  };
   const typed: Draw = { value: (arb) => arb, object: (shape) => fc.record(shape) };
   const mangled: Draw = {
     value: (arb) => fc.oneof({ weight: 2, arbitrary: arb as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: wild }),
-    object: (shape) => fc.oneof({ weight: 3, arbitrary: fc.record(shape, { requiredKeys: [] }) }, { weight: 1, arbitrary: wild }),
+    object: (shape) =>
+      fc.oneof({ weight: 3, arbitrary: fc.record(shape, { requiredKeys: [] }) }, { weight: 1, arbitrary: wild }),
   };
   const id = () => fc.oneof(fc.uuid(), str, fc.constantFrom(...orderIds, ...shipmentIds, ...products.map((p) => p.id)));
 
   /** A fresh log-in of the fuzz customer: each logOut ends the log-in whose token called it. */
   async function freshSession(): Promise<Headers> {
-    const res = await system.graphql(`mutation($input: LogInInput!) { logIn(input: $input) { accessToken } }`, { input: { email: customer.email, password: customer.password } });
+    const res = await system.graphql(`mutation($input: LogInInput!) { logIn(input: $input) { accessToken } }`, {
+      input: { email: customer.email, password: customer.password },
+    });
     return { authorization: `Bearer ${res.data.logIn.accessToken}` };
   }
 
   /** [mutation, operation, variables, caller's headers, runs (default RUNS)] */
   const cases: [string, string, (d: Draw) => fc.Arbitrary<unknown>, () => Headers | Promise<Headers>, number?][] = [
-    ['placeOrder', PLACE_ORDER, (d) => d.object({ input: d.object({
-      idempotencyKey: d.value(fc.oneof(str, fc.uuid())),
-      items: d.value(fc.array(d.object({ productId: d.value(id()), quantity: d.value(int) }), { maxLength: 60 })),
-      shippingAddress: d.object({ name: d.value(str), line1: d.value(str), line2: d.value(fc.option(str)), city: d.value(str), postalCode: d.value(str), country: d.value(fc.oneof(str, fc.constantFrom('FR', 'GB', 'us'))) }),
-      paymentToken: d.value(fc.oneof(str, fc.constantFrom('tok_visa', 'tok_chargeDeclined', 'tok_processingError'))),
-    }) }), () => customer.headers],
-    ['createProduct', `mutation($input: CreateProductInput!) { createProduct(input: $input) { id availableQuantity } }`, (d) => d.object({ input: d.object({
-      sku: d.value(str), name: d.value(str), description: d.value(fc.option(str)),
-      price: d.value(fc.oneof(str, fc.constantFrom('1.00', '0', '-1', '1e9', '0.001', 'NaN', '99999999999999999999.99'))), initialStock: d.value(int), lowStockThreshold: d.value(int),
-    }) }), () => operator],
-    ['restockProduct', `mutation($id: ID!, $q: Int!, $reason: String) { restockProduct(productId: $id, quantity: $q, reason: $reason) { id availableQuantity } }`,
-      (d) => d.object({ id: d.value(id()), q: d.value(int), reason: d.value(fc.option(str)) }), () => operator],
-    ['cancelOrder', `mutation($id: ID!, $reason: String) { cancelOrder(orderId: $id, reason: $reason) { __typename } }`,
-      (d) => d.object({ id: d.value(id()), reason: d.value(fc.option(str)) }), () => customer.headers],
-    ['updateShipmentStatus', `mutation($input: UpdateShipmentStatusInput!) { updateShipmentStatus(input: $input) { id status } }`, (d) => d.object({ input: d.object({
-      shipmentId: d.value(id()), status: d.value(fc.constantFrom('PROCESSING', 'SHIPPED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED')), location: d.value(fc.option(str)), description: d.value(fc.option(str)),
-    }) }), () => delivery],
-    ['signUp', `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken expiresIn } }`, (d) => d.object({ input: d.object({
-      email: d.value(fc.oneof(str, fc.emailAddress())), password: d.value(str), name: d.value(str),
-    }) }), () => ({})],
-    ['logIn', `mutation($input: LogInInput!) { logIn(input: $input) { accessToken } }`, (d) => d.object({ input: d.object({
-      email: d.value(fc.oneof(str, fc.emailAddress(), fc.constant(customer.email))), password: d.value(str),
-    }) }), () => ({})],
-    ['refreshToken', `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`, (d) => d.object({ t: d.value(str) }), () => ({})],
+    [
+      'placeOrder',
+      PLACE_ORDER,
+      (d) =>
+        d.object({
+          input: d.object({
+            idempotencyKey: d.value(fc.oneof(str, fc.uuid())),
+            items: d.value(fc.array(d.object({ productId: d.value(id()), quantity: d.value(int) }), { maxLength: 60 })),
+            shippingAddress: d.object({
+              name: d.value(str),
+              line1: d.value(str),
+              line2: d.value(fc.option(str)),
+              city: d.value(str),
+              postalCode: d.value(str),
+              country: d.value(fc.oneof(str, fc.constantFrom('FR', 'GB', 'us'))),
+            }),
+            paymentToken: d.value(
+              fc.oneof(str, fc.constantFrom('tok_visa', 'tok_chargeDeclined', 'tok_processingError')),
+            ),
+          }),
+        }),
+      () => customer.headers,
+    ],
+    [
+      'createProduct',
+      `mutation($input: CreateProductInput!) { createProduct(input: $input) { id availableQuantity } }`,
+      (d) =>
+        d.object({
+          input: d.object({
+            sku: d.value(str),
+            name: d.value(str),
+            description: d.value(fc.option(str)),
+            price: d.value(
+              fc.oneof(str, fc.constantFrom('1.00', '0', '-1', '1e9', '0.001', 'NaN', '99999999999999999999.99')),
+            ),
+            initialStock: d.value(int),
+            lowStockThreshold: d.value(int),
+          }),
+        }),
+      () => operator,
+    ],
+    [
+      'restockProduct',
+      `mutation($id: ID!, $q: Int!, $reason: String) { restockProduct(productId: $id, quantity: $q, reason: $reason) { id availableQuantity } }`,
+      (d) => d.object({ id: d.value(id()), q: d.value(int), reason: d.value(fc.option(str)) }),
+      () => operator,
+    ],
+    [
+      'cancelOrder',
+      `mutation($id: ID!, $reason: String) { cancelOrder(orderId: $id, reason: $reason) { __typename } }`,
+      (d) => d.object({ id: d.value(id()), reason: d.value(fc.option(str)) }),
+      () => customer.headers,
+    ],
+    [
+      'updateShipmentStatus',
+      `mutation($input: UpdateShipmentStatusInput!) { updateShipmentStatus(input: $input) { id status } }`,
+      (d) =>
+        d.object({
+          input: d.object({
+            shipmentId: d.value(id()),
+            status: d.value(fc.constantFrom('PROCESSING', 'SHIPPED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED')),
+            location: d.value(fc.option(str)),
+            description: d.value(fc.option(str)),
+          }),
+        }),
+      () => delivery,
+    ],
+    [
+      'signUp',
+      `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken expiresIn } }`,
+      (d) =>
+        d.object({
+          input: d.object({
+            email: d.value(fc.oneof(str, fc.emailAddress())),
+            password: d.value(str),
+            name: d.value(str),
+          }),
+        }),
+      () => ({}),
+    ],
+    [
+      'logIn',
+      `mutation($input: LogInInput!) { logIn(input: $input) { accessToken } }`,
+      (d) =>
+        d.object({
+          input: d.object({
+            email: d.value(fc.oneof(str, fc.emailAddress(), fc.constant(customer.email))),
+            password: d.value(str),
+          }),
+        }),
+      () => ({}),
+    ],
+    [
+      'refreshToken',
+      `mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }`,
+      (d) => d.object({ t: d.value(str) }),
+      () => ({}),
+    ],
     // Fewer runs: each needs a log-in (a deliberately slow password hash).
-    ['logOut', `mutation($t: String!) { logOut(refreshToken: $t) }`, (d) => d.object({ t: d.value(str) }), freshSession, Math.ceil(RUNS / 2.5)],
+    [
+      'logOut',
+      `mutation($t: String!) { logOut(refreshToken: $t) }`,
+      (d) => d.object({ t: d.value(str) }),
+      freshSession,
+      Math.ceil(RUNS / 2.5),
+    ],
   ];
 
-  it.each(cases)('%s answers every input with a well-formed response', async (name, query, variables, headers, numRuns = RUNS) => {
-    let executed = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: variables(typed) }, { weight: 1, arbitrary: variables(mangled) }), async (vars) => {
-        const res = await call(query, vars, await headers());
-        expectWellFormed(res, name);
-        // `data` is present (maybe null) only when the operation ran: a subgraph saw the input.
-        if ('data' in res.body) executed++;
-      }),
-      { numRuns },
-    );
-    expect(executed, 'runs that reached a resolver').toBeGreaterThanOrEqual(numRuns / 5);
-  }, 60_000 * Math.max(1, RUNS / 50));
+  it.each(cases)(
+    '%s answers every input with a well-formed response',
+    async (name, query, variables, headers, numRuns = RUNS) => {
+      let executed = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof({ weight: 3, arbitrary: variables(typed) }, { weight: 1, arbitrary: variables(mangled) }),
+          async (vars) => {
+            const res = await call(query, vars, await headers());
+            expectWellFormed(res, name);
+            // `data` is present (maybe null) only when the operation ran: a subgraph saw the input.
+            if ('data' in res.body) executed++;
+          },
+        ),
+        { numRuns },
+      );
+      expect(executed, 'runs that reached a resolver').toBeGreaterThanOrEqual(numRuns / 5);
+    },
+    60_000 * Math.max(1, RUNS / 50),
+  );
 
   it('leaves every invariant intact afterwards', async () => {
     // Whatever the fuzzing placed or cancelled settles: no order left waiting for its payment, no reservation held.
-    await eventually(async () => {
-      const pending = await system.orders.db.order.count({ where: { status: 'PENDING_PAYMENT' } });
-      const held = await system.products.db.reservation.count({ where: { status: 'ACTIVE' } });
-      return pending === 0 && held === 0;
-    }, { timeoutMs: 30_000 });
+    await eventually(
+      async () => {
+        const pending = await system.orders.db.order.count({ where: { status: 'PENDING_PAYMENT' } });
+        const held = await system.products.db.reservation.count({ where: { status: 'ACTIVE' } });
+        return pending === 0 && held === 0;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(await inventoryViolations(system)).toEqual([]);
     // Every order has exactly one payment outcome.
     await eventually(async () => (await system.orders.db.payment.count()) === (await system.orders.db.order.count()));
     // The customer the fuzzing logged out and in is still a working account.
-    const again = await system.graphql(`mutation($input: LogInInput!) { logIn(input: $input) { accessToken } }`, { input: { email: customer.email, password: customer.password } });
+    const again = await system.graphql(`mutation($input: LogInInput!) { logIn(input: $input) { accessToken } }`, {
+      input: { email: customer.email, password: customer.password },
+    });
     expect(again.data?.logIn.accessToken).toBeTruthy();
   });
 });

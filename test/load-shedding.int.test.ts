@@ -11,7 +11,12 @@ describe('load shedding at the gateway', () => {
   let system: System;
   const QUERY = '{ products(first: 20) { totalCount edges { node { id name price { amount } } } } }';
   const post = (signal?: AbortSignal) =>
-    fetch(`${system.gatewayUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY }), signal });
+    fetch(`${system.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: QUERY }),
+      signal,
+    });
 
   beforeAll(async () => {
     system = await startSystem({ env: { MAX_IN_FLIGHT_REQUESTS: '2' } });
@@ -20,7 +25,13 @@ describe('load shedding at the gateway', () => {
 
   it('refuses what exceeds the limit at once, with 503, Retry-After and SERVICE_UNAVAILABLE', async () => {
     const responses = await Promise.all(Array.from({ length: 30 }, () => post()));
-    const bodies = await Promise.all(responses.map(async (r) => ({ status: r.status, retryAfter: r.headers.get('retry-after'), body: await r.json() })));
+    const bodies = await Promise.all(
+      responses.map(async (r) => ({
+        status: r.status,
+        retryAfter: r.headers.get('retry-after'),
+        body: await r.json(),
+      })),
+    );
     const served = bodies.filter((b) => b.status === 200);
     const shed = bodies.filter((b) => b.status === 503);
     expect(served.length + shed.length).toBe(30);
@@ -30,7 +41,14 @@ describe('load shedding at the gateway', () => {
     expect(shed[0]).toEqual({
       status: 503,
       retryAfter: '1',
-      body: { errors: [{ message: 'The service is overloaded; retry in 1 s', extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 1 } }] },
+      body: {
+        errors: [
+          {
+            message: 'The service is overloaded; retry in 1 s',
+            extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 1 },
+          },
+        ],
+      },
     });
   });
 

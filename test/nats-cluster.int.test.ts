@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { describe, expect, it } from 'vitest';
 import { startNatsCluster } from '@orderflow/devstack';
-import { PLACE_ORDER, buildOrderInput, createProduct, eventually, inventoryViolations, startSystem } from './support/system.ts';
+import {
+  PLACE_ORDER,
+  buildOrderInput,
+  createProduct,
+  eventually,
+  inventoryViolations,
+  startSystem,
+} from './support/system.ts';
 
 /** The saga's streams and the revocation bucket, as they are named on the wire for a prefix (packages/common/src/nats.ts). */
 function streamNames(prefix: string) {
@@ -14,7 +21,11 @@ function streamNames(prefix: string) {
 
 async function replicaHealth(jsm: JetStreamManager, stream: string) {
   const { config, cluster } = await jsm.streams.info(stream);
-  return { replicas: config.num_replicas, leader: cluster?.leader, peers: (cluster?.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false })) };
+  return {
+    replicas: config.num_replicas,
+    leader: cluster?.leader,
+    peers: (cluster?.replicas ?? []).map((r) => ({ name: r.name, current: r.current, offline: r.offline ?? false })),
+  };
 }
 
 describe('the saga on a 3-node NATS cluster', () => {
@@ -22,12 +33,19 @@ describe('the saga on a 3-node NATS cluster', () => {
     const dir = mkdtempSync(join(tmpdir(), 'orderflow-nats-cluster-'));
     const cluster = await startNatsCluster({ dir });
     let nc: NatsConnection | null = null;
-    const system = await startSystem({ natsUrl: cluster.url, env: { NATS_REPLICAS: '3', SAGA_RETRY_SCALE: '0.05' } }).catch(async (err) => {
+    const system = await startSystem({
+      natsUrl: cluster.url,
+      env: { NATS_REPLICAS: '3', SAGA_RETRY_SCALE: '0.05' },
+    }).catch(async (err) => {
       await cluster.stop();
       throw err;
     });
     try {
-      nc = await connect({ servers: cluster.nodes.map((n) => n.url), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      nc = await connect({
+        servers: cluster.nodes.map((n) => n.url),
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+      });
       const jsm = await nc.jetstreamManager();
       const [orders, inventory, shipments, dlq, revocations] = streamNames(system.natsPrefix);
       // Every stream of the saga, the dead letters and the revocation bucket are R3, each replica current.
@@ -56,8 +74,16 @@ describe('the saga on a 3-node NATS cluster', () => {
         const quantity = 1 + (i % 3);
         placements.push(
           system
-            .graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId: product.id, quantity }] }) }, customers[i % customers.length].headers)
-            .then((r) => (r.data?.placeOrder.__typename === 'OrderPlaced' ? { id: r.data.placeOrder.order.id as string, quantity, productId: product.id } : { failed: JSON.stringify(r) })),
+            .graphql(
+              PLACE_ORDER,
+              { input: buildOrderInput({ items: [{ productId: product.id, quantity }] }) },
+              customers[i % customers.length].headers,
+            )
+            .then((r) =>
+              r.data?.placeOrder.__typename === 'OrderPlaced'
+                ? { id: r.data.placeOrder.order.id as string, quantity, productId: product.id }
+                : { failed: JSON.stringify(r) },
+            ),
         );
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -77,23 +103,46 @@ describe('the saga on a 3-node NATS cluster', () => {
       expect(during.peers.find((p) => p.name === leaderName)?.current ?? false).toBe(false);
 
       // Every saga completes: paid, committed, shipped out of the warehouse (a shipment each).
-      await eventually(async () => (await system.orders.db.order.count({ where: { id: { in: ids }, status: 'PENDING_SHIPMENT' } })) === ids.length, { timeoutMs: 60_000, intervalMs: 250 });
-      await eventually(async () => (await system.shipments.db.shipment.count({ where: { orderId: { in: ids } } })) === ids.length, { timeoutMs: 30_000, intervalMs: 250 });
+      await eventually(
+        async () =>
+          (await system.orders.db.order.count({ where: { id: { in: ids }, status: 'PENDING_SHIPMENT' } })) ===
+          ids.length,
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      await eventually(
+        async () => (await system.shipments.db.shipment.count({ where: { orderId: { in: ids } } })) === ids.length,
+        { timeoutMs: 30_000, intervalMs: 250 },
+      );
       // One payment per order, no more.
-      const payments = await system.orders.db.payment.groupBy({ by: ['orderId'], where: { orderId: { in: ids } }, _count: true });
+      const payments = await system.orders.db.payment.groupBy({
+        by: ['orderId'],
+        where: { orderId: { in: ids } },
+        _count: true,
+      });
       expect(payments).toHaveLength(ids.length);
       expect(payments.every((p) => p._count === 1)).toBe(true);
       // Stock: every unit sold exactly once, nothing left reserved.
-      await eventually(async () => (await system.products.db.reservation.count({ where: { orderId: { in: ids }, status: 'ACTIVE' } })) === 0);
+      await eventually(
+        async () =>
+          (await system.products.db.reservation.count({ where: { orderId: { in: ids }, status: 'ACTIVE' } })) === 0,
+      );
       expect(await inventoryViolations(system)).toEqual([]);
       for (const p of products) {
         const sold = placed.filter((o) => o.productId === p.id).reduce((n, o) => n + o.quantity, 0);
         const row = await system.products.db.product.findUniqueOrThrow({ where: { id: p.id } });
-        expect({ sold: row.sold, reserved: row.reserved, available: row.available }).toEqual({ sold, reserved: 0, available: 100 - sold });
+        expect({ sold: row.sold, reserved: row.reserved, available: row.available }).toEqual({
+          sold,
+          reserved: 0,
+          available: 100 - sold,
+        });
       }
       // No event lost: every outbox row was published (PubAck'd by the cluster)…
       await eventually(async () => {
-        const unpublished = await Promise.all([system.orders.db, system.products.db, system.shipments.db].map((db) => (db as typeof system.orders.db).outboxEvent.count({ where: { publishedAt: null } })));
+        const unpublished = await Promise.all(
+          [system.orders.db, system.products.db, system.shipments.db].map((db) =>
+            (db as typeof system.orders.db).outboxEvent.count({ where: { publishedAt: null } }),
+          ),
+        );
         return unpublished.every((n) => n === 0);
       });
       // …and stored once: one orders.created per order in the replicated stream, nothing dead-lettered.
@@ -106,15 +155,25 @@ describe('the saga on a 3-node NATS cluster', () => {
       await cluster.waitHealthy();
       await eventually(async () => Object.values(await cluster.routes()).every((n) => n === 2));
       for (const stream of [orders, inventory, shipments, dlq, revocations]) {
-        await eventually(async () => {
-          const h = await replicaHealth(jsm, stream);
-          return h.leader && h.peers.length === 2 && h.peers.every((p) => p.current && !p.offline);
-        }, { timeoutMs: 30_000, intervalMs: 250 });
+        await eventually(
+          async () => {
+            const h = await replicaHealth(jsm, stream);
+            return h.leader && h.peers.length === 2 && h.peers.every((p) => p.current && !p.offline);
+          },
+          { timeoutMs: 30_000, intervalMs: 250 },
+        );
       }
       // And it serves: an order placed now completes too.
-      const after = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId: products[0].id, quantity: 1 }] }) }, customers[0].headers);
+      const after = await system.graphql(
+        PLACE_ORDER,
+        { input: buildOrderInput({ items: [{ productId: products[0].id, quantity: 1 }] }) },
+        customers[0].headers,
+      );
       const afterId = after.data.placeOrder.order.id as string;
-      await eventually(async () => (await system.orders.db.order.count({ where: { id: afterId, status: 'PENDING_SHIPMENT' } })) === 1, { timeoutMs: 30_000 });
+      await eventually(
+        async () => (await system.orders.db.order.count({ where: { id: afterId, status: 'PENDING_SHIPMENT' } })) === 1,
+        { timeoutMs: 30_000 },
+      );
     } finally {
       await system.stop();
       await nc?.close();

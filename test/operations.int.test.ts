@@ -7,7 +7,15 @@ import { createLogger } from '@orderflow/common';
 import { freePort } from '@orderflow/devstack';
 import { loadConfig as gatewayConfig } from '../gateway/src/config.ts';
 import { startGateway } from '../gateway/src/server.ts';
-import { PLACE_ORDER, buildOrderInput, createProduct, eventually, startSystem, type Customer, type System } from './support/system.ts';
+import {
+  PLACE_ORDER,
+  buildOrderInput,
+  createProduct,
+  eventually,
+  startSystem,
+  type Customer,
+  type System,
+} from './support/system.ts';
 
 /** placeOrder under an operation name, as a client that wants readable metrics sends it. */
 const PLACE_ORDER_NAMED = PLACE_ORDER.replace('mutation(', 'mutation placeOrder(');
@@ -65,7 +73,10 @@ describe('operations: metrics, health, trace ids, logs', () => {
     const res = await fetch(`${system.gatewayUrl}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...customer.headers, ...headers },
-      body: JSON.stringify({ query: PLACE_ORDER_NAMED, variables: { input: buildOrderInput({ items: [{ productId, quantity: 1 }], ...overrides }) } }),
+      body: JSON.stringify({
+        query: PLACE_ORDER_NAMED,
+        variables: { input: buildOrderInput({ items: [{ productId, quantity: 1 }], ...overrides }) },
+      }),
     });
     return ((await res.json()) as { data: { placeOrder: any } }).data.placeOrder;
   };
@@ -80,10 +91,19 @@ describe('operations: metrics, health, trace ids, logs', () => {
     productId = (await createProduct(system, { initialStock: 50 })).id;
 
     const gateway = await metrics('gateway');
-    for (const name of ['graphql_requests_total', 'graphql_request_duration_seconds', 'graphql_request_errors_total', 'gateway_subgraph_request_duration_seconds', 'gateway_active_subscriptions', 'gateway_rate_limited_requests_total'])
+    for (const name of [
+      'graphql_requests_total',
+      'graphql_request_duration_seconds',
+      'graphql_request_errors_total',
+      'gateway_subgraph_request_duration_seconds',
+      'gateway_active_subscriptions',
+      'gateway_rate_limited_requests_total',
+    ])
       expect(gateway).toContain(`# TYPE ${name} `);
     expect(sample(gateway, 'process_cpu_user_seconds_total', { service: 'gateway' })).toBeGreaterThan(0);
-    expect(sample(gateway, 'graphql_requests_total', { operation: 'anonymous', type: 'mutation' })).toBeGreaterThanOrEqual(2); // signUp, createProduct
+    expect(
+      sample(gateway, 'graphql_requests_total', { operation: 'anonymous', type: 'mutation' }),
+    ).toBeGreaterThanOrEqual(2); // signUp, createProduct
 
     for (const service of ['auth', 'products', 'orders', 'shipments'] as const) {
       const text = await metrics(service);
@@ -94,20 +114,31 @@ describe('operations: metrics, health, trace ids, logs', () => {
       expect(sample(text, 'dlq_messages', { service })).toBe(0);
     }
     const orders = await metrics('orders');
-    expect(sample(orders, 'jetstream_consumer_pending_messages', { consumer: 'orders-payments' })).toBeGreaterThanOrEqual(0);
+    expect(
+      sample(orders, 'jetstream_consumer_pending_messages', { consumer: 'orders-payments' }),
+    ).toBeGreaterThanOrEqual(0);
     expect(sample(orders, 'jetstream_consumer_redelivered_messages', { consumer: 'orders-payment-succeeded' })).toBe(0);
     // Every status is there before its first order.
     expect(sample(orders, 'orders_by_status', { status: 'DELIVERED' })).toBe(0);
     const products = await metrics('products');
     expect(products).toContain('# TYPE reservation_failures_total counter');
-    expect(sample(products, 'jetstream_consumer_pending_messages', { consumer: 'products-commit-reservation' })).toBeGreaterThanOrEqual(0);
-    expect(sample(products, 'graphql_resolver_duration_seconds_count', { type: 'Mutation', field: 'createProduct', outcome: 'ok' })).toBe(1);
+    expect(
+      sample(products, 'jetstream_consumer_pending_messages', { consumer: 'products-commit-reservation' }),
+    ).toBeGreaterThanOrEqual(0);
+    expect(
+      sample(products, 'graphql_resolver_duration_seconds_count', {
+        type: 'Mutation',
+        field: 'createProduct',
+        outcome: 'ok',
+      }),
+    ).toBe(1);
   });
 
   it('placing an order moves the request counter, orders by status, and drains the outbox', async () => {
     const before = await metrics('gateway');
     const placed = sample(before, 'graphql_requests_total', { operation: 'placeOrder', type: 'mutation' }) ?? 0;
-    const fetches = sample(before, 'gateway_subgraph_request_duration_seconds_count', { subgraph: 'orders', outcome: 'ok' }) ?? 0;
+    const fetches =
+      sample(before, 'gateway_subgraph_request_duration_seconds_count', { subgraph: 'orders', outcome: 'ok' }) ?? 0;
 
     const result = await placeOrder({});
     expect(result.__typename).toBe('OrderPlaced');
@@ -115,29 +146,63 @@ describe('operations: metrics, health, trace ids, logs', () => {
 
     const after = await metrics('gateway');
     expect(sample(after, 'graphql_requests_total', { operation: 'placeOrder', type: 'mutation' })).toBe(placed + 1);
-    expect(sample(after, 'graphql_request_duration_seconds_count', { operation: 'placeOrder', type: 'mutation' })).toBe(placed + 1);
-    expect(sample(after, 'gateway_subgraph_request_duration_seconds_count', { subgraph: 'orders', outcome: 'ok' })).toBeGreaterThan(fetches);
+    expect(sample(after, 'graphql_request_duration_seconds_count', { operation: 'placeOrder', type: 'mutation' })).toBe(
+      placed + 1,
+    );
+    expect(
+      sample(after, 'gateway_subgraph_request_duration_seconds_count', { subgraph: 'orders', outcome: 'ok' }),
+    ).toBeGreaterThan(fetches);
 
     const orders = await metrics('orders');
-    expect(sample(orders, 'graphql_resolver_duration_seconds_count', { type: 'Mutation', field: 'placeOrder', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
-    await eventually(async () => (sample(await metrics('orders'), 'orders_by_status', { status: 'PENDING_SHIPMENT' }) ?? 0) >= 1);
-    for (const service of ['orders', 'products', 'shipments'] as const) await eventually(async () => sample(await metrics(service), 'outbox_backlog') === 0);
-    await eventually(async () => sample(await metrics('orders'), 'jetstream_consumer_pending_messages', { consumer: 'orders-payments' }) === 0);
+    expect(
+      sample(orders, 'graphql_resolver_duration_seconds_count', {
+        type: 'Mutation',
+        field: 'placeOrder',
+        outcome: 'ok',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    await eventually(
+      async () => (sample(await metrics('orders'), 'orders_by_status', { status: 'PENDING_SHIPMENT' }) ?? 0) >= 1,
+    );
+    for (const service of ['orders', 'products', 'shipments'] as const)
+      await eventually(async () => sample(await metrics(service), 'outbox_backlog') === 0);
+    await eventually(
+      async () =>
+        sample(await metrics('orders'), 'jetstream_consumer_pending_messages', { consumer: 'orders-payments' }) === 0,
+    );
   });
 
   it('counts refused reservations, GraphQL errors by code, and open subscriptions', async () => {
     const failures = sample(await metrics('products'), 'reservation_failures_total', { reason: 'unavailable' }) ?? 0;
     const refused = await placeOrder({}, { items: [{ productId, quantity: 1_000 }] });
     expect(refused.__typename).toBe('ProductsUnavailable');
-    expect(sample(await metrics('products'), 'reservation_failures_total', { reason: 'unavailable' })).toBe(failures + 1);
+    expect(sample(await metrics('products'), 'reservation_failures_total', { reason: 'unavailable' })).toBe(
+      failures + 1,
+    );
 
     const anonymous = await system.graphql(`query orderById { order(id: "${productId}") { id } }`);
     expect(anonymous.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
-    expect(sample(await metrics('gateway'), 'graphql_request_errors_total', { operation: 'orderById', type: 'query', code: 'UNAUTHENTICATED' })).toBe(1);
+    expect(
+      sample(await metrics('gateway'), 'graphql_request_errors_total', {
+        operation: 'orderById',
+        type: 'query',
+        code: 'UNAUTHENTICATED',
+      }),
+    ).toBe(1);
 
-    const ws = createClient({ url: system.gatewayUrl.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, connectionParams: customer.headers, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
+    const ws = createClient({
+      url: system.gatewayUrl.replace('http', 'ws') + '/graphql',
+      webSocketImpl: WebSocket,
+      connectionParams: customer.headers,
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => {},
+    });
     clients.push(ws);
-    const stop = ws.subscribe({ query: 'subscription { myOrderUpdates { orderId status } }' }, { next: () => {}, error: () => {}, complete: () => {} });
+    const stop = ws.subscribe(
+      { query: 'subscription { myOrderUpdates { orderId status } }' },
+      { next: () => {}, error: () => {}, complete: () => {} },
+    );
     await eventually(async () => sample(await metrics('gateway'), 'gateway_active_subscriptions') === 1);
     stop();
     await eventually(async () => sample(await metrics('gateway'), 'gateway_active_subscriptions') === 0);
@@ -166,13 +231,27 @@ describe('operations: metrics, health, trace ids, logs', () => {
       return ['gateway', 'orders', 'products'].every((s) => services.has(s));
     });
     expect(traced().map((l) => `${l.service}: ${l.msg}`)).toEqual(
-      expect.arrayContaining(['gateway: graphql request', 'orders: order placed', 'orders: payment succeeded', 'products: reservation settled']),
+      expect.arrayContaining([
+        'gateway: graphql request',
+        'orders: order placed',
+        'orders: payment succeeded',
+        'products: reservation settled',
+      ]),
     );
-    expect(traced().find((l) => l.service === 'gateway' && l.msg === 'graphql request')).toMatchObject({ operation: 'placeOrder', type: 'mutation' });
+    expect(traced().find((l) => l.service === 'gateway' && l.msg === 'graphql request')).toMatchObject({
+      operation: 'placeOrder',
+      type: 'mutation',
+    });
 
     // Every event of the saga, in every stream, carries the trace in its envelope and its NATS header.
     const jsm = await nc.jetstreamManager();
-    const expected = ['orders.created', 'payments.succeeded', 'inventory.reserved', 'inventory.committed', 'shipments.created'];
+    const expected = [
+      'orders.created',
+      'payments.succeeded',
+      'inventory.reserved',
+      'inventory.committed',
+      'shipments.created',
+    ];
     const events = await eventually(async () => {
       const found: { type: string; header: string | undefined; envelope: string | null }[] = [];
       for (const name of ['ORDERS', 'INVENTORY', 'SHIPMENTS']) {
@@ -186,7 +265,8 @@ describe('operations: metrics, health, trace ids, logs', () => {
           } catch {
             // the poison message of the DLQ test
           }
-          if (m && envelope?.correlationId === orderId) found.push({ type: envelope.type, header: m.header?.get('traceparent'), envelope: envelope.traceparent });
+          if (m && envelope?.correlationId === orderId)
+            found.push({ type: envelope.type, header: m.header?.get('traceparent'), envelope: envelope.traceparent });
         }
       }
       return expected.every((t) => found.some((e) => e.type === t)) && found;
@@ -211,7 +291,16 @@ describe('operations: metrics, health, trace ids, logs', () => {
     await eventually(async () => lines.some((l) => l.msg === 'payment failed' && l.orderId === declined.order.id));
 
     const all = raw.join('');
-    for (const secret of [someone.accessToken, someone.refreshToken, someone.password, accessToken, refreshToken, operator, card]) expect(all).not.toContain(secret);
+    for (const secret of [
+      someone.accessToken,
+      someone.refreshToken,
+      someone.password,
+      accessToken,
+      refreshToken,
+      operator,
+      card,
+    ])
+      expect(all).not.toContain(secret);
     // Nor any other JWT (internal tokens included).
     expect(all).not.toMatch(/eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,}/);
   });
@@ -226,14 +315,28 @@ describe('operations: metrics, health, trace ids, logs', () => {
       const res = await fetch(`${system.gatewayUrl}/health/ready`);
       return res.status === 200 && res.json();
     });
-    expect(ready).toMatchObject({ status: 'ok', subgraphs: { auth: 'ok', products: 'ok', orders: 'ok', shipments: 'ok' }, nats: 'ok' });
+    expect(ready).toMatchObject({
+      status: 'ok',
+      subgraphs: { auth: 'ok', products: 'ok', orders: 'ok', shipments: 'ok' },
+      nats: 'ok',
+    });
 
     // A second gateway instance whose shipments subgraph is not there (nothing listens on its port).
-    const gw = await startGateway(gatewayConfig({ ...system.env, PORT: String(await freePort()), SHIPMENTS_URL: `http://127.0.0.1:${await freePort()}` }), { log: createLogger('gateway-2', 'silent') });
+    const gw = await startGateway(
+      gatewayConfig({
+        ...system.env,
+        PORT: String(await freePort()),
+        SHIPMENTS_URL: `http://127.0.0.1:${await freePort()}`,
+      }),
+      { log: createLogger('gateway-2', 'silent') },
+    );
     try {
       const ready = await fetch(`${gw.url}/health/ready`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ status: 'unavailable', subgraphs: { shipments: 'unavailable', orders: 'ok' } });
+      expect(await ready.json()).toMatchObject({
+        status: 'unavailable',
+        subgraphs: { shipments: 'unavailable', orders: 'ok' },
+      });
       expect((await fetch(`${gw.url}/health/live`)).status).toBe(200);
 
       // A field of the missing subgraph: SERVICE_UNAVAILABLE (retry later), not an internal error, and no address.
@@ -241,10 +344,20 @@ describe('operations: metrics, health, trace ids, logs', () => {
       const res = await fetch(`${gw.url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...customer.headers },
-        body: JSON.stringify({ query: `query { shipment(id: "${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}") { id status } }` }),
+        body: JSON.stringify({
+          query: `query { shipment(id: "${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}") { id status } }`,
+        }),
       });
       const text = await res.text();
-      expect(JSON.parse(text)).toMatchObject({ data: { shipment: null }, errors: [{ message: 'Part of the service is temporarily unavailable; please retry', extensions: { code: 'SERVICE_UNAVAILABLE' } }] });
+      expect(JSON.parse(text)).toMatchObject({
+        data: { shipment: null },
+        errors: [
+          {
+            message: 'Part of the service is temporarily unavailable; please retry',
+            extensions: { code: 'SERVICE_UNAVAILABLE' },
+          },
+        ],
+      });
       expect(text).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|shipments|:\d{4,5}/);
     } finally {
       await gw.stop();

@@ -29,7 +29,8 @@ async function exposedNames(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const m of await registry.getMetricsAsJSON()) {
     names.add(m.name);
-    if (['histogram', 'summary'].includes(String(m.type))) for (const suffix of ['_bucket', '_count', '_sum']) names.add(m.name + suffix);
+    if (['histogram', 'summary'].includes(String(m.type)))
+      for (const suffix of ['_bucket', '_count', '_sum']) names.add(m.name + suffix);
   }
   return names;
 }
@@ -40,15 +41,23 @@ describe('observability config for docker compose', () => {
   it('Prometheus scrapes every service of the compose file on the port it listens on', () => {
     const prometheus = parse(read('ops/prometheus/prometheus.yml'));
     const targets = Object.fromEntries(
-      prometheus.scrape_configs.map((job: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }) => [job.dns_sd_configs[0].names[0], job.dns_sd_configs[0].port]),
+      prometheus.scrape_configs.map(
+        (job: { job_name: string; dns_sd_configs: { names: string[]; port: number }[] }) => [
+          job.dns_sd_configs[0].names[0],
+          job.dns_sd_configs[0].port,
+        ],
+      ),
     );
-    for (const name of ['gateway', 'auth', 'products', 'orders', 'shipments']) expect(targets[name], name).toBe(Number(compose.services[name].environment.PORT));
+    for (const name of ['gateway', 'auth', 'products', 'orders', 'shipments'])
+      expect(targets[name], name).toBe(Number(compose.services[name].environment.PORT));
     for (const name of ['prometheus', 'grafana']) expect(compose.services[name].profiles).toEqual(['observability']);
   });
 
   it('the Grafana dashboard only queries metrics the services expose', async () => {
     const dashboard = JSON.parse(read('ops/grafana/dashboards/orderflow.json'));
-    const exprs: string[] = dashboard.panels.flatMap((p: { targets?: { expr: string }[] }) => (p.targets ?? []).map((t) => t.expr));
+    const exprs: string[] = dashboard.panels.flatMap((p: { targets?: { expr: string }[] }) =>
+      (p.targets ?? []).map((t) => t.expr),
+    );
     expect(exprs.length).toBeGreaterThan(10);
     const names = await exposedNames();
     // Metric names: identifiers left once label matchers, groupings, ranges and function calls are taken out.
@@ -63,8 +72,18 @@ describe('observability config for docker compose', () => {
 
   it('the provisioning points Grafana at the dashboards and at Prometheus', () => {
     const grafana = compose.services.grafana;
-    expect(grafana.volumes).toEqual(expect.arrayContaining(['./ops/grafana/provisioning:/etc/grafana/provisioning:ro', './ops/grafana/dashboards:/var/lib/grafana/dashboards:ro']));
-    expect(parse(read('ops/grafana/provisioning/dashboards/orderflow.yml')).providers[0].options.path).toBe('/var/lib/grafana/dashboards');
-    expect(parse(read('ops/grafana/provisioning/datasources/prometheus.yml')).datasources[0]).toMatchObject({ uid: 'prometheus', url: 'http://prometheus:9090' });
+    expect(grafana.volumes).toEqual(
+      expect.arrayContaining([
+        './ops/grafana/provisioning:/etc/grafana/provisioning:ro',
+        './ops/grafana/dashboards:/var/lib/grafana/dashboards:ro',
+      ]),
+    );
+    expect(parse(read('ops/grafana/provisioning/dashboards/orderflow.yml')).providers[0].options.path).toBe(
+      '/var/lib/grafana/dashboards',
+    );
+    expect(parse(read('ops/grafana/provisioning/datasources/prometheus.yml')).datasources[0]).toMatchObject({
+      uid: 'prometheus',
+      url: 'http://prometheus:9090',
+    });
   });
 });

@@ -22,7 +22,8 @@ describe('placeOrder', () => {
   });
   afterAll(async () => system?.stop());
 
-  const place = (customer: Customer, input: ReturnType<typeof buildOrderInput>) => system.graphql(PLACE_ORDER, { input }, customer.headers);
+  const place = (customer: Customer, input: ReturnType<typeof buildOrderInput>) =>
+    system.graphql(PLACE_ORDER, { input }, customer.headers);
   const customer = (name: string) => system.signUpCustomer(name);
   /** Units held by orders: the saga may already have committed a paid order's units (reserved → sold). */
   const held = async (productId: string) => {
@@ -33,22 +34,36 @@ describe('placeOrder', () => {
   it('sells each unit once: 200 concurrent buyers of 50 units through the gateway', async () => {
     const product = await createProduct(system, { initialStock: 50 });
     const buyers = await system.signUpCustomers(200, 'buyer');
-    const results = await Promise.all(buyers.map((buyer) => place(buyer, buildOrderInput({ items: [{ productId: product.id, quantity: 1 }] }))));
+    const results = await Promise.all(
+      buyers.map((buyer) => place(buyer, buildOrderInput({ items: [{ productId: product.id, quantity: 1 }] }))),
+    );
     const kinds = results.map((r) => r.data?.placeOrder.__typename ?? `error:${r.errors?.[0]?.extensions?.code}`);
     expect(kinds.filter((k) => k === 'OrderPlaced')).toHaveLength(50);
     expect(kinds.filter((k) => k === 'ProductsUnavailable')).toHaveLength(150);
     expect(await held(product.id)).toEqual({ available: 0, held: 50, stocked: 50 });
     expect(await inventoryViolations(system)).toEqual([]);
     const refused = results.find((r) => r.data?.placeOrder.__typename === 'ProductsUnavailable')!;
-    expect(refused.data.placeOrder.unavailableItems).toEqual([{ productId: product.id, requested: 1, available: 0, isAvailable: false }]);
-    const movements = await system.products.db.stockMovement.count({ where: { productId: product.id, type: 'RESERVE' } });
+    expect(refused.data.placeOrder.unavailableItems).toEqual([
+      { productId: product.id, requested: 1, available: 0, isAvailable: false },
+    ]);
+    const movements = await system.products.db.stockMovement.count({
+      where: { productId: product.id, type: 'RESERVE' },
+    });
     expect(movements).toBe(50);
   }, 180_000);
 
   it('reserves all lines or none', async () => {
     const plenty = await createProduct(system, { initialStock: 10 });
     const scarce = await createProduct(system, { initialStock: 2 });
-    const res = await place(await customer('all-or-nothing'), buildOrderInput({ items: [{ productId: plenty.id, quantity: 3 }, { productId: scarce.id, quantity: 5 }] }));
+    const res = await place(
+      await customer('all-or-nothing'),
+      buildOrderInput({
+        items: [
+          { productId: plenty.id, quantity: 3 },
+          { productId: scarce.id, quantity: 5 },
+        ],
+      }),
+    );
     expect(res.data.placeOrder).toMatchObject({
       __typename: 'ProductsUnavailable',
       unavailableItems: [{ productId: scarce.id, requested: 5, available: 2, isAvailable: false }],
@@ -60,7 +75,15 @@ describe('placeOrder', () => {
   it('charges catalog prices, whatever the client believes', async () => {
     const a = await createProduct(system, { price: '12.34', initialStock: 10 });
     const b = await createProduct(system, { price: '0.99', initialStock: 10 });
-    const res = await place(await customer('pricing'), buildOrderInput({ items: [{ productId: a.id, quantity: 3 }, { productId: b.id, quantity: 1 }] }));
+    const res = await place(
+      await customer('pricing'),
+      buildOrderInput({
+        items: [
+          { productId: a.id, quantity: 3 },
+          { productId: b.id, quantity: 1 },
+        ],
+      }),
+    );
     const order = res.data.placeOrder.order;
     expect(order.status).toBe('PENDING_PAYMENT');
     expect(order.totalAmount).toEqual({ amount: '38.01', currencyCode: 'USD' });
@@ -117,14 +140,29 @@ describe('placeOrder', () => {
     // A real failure inside the orders database, after the reservation succeeded.
     await system.orders.db.$executeRawUnsafe(`CREATE OR REPLACE FUNCTION fail_tagged_order() RETURNS trigger AS $$
       BEGIN IF NEW.idempotency_key LIKE 'fail-%' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
-    await system.orders.db.$executeRawUnsafe(`CREATE TRIGGER fail_tagged_order BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION fail_tagged_order()`);
+    await system.orders.db.$executeRawUnsafe(
+      `CREATE TRIGGER fail_tagged_order BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION fail_tagged_order()`,
+    );
     const p = await createProduct(system, { initialStock: 5 });
-    const res = await place(await customer('unlucky'), buildOrderInput({ idempotencyKey: `fail-${randomUUID()}`, items: [{ productId: p.id, quantity: 3 }] }));
-    expect(res.errors?.[0]).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    const res = await place(
+      await customer('unlucky'),
+      buildOrderInput({ idempotencyKey: `fail-${randomUUID()}`, items: [{ productId: p.id, quantity: 3 }] }),
+    );
+    expect(res.errors?.[0]).toMatchObject({
+      message: 'Internal server error',
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
     expect(JSON.stringify(res)).not.toMatch(/injected|orders|INSERT|127\.0\.0\.1|\bat /);
     expect(await stockOf(system, p.id)).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
-    const types = await system.products.db.stockMovement.findMany({ where: { productId: p.id }, orderBy: { id: 'asc' }, select: { type: true, quantity: true } });
-    expect(types).toEqual([{ type: 'RESERVE', quantity: -3 }, { type: 'RELEASE', quantity: 3 }]);
+    const types = await system.products.db.stockMovement.findMany({
+      where: { productId: p.id },
+      orderBy: { id: 'asc' },
+      select: { type: true, quantity: true },
+    });
+    expect(types).toEqual([
+      { type: 'RESERVE', quantity: -3 },
+      { type: 'RELEASE', quantity: 3 },
+    ]);
   });
 
   it('sweeps reservations whose order never appeared, and keeps those of real orders', async () => {
@@ -133,9 +171,17 @@ describe('placeOrder', () => {
     expect(placed.data.placeOrder.__typename).toBe('OrderPlaced');
     // An orphan: reserved through the internal API as the orders service would, never recorded.
     const internalAuth = createInternalAuth({ secret: resolveInternalSecret('test', undefined), issuer: 'orders' });
-    const orders = createInternalClient({ baseUrl: system.urls.PRODUCTS_URL, internalAuth, service: 'orders', scopes: ['internal:inventory'] });
+    const orders = createInternalClient({
+      baseUrl: system.urls.PRODUCTS_URL,
+      internalAuth,
+      service: 'orders',
+      scopes: ['internal:inventory'],
+    });
     const orphanId = randomUUID();
-    const orphan = await orders.post<{ status: string }>('/reservations', { orderId: orphanId, items: [{ productId: p.id, quantity: 3 }] });
+    const orphan = await orders.post<{ status: string }>('/reservations', {
+      orderId: orphanId,
+      items: [{ productId: p.id, quantity: 3 }],
+    });
     expect(orphan.body.status).toBe('reserved');
     expect(await held(p.id)).toMatchObject({ available: 5, held: 5 });
 
@@ -149,17 +195,29 @@ describe('placeOrder', () => {
     const swept = await system.products.sweeper.sweep();
     expect(swept.released).toBeGreaterThanOrEqual(1);
     expect(await held(p.id)).toEqual({ available: 8, held: 2, stocked: 10 });
-    expect(await system.products.db.reservation.findMany({ where: { orderId: orphanId }, select: { status: true } })).toEqual([{ status: 'RELEASED' }]);
+    expect(
+      await system.products.db.reservation.findMany({ where: { orderId: orphanId }, select: { status: true } }),
+    ).toEqual([{ status: 'RELEASED' }]);
     expect((await system.products.sweeper.sweep()).released).toBe(0);
   });
 
   it('reserves once for concurrent retries of the same order id', async () => {
     const p = await createProduct(system, { initialStock: 10 });
     const internalAuth = createInternalAuth({ secret: resolveInternalSecret('test', undefined), issuer: 'orders' });
-    const orders = createInternalClient({ baseUrl: system.urls.PRODUCTS_URL, internalAuth, service: 'orders', scopes: ['internal:inventory'] });
+    const orders = createInternalClient({
+      baseUrl: system.urls.PRODUCTS_URL,
+      internalAuth,
+      service: 'orders',
+      scopes: ['internal:inventory'],
+    });
     const orderId = randomUUID();
     const answers = await Promise.all(
-      Array.from({ length: 8 }, () => orders.post<{ status: string; lines: unknown[] }>('/reservations', { orderId, items: [{ productId: p.id, quantity: 3 }] })),
+      Array.from({ length: 8 }, () =>
+        orders.post<{ status: string; lines: unknown[] }>('/reservations', {
+          orderId,
+          items: [{ productId: p.id, quantity: 3 }],
+        }),
+      ),
     );
     expect(answers.map((a) => [a.status, a.body.status])).toEqual(Array(8).fill([200, 'reserved']));
     expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
@@ -171,7 +229,10 @@ describe('placeOrder', () => {
   it('publishes orders.created to JetStream from the outbox, once, with the event id as Nats-Msg-Id', async () => {
     const p = await createProduct(system, { initialStock: 10 });
     const buyer = await customer('events');
-    const res = await place(buyer, buildOrderInput({ items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_visa' }));
+    const res = await place(
+      buyer,
+      buildOrderInput({ items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_visa' }),
+    );
     const orderId = res.data.placeOrder.order.id;
     const nc = await connect({ servers: system.natsUrl });
     try {
@@ -190,8 +251,19 @@ describe('placeOrder', () => {
       }
       expect(found).toBeDefined();
       const envelope = found!.json<Record<string, any>>();
-      expect(envelope).toMatchObject({ type: 'orders.created', version: 1, source: 'orders', correlationId: orderId, causationId: null });
-      expect(envelope.data).toMatchObject({ orderId, customerId: buyer.id, items: [{ productId: p.id, quantity: 1, unitPrice: '19.99' }], totalAmount: { amount: '19.99', currencyCode: 'USD' } });
+      expect(envelope).toMatchObject({
+        type: 'orders.created',
+        version: 1,
+        source: 'orders',
+        correlationId: orderId,
+        causationId: null,
+      });
+      expect(envelope.data).toMatchObject({
+        orderId,
+        customerId: buyer.id,
+        items: [{ productId: p.id, quantity: 1, unitPrice: '19.99' }],
+        totalAmount: { amount: '19.99', currencyCode: 'USD' },
+      });
       expect(found!.headers?.get('Nats-Msg-Id')).toBe(envelope.id);
       const outbox = await system.orders.db.outboxEvent.findUnique({ where: { id: envelope.id } });
       expect(outbox?.publishedAt).not.toBeNull();

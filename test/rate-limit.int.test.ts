@@ -14,32 +14,50 @@ describe('rate limits', () => {
   const ME = '{ me { id } }';
 
   beforeAll(async () => {
-    system = await startSystem({ env: { ANONYMOUS_RATE_LIMIT_PER_MINUTE: '20', OAUTH_CLIENT_RATE_LIMITS: 'delivery-partner=30' } });
+    system = await startSystem({
+      env: { ANONYMOUS_RATE_LIMIT_PER_MINUTE: '20', OAUTH_CLIENT_RATE_LIMITS: 'delivery-partner=30' },
+    });
   });
   afterAll(async () => system?.stop());
 
   it('limits anonymous calls per IP with RATE_LIMITED and retryAfter, /oauth with 429, and recovers', async () => {
     const started = Date.now();
-    const results = await Promise.all(Array.from({ length: 30 }, () => system.graphql('{ products(first: 1) { totalCount } }')));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, () => system.graphql('{ products(first: 1) { totalCount } }')),
+    );
     const limited = results.filter((r) => r.errors?.[0]?.extensions?.code === 'RATE_LIMITED');
     // 20 at once, plus one per 3 s that the burst took to get through (a busy machine).
     expect(results.length - limited.length).toBeGreaterThanOrEqual(20);
     expect(results.length - limited.length).toBeLessThanOrEqual(20 + Math.ceil((Date.now() - started) / 3000));
     expect(limited.length).toBeGreaterThanOrEqual(1);
     // 20 a minute: one every 3 s.
-    expect(limited[0]).toMatchObject({ status: 200, errors: [{ message: expect.stringMatching(/Rate limit exceeded/), extensions: { code: 'RATE_LIMITED', retryAfter: expect.any(Number) } }] });
+    expect(limited[0]).toMatchObject({
+      status: 200,
+      errors: [
+        {
+          message: expect.stringMatching(/Rate limit exceeded/),
+          extensions: { code: 'RATE_LIMITED', retryAfter: expect.any(Number) },
+        },
+      ],
+    });
     const retryAfter = limited[0].errors![0].extensions!.retryAfter as number;
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(3);
 
     // The OAuth endpoints share the IP's budget, with HTTP 429 and Retry-After.
-    const token = await system.oauth('/oauth/token', { grant_type: 'client_credentials' }, { basic: ['delivery-partner', 'delivery-partner-dev-secret'] });
+    const token = await system.oauth(
+      '/oauth/token',
+      { grant_type: 'client_credentials' },
+      { basic: ['delivery-partner', 'delivery-partner-dev-secret'] },
+    );
     expect(token.status).toBe(429);
     expect(token.body).toEqual({ error: 'rate_limited', error_description: expect.any(String) });
     expect(Number(token.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 
     // A refused token costs the IP's budget too (guessing tokens is not free).
-    expect((await system.graphql(ME, {}, { authorization: 'Bearer guess' })).errors?.[0].extensions?.code).toBe('RATE_LIMITED');
+    expect((await system.graphql(ME, {}, { authorization: 'Bearer guess' })).errors?.[0].extensions?.code).toBe(
+      'RATE_LIMITED',
+    );
 
     await sleep(3_100);
     const again = await system.graphql('{ products(first: 1) { totalCount } }');

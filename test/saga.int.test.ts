@@ -6,7 +6,16 @@ import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, createEvent, createLogger, listDeadLetters, replayDeadLetter } from '@orderflow/common';
 import { freePort, startNats } from '@orderflow/devstack';
-import { PLACE_ORDER, buildOrderInput, createProduct, eventually, inventoryViolations, startSystem, stockOf, type System } from './support/system.ts';
+import {
+  PLACE_ORDER,
+  buildOrderInput,
+  createProduct,
+  eventually,
+  inventoryViolations,
+  startSystem,
+  stockOf,
+  type System,
+} from './support/system.ts';
 
 const ORDER = `query($id: ID!) { order(id: $id) { id status statusHistory { previousStatus status reason } shipment { id status carrier trackingNumber events { status location } } } }`;
 const SHIP = `mutation($id: ID!, $s: ShipmentStatus!, $loc: String) { updateShipmentStatus(input: { shipmentId: $id, status: $s, location: $loc }) { id status deliveredAt events { status location } } }`;
@@ -65,22 +74,45 @@ describe('the order saga', () => {
     return {
       order: await system.orders.db.order.findUnique({ where: { id: orderId }, select: { status: true } }),
       history: await system.orders.db.orderStatusChange.count({ where: { orderId } }),
-      payments: await system.orders.db.payment.findMany({ where: { orderId }, select: { status: true, attempts: true } }),
-      notifications: await system.orders.db.notification.findMany({ where: { orderId }, select: { kind: true, status: true } }),
-      movements: await system.products.db.stockMovement.findMany({ where: { orderId }, select: { type: true, quantity: true }, orderBy: { id: 'asc' } }),
-      reservations: await system.products.db.reservation.findMany({ where: { orderId }, select: { status: true, quantity: true } }),
-      shipments: await system.shipments.db.shipment.findMany({ where: { orderId }, select: { status: true, trackingNumber: true } }),
+      payments: await system.orders.db.payment.findMany({
+        where: { orderId },
+        select: { status: true, attempts: true },
+      }),
+      notifications: await system.orders.db.notification.findMany({
+        where: { orderId },
+        select: { kind: true, status: true },
+      }),
+      movements: await system.products.db.stockMovement.findMany({
+        where: { orderId },
+        select: { type: true, quantity: true },
+        orderBy: { id: 'asc' },
+      }),
+      reservations: await system.products.db.reservation.findMany({
+        where: { orderId },
+        select: { status: true, quantity: true },
+      }),
+      shipments: await system.shipments.db.shipment.findMany({
+        where: { orderId },
+        select: { status: true, trackingNumber: true },
+      }),
       stock: await stockOf(system, productId),
-      mails: system.mail.messages.filter((m) => (m.header('message-id') ?? '').length > 0 && m.raw.includes(orderId.slice(0, 8).toUpperCase())).length,
+      mails: system.mail.messages.filter(
+        (m) => (m.header('message-id') ?? '').length > 0 && m.raw.includes(orderId.slice(0, 8).toUpperCase()),
+      ).length,
     };
   }
 
   const place = async (customer: string, productId: string, quantity: number, paymentToken = 'tok_visa') => {
-    const res = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId, quantity }], paymentToken }) }, (await who(customer)).headers);
+    const res = await system.graphql(
+      PLACE_ORDER,
+      { input: buildOrderInput({ items: [{ productId, quantity }], paymentToken }) },
+      (await who(customer)).headers,
+    );
     expect(res.data?.placeOrder.__typename).toBe('OrderPlaced');
     return res.data.placeOrder.order.id as string;
   };
-  const order = async (customer: string, id: string) => (await system.graphql(ORDER, { id }, (await who(customer)).headers)).data.order;
+  const order = async (customer: string, id: string) =>
+    (await system.graphql(ORDER, { id }, (await who(customer)).headers)).data.order;
   const untilStatus = (customer: string, id: string, status: string) =>
     eventually(async () => {
       const o = await order(customer, id);
@@ -96,9 +128,18 @@ describe('the order saga', () => {
     });
     expect(paid.shipment).toMatchObject({ status: 'PROCESSING', events: [{ status: 'PROCESSING' }] });
     expect(paid.shipment.trackingNumber).toMatch(/^[0-9A-Z]{18}$/);
-    expect(await eventually(async () => (await stockOf(system, p.id)).sold === 3 && stockOf(system, p.id))).toEqual({ available: 7, reserved: 0, sold: 3, stocked: 10 });
+    expect(await eventually(async () => (await stockOf(system, p.id)).sold === 3 && stockOf(system, p.id))).toEqual({
+      available: 7,
+      reserved: 0,
+      sold: 3,
+      stocked: 10,
+    });
 
-    for (const [status, loc] of [['SHIPPED', 'Warehouse'], ['IN_TRANSIT', 'Lyon hub'], ['DELIVERED', 'Front door']]) {
+    for (const [status, loc] of [
+      ['SHIPPED', 'Warehouse'],
+      ['IN_TRANSIT', 'Lyon hub'],
+      ['DELIVERED', 'Front door'],
+    ]) {
       const res = await system.graphql(SHIP, { id: paid.shipment.id, s: status, loc }, await system.operatorHeaders());
       expect(res.errors).toBeUndefined();
       await untilStatus('happy', id, status);
@@ -125,11 +166,22 @@ describe('the order saga', () => {
       const mine = system.mail.messages.filter((m) => m.to.includes(happyEmail)).map((m) => m.header('subject'));
       return mine.length === 3 && mine;
     });
-    expect(subjects).toEqual([expect.stringMatching(/received your order/), expect.stringMatching(/on its way/), expect.stringMatching(/was delivered/)]);
+    expect(subjects).toEqual([
+      expect.stringMatching(/received your order/),
+      expect.stringMatching(/on its way/),
+      expect.stringMatching(/was delivered/),
+    ]);
     // The email shows the order as placed: its lines and total.
-    const received = system.mail.messages.find((m) => m.to.includes(happyEmail) && /received your order/.test(m.header('subject') ?? ''))!;
+    const received = system.mail.messages.find(
+      (m) => m.to.includes(happyEmail) && /received your order/.test(m.header('subject') ?? ''),
+    )!;
     // The body is quoted-printable: soft line breaks out, =XX bytes back.
-    const body = Buffer.from(received.raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1').toString('utf8');
+    const body = Buffer.from(
+      received.raw
+        .replace(/=\r?\n/g, '')
+        .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      'latin1',
+    ).toString('utf8');
     expect(body).toMatch(/Hello Ada Lovelace/);
     expect(body).toMatch(/3 × Brass compass +15\.00 USD/);
     expect(body).toMatch(/Total: 15\.00 USD/);
@@ -142,7 +194,11 @@ describe('the order saga', () => {
     await place('low', p.id, 2); // 9: crossed
     await place('low', p.id, 1); // 8: still below, no new alert
     await eventually(async () => (await lowStockEvents(p.id)).length === 1);
-    await system.graphql(`mutation($id: ID!) { restockProduct(productId: $id, quantity: 10) { id } }`, { id: p.id }, await system.operatorHeaders()); // 18: back above
+    await system.graphql(
+      `mutation($id: ID!) { restockProduct(productId: $id, quantity: 10) { id } }`,
+      { id: p.id },
+      await system.operatorHeaders(),
+    ); // 18: back above
     await place('low', p.id, 8); // 10: crossed again (at the threshold counts)
     const alerts = await eventually(async () => {
       const a = await lowStockEvents(p.id);
@@ -161,7 +217,9 @@ describe('the order saga', () => {
     const id = await place('declined', p.id, 2, 'tok_chargeDeclined');
     const failed = await untilStatus('declined', id, 'PAYMENT_FAILED');
     expect(failed.statusHistory.at(-1)).toMatchObject({ previousStatus: 'PENDING_PAYMENT', reason: 'card declined' });
-    expect(await eventually(async () => (await stockOf(system, p.id)).reserved === 0 && stockOf(system, p.id))).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
+    expect(await eventually(async () => (await stockOf(system, p.id)).reserved === 0 && stockOf(system, p.id))).toEqual(
+      { available: 5, reserved: 0, sold: 0, stocked: 5 },
+    );
     expect(failed.shipment).toBeNull();
     const declinedEmail = (await who('declined')).email;
     const mails = await eventually(async () => {
@@ -191,7 +249,11 @@ describe('the order saga', () => {
     const p = await createProduct(system, { initialStock: 5 });
     // tok_processingError keeps the payment waiting on its backoff while the customer cancels.
     const id = await place('early-cancel', p.id, 2, 'tok_processingError');
-    const res = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id }, (await who('early-cancel')).headers);
+    const res = await system.graphql(
+      `mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`,
+      { id },
+      (await who('early-cancel')).headers,
+    );
     expect(res.data.cancelOrder.__typename).toBe('OrderCancelled');
     expect(await stockOf(system, p.id)).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
     const payment = await eventually(() => system.orders.db.payment.findUnique({ where: { orderId: id } }));
@@ -208,19 +270,31 @@ describe('the order saga', () => {
     await reaction.stop();
     try {
       const id = await place('late-payment', p.id, 2);
-      await eventually(async () => (await system.orders.db.payment.findUnique({ where: { orderId: id } }))?.status === 'SUCCEEDED');
-      const res = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id }, (await who('late-payment')).headers);
+      await eventually(
+        async () => (await system.orders.db.payment.findUnique({ where: { orderId: id } }))?.status === 'SUCCEEDED',
+      );
+      const res = await system.graphql(
+        `mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`,
+        { id },
+        (await who('late-payment')).headers,
+      );
       expect(res.data.cancelOrder.__typename).toBe('OrderCancelled');
       reaction.start();
-      await eventually(async () => (await system.orders.db.payment.findUnique({ where: { orderId: id } }))?.status === 'REFUNDED');
+      await eventually(
+        async () => (await system.orders.db.payment.findUnique({ where: { orderId: id } }))?.status === 'REFUNDED',
+      );
       const events = await eventually(async () => {
         const e = await eventsOf(id);
         return e.some((x) => x.envelope.type === 'payments.refunded') && e;
       });
       expect(events.filter((e) => e.envelope.type === 'payments.refunded')).toHaveLength(1);
       expect((await order('late-payment', id)).status).toBe('CANCELLED');
-      expect(await eventually(async () => (await stockOf(system, p.id)).available === 5 && stockOf(system, p.id))).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
-      expect(await system.shipments.db.shipment.count({ where: { orderId: id, status: { not: 'CANCELLED' } } })).toBe(0);
+      expect(
+        await eventually(async () => (await stockOf(system, p.id)).available === 5 && stockOf(system, p.id)),
+      ).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
+      expect(await system.shipments.db.shipment.count({ where: { orderId: id, status: { not: 'CANCELLED' } } })).toBe(
+        0,
+      );
     } finally {
       reaction.start();
     }
@@ -233,27 +307,59 @@ describe('the order saga', () => {
       const o = await order('late-cancel', id);
       return o.status === 'PENDING_SHIPMENT' && o.shipment && (await stockOf(system, p.id)).sold === 2;
     });
-    const res = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id, reason: "found it cheaper") { __typename ... on OrderCancelled { order { status shipment { status } } } } }`, { id }, (await who('late-cancel')).headers);
-    expect(res.data.cancelOrder).toEqual({ __typename: 'OrderCancelled', order: { status: 'CANCELLED', shipment: { status: 'CANCELLED' } } });
-    expect(await eventually(async () => (await stockOf(system, p.id)).sold === 0 && stockOf(system, p.id))).toEqual({ available: 5, reserved: 0, sold: 0, stocked: 5 });
-    const moves = await system.products.db.stockMovement.findMany({ where: { orderId: id }, orderBy: { id: 'asc' }, select: { type: true, quantity: true } });
-    expect(moves).toEqual([{ type: 'RESERVE', quantity: -2 }, { type: 'COMMIT', quantity: -2 }, { type: 'RETURN', quantity: 2 }]);
+    const res = await system.graphql(
+      `mutation($id: ID!) { cancelOrder(orderId: $id, reason: "found it cheaper") { __typename ... on OrderCancelled { order { status shipment { status } } } } }`,
+      { id },
+      (await who('late-cancel')).headers,
+    );
+    expect(res.data.cancelOrder).toEqual({
+      __typename: 'OrderCancelled',
+      order: { status: 'CANCELLED', shipment: { status: 'CANCELLED' } },
+    });
+    expect(await eventually(async () => (await stockOf(system, p.id)).sold === 0 && stockOf(system, p.id))).toEqual({
+      available: 5,
+      reserved: 0,
+      sold: 0,
+      stocked: 5,
+    });
+    const moves = await system.products.db.stockMovement.findMany({
+      where: { orderId: id },
+      orderBy: { id: 'asc' },
+      select: { type: true, quantity: true },
+    });
+    expect(moves).toEqual([
+      { type: 'RESERVE', quantity: -2 },
+      { type: 'COMMIT', quantity: -2 },
+      { type: 'RETURN', quantity: 2 },
+    ]);
     expect((await system.orders.db.payment.findUnique({ where: { orderId: id } }))?.status).toBe('REFUNDED');
-    const shipped = await system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename ... on CannotCancel { status } } }`, { id }, (await who('late-cancel')).headers);
+    const shipped = await system.graphql(
+      `mutation($id: ID!) { cancelOrder(orderId: $id) { __typename ... on CannotCancel { status } } }`,
+      { id },
+      (await who('late-cancel')).headers,
+    );
     expect(shipped.data.cancelOrder).toEqual({ __typename: 'CannotCancel', status: 'CANCELLED' });
   });
 
   it('lets exactly one of a cancel and a dispatch win, every time', async () => {
     const p = await createProduct(system, { initialStock: 100 });
     const ids = await Promise.all(Array.from({ length: 8 }, () => place('racer', p.id, 1)));
-    const ready = await Promise.all(ids.map((id) => eventually(async () => {
-      const o = await order('racer', id);
-      return o.status === 'PENDING_SHIPMENT' && o.shipment && o;
-    })));
+    const ready = await Promise.all(
+      ids.map((id) =>
+        eventually(async () => {
+          const o = await order('racer', id);
+          return o.status === 'PENDING_SHIPMENT' && o.shipment && o;
+        }),
+      ),
+    );
     const outcomes = await Promise.all(
       ready.map(async (o) => {
         const [cancel, ship] = await Promise.all([
-          system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id: o.id }, (await who('racer')).headers),
+          system.graphql(
+            `mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`,
+            { id: o.id },
+            (await who('racer')).headers,
+          ),
           system.graphql(SHIP, { id: o.shipment.id, s: 'SHIPPED' }, await system.operatorHeaders()),
         ]);
         return { id: o.id, cancelled: cancel.data?.cancelOrder.__typename === 'OrderCancelled', shipped: !ship.errors };
@@ -265,22 +371,34 @@ describe('the order saga', () => {
       expect(final.shipment.status).toBe(o.cancelled ? 'CANCELLED' : 'SHIPPED');
     }
     const cancelled = outcomes.filter((o) => o.cancelled).length;
-    expect(await eventually(async () => (await stockOf(system, p.id)).sold === 8 - cancelled && stockOf(system, p.id))).toMatchObject({ sold: 8 - cancelled, reserved: 0 });
+    expect(
+      await eventually(async () => (await stockOf(system, p.id)).sold === 8 - cancelled && stockOf(system, p.id)),
+    ).toMatchObject({ sold: 8 - cancelled, reserved: 0 });
   });
 
   it('changes nothing when every event of a saga is delivered again', async () => {
     const p = await createProduct(system, { initialStock: 10 });
     const id = await place('dupes', p.id, 2);
-    const shipment = (await eventually(async () => {
-      const o = await order('dupes', id);
-      return o.shipment && o;
-    })).shipment;
+    const shipment = (
+      await eventually(async () => {
+        const o = await order('dupes', id);
+        return o.shipment && o;
+      })
+    ).shipment;
     await system.graphql(SHIP, { id: shipment.id, s: 'SHIPPED' }, await system.operatorHeaders());
     await untilStatus('dupes', id, 'SHIPPED');
     const events = await eventually(async () => {
       const e = await eventsOf(id);
       const types = new Set(e.map((x) => x.envelope.type));
-      return ['orders.created', 'payments.succeeded', 'inventory.committed', 'shipments.created', 'shipments.status_updated'].every((t) => types.has(t)) && e;
+      return (
+        [
+          'orders.created',
+          'payments.succeeded',
+          'inventory.committed',
+          'shipments.created',
+          'shipments.status_updated',
+        ].every((t) => types.has(t)) && e
+      );
     });
     await new Promise((r) => setTimeout(r, 500));
     const before = await footprint(id, p.id);
@@ -301,10 +419,20 @@ describe('the order saga', () => {
     const subject = `${system.natsPrefix}.payments.succeeded`;
     await js.publish(subject, 'this is not json', { msgID: randomUUID() });
     await js.publish(subject, JSON.stringify({ hello: 'world' }), { msgID: randomUUID() });
-    const wrongData = createEvent({ type: 'payments.succeeded', source: 'test', correlationId: randomUUID(), data: { orderId: 'nope' } as never });
+    const wrongData = createEvent({
+      type: 'payments.succeeded',
+      source: 'test',
+      correlationId: randomUUID(),
+      data: { orderId: 'nope' } as never,
+    });
     await js.publish(subject, JSON.stringify(wrongData), { msgID: wrongData.id });
 
-    const bus = await connectBus({ url: system.natsUrl, prefix: system.natsPrefix, name: 'test-dlq', log: createLogger('test', 'silent') });
+    const bus = await connectBus({
+      url: system.natsUrl,
+      prefix: system.natsPrefix,
+      name: 'test-dlq',
+      log: createLogger('test', 'silent'),
+    });
     try {
       // Two consumers read payments.succeeded (orders and products): each dead-letters each message.
       const letters = await eventually(async () => {
@@ -312,12 +440,14 @@ describe('the order saga', () => {
         return l.length >= 6 && l;
       });
       const reasons = letters.map((l) => `${l.consumer}: ${l.error}`);
-      expect(reasons).toEqual(expect.arrayContaining([
-        'orders-payment-succeeded: invalid JSON',
-        'products-commit-reservation: invalid JSON',
-        expect.stringMatching(/^orders-payment-succeeded: not an event envelope/),
-        expect.stringMatching(/^orders-payment-succeeded: data does not match payments.succeeded v1: orderId/),
-      ]));
+      expect(reasons).toEqual(
+        expect.arrayContaining([
+          'orders-payment-succeeded: invalid JSON',
+          'products-commit-reservation: invalid JSON',
+          expect.stringMatching(/^orders-payment-succeeded: not an event envelope/),
+          expect.stringMatching(/^orders-payment-succeeded: data does not match payments.succeeded v1: orderId/),
+        ]),
+      );
       expect(letters.every((l) => l.originalSubject === subject)).toBe(true);
 
       // The consumers went on.
@@ -344,12 +474,27 @@ describe('the order saga', () => {
       type: 'orders.created',
       source: 'test',
       correlationId: randomUUID(),
-      data: { orderId: randomUUID(), customerId: 'ghost', items: [{ productId: randomUUID(), quantity: 1, unitPrice: '1.00' }], totalAmount: { amount: '1.00', currencyCode: 'USD' }, paymentToken: 'tok_visa' },
+      data: {
+        orderId: randomUUID(),
+        customerId: 'ghost',
+        items: [{ productId: randomUUID(), quantity: 1, unitPrice: '1.00' }],
+        totalAmount: { amount: '1.00', currencyCode: 'USD' },
+        paymentToken: 'tok_visa',
+      },
     });
     await nc.jetstream().publish(`${system.natsPrefix}.orders.created`, JSON.stringify(ghost), { msgID: ghost.id });
-    const bus = await connectBus({ url: system.natsUrl, prefix: system.natsPrefix, name: 'test-dlq', log: createLogger('test', 'silent') });
+    const bus = await connectBus({
+      url: system.natsUrl,
+      prefix: system.natsPrefix,
+      name: 'test-dlq',
+      log: createLogger('test', 'silent'),
+    });
     try {
-      const letter = await eventually(async () => (await listDeadLetters(bus)).find((l) => l.original.includes(ghost.id) && l.consumer === 'orders-payments'), { timeoutMs: 30_000 });
+      const letter = await eventually(
+        async () =>
+          (await listDeadLetters(bus)).find((l) => l.original.includes(ghost.id) && l.consumer === 'orders-payments'),
+        { timeoutMs: 30_000 },
+      );
       expect(letter.error).toMatch(/^failed 8 times: order not visible yet/);
       expect(letter.deliveries).toBe(8);
     } finally {
@@ -360,42 +505,80 @@ describe('the order saga', () => {
   it('keeps the invariant after 300 mixed orders with random tokens and cancels; every email exactly once', async () => {
     const products = await Promise.all(Array.from({ length: 10 }, () => createProduct(system, { initialStock: 80 })));
     const tokens = ['tok_visa', 'tok_visa', 'tok_visa', 'tok_chargeDeclined', 'tok_processingError', 'tok_whatever'];
-    const pick = <T,>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)];
+    const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)];
     // Signed up beforehand: each sign-up is a deliberately slow password hash.
     (await system.signUpCustomers(40, 'mixed')).forEach((c, i) => customers.set(`mixed-${i}`, Promise.resolve(c)));
     const placed: { id: string; customer: string }[] = [];
     for (let batch = 0; batch < 15; batch++) {
-      const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-        const customer = `mixed-${(batch * 20 + i) % 40}`;
-        const lines = [...new Set([pick(products), pick(products)])].map((p) => ({ productId: p.id, quantity: 1 + Math.floor(Math.random() * 3) }));
-        const r = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: lines, paymentToken: pick(tokens) }) }, (await who(customer)).headers);
-        return r.data?.placeOrder.__typename === 'OrderPlaced' ? { id: r.data.placeOrder.order.id as string, customer } : null;
-      }));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const customer = `mixed-${(batch * 20 + i) % 40}`;
+          const lines = [...new Set([pick(products), pick(products)])].map((p) => ({
+            productId: p.id,
+            quantity: 1 + Math.floor(Math.random() * 3),
+          }));
+          const r = await system.graphql(
+            PLACE_ORDER,
+            { input: buildOrderInput({ items: lines, paymentToken: pick(tokens) }) },
+            (await who(customer)).headers,
+          );
+          return r.data?.placeOrder.__typename === 'OrderPlaced'
+            ? { id: r.data.placeOrder.order.id as string, customer }
+            : null;
+        }),
+      );
       for (const r of results) if (r) placed.push(r);
-      await Promise.all(placed.slice(-20).filter(() => Math.random() < 0.25).map(async (o) =>
-        system.graphql(`mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`, { id: o.id }, (await who(o.customer)).headers)));
+      await Promise.all(
+        placed
+          .slice(-20)
+          .filter(() => Math.random() < 0.25)
+          .map(async (o) =>
+            system.graphql(
+              `mutation($id: ID!) { cancelOrder(orderId: $id) { __typename } }`,
+              { id: o.id },
+              (await who(o.customer)).headers,
+            ),
+          ),
+      );
     }
     expect(placed.length).toBeGreaterThan(100);
     const ids = placed.map((o) => o.id);
     // Settled: every order in a state the saga leaves it in, with its stock settled too.
-    await eventually(async () => {
-      const pending = await system.orders.db.order.count({ where: { id: { in: ids }, status: 'PENDING_PAYMENT' } });
-      const active = await system.products.db.reservation.count({ where: { orderId: { in: ids }, status: 'ACTIVE' } });
-      return pending === 0 && active === 0;
-    }, { timeoutMs: 60_000 });
+    await eventually(
+      async () => {
+        const pending = await system.orders.db.order.count({ where: { id: { in: ids }, status: 'PENDING_PAYMENT' } });
+        const active = await system.products.db.reservation.count({
+          where: { orderId: { in: ids }, status: 'ACTIVE' },
+        });
+        return pending === 0 && active === 0;
+      },
+      { timeoutMs: 60_000 },
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await inventoryViolations(system)).toEqual([]);
     const byStatus = await system.orders.db.order.groupBy({ by: ['status'], where: { id: { in: ids } }, _count: true });
-    expect(byStatus.map((s) => s.status).sort()).toEqual(expect.arrayContaining(['CANCELLED', 'PAYMENT_FAILED', 'PENDING_SHIPMENT']));
+    expect(byStatus.map((s) => s.status).sort()).toEqual(
+      expect.arrayContaining(['CANCELLED', 'PAYMENT_FAILED', 'PENDING_SHIPMENT']),
+    );
     // Sold units are exactly those of the paid, uncancelled orders.
-    const paidItems = await system.orders.db.orderItem.findMany({ where: { order: { id: { in: ids }, status: 'PENDING_SHIPMENT' } } });
-    const soldNow = await system.products.db.product.aggregate({ where: { id: { in: products.map((p) => p.id) } }, _sum: { sold: true, reserved: true } });
+    const paidItems = await system.orders.db.orderItem.findMany({
+      where: { order: { id: { in: ids }, status: 'PENDING_SHIPMENT' } },
+    });
+    const soldNow = await system.products.db.product.aggregate({
+      where: { id: { in: products.map((p) => p.id) } },
+      _sum: { sold: true, reserved: true },
+    });
     expect(soldNow._sum).toEqual({ sold: paidItems.reduce((n, i) => n + i.quantity, 0), reserved: 0 });
     // One payment outcome per order.
     expect(await system.orders.db.payment.count({ where: { orderId: { in: ids } } })).toBe(ids.length);
     // Every email once: one per order received, one per cancelled or failed order; all sent, none twice.
-    const expected = ids.length + byStatus.filter((s) => s.status !== 'PENDING_SHIPMENT').reduce((n, s) => n + s._count, 0);
-    await eventually(async () => (await system.orders.db.notification.count({ where: { orderId: { in: ids }, status: 'SENT' } })) === expected, { timeoutMs: 60_000 });
+    const expected =
+      ids.length + byStatus.filter((s) => s.status !== 'PENDING_SHIPMENT').reduce((n, s) => n + s._count, 0);
+    await eventually(
+      async () =>
+        (await system.orders.db.notification.count({ where: { orderId: { in: ids }, status: 'SENT' } })) === expected,
+      { timeoutMs: 60_000 },
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(await system.orders.db.notification.count({ where: { orderId: { in: ids } } })).toBe(expected);
     const messageIds = system.mail.messages.map((m) => m.header('message-id'));
@@ -408,11 +591,16 @@ describe('the order saga', () => {
     let id: string;
     try {
       id = await place('smtp-down', p.id, 1, 'tok_chargeDeclined');
-      await eventually(async () => (await system.orders.db.notification.count({ where: { orderId: id, status: 'FAILED' } })) > 0);
+      await eventually(
+        async () => (await system.orders.db.notification.count({ where: { orderId: id, status: 'FAILED' } })) > 0,
+      );
     } finally {
       system.mail.setRefusing(false);
     }
-    await eventually(async () => (await system.orders.db.notification.count({ where: { orderId: id!, status: 'SENT' } })) === 2, { timeoutMs: 30_000 });
+    await eventually(
+      async () => (await system.orders.db.notification.count({ where: { orderId: id!, status: 'SENT' } })) === 2,
+      { timeoutMs: 30_000 },
+    );
     const smtpDownEmail = (await who('smtp-down')).email;
     const mails = system.mail.messages.filter((m) => m.to.includes(smtpDownEmail));
     expect(mails).toHaveLength(2);
@@ -432,16 +620,31 @@ describe('the saga across a NATS restart', () => {
       await nats.stop();
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId: p.id, quantity: 1 }] }) }, (await who('outage')).headers);
+        const r = await system.graphql(
+          PLACE_ORDER,
+          { input: buildOrderInput({ items: [{ productId: p.id, quantity: 1 }] }) },
+          (await who('outage')).headers,
+        );
         expect(r.data.placeOrder.__typename).toBe('OrderPlaced');
         ids.push(r.data.placeOrder.order.id);
       }
       await new Promise((r) => setTimeout(r, 1_000));
       expect(await system.orders.db.outboxEvent.count({ where: { publishedAt: null } })).toBeGreaterThanOrEqual(5);
       nats = await startNats({ storeDir: store, port });
-      await eventually(async () => (await system.orders.db.order.count({ where: { id: { in: ids }, status: 'PENDING_SHIPMENT' } })) === 5, { timeoutMs: 60_000 });
-      await eventually(async () => (await system.shipments.db.shipment.count({ where: { orderId: { in: ids } } })) === 5);
-      expect(await eventually(async () => (await stockOf(system, p.id)).sold === 5 && stockOf(system, p.id))).toEqual({ available: 15, reserved: 0, sold: 5, stocked: 20 });
+      await eventually(
+        async () =>
+          (await system.orders.db.order.count({ where: { id: { in: ids }, status: 'PENDING_SHIPMENT' } })) === 5,
+        { timeoutMs: 60_000 },
+      );
+      await eventually(
+        async () => (await system.shipments.db.shipment.count({ where: { orderId: { in: ids } } })) === 5,
+      );
+      expect(await eventually(async () => (await stockOf(system, p.id)).sold === 5 && stockOf(system, p.id))).toEqual({
+        available: 15,
+        reserved: 0,
+        sold: 5,
+        stocked: 20,
+      });
       expect(await system.orders.db.payment.count({ where: { orderId: { in: ids } } })).toBe(5);
     } finally {
       await system.stop();

@@ -11,7 +11,11 @@ describe('smoke', () => {
   it('places an order', async () => {
     const p = await createProduct(system, { initialStock: 5 });
     const customer = await system.signUpCustomer('smoke');
-    const res = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId: p.id, quantity: 2 }] }) }, customer.headers);
+    const res = await system.graphql(
+      PLACE_ORDER,
+      { input: buildOrderInput({ items: [{ productId: p.id, quantity: 2 }] }) },
+      customer.headers,
+    );
     console.log(JSON.stringify(res, null, 1));
     expect(res.data.placeOrder.__typename).toBe('OrderPlaced');
   });

@@ -17,12 +17,22 @@ function follow(client: Client, query: string, variables: Record<string, unknown
   const payloads: any[] = [];
   const errors: any[] = [];
   let completed = false;
-  const dispose = client.subscribe({ query, variables }, {
-    next: (r) => (r.errors ? errors.push(...r.errors) : payloads.push(r)),
-    error: (e) => (Array.isArray(e) ? errors.push(...e) : errors.push(e)),
-    complete: () => (completed = true),
-  });
-  return { payloads, errors, dispose, get completed() { return completed; } };
+  const dispose = client.subscribe(
+    { query, variables },
+    {
+      next: (r) => (r.errors ? errors.push(...r.errors) : payloads.push(r)),
+      error: (e) => (Array.isArray(e) ? errors.push(...e) : errors.push(e)),
+      complete: () => (completed = true),
+    },
+  );
+  return {
+    payloads,
+    errors,
+    dispose,
+    get completed() {
+      return completed;
+    },
+  };
 }
 
 describe('subscriptions at the gateway', () => {
@@ -36,7 +46,14 @@ describe('subscriptions at the gateway', () => {
   const clients: Client[] = [];
   const wsUrl = () => system.gatewayUrl.replace('http', 'ws') + '/graphql';
   const connect = (headers: Record<string, string>, url = wsUrl()) => {
-    const c = createClient({ url, webSocketImpl: WebSocket, connectionParams: headers, retryAttempts: 0, lazy: false, onNonLazyError: () => {} });
+    const c = createClient({
+      url,
+      webSocketImpl: WebSocket,
+      connectionParams: headers,
+      retryAttempts: 0,
+      lazy: false,
+      onNonLazyError: () => {},
+    });
     clients.push(c);
     return c;
   };
@@ -50,24 +67,47 @@ describe('subscriptions at the gateway', () => {
   });
 
   const place = async (customer: string, productId: string, quantity = 1) => {
-    const r = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId, quantity }] }) }, (await who(customer)).headers);
+    const r = await system.graphql(
+      PLACE_ORDER,
+      { input: buildOrderInput({ items: [{ productId, quantity }] }) },
+      (await who(customer)).headers,
+    );
     return r.data.placeOrder.order.id as string;
   };
   const shipmentOf = (customer: string, id: string) =>
-    eventually(async () => (await system.graphql(`query($id: ID!) { order(id: $id) { shipment { id } } }`, { id }, (await who(customer)).headers)).data.order.shipment?.id as string);
+    eventually(
+      async () =>
+        (
+          await system.graphql(
+            `query($id: ID!) { order(id: $id) { shipment { id } } }`,
+            { id },
+            (await who(customer)).headers,
+          )
+        ).data.order.shipment?.id as string,
+    );
 
   it('shows a customer their order move through the saga, with federated fields resolved as in a query', async () => {
     const p = await createProduct(system, { name: 'Teapot', initialStock: 10 });
     const id = await place('watcher', p.id, 2);
-    const sub = follow(connect((await who('watcher')).headers), `subscription($id: ID!) {
+    const sub = follow(
+      connect((await who('watcher')).headers),
+      `subscription($id: ID!) {
       orderStatusChanged(orderId: $id, after: "0") {
         previousStatus status
         order { id status items { quantity product { name } } shipment { carrier trackingNumber events { status } } }
       }
-    }`, { id });
+    }`,
+      { id },
+    );
     const shipmentId = await shipmentOf('watcher', id);
     for (const s of ['SHIPPED', 'IN_TRANSIT', 'DELIVERED']) {
-      await eventually(async () => sub.payloads.some((x) => x.data.orderStatusChanged.status === (s === 'SHIPPED' ? 'PENDING_SHIPMENT' : s === 'IN_TRANSIT' ? 'SHIPPED' : 'IN_TRANSIT')));
+      await eventually(async () =>
+        sub.payloads.some(
+          (x) =>
+            x.data.orderStatusChanged.status ===
+            (s === 'SHIPPED' ? 'PENDING_SHIPMENT' : s === 'IN_TRANSIT' ? 'SHIPPED' : 'IN_TRANSIT'),
+        ),
+      );
       await system.graphql(SHIP, { id: shipmentId, s }, await system.operatorHeaders());
     }
     await eventually(async () => sub.payloads.length === 5);
@@ -84,7 +124,12 @@ describe('subscriptions at the gateway', () => {
     const last = changes[4].order;
     expect(last.status).toBe('DELIVERED');
     expect(last.shipment.carrier).toBeTruthy();
-    expect(last.shipment.events.map((e: any) => e.status)).toEqual(['PROCESSING', 'SHIPPED', 'IN_TRANSIT', 'DELIVERED']);
+    expect(last.shipment.events.map((e: any) => e.status)).toEqual([
+      'PROCESSING',
+      'SHIPPED',
+      'IN_TRANSIT',
+      'DELIVERED',
+    ]);
     const cursors = sub.payloads.map((x) => Number(x.extensions.cursor));
     expect([...cursors].sort((a, b) => a - b)).toEqual(cursors);
     sub.dispose();
@@ -93,7 +138,11 @@ describe('subscriptions at the gateway', () => {
   it("refuses to follow someone else's order", async () => {
     const p = await createProduct(system);
     const id = await place('owner-a', p.id);
-    const sub = follow(connect((await who('intruder-b')).headers), `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status } }`, { id });
+    const sub = follow(
+      connect((await who('intruder-b')).headers),
+      `subscription($id: ID!) { orderStatusChanged(orderId: $id) { status } }`,
+      { id },
+    );
     await eventually(async () => sub.errors.length > 0);
     expect(sub.errors[0]).toMatchObject({ message: 'Order not found', extensions: { code: 'NOT_FOUND' } });
     expect(sub.payloads).toEqual([]);
@@ -104,16 +153,30 @@ describe('subscriptions at the gateway', () => {
     const first = follow(connect((await who('roamer')).headers), `subscription { myOrderUpdates { orderId status } }`);
     await new Promise((r) => setTimeout(r, 200));
     const a = await place('roamer', p.id);
-    await eventually(async () => first.payloads.some((x) => x.data.myOrderUpdates.orderId === a && x.data.myOrderUpdates.status === 'PENDING_SHIPMENT'));
+    await eventually(async () =>
+      first.payloads.some(
+        (x) => x.data.myOrderUpdates.orderId === a && x.data.myOrderUpdates.status === 'PENDING_SHIPMENT',
+      ),
+    );
     const cursor = first.payloads.at(-1).extensions.cursor;
     first.dispose();
     // While away: two more orders, each PENDING_PAYMENT then PENDING_SHIPMENT.
     const b = await place('roamer', p.id);
     const c = await place('roamer', p.id);
-    await eventually(async () => (await system.orders.db.order.count({ where: { id: { in: [b, c] }, status: 'PENDING_SHIPMENT' } })) === 2);
-    const back = follow(connect((await who('roamer')).headers), `subscription($after: String) { myOrderUpdates(after: $after) { orderId status } }`, { after: cursor });
+    await eventually(
+      async () =>
+        (await system.orders.db.order.count({ where: { id: { in: [b, c] }, status: 'PENDING_SHIPMENT' } })) === 2,
+    );
+    const back = follow(
+      connect((await who('roamer')).headers),
+      `subscription($after: String) { myOrderUpdates(after: $after) { orderId status } }`,
+      { after: cursor },
+    );
     await eventually(async () => back.payloads.length >= 4);
-    const missed = back.payloads.map((x) => `${x.data.myOrderUpdates.orderId === b ? 'b' : x.data.myOrderUpdates.orderId === c ? 'c' : 'a'}:${x.data.myOrderUpdates.status}`);
+    const missed = back.payloads.map(
+      (x) =>
+        `${x.data.myOrderUpdates.orderId === b ? 'b' : x.data.myOrderUpdates.orderId === c ? 'c' : 'a'}:${x.data.myOrderUpdates.status}`,
+    );
     expect(missed.filter((m) => m.startsWith('b'))).toEqual(['b:PENDING_PAYMENT', 'b:PENDING_SHIPMENT']);
     expect(missed.filter((m) => m.startsWith('c'))).toEqual(['c:PENDING_PAYMENT', 'c:PENDING_SHIPMENT']);
     expect(missed.some((m) => m.startsWith('a'))).toBe(false);
@@ -125,14 +188,24 @@ describe('subscriptions at the gateway', () => {
 
   it('delivers on every gateway instance', async () => {
     const port = await freePort();
-    const second = await startGateway(gatewayConfig({ ...system.env, PORT: String(port) }), { log: createLogger('gw2', 'silent') });
+    const second = await startGateway(gatewayConfig({ ...system.env, PORT: String(port) }), {
+      log: createLogger('gw2', 'silent'),
+    });
     try {
       const p = await createProduct(system);
       const one = follow(connect((await who('twice')).headers), `subscription { myOrderUpdates { orderId status } }`);
-      const two = follow(connect((await who('twice')).headers, `ws://127.0.0.1:${port}/graphql`), `subscription { myOrderUpdates { orderId status } }`);
+      const two = follow(
+        connect((await who('twice')).headers, `ws://127.0.0.1:${port}/graphql`),
+        `subscription { myOrderUpdates { orderId status } }`,
+      );
       await new Promise((r) => setTimeout(r, 300));
       const id = await place('twice', p.id);
-      for (const sub of [one, two]) await eventually(async () => sub.payloads.some((x) => x.data.myOrderUpdates.orderId === id && x.data.myOrderUpdates.status === 'PENDING_SHIPMENT'));
+      for (const sub of [one, two])
+        await eventually(async () =>
+          sub.payloads.some(
+            (x) => x.data.myOrderUpdates.orderId === id && x.data.myOrderUpdates.status === 'PENDING_SHIPMENT',
+          ),
+        );
       one.dispose();
       two.dispose();
     } finally {
@@ -142,14 +215,19 @@ describe('subscriptions at the gateway', () => {
 
   it('fires lowStockAlerts once per threshold crossing, for inventory:read only', async () => {
     const p = await createProduct(system, { initialStock: 12, lowStockThreshold: 10 });
-    const ops = follow(connect(await system.operatorHeaders()), `subscription { lowStockAlerts { availableQuantity threshold product { id name } } }`);
+    const ops = follow(
+      connect(await system.operatorHeaders()),
+      `subscription { lowStockAlerts { availableQuantity threshold product { id name } } }`,
+    );
     const customer = follow(connect((await who('curious')).headers), `subscription { lowStockAlerts { threshold } }`);
     await new Promise((r) => setTimeout(r, 300));
     await place('stocker', p.id, 3); // 9: crossed
     await place('stocker', p.id, 1); // 8: no new crossing
     await eventually(async () => ops.payloads.some((x) => x.data.lowStockAlerts.product.id === p.id));
     await new Promise((r) => setTimeout(r, 500));
-    const mine = ops.payloads.filter((x) => x.data.lowStockAlerts.product.id === p.id).map((x) => x.data.lowStockAlerts);
+    const mine = ops.payloads
+      .filter((x) => x.data.lowStockAlerts.product.id === p.id)
+      .map((x) => x.data.lowStockAlerts);
     expect(mine).toEqual([{ availableQuantity: 9, threshold: 10, product: { id: p.id, name: 'Test product' } }]);
     expect(customer.errors[0]?.extensions?.code).toBe('FORBIDDEN');
     ops.dispose();
@@ -157,14 +235,37 @@ describe('subscriptions at the gateway', () => {
 
   it('works with Apollo Client and GraphQLWsLink, as a web or mobile app uses it', async () => {
     const p = await createProduct(system, { name: 'Kettle' });
-    const client = new ApolloClient({ link: new GraphQLWsLink(connect((await who('apollo-app')).headers)), cache: new InMemoryCache() });
+    const client = new ApolloClient({
+      link: new GraphQLWsLink(connect((await who('apollo-app')).headers)),
+      cache: new InMemoryCache(),
+    });
     const seen: string[] = [];
     const sub = client
-      .subscribe({ query: gql`subscription { myOrderUpdates { orderId status order { id items { product { id name } } } } }` })
-      .subscribe({ next: (r) => {
-        const u = (r.data as any)?.myOrderUpdates;
-        seen.push(`${u?.status}:${u?.order.items[0].product.name}`);
-      } });
+      .subscribe({
+        query: gql`
+          subscription {
+            myOrderUpdates {
+              orderId
+              status
+              order {
+                id
+                items {
+                  product {
+                    id
+                    name
+                  }
+                }
+              }
+            }
+          }
+        `,
+      })
+      .subscribe({
+        next: (r) => {
+          const u = (r.data as any)?.myOrderUpdates;
+          seen.push(`${u?.status}:${u?.order.items[0].product.name}`);
+        },
+      });
     await new Promise((r) => setTimeout(r, 300));
     await place('apollo-app', p.id);
     await eventually(async () => seen.length >= 2);
@@ -182,16 +283,24 @@ describe('subscriptions at the gateway', () => {
     };
     const p = await createProduct(system, { name: 'Tea cosy' });
     const socket = connect((await who('many-tabs')).headers);
-    const tabs = Array.from({ length: 5 }, () => follow(socket, `subscription { myOrderUpdates { orderId status order { items { quantity product { name } } } } }`));
+    const tabs = Array.from({ length: 5 }, () =>
+      follow(
+        socket,
+        `subscription { myOrderUpdates { orderId status order { items { quantity product { name } } } } }`,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 300));
     const before = await ordersCalls();
     const id = await place('many-tabs', p.id, 3);
-    const mine = (tab: (typeof tabs)[number]) => tab.payloads.map((x) => x.data.myOrderUpdates).filter((u) => u.orderId === id);
+    const mine = (tab: (typeof tabs)[number]) =>
+      tab.payloads.map((x) => x.data.myOrderUpdates).filter((u) => u.orderId === id);
     for (const tab of tabs) await eventually(async () => mine(tab).length === 2);
     const calls = (await ordersCalls()) - before;
     for (const tab of tabs) {
       expect(tab.errors).toEqual([]);
-      expect(mine(tab).map((u) => `${u.status}:${u.order.items[0].quantity}:${u.order.items[0].product.name}`)).toEqual(['PENDING_PAYMENT:3:Tea cosy', 'PENDING_SHIPMENT:3:Tea cosy']);
+      expect(mine(tab).map((u) => `${u.status}:${u.order.items[0].quantity}:${u.order.items[0].product.name}`)).toEqual(
+        ['PENDING_PAYMENT:3:Tea cosy', 'PENDING_SHIPMENT:3:Tea cosy'],
+      );
     }
     // placeOrder's own call(s), then one payload query per status change; each subscription resolving its own would be 10.
     expect(calls).toBeLessThanOrEqual(5);
@@ -202,13 +311,21 @@ describe('subscriptions at the gateway', () => {
     const c = await system.signUpCustomer('leaver');
     const ws = new WebSocket(wsUrl(), 'graphql-transport-ws');
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-    const acked = new Promise((r) => ws.on('message', (m) => JSON.parse(m.toString()).type === 'connection_ack' && r(true)));
+    const acked = new Promise((r) =>
+      ws.on('message', (m) => JSON.parse(m.toString()).type === 'connection_ack' && r(true)),
+    );
     await new Promise((r) => ws.on('open', r));
     ws.send(JSON.stringify({ type: 'connection_init', payload: c.headers }));
     await acked;
-    ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+    ws.send(
+      JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }),
+    );
     await new Promise((r) => setTimeout(r, 300));
-    const out = await system.graphql(`mutation($t: String!) { logOut(refreshToken: $t) }`, { t: c.refreshToken }, c.headers);
+    const out = await system.graphql(
+      `mutation($t: String!) { logOut(refreshToken: $t) }`,
+      { t: c.refreshToken },
+      c.headers,
+    );
     expect(out.data?.logOut).toBe(true);
     const started = Date.now();
     expect(await closed).toBe(4401);
@@ -221,7 +338,9 @@ describe('subscriptions at the gateway', () => {
       const headers = given ?? (await who('raw')).headers;
       const ws = new WebSocket(wsUrl(), 'graphql-transport-ws');
       const messages: any[] = [];
-      const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
       ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
       await new Promise((r) => ws.on('open', r));
       const init = async () => {
@@ -234,16 +353,33 @@ describe('subscriptions at the gateway', () => {
     it('refuses queries and mutations over the socket with an error, consistently', async () => {
       const c = await raw();
       await c.init();
-      c.ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ products(first: 1) { totalCount } }' } }));
-      c.ws.send(JSON.stringify({ id: '2', type: 'subscribe', payload: { query: 'mutation { createProduct(input: {sku: "X", name: "x", price: "1", initialStock: 1}) { id } }' } }));
+      c.ws.send(
+        JSON.stringify({ id: '1', type: 'subscribe', payload: { query: '{ products(first: 1) { totalCount } }' } }),
+      );
+      c.ws.send(
+        JSON.stringify({
+          id: '2',
+          type: 'subscribe',
+          payload: {
+            query: 'mutation { createProduct(input: {sku: "X", name: "x", price: "1", initialStock: 1}) { id } }',
+          },
+        }),
+      );
       await eventually(async () => c.messages.filter((m) => m.type === 'error').length === 2);
-      for (const m of c.messages.filter((x) => x.type === 'error')) expect(m.payload[0].message).toMatch(/Only subscriptions run over this socket/);
+      for (const m of c.messages.filter((x) => x.type === 'error'))
+        expect(m.payload[0].message).toMatch(/Only subscriptions run over this socket/);
       c.ws.close();
     });
 
     it('answers bad input with errors or protocol close codes, and stays up', async () => {
       const noInit = await raw();
-      noInit.ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      noInit.ws.send(
+        JSON.stringify({
+          id: '1',
+          type: 'subscribe',
+          payload: { query: 'subscription { myOrderUpdates { status } }' },
+        }),
+      );
       expect((await noInit.closed).code).toBe(4401);
 
       const garbage = await raw();
@@ -252,20 +388,46 @@ describe('subscriptions at the gateway', () => {
 
       const c = await raw();
       await c.init();
-      c.ws.send(JSON.stringify({ id: 'a', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates(after: "yesterday") { status } }' } }));
-      c.ws.send(JSON.stringify({ id: 'b', type: 'subscribe', payload: { query: 'subscription { nothingHere { status } }' } }));
+      c.ws.send(
+        JSON.stringify({
+          id: 'a',
+          type: 'subscribe',
+          payload: { query: 'subscription { myOrderUpdates(after: "yesterday") { status } }' },
+        }),
+      );
+      c.ws.send(
+        JSON.stringify({ id: 'b', type: 'subscribe', payload: { query: 'subscription { nothingHere { status } }' } }),
+      );
       await eventually(async () => c.messages.filter((m) => m.type === 'error').length === 2);
       const byId = Object.fromEntries(c.messages.filter((m) => m.type === 'error').map((m) => [m.id, m.payload[0]]));
       expect(byId.a.extensions.code).toBe('BAD_USER_INPUT');
       expect(byId.b.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
-      c.ws.send(JSON.stringify({ id: 'x', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      c.ws.send(
+        JSON.stringify({
+          id: 'x',
+          type: 'subscribe',
+          payload: { query: 'subscription { myOrderUpdates { status } }' },
+        }),
+      );
       await new Promise((r) => setTimeout(r, 200));
-      c.ws.send(JSON.stringify({ id: 'x', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      c.ws.send(
+        JSON.stringify({
+          id: 'x',
+          type: 'subscribe',
+          payload: { query: 'subscription { myOrderUpdates { status } }' },
+        }),
+      );
       expect((await c.closed).code).toBe(4409);
 
       const anonymous = await raw({});
       await anonymous.init();
-      anonymous.ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      anonymous.ws.send(
+        JSON.stringify({
+          id: '1',
+          type: 'subscribe',
+          payload: { query: 'subscription { myOrderUpdates { status } }' },
+        }),
+      );
       await eventually(async () => anonymous.messages.some((m) => m.type === 'error'));
       expect(anonymous.messages.find((m) => m.type === 'error').payload[0].extensions.code).toBe('UNAUTHENTICATED');
       anonymous.ws.close();
@@ -277,21 +439,39 @@ describe('subscriptions at the gateway', () => {
       const c = await raw((await who('spender')).headers);
       await c.init();
       const pricey = `subscription($n: Int) { myOrderUpdates { order { items { product { stockMovements(first: $n) { id quantity } } } } } }`;
-      c.ws.send(JSON.stringify({ id: 'big', type: 'subscribe', payload: { query: pricey, variables: { n: 100_000 } } }));
+      c.ws.send(
+        JSON.stringify({ id: 'big', type: 'subscribe', payload: { query: pricey, variables: { n: 100_000 } } }),
+      );
       // Refused before the ownership check, which would call the orders subgraph (and answer NOT_FOUND).
-      c.ws.send(JSON.stringify({ id: 'literal', type: 'subscribe', payload: { query: `subscription { orderStatusChanged(orderId: "${randomUUID()}") { order { items { product { stockMovements(first: 100000) { id } } } } } }` } }));
+      c.ws.send(
+        JSON.stringify({
+          id: 'literal',
+          type: 'subscribe',
+          payload: {
+            query: `subscription { orderStatusChanged(orderId: "${randomUUID()}") { order { items { product { stockMovements(first: 100000) { id } } } } } }`,
+          },
+        }),
+      );
       c.ws.send(JSON.stringify({ id: 'small', type: 'subscribe', payload: { query: pricey, variables: { n: 5 } } }));
       await eventually(async () => c.messages.filter((m) => m.type === 'error').length === 2);
       await new Promise((r) => setTimeout(r, 300));
-      const errors: Record<string, any[]> = Object.fromEntries(c.messages.filter((m) => m.type === 'error').map((m) => [m.id, m.payload]));
+      const errors: Record<string, any[]> = Object.fromEntries(
+        c.messages.filter((m) => m.type === 'error').map((m) => [m.id, m.payload]),
+      );
       expect(Object.keys(errors).sort()).toEqual(['big', 'literal']);
       for (const payload of Object.values(errors)) {
         expect(payload).toHaveLength(1);
-        expect(payload[0].message).toMatch(/^The operation is too expensive: estimated cost \d+, at most 10000 allowed/);
+        expect(payload[0].message).toMatch(
+          /^The operation is too expensive: estimated cost \d+, at most 10000 allowed/,
+        );
         expect(payload[0].extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' });
       }
       // The same selection as a query over HTTP gets the same answer.
-      const query = await system.graphql(`query($n: Int) { myOrders { edges { node { items { product { stockMovements(first: $n) { id quantity } } } } } } }`, { n: 100_000 }, (await who('spender')).headers);
+      const query = await system.graphql(
+        `query($n: Int) { myOrders { edges { node { items { product { stockMovements(first: $n) { id quantity } } } } } } }`,
+        { n: 100_000 },
+        (await who('spender')).headers,
+      );
       expect(query.errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', limit: 'cost' } });
       c.ws.close();
     });
@@ -299,7 +479,14 @@ describe('subscriptions at the gateway', () => {
     it('limits subscriptions per connection', async () => {
       const c = await raw((await who('greedy')).headers);
       await c.init();
-      for (let i = 0; i < 51; i++) c.ws.send(JSON.stringify({ id: `s${i}`, type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      for (let i = 0; i < 51; i++)
+        c.ws.send(
+          JSON.stringify({
+            id: `s${i}`,
+            type: 'subscribe',
+            payload: { query: 'subscription { myOrderUpdates { status } }' },
+          }),
+        );
       await eventually(async () => c.messages.some((m) => m.type === 'error'));
       const err = c.messages.find((m) => m.type === 'error');
       expect(err.id).toBe('s50');
@@ -315,12 +502,22 @@ describe('subscriptions and token expiry', () => {
     try {
       const c = await system.signUpCustomer('short-lived');
       const ws = new WebSocket(system.gatewayUrl.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
-      const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-      const acked = new Promise((r) => ws.on('message', (m) => JSON.parse(m.toString()).type === 'connection_ack' && r(true)));
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      );
+      const acked = new Promise((r) =>
+        ws.on('message', (m) => JSON.parse(m.toString()).type === 'connection_ack' && r(true)),
+      );
       await new Promise((r) => ws.on('open', r));
       ws.send(JSON.stringify({ type: 'connection_init', payload: c.headers }));
       await acked;
-      ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myOrderUpdates { status } }' } }));
+      ws.send(
+        JSON.stringify({
+          id: '1',
+          type: 'subscribe',
+          payload: { query: 'subscription { myOrderUpdates { status } }' },
+        }),
+      );
       const { code, reason } = await closed;
       expect(code).toBe(4401);
       expect(reason).toBe('Token expired');

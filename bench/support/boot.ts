@@ -21,7 +21,8 @@ export interface BootOptions {
 /** How long the services get to finish their work when stopping. */
 const STOP_GRACE_MS = 25_000;
 
-export const log = (line: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+export const log = (line: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 export async function boot(o: BootOptions) {
   let infra: Infra | null = null;
@@ -36,11 +37,20 @@ export async function boot(o: BootOptions) {
         const s = stack;
         stack = null;
         // After an overload the services still work through requests the client abandoned: wait a bounded time.
-        const stopped = s.stop((name, ms) => log(`  ${name} stopped after ${Math.round(ms)} ms`)).then(() => true, (err: Error) => (log(`stopping services failed: ${err.message}`), true));
+        const stopped = s
+          .stop((name, ms) => log(`  ${name} stopped after ${Math.round(ms)} ms`))
+          .then(
+            () => true,
+            (err: Error) => (log(`stopping services failed: ${err.message}`), true),
+          );
         let grace: NodeJS.Timeout | undefined;
-        const inTime = await Promise.race([stopped, new Promise<false>((r) => (grace = setTimeout(() => r(false), STOP_GRACE_MS)))]);
+        const inTime = await Promise.race([
+          stopped,
+          new Promise<false>((r) => (grace = setTimeout(() => r(false), STOP_GRACE_MS))),
+        ]);
         clearTimeout(grace);
-        if (!inTime) log(`services still busy after ${STOP_GRACE_MS / 1000} s: stopping PostgreSQL and NATS under them`);
+        if (!inTime)
+          log(`services still busy after ${STOP_GRACE_MS / 1000} s: stopping PostgreSQL and NATS under them`);
       }
       if (infra) {
         log('stopping PostgreSQL, nats-server and the SMTP sink…');
@@ -64,19 +74,30 @@ export async function boot(o: BootOptions) {
   } else {
     const t = performance.now();
     infra = await startInfra({ ephemeral: o.ephemeral });
-    log(`PostgreSQL :${infra.pgPort} (${o.ephemeral ? 'ephemeral: fsync off' : 'durable'}, pg_stat_statements, commit timestamps), nats-server ${infra.natsUrl}, SMTP sink ${infra.smtpUrl}`);
+    log(
+      `PostgreSQL :${infra.pgPort} (${o.ephemeral ? 'ephemeral: fsync off' : 'durable'}, pg_stat_statements, commit timestamps), nats-server ${infra.natsUrl}, SMTP sink ${infra.smtpUrl}`,
+    );
     const env = { ...o.env, ...(o.hashCost ? { PASSWORD_HASH_COST: String(o.hashCost) } : {}) };
     const options = { pgPort: infra.pgPort, natsUrl: infra.natsUrl, smtpUrl: infra.smtpUrl, logLevel: o.logLevel, env };
     stack = o.inProcess
       ? await startStack(options)
-      : await startProcessStack({ ...options, nodeArgs: o.nodeArgs, onLine: (name, line) => process.stderr.write(`  ${name.padEnd(9)} | ${line}\n`) });
+      : await startProcessStack({
+          ...options,
+          nodeArgs: o.nodeArgs,
+          onLine: (name, line) => process.stderr.write(`  ${name.padEnd(9)} | ${line}\n`),
+        });
     log(`${stack.mode} stack up at ${stack.gatewayUrl} in ${Math.round(performance.now() - t)} ms`);
   }
 
   const tracked: Tracked[] = [
     { name: 'bench', pid: process.pid },
     ...stack.processes.map((p) => ({ name: p.name, pid: p.pid })),
-    ...(infra ? [{ name: 'postgres', pid: infra.pids.postgres, tree: true }, { name: 'nats', pid: infra.pids.nats }] : []),
+    ...(infra
+      ? [
+          { name: 'postgres', pid: infra.pids.postgres, tree: true },
+          { name: 'nats', pid: infra.pids.nats },
+        ]
+      : []),
   ];
   const sampler = new ResourceSampler(tracked);
   /** How the report names the database: our own (durable or not) or someone's. */

@@ -45,7 +45,8 @@ export function parseFlags<T extends Record<string, Spec>>(argv: string[], spec:
     if (value === undefined) fail(`${arg} needs a value`);
     if (s.type === 'number') {
       const n = Number(value);
-      if (!Number.isFinite(n) || (s.min !== undefined && n < s.min)) fail(`${arg} needs a number${s.min !== undefined ? ` >= ${s.min}` : ''}`);
+      if (!Number.isFinite(n) || (s.min !== undefined && n < s.min))
+        fail(`${arg} needs a number${s.min !== undefined ? ` >= ${s.min}` : ''}`);
       out[name] = n;
     } else if (s.type === 'env') {
       const m = value.match(/^([A-Z_][A-Z0-9_]*)=(.*)$/s);
@@ -60,7 +61,12 @@ function help(spec: Record<string, Spec>, usage: string): string {
   const flag = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   const lines = Object.entries(spec).map(([k, s]) => {
     const arg = s.type === 'boolean' ? '' : s.type === 'env' ? ' K=V' : s.type === 'number' ? ' N' : ' S';
-    const def = s.type === 'env' ? '' : s.default === null || s.default === false || s.default === '' ? '' : ` (default ${s.default})`;
+    const def =
+      s.type === 'env'
+        ? ''
+        : s.default === null || s.default === false || s.default === ''
+          ? ''
+          : ` (default ${s.default})`;
     return `  ${(flag(k) + arg).padEnd(28)}${s.help}${def}`;
   });
   return `${usage}\n\nOptions:\n${lines.join('\n')}`;
@@ -68,12 +74,29 @@ function help(spec: Record<string, Spec>, usage: string): string {
 
 /** The flags every benchmark that boots a system shares. */
 export const SYSTEM_FLAGS = {
-  inProcess: { type: 'boolean', default: false, help: 'run the gateway and the subgraphs inside the bench process (one event loop) instead of one process each' },
+  inProcess: {
+    type: 'boolean',
+    default: false,
+    help: 'run the gateway and the subgraphs inside the bench process (one event loop) instead of one process each',
+  },
   gateway: { type: 'string', default: null, help: 'target a running system at this URL instead of booting one' },
-  ephemeral: { type: 'boolean', default: false, help: 'own PostgreSQL without fsync/synchronous_commit (default: durable)' },
+  ephemeral: {
+    type: 'boolean',
+    default: false,
+    help: 'own PostgreSQL without fsync/synchronous_commit (default: durable)',
+  },
   env: { type: 'env', help: 'extra environment for the services (repeatable), e.g. --env DB_POOL_SIZE=20' },
-  hashCost: { type: 'number', default: 0, min: 0, help: 'PASSWORD_HASH_COST of our own auth service, to sign up big customer pools faster (0: the service default, 15)' },
+  hashCost: {
+    type: 'number',
+    default: 0,
+    min: 0,
+    help: 'PASSWORD_HASH_COST of our own auth service, to sign up big customer pools faster (0: the service default, 15)',
+  },
   logLevel: { type: 'string', default: 'warn', help: 'LOG_LEVEL of the services' },
-  opsSecret: { type: 'string', default: 'ops-console-dev-secret', help: "the ops-console client's secret (to create products)" },
+  opsSecret: {
+    type: 'string',
+    default: 'ops-console-dev-secret',
+    help: "the ops-console client's secret (to create products)",
+  },
   seed: { type: 'number', default: 1, min: 0, help: 'seed of the load generator' },
 } as const;

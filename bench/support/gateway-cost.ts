@@ -6,7 +6,13 @@
  * the pieces put together into the same JSON.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { CUSTOMER_SCOPES, INTERNAL_TOKEN_HEADER, createInternalAuth, resolveInternalSecret, type Viewer } from '@orderflow/common';
+import {
+  CUSTOMER_SCOPES,
+  INTERNAL_TOKEN_HEADER,
+  createInternalAuth,
+  resolveInternalSecret,
+  type Viewer,
+} from '@orderflow/common';
 import { ORDER_DETAIL } from './graphql.ts';
 import type { ResourceSampler } from './proc.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -22,23 +28,49 @@ export interface ReadTarget {
 }
 
 async function post(url: string, body: unknown, headers: Record<string, string>) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
   const json = (await res.json()) as { data?: any; errors?: { message: string }[] };
-  if (!res.ok || json.errors?.length) throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(json.errors ?? json).slice(0, 300)}`);
+  if (!res.ok || json.errors?.length)
+    throw new Error(`${url}: HTTP ${res.status} ${JSON.stringify(json.errors ?? json).slice(0, 300)}`);
   return json.data;
 }
 
 export function createDirectReader(urls: Record<string, string>) {
   const internal = createInternalAuth({ secret: resolveInternalSecret('development', undefined), issuer: 'gateway' });
   return async (t: ReadTarget) => {
-    const viewer: Viewer = { id: t.customerId, clientId: 'storefront', kind: 'customer', scopes: new Set(CUSTOMER_SCOPES) };
+    const viewer: Viewer = {
+      id: t.customerId,
+      clientId: 'storefront',
+      kind: 'customer',
+      scopes: new Set(CUSTOMER_SCOPES),
+    };
     const headers = { [INTERNAL_TOKEN_HEADER]: await internal.sign(viewer) };
-    const { order } = await post(`${urls.ORDERS_URL}/graphql`, { query: ORDERS_PART, variables: { id: t.orderId } }, headers);
+    const { order } = await post(
+      `${urls.ORDERS_URL}/graphql`,
+      { query: ORDERS_PART, variables: { id: t.orderId } },
+      headers,
+    );
     if (!order) return { order: null };
     const productIds = [...new Set<string>(order.items.map((i: { product: { id: string } }) => i.product.id))];
     const [products, shipments] = await Promise.all([
-      post(`${urls.PRODUCTS_URL}/graphql`, { query: PRODUCTS_PART, variables: { representations: productIds.map((id) => ({ __typename: 'Product', id })) } }, headers),
-      post(`${urls.SHIPMENTS_URL}/graphql`, { query: SHIPMENTS_PART, variables: { representations: [{ __typename: 'Order', id: order.id }] } }, headers),
+      post(
+        `${urls.PRODUCTS_URL}/graphql`,
+        {
+          query: PRODUCTS_PART,
+          variables: { representations: productIds.map((id) => ({ __typename: 'Product', id })) },
+        },
+        headers,
+      ),
+      post(
+        `${urls.SHIPMENTS_URL}/graphql`,
+        { query: SHIPMENTS_PART, variables: { representations: [{ __typename: 'Order', id: order.id }] } },
+        headers,
+      ),
     ]);
     const byId = new Map<string, unknown>(products._entities.map((p: { id: string }) => [p.id, p]));
     return {
@@ -47,7 +79,11 @@ export function createDirectReader(urls: Record<string, string>) {
         status: order.status,
         createdAt: order.createdAt,
         totalAmount: order.totalAmount,
-        items: order.items.map((i: { quantity: number; unitPrice: unknown; product: { id: string } }) => ({ quantity: i.quantity, unitPrice: i.unitPrice, product: byId.get(i.product.id) })),
+        items: order.items.map((i: { quantity: number; unitPrice: unknown; product: { id: string } }) => ({
+          quantity: i.quantity,
+          unitPrice: i.unitPrice,
+          product: byId.get(i.product.id),
+        })),
         shipment: shipments._entities[0]?.shipment ?? null,
       },
     };
@@ -55,7 +91,12 @@ export function createDirectReader(urls: Record<string, string>) {
 }
 
 export function createGatewayReader(gatewayUrl: string) {
-  return async (t: ReadTarget) => post(`${gatewayUrl}/graphql`, { query: ORDER_DETAIL, variables: { id: t.orderId } }, { authorization: `Bearer ${t.accessToken}` });
+  return async (t: ReadTarget) =>
+    post(
+      `${gatewayUrl}/graphql`,
+      { query: ORDER_DETAIL, variables: { id: t.orderId } },
+      { authorization: `Bearer ${t.accessToken}` },
+    );
 }
 
 export interface ReadRun {
@@ -71,7 +112,12 @@ export interface ReadRun {
 }
 
 /** Closed loop: `concurrency` readers back to back for `seconds`. */
-async function closedLoop(read: (t: ReadTarget) => Promise<unknown>, targets: ReadTarget[], concurrency: number, seconds: number) {
+async function closedLoop(
+  read: (t: ReadTarget) => Promise<unknown>,
+  targets: ReadTarget[],
+  concurrency: number,
+  seconds: number,
+) {
   const latencies: number[] = [];
   let errors = 0;
   let i = 0;
@@ -127,7 +173,10 @@ export async function measureGatewayCost({
   const runs: ReadRun[] = [];
   for (const c of concurrencies) {
     for (const round of [0, 1]) {
-      for (const [path, read] of [['gateway', gateway], ['direct', direct]] as const) {
+      for (const [path, read] of [
+        ['gateway', gateway],
+        ['direct', direct],
+      ] as const) {
         sampler.sample();
         const from = performance.now();
         const r = await closedLoop(read, targets, c, seconds / 2);
@@ -135,7 +184,12 @@ export async function measureGatewayCost({
         const to = performance.now();
         const w = sampler.window(from, to);
         const n = Math.max(1, r.latencies.length);
-        const perRead = Object.fromEntries(Object.entries(w.perProcess).map(([k, v]) => [k, v.cpuSeconds === null ? null : Math.round(((v.cpuSeconds * 1000) / n) * 100) / 100]));
+        const perRead = Object.fromEntries(
+          Object.entries(w.perProcess).map(([k, v]) => [
+            k,
+            v.cpuSeconds === null ? null : Math.round(((v.cpuSeconds * 1000) / n) * 100) / 100,
+          ]),
+        );
         runs.push({
           path,
           concurrency: c,
@@ -167,7 +221,9 @@ export async function measureGatewayCost({
         latencyP50Ms: mean((r) => r.latencyMs.p50),
         latencyP95Ms: mean((r) => r.latencyMs.p95),
         cpuMsPerReadTotal: mean((r) => r.cpuMsPerReadTotal),
-        cpuMsPerRead: Object.fromEntries(Object.keys(rs[0].cpuMsPerRead).map((k) => [k, mean((r) => r.cpuMsPerRead[k])])),
+        cpuMsPerRead: Object.fromEntries(
+          Object.keys(rs[0].cpuMsPerRead).map((k) => [k, mean((r) => r.cpuMsPerRead[k])]),
+        ),
       };
     }),
   );
@@ -179,14 +235,20 @@ export async function measureGatewayCost({
     return a !== null && b !== null && b > 0 ? Math.round((a / b) * 100) / 100 : null;
   };
   return {
-    query: 'order page: order(id) { status totalAmount items { quantity unitPrice product { name price availableQuantity } } shipment { carrier trackingNumber status } }',
+    query:
+      'order page: order(id) { status totalAmount items { quantity unitPrice product { name price availableQuantity } } shipment { carrier trackingNumber status } }',
     plan: 'orders: order(id) → parallel(products: _entities(Product), shipments: _entities(Order))',
     sameAnswer,
     runs: merged,
     ratios: Object.fromEntries(
       concurrencies.map((c) => [
         `concurrency${c}`,
-        { latencyP50: ratio(c, (m) => m.latencyP50Ms), latencyP95: ratio(c, (m) => m.latencyP95Ms), throughput: ratio(c, (m) => m.perSec), cpuPerRead: ratio(c, (m) => m.cpuMsPerReadTotal) },
+        {
+          latencyP50: ratio(c, (m) => m.latencyP50Ms),
+          latencyP95: ratio(c, (m) => m.latencyP95Ms),
+          throughput: ratio(c, (m) => m.perSec),
+          cpuPerRead: ratio(c, (m) => m.cpuMsPerReadTotal),
+        },
       ]),
     ),
   };

@@ -72,7 +72,10 @@ export async function connectNats(url: string, prefix: string) {
       };
     },
     /** Calls `onEvent` with each event of `type` as it is published (core subscription: no consumer, no ack). */
-    watch(type: string, onEvent: (event: { id: string; occurredAt: string; data: Record<string, any> }, receivedAt: number) => void) {
+    watch(
+      type: string,
+      onEvent: (event: { id: string; occurredAt: string; data: Record<string, any> }, receivedAt: number) => void,
+    ) {
       const sub = nc.subscribe(subject(type));
       (async () => {
         for await (const m of sub) {

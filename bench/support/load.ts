@@ -12,7 +12,10 @@ export interface Arrival {
   /** false during warm-up */
   measured: boolean;
   /** `scheduledAt`: performance.now() of the scheduled start. */
-  run(t: { scheduledAt: number; measured: boolean }): Promise<{ outcome: string; status: number | null; info?: Record<string, unknown> }>;
+  run(t: {
+    scheduledAt: number;
+    measured: boolean;
+  }): Promise<{ outcome: string; status: number | null; info?: Record<string, unknown> }>;
 }
 
 export interface Completion {
@@ -36,16 +39,31 @@ export interface Completion {
  * [fromS, toS) seconds, phase-shifted so that kinds do not all fire on the
  * same millisecond.
  */
-export function schedule(kind: string, rate: number, fromS: number, toS: number, measuredFromS: number, phase: number, run: (i: number) => Arrival['run']): Arrival[] {
+export function schedule(
+  kind: string,
+  rate: number,
+  fromS: number,
+  toS: number,
+  measuredFromS: number,
+  phase: number,
+  run: (i: number) => Arrival['run'],
+): Arrival[] {
   if (!(rate > 0)) return [];
   const out: Arrival[] = [];
   const step = 1000 / rate;
-  for (let i = 0, at = fromS * 1000 + phase * step; at < toS * 1000; i++, at += step) out.push({ at, kind, measured: at >= measuredFromS * 1000, run: run(i) });
+  for (let i = 0, at = fromS * 1000 + phase * step; at < toS * 1000; i++, at += step)
+    out.push({ at, kind, measured: at >= measuredFromS * 1000, run: run(i) });
   return out;
 }
 
 /** Launches every arrival at its time; resolves when all have finished. `start` is performance.now() at t = 0. */
-export function runOpenModel(arrivals: Arrival[], { onTick, tickMs = 5_000 }: { onTick?: (elapsedMs: number, launched: number, finished: number) => void; tickMs?: number } = {}) {
+export function runOpenModel(
+  arrivals: Arrival[],
+  {
+    onTick,
+    tickMs = 5_000,
+  }: { onTick?: (elapsedMs: number, launched: number, finished: number) => void; tickMs?: number } = {},
+) {
   const plan = [...arrivals].sort((a, b) => a.at - b.at);
   return new Promise<{ start: number; results: Completion[] }>((resolve) => {
     const results: Completion[] = new Array(plan.length);
@@ -59,10 +77,23 @@ export function runOpenModel(arrivals: Arrival[], { onTick, tickMs = 5_000 }: { 
       const launched = performance.now() - start;
       const done = (r: { outcome: string; status: number | null; info?: Record<string, unknown> }) => {
         const end = performance.now() - start;
-        results[i] = { kind: a.kind, measured: a.measured, scheduled: a.at, launched, done: end, latency: end - a.at, launchLag: launched - a.at, outcome: r.outcome, status: r.status, info: r.info };
+        results[i] = {
+          kind: a.kind,
+          measured: a.measured,
+          scheduled: a.at,
+          launched,
+          done: end,
+          latency: end - a.at,
+          launchLag: launched - a.at,
+          outcome: r.outcome,
+          status: r.status,
+          info: r.info,
+        };
         if (++finished === plan.length) resolve({ start, results });
       };
-      a.run({ scheduledAt: start + a.at, measured: a.measured }).then(done, (err: Error) => done({ outcome: `bench-error:${err.message}`, status: null }));
+      a.run({ scheduledAt: start + a.at, measured: a.measured }).then(done, (err: Error) =>
+        done({ outcome: `bench-error:${err.message}`, status: null }),
+      );
     };
     const tick = () => {
       const now = performance.now() - start;

@@ -37,7 +37,13 @@ if (process.send) {
         }
         const mem = process.memoryUsage();
         const heap = v8.getHeapStatistics();
-        return { ...mem, totalHeapSize: heap.total_heap_size, usedHeapSize: heap.used_heap_size, mallocedMemory: heap.malloced_memory, gcForced: !!(m.gc && gc) };
+        return {
+          ...mem,
+          totalHeapSize: heap.total_heap_size,
+          usedHeapSize: heap.used_heap_size,
+          mallocedMemory: heap.malloced_memory,
+          gcForced: !!(m.gc && gc),
+        };
       }
       case 'elu': {
         const now = performance.eventLoopUtilization();

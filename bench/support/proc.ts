@@ -48,7 +48,9 @@ function statOf(pid: number): StatLine | null {
 /** Every live process id (a snapshot). */
 function allPids(): number[] {
   try {
-    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+    return readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
   } catch {
     return [];
   }
@@ -185,7 +187,10 @@ export interface ResourceSample {
 export class ResourceSampler {
   readonly samples: ResourceSample[] = [];
   private timer: NodeJS.Timeout | null = null;
-  constructor(private tracked: Tracked[], private intervalMs = 1_000) {}
+  constructor(
+    private tracked: Tracked[],
+    private intervalMs = 1_000,
+  ) {}
 
   track(t: Tracked) {
     this.tracked = [...this.tracked.filter((x) => x.name !== t.name), t];
@@ -223,7 +228,8 @@ export class ResourceSampler {
     const out: Record<string, number | null> = {};
     for (const t of this.tracked) {
       let peak: number | null = null;
-      for (const s of this.samples) if (s.at >= from && s.at <= to && s.memMb[t.name] != null) peak = Math.max(peak ?? 0, s.memMb[t.name]!);
+      for (const s of this.samples)
+        if (s.at >= from && s.at <= to && s.memMb[t.name] != null) peak = Math.max(peak ?? 0, s.memMb[t.name]!);
       out[t.name] = peak;
     }
     return out;
@@ -231,7 +237,8 @@ export class ResourceSampler {
 
   /** CPU use between the samples nearest to `from` and `to` (ms, performance.now()). */
   window(from: number, to: number) {
-    const near = (t: number) => this.samples.reduce((best, s) => (Math.abs(s.at - t) < Math.abs(best.at - t) ? s : best), this.samples[0]);
+    const near = (t: number) =>
+      this.samples.reduce((best, s) => (Math.abs(s.at - t) < Math.abs(best.at - t) ? s : best), this.samples[0]);
     const a = near(from);
     const b = near(to);
     const seconds = (b.at - a.at) / 1000;
@@ -242,17 +249,24 @@ export class ResourceSampler {
       const x = a.cpu[t.name];
       const y = b.cpu[t.name];
       const d = x != null && y != null ? Math.max(0, y - x) : null;
-      perProcess[t.name] = { cpuSeconds: d === null ? null : round(d, 2), cores: d === null || !(seconds > 0) ? null : round(d / seconds, 2) };
+      perProcess[t.name] = {
+        cpuSeconds: d === null ? null : round(d, 2),
+        cores: d === null || !(seconds > 0) ? null : round(d / seconds, 2),
+      };
       ours += d ?? 0;
     }
-    const machineBusyCores = b.machineTotal > a.machineTotal ? ((b.machineBusy - a.machineBusy) / (b.machineTotal - a.machineTotal)) * cores : null;
+    const machineBusyCores =
+      b.machineTotal > a.machineTotal
+        ? ((b.machineBusy - a.machineBusy) / (b.machineTotal - a.machineTotal)) * cores
+        : null;
     return {
       seconds: round(seconds, 1),
       perProcess,
       oursCores: seconds > 0 ? round(ours / seconds, 2) : null,
       machineBusyCores: machineBusyCores === null ? null : round(machineBusyCores, 2),
       /** Busy cores not explained by our processes: the other tenants of the machine. */
-      otherProcessesCores: machineBusyCores === null || !(seconds > 0) ? null : round(Math.max(0, machineBusyCores - ours / seconds), 2),
+      otherProcessesCores:
+        machineBusyCores === null || !(seconds > 0) ? null : round(Math.max(0, machineBusyCores - ours / seconds), 2),
     };
   }
 }
@@ -278,7 +292,13 @@ export function cpuReference(): { cpuMs: number; wallMs: number } {
   h.digest();
   let x = 0;
   for (let i = 0; i < 2_000_000; i++) x += Math.sqrt(i) * (i & 7);
-  const doc = { items: Array.from({ length: 2000 }, (_, i) => ({ id: `p-${i}`, q: i % 5, price: { amount: (i * 1.37).toFixed(2) } })) };
+  const doc = {
+    items: Array.from({ length: 2000 }, (_, i) => ({
+      id: `p-${i}`,
+      q: i % 5,
+      price: { amount: (i * 1.37).toFixed(2) },
+    })),
+  };
   for (let i = 0; i < 20; i++) x += (JSON.parse(JSON.stringify(doc)) as typeof doc).items.length;
   const c = process.cpuUsage(c0);
   if (x < 0) throw new Error('unreachable');

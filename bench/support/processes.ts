@@ -35,21 +35,36 @@ export interface ProcessStackOptions extends StackOptions {
 
 /** Starts the services as child processes; resolves once the gateway is ready. */
 export async function startProcessStack(o: ProcessStackOptions): Promise<Stack> {
-  const ports = { auth: await benchPort(), products: await benchPort(), orders: await benchPort(), shipments: await benchPort(), gateway: await benchPort() };
+  const ports = {
+    auth: await benchPort(),
+    products: await benchPort(),
+    orders: await benchPort(),
+    shipments: await benchPort(),
+    gateway: await benchPort(),
+  };
   const { urls, common, databases } = stackEnvironment(o, ports);
   // The services must not inherit settings meant for something else (a DATABASE_URL, a PORT…).
-  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, LANG: process.env.LANG };
+  const base: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    TMPDIR: process.env.TMPDIR,
+    LANG: process.env.LANG,
+  };
   const children: Child[] = [];
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   const spawnService = (name: string, script: string, env: Record<string, string>) => {
-    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), '--expose-gc', '--import', 'tsx', '--import', PROBE, script], {
-      cwd: ROOT,
-      env: { ...base, ...env },
-      // Own process group: a Ctrl-C at the terminal reaches only the bench, which stops the services in order.
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...(o.nodeArgs ?? []), '--expose-gc', '--import', 'tsx', '--import', PROBE, script],
+      {
+        cwd: ROOT,
+        env: { ...base, ...env },
+        // Own process group: a Ctrl-C at the terminal reaches only the bench, which stops the services in order.
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      },
+    );
     const c: Child = { name, child, url: `http://127.0.0.1:${env.PORT}`, tail: [] };
     for (const stream of [child.stdout!, child.stderr!]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
@@ -73,8 +88,12 @@ export async function startProcessStack(o: ProcessStackOptions): Promise<Stack> 
   const waitReady = async (c: Child) => {
     const until = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < until) {
-      if (c.child.exitCode !== null || c.child.signalCode !== null) throw new Error(`${c.name} exited before it was ready:\n${c.tail.join('\n')}`);
-      const ok = await fetch(`${c.url}/health/ready`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status === 200, () => false);
+      if (c.child.exitCode !== null || c.child.signalCode !== null)
+        throw new Error(`${c.name} exited before it was ready:\n${c.tail.join('\n')}`);
+      const ok = await fetch(`${c.url}/health/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -99,7 +118,9 @@ export async function startProcessStack(o: ProcessStackOptions): Promise<Stack> 
     });
 
   try {
-    const subgraphs = SERVICES.map((s) => spawnService(s, `subgraphs/${s}/src/index.ts`, { ...common, PORT: String(ports[s]), DATABASE_URL: databases[s] }));
+    const subgraphs = SERVICES.map((s) =>
+      spawnService(s, `subgraphs/${s}/src/index.ts`, { ...common, PORT: String(ports[s]), DATABASE_URL: databases[s] }),
+    );
     await Promise.all(subgraphs.map(waitReady));
     const gateway = spawnService('gateway', 'gateway/src/index.ts', { ...common, PORT: String(ports.gateway) });
     await waitReady(gateway);
@@ -139,7 +160,9 @@ export async function startProcessStack(o: ProcessStackOptions): Promise<Stack> 
       await stopOne(gw);
       onStopped('gateway', performance.now() - t);
       t = performance.now();
-      await Promise.all(children.filter((c) => c !== gw).map((c) => stopOne(c).then(() => onStopped(c.name, performance.now() - t))));
+      await Promise.all(
+        children.filter((c) => c !== gw).map((c) => stopOne(c).then(() => onStopped(c.name, performance.now() - t))),
+      );
       process.off('exit', killAll);
     },
   };

@@ -83,7 +83,11 @@ export function summarizeProfile(path: string, top = 15): ProfileSummary {
     const f = node.callFrame;
     const key = `${f.functionName}|${f.url}|${f.lineNumber}`;
     const file = f.url ? f.url.replace(/^.*\/(node_modules\/)?/, '') : '';
-    const entry = funcs.get(key) ?? { name: `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`, category: cat, us: 0 };
+    const entry = funcs.get(key) ?? {
+      name: `${f.functionName || '(anonymous)'}${file ? ` ${file}:${f.lineNumber + 1}` : ''}`,
+      category: cat,
+      us: 0,
+    };
     entry.us += us;
     funcs.set(key, entry);
   }
@@ -110,8 +114,16 @@ export function summarizeProfile(path: string, top = 15): ProfileSummary {
   return {
     totalMs: Math.round(total / 1000),
     busyMs: Math.round(busy / 1000),
-    byCategory: [...cats.entries()].sort((a, b) => b[1] - a[1]).map(([category, us]) => ({ category, ms: Math.round(us / 1000), pct: pct(us) })),
-    topFunctions: [...funcs.values()].sort((a, b) => b.us - a.us).slice(0, top).map((f) => ({ name: f.name, category: f.category, ms: Math.round(f.us / 1000), pct: pct(f.us) })),
-    ourFilesInclusive: [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([file, us]) => ({ file, ms: Math.round(us / 1000), pct: pct(us) })),
+    byCategory: [...cats.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([category, us]) => ({ category, ms: Math.round(us / 1000), pct: pct(us) })),
+    topFunctions: [...funcs.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ name: f.name, category: f.category, ms: Math.round(f.us / 1000), pct: pct(f.us) })),
+    ourFilesInclusive: [...inclusive.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([file, us]) => ({ file, ms: Math.round(us / 1000), pct: pct(us) })),
   };
 }

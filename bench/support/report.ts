@@ -7,18 +7,26 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { barChart, lineChart, type Series } from './svg.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = Record<string, any>;
 
-const n = (x: unknown, digits = 1): string => (typeof x === 'number' && Number.isFinite(x) ? String(Math.round(x * 10 ** digits) / 10 ** digits) : 'n/a');
+const n = (x: unknown, digits = 1): string =>
+  typeof x === 'number' && Number.isFinite(x) ? String(Math.round(x * 10 ** digits) / 10 ** digits) : 'n/a';
 const pct = (x: unknown): string => (typeof x === 'number' ? `${n(x * 100, 1)} %` : 'n/a');
-const ms = (x: unknown): string => (typeof x === 'number' ? (x >= 10_000 ? `${n(x / 1000, 1)} s` : `${n(x, x < 10 ? 1 : 0)} ms`) : 'n/a');
+const ms = (x: unknown): string =>
+  typeof x === 'number' ? (x >= 10_000 ? `${n(x / 1000, 1)} s` : `${n(x, x < 10 ? 1 : 0)} ms`) : 'n/a';
 const lat = (s: Json | undefined) => (s ? `${ms(s.p50)} / ${ms(s.p95)} / ${ms(s.p99)} / ${ms(s.max)}` : 'n/a');
 const row = (cells: unknown[]) => `| ${cells.map((c) => String(c ?? '')).join(' | ')} |`;
-const table = (head: string[], rows: unknown[][]) => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
+const table = (head: string[], rows: unknown[][]) =>
+  [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
 
 const SERVICE_ORDER = ['gateway', 'auth', 'products', 'orders', 'shipments', 'postgres', 'nats', 'bench'];
-const sortProcs = (names: string[]) => [...names].sort((a, b) => (SERVICE_ORDER.indexOf(a) + 100 * +!SERVICE_ORDER.includes(a)) - (SERVICE_ORDER.indexOf(b) + 100 * +!SERVICE_ORDER.includes(b)));
+const sortProcs = (names: string[]) =>
+  [...names].sort(
+    (a, b) =>
+      SERVICE_ORDER.indexOf(a) +
+      100 * +!SERVICE_ORDER.includes(a) -
+      (SERVICE_ORDER.indexOf(b) + 100 * +!SERVICE_ORDER.includes(b)),
+  );
 
 function readJson(path: string): Json | null {
   try {
@@ -65,14 +73,16 @@ export function writeReport(r: Json, dir: string): string[] {
       `Numbers taken on an idle machine would be better; each phase below lists the load it ran under.`,
   );
   out.push('');
-  out.push(`**Mode:** ${r.config?.mode === 'processes' ? 'gateway and four subgraphs as five separate Node processes (like `npm start`)' : r.config?.mode}; PostgreSQL ${r.config?.postgres} (fsync on), with pg_stat_statements and track_commit_timestamp; nats-server with JetStream (file storage); an SMTP sink for the customer emails.`);
+  out.push(
+    `**Mode:** ${r.config?.mode === 'processes' ? 'gateway and four subgraphs as five separate Node processes (like `npm start`)' : r.config?.mode}; PostgreSQL ${r.config?.postgres} (fsync on), with pg_stat_statements and track_commit_timestamp; nats-server with JetStream (file storage); an SMTP sink for the customer emails.`,
+  );
   out.push('');
   out.push('## How close are we to 10,000 orders per minute?');
   out.push('');
   if (best !== null) {
     const perMin = best * 60;
     out.push(
-      `**${n(perMin, 0)} orders per minute end to end (${n(best, 1)}/s)${sustained !== null ? ', the highest arrival rate the system sustained in the saturation search (every saga completes, backlog flat, placeOrder p95 under the seed\'s 500 ms)' : ', sagas completed per second in the main phase'} — ${n((perMin / target.ordersPerMinute) * 100, 1)} % of the seed's ${target.ordersPerMinute.toLocaleString('en')} orders/min target (${n(target.ordersPerSecond, 1)}/s), ` +
+      `**${n(perMin, 0)} orders per minute end to end (${n(best, 1)}/s)${sustained !== null ? ", the highest arrival rate the system sustained in the saturation search (every saga completes, backlog flat, placeOrder p95 under the seed's 500 ms)" : ', sagas completed per second in the main phase'} — ${n((perMin / target.ordersPerMinute) * 100, 1)} % of the seed's ${target.ordersPerMinute.toLocaleString('en')} orders/min target (${n(target.ordersPerSecond, 1)}/s), ` +
         `about ${n(target.ordersPerMinute / Math.max(perMin, 1e-9), 0)}× short, on this ${m.cores}-core machine${main ? ` while other processes took ${n(main.cpu?.otherProcessesCores, 2)} cores` : ''}.**`,
     );
   } else out.push('No sustained rate was measured in this run (phases skipped or failed).');
@@ -82,16 +92,22 @@ export function writeReport(r: Json, dir: string): string[] {
     // The main phase measures 45 s after its own warm-up; a search step 15 s after 4 s. When the main phase meets
     // the strict criterion at a rate above every strict step, say so, with the steps that missed it.
     const mainStrict =
-      main && main.placeOrderLatencyMs?.p95 != null && main.placeOrderLatencyMs.p95 < 100 && main.saga?.completed === main.saga?.placed && (sat.highestPassingRate == null || main.rate > sat.highestPassingRate);
-    const missedSteps = ((sat.steps ?? []) as { rate: number; pass: boolean; placeOrderP95Ms: number | null }[]).filter((x) => !x.pass && main && x.rate <= main.rate);
+      main &&
+      main.placeOrderLatencyMs?.p95 != null &&
+      main.placeOrderLatencyMs.p95 < 100 &&
+      main.saga?.completed === main.saga?.placed &&
+      (sat.highestPassingRate == null || main.rate > sat.highestPassingRate);
+    const missedSteps = ((sat.steps ?? []) as { rate: number; pass: boolean; placeOrderP95Ms: number | null }[]).filter(
+      (x) => !x.pass && main && x.rate <= main.rate,
+    );
     out.push(
       mainStrict
         ? `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms): **${n(main.rate, 1)} orders/s** (${n(main.rate * 60, 0)}/min) in the main phase (${main.durationS ?? 45} s measured, p95 ${ms(main.placeOrderLatencyMs.p95)}); ` +
-          `the search's shorter steps met it ${sat.highestPassingRate != null ? `only up to ${n(sat.highestPassingRate, 1)}/s` : 'at no rate'}` +
-          `${missedSteps.length ? ` (p95 ${missedSteps.map((x) => `${ms(x.placeOrderP95Ms)} at ${n(x.rate, 1)}/s`).join(', ')})` : ''}: a 15-s step's p95 is noisier than the main phase's, and the first step also warms the processes up for the read mix.`
+            `the search's shorter steps met it ${sat.highestPassingRate != null ? `only up to ${n(sat.highestPassingRate, 1)}/s` : 'at no rate'}` +
+            `${missedSteps.length ? ` (p95 ${missedSteps.map((x) => `${ms(x.placeOrderP95Ms)} at ${n(x.rate, 1)}/s`).join(', ')})` : ''}: a 15-s step's p95 is noisier than the main phase's, and the first step also warms the processes up for the read mix.`
         : sat.highestPassingRate != null
-        ? `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms): **${n(sat.highestPassingRate, 1)} orders/s** (${n(sat.highestPassingRate * 60, 0)}/min).`
-        : `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms) **no rate passed**: even at ${n(f?.rate, 1)} orders/s placeOrder took p50 ${ms(f?.placeOrderP50Ms)} and p95 ${ms(f?.placeOrderP95Ms)} — a latency floor (a call crosses gateway → orders → products → two durable commits, each hop waiting for a CPU that other processes share), not a throughput limit.`,
+          ? `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms): **${n(sat.highestPassingRate, 1)} orders/s** (${n(sat.highestPassingRate * 60, 0)}/min).`
+          : `With the stricter criterion of the benchmark brief (placeOrder p95 < 100 ms) **no rate passed**: even at ${n(f?.rate, 1)} orders/s placeOrder took p50 ${ms(f?.placeOrderP50Ms)} and p95 ${ms(f?.placeOrderP95Ms)} — a latency floor (a call crosses gateway → orders → products → two durable commits, each hop waiting for a CPU that other processes share), not a throughput limit.`,
     );
     out.push('');
   }
@@ -134,11 +150,20 @@ export function writeReport(r: Json, dir: string): string[] {
     const procs = sortProcs(Object.keys(cpu).filter((k) => k !== 'bench' || r.config?.mode === 'in-process'));
     const total = procs.reduce((a, k) => a + (cpu[k] ?? 0), 0);
     const elu = (src.eventLoopUtilization ?? {}) as Record<string, number | null>;
-    const worst = procs.filter((k) => k !== 'postgres' && k !== 'nats').sort((a, b) => (cpu[b] ?? 0) - (cpu[a] ?? 0))[0];
+    const worst = procs
+      .filter((k) => k !== 'postgres' && k !== 'nats')
+      .sort((a, b) => (cpu[b] ?? 0) - (cpu[a] ?? 0))[0];
     out.push(
       `CPU per placed order, ${src === writes ? 'writes-only phase' : 'main phase (reads included)'} at ${n(src.rate, 1)} orders/s, whole saga included (payment, stock commit, shipment, emails, subscription payloads)` +
         `${src.marginalCpuMsPerOrder ? ', marginal (what each process burns when the system is idle — relay polling, consumer pulls, timers — measured for ' + n(r.idle?.seconds, 0) + ' s before and subtracted)' : ''}: ` +
-        `**${n(total, 1)} ms of CPU per order** over our processes${src.marginalCpuMsPerOrder ? ` (${n(procs.reduce((a, k) => a + (gross[k] ?? 0), 0), 1)} ms gross)` : ''}. On ${m.cores} cores that caps the system at about **${n((m.cores * 1000) / Math.max(total, 1e-9), 0)} orders/s** if nothing else ran; ` +
+        `**${n(total, 1)} ms of CPU per order** over our processes${
+          src.marginalCpuMsPerOrder
+            ? ` (${n(
+                procs.reduce((a, k) => a + (gross[k] ?? 0), 0),
+                1,
+              )} ms gross)`
+            : ''
+        }. On ${m.cores} cores that caps the system at about **${n((m.cores * 1000) / Math.max(total, 1e-9), 0)} orders/s** if nothing else ran; ` +
         `each Node service is one event loop (one core at most), so **${worst}** alone, at ${n(cpu[worst], 1)} ms per order, caps it at ${n(1000 / Math.max(cpu[worst] ?? 1, 1e-9), 0)} orders/s. ` +
         `The seed's ${n(target.ordersPerSecond, 0)} orders/s would need ${n((target.ordersPerSecond * total) / 1000, 1)} cores at this cost per order.`,
     );
@@ -146,7 +171,17 @@ export function writeReport(r: Json, dir: string): string[] {
     const mainCpu = (src !== main ? main?.cpuMsPerPlacedOrder : null) as Record<string, number | null> | null;
     out.push(
       table(
-        ['process', 'CPU ms / order (marginal)', 'gross', ...(mainCpu ? [`gross in the main phase, reads included (${n(main?.rate, 1)}/s)`] : []), 'idle (cores)', 'cores used', 'event-loop utilization', 'single-core ceiling (orders/s)', 'peak RSS MB'],
+        [
+          'process',
+          'CPU ms / order (marginal)',
+          'gross',
+          ...(mainCpu ? [`gross in the main phase, reads included (${n(main?.rate, 1)}/s)`] : []),
+          'idle (cores)',
+          'cores used',
+          'event-loop utilization',
+          'single-core ceiling (orders/s)',
+          'peak RSS MB',
+        ],
         procs.map((k) => [
           k,
           n(cpu[k], 1),
@@ -170,22 +205,52 @@ export function writeReport(r: Json, dir: string): string[] {
     out.push(
       svg(
         'cpu-per-order.svg',
-        barChart({ title: `CPU per placed order by process (${src === writes ? 'writes phase' : 'main phase'}, ${n(src.rate, 1)} orders/s)`, unit: 'ms', bars: procs.map((k) => ({ label: k, value: cpu[k] })) }),
+        barChart({
+          title: `CPU per placed order by process (${src === writes ? 'writes phase' : 'main phase'}, ${n(src.rate, 1)} orders/s)`,
+          unit: 'ms',
+          bars: procs.map((k) => ({ label: k, value: cpu[k] })),
+        }),
       ),
     );
     out.push('');
   }
   if (src?.sql) {
-    out.push(`SQL per placed order (pg_stat_statements, BEGIN/COMMIT included; ${src === writes ? 'writes phase: the order and its saga only' : 'main phase: reads included'}):`);
+    out.push(
+      `SQL per placed order (pg_stat_statements, BEGIN/COMMIT included; ${src === writes ? 'writes phase: the order and its saga only' : 'main phase: reads included'}):`,
+    );
     out.push('');
     out.push(
       table(
-        ['database', 'statements / order (sent by the service)', 'marginal (idle polling subtracted)', 'run inside them (foreign-key checks) / order', 'transactions / order', 'marginal', 'idle statements / s', 'execution ms / order'],
-        Object.entries(src.sql as Record<string, Json>).map(([db, s]) => [db, n(s.statementsPerOrder, 1), n(s.marginalStatementsPerOrder, 1), n(s.nestedStatementsPerOrder, 1), n(s.transactionsPerOrder, 1), n(s.marginalTransactionsPerOrder, 1), n(r.idle?.statementsPerSec?.[db], 1), n(s.execMsPerOrder, 2)]),
+        [
+          'database',
+          'statements / order (sent by the service)',
+          'marginal (idle polling subtracted)',
+          'run inside them (foreign-key checks) / order',
+          'transactions / order',
+          'marginal',
+          'idle statements / s',
+          'execution ms / order',
+        ],
+        Object.entries(src.sql as Record<string, Json>).map(([db, s]) => [
+          db,
+          n(s.statementsPerOrder, 1),
+          n(s.marginalStatementsPerOrder, 1),
+          n(s.nestedStatementsPerOrder, 1),
+          n(s.transactionsPerOrder, 1),
+          n(s.marginalTransactionsPerOrder, 1),
+          n(r.idle?.statementsPerSec?.[db], 1),
+          n(s.execMsPerOrder, 2),
+        ]),
       ),
     );
-    const totalStatements = Object.values(src.sql as Record<string, Json>).reduce((a, s) => a + (s.statementsPerOrder ?? 0), 0);
-    const marginal = Object.values(src.sql as Record<string, Json>).reduce((a, s) => a + (s.marginalStatementsPerOrder ?? s.statementsPerOrder ?? 0), 0);
+    const totalStatements = Object.values(src.sql as Record<string, Json>).reduce(
+      (a, s) => a + (s.statementsPerOrder ?? 0),
+      0,
+    );
+    const marginal = Object.values(src.sql as Record<string, Json>).reduce(
+      (a, s) => a + (s.marginalStatementsPerOrder ?? s.statementsPerOrder ?? 0),
+      0,
+    );
     out.push('');
     out.push(
       `In all **${n(totalStatements, 0)} statements per order** at ${n(src.rate, 1)} orders/s, of which about ${n(marginal, 0)} come with the order itself and the rest is polling that costs the same at any rate (relays every second, consumers' pulls), against 4 (BEGIN, 2 statements, COMMIT) in the raw-SQL loop that does the order's writes. The most frequent:`,
@@ -195,7 +260,17 @@ export function writeReport(r: Json, dir: string): string[] {
       .flatMap(([db, s]) => (s.top as Json[]).map((q): Json => ({ db, ...q })))
       .sort((a, b) => b.perOrder - a.perOrder)
       .slice(0, 15);
-    out.push(table(['db', 'per order', 'mean ms', 'statement'], top.map((q) => [q.db, n(q.perOrder, 2), n(q.meanMs, 3), `\`${String(q.query).replace(/\|/g, '\\|').slice(0, 110)}\``])));
+    out.push(
+      table(
+        ['db', 'per order', 'mean ms', 'statement'],
+        top.map((q) => [
+          q.db,
+          n(q.perOrder, 2),
+          n(q.meanMs, 3),
+          `\`${String(q.query).replace(/\|/g, '\\|').slice(0, 110)}\``,
+        ]),
+      ),
+    );
     out.push('');
   }
   const profiles = (r.profiles?.byService ?? writes?.profiles) as Record<string, Json> | undefined;
@@ -205,7 +280,12 @@ export function writeReport(r: Json, dir: string): string[] {
     );
     out.push('');
     for (const [svc, p] of Object.entries(profiles)) {
-      out.push(`- **${svc}** (${p.busyMs} ms busy): ${(p.byCategory as Json[]).slice(0, 8).map((c) => `${c.category} ${c.pct} %`).join(', ')}`);
+      out.push(
+        `- **${svc}** (${p.busyMs} ms busy): ${(p.byCategory as Json[])
+          .slice(0, 8)
+          .map((c) => `${c.category} ${c.pct} %`)
+          .join(', ')}`,
+      );
     }
     out.push('');
   }
@@ -217,12 +297,36 @@ export function writeReport(r: Json, dir: string): string[] {
       table(
         ['step', 'p50', 'p95'],
         [
-          ['placeOrder scheduled start → order committed (HTTP, token, reservation call, order transaction)', ms(s.scheduledToPlacedCommitMs?.p50), ms(s.scheduledToPlacedCommitMs?.p95)],
-          ['order committed → payment step committed (outbox relay, NATS, payment worker, relay, status consumer)', ms(s.placedCommitToPaidCommitMs?.p50), ms(s.placedCommitToPaidCommitMs?.p95)],
-          ['payment committed → shipment committed (relay, NATS, shipments consumer)', ms(s.paidCommitToShipmentCommitMs?.p50), ms(s.paidCommitToShipmentCommitMs?.p95)],
-          ['shipment committed → shipments.created on NATS (relay)', ms(s.shipmentCommitToEventMs?.p50), ms(s.shipmentCommitToEventMs?.p95)],
-          ['payment committed → PENDING_SHIPMENT at the subscriber (relay, NATS, gateway hub, payload query, WebSocket)', ms(s.paidCommitToSubscriberMs?.p50), ms(s.paidCommitToSubscriberMs?.p95)],
-          ['order committed → PENDING_PAYMENT at the subscriber', ms(s.placedCommitToSubscriberMs?.p50), ms(s.placedCommitToSubscriberMs?.p95)],
+          [
+            'placeOrder scheduled start → order committed (HTTP, token, reservation call, order transaction)',
+            ms(s.scheduledToPlacedCommitMs?.p50),
+            ms(s.scheduledToPlacedCommitMs?.p95),
+          ],
+          [
+            'order committed → payment step committed (outbox relay, NATS, payment worker, relay, status consumer)',
+            ms(s.placedCommitToPaidCommitMs?.p50),
+            ms(s.placedCommitToPaidCommitMs?.p95),
+          ],
+          [
+            'payment committed → shipment committed (relay, NATS, shipments consumer)',
+            ms(s.paidCommitToShipmentCommitMs?.p50),
+            ms(s.paidCommitToShipmentCommitMs?.p95),
+          ],
+          [
+            'shipment committed → shipments.created on NATS (relay)',
+            ms(s.shipmentCommitToEventMs?.p50),
+            ms(s.shipmentCommitToEventMs?.p95),
+          ],
+          [
+            'payment committed → PENDING_SHIPMENT at the subscriber (relay, NATS, gateway hub, payload query, WebSocket)',
+            ms(s.paidCommitToSubscriberMs?.p50),
+            ms(s.paidCommitToSubscriberMs?.p95),
+          ],
+          [
+            'order committed → PENDING_PAYMENT at the subscriber',
+            ms(s.placedCommitToSubscriberMs?.p50),
+            ms(s.placedCommitToSubscriberMs?.p95),
+          ],
         ],
       ),
     );
@@ -242,7 +346,12 @@ export function writeReport(r: Json, dir: string): string[] {
     out.push(
       table(
         ['request', 'per s', 'p50 / p95 / p99 / max', 'errors'],
-        Object.entries(main.requests as Record<string, Json>).map(([k, v]) => [k, n(v.perSec, 1), lat(v.latencyMs), v.errors]),
+        Object.entries(main.requests as Record<string, Json>).map(([k, v]) => [
+          k,
+          n(v.perSec, 1),
+          lat(v.latencyMs),
+          v.errors,
+        ]),
       ),
     );
     out.push('');
@@ -256,13 +365,26 @@ export function writeReport(r: Json, dir: string): string[] {
         `Backlog growth over the window: ${main.backlogGrowthInWindow ?? 'n/a'} messages; after the last arrival the sagas needed ${ms(main.drainMs)} to drain (${main.incompleteAfterDrain} left incomplete).`,
     );
     out.push('');
-    out.push(`Consumer backlog when the last order arrived, and after the drain (num_pending / num_ack_pending per durable consumer; unpublished outbox rows):`);
+    out.push(
+      `Consumer backlog when the last order arrived, and after the drain (num_pending / num_ack_pending per durable consumer; unpublished outbox rows):`,
+    );
     out.push('');
     const at = (main.backlogAtLastArrival?.consumers ?? []) as Json[];
     const after = new Map(((main.backlogAfterDrain?.consumers ?? []) as Json[]).map((c) => [c.consumer, c]));
-    out.push(table(['consumer', 'at last arrival', 'after drain'], at.map((c) => [c.consumer, `${c.numPending} / ${c.numAckPending}`, after.has(c.consumer) ? `${after.get(c.consumer)!.numPending} / ${after.get(c.consumer)!.numAckPending}` : ''])));
+    out.push(
+      table(
+        ['consumer', 'at last arrival', 'after drain'],
+        at.map((c) => [
+          c.consumer,
+          `${c.numPending} / ${c.numAckPending}`,
+          after.has(c.consumer) ? `${after.get(c.consumer)!.numPending} / ${after.get(c.consumer)!.numAckPending}` : '',
+        ]),
+      ),
+    );
     out.push('');
-    out.push(`Outbox rows not yet published: ${JSON.stringify(main.backlogAtLastArrival?.outbox ?? null)} at the last arrival, ${JSON.stringify(main.backlogAfterDrain?.outbox ?? null)} after the drain.`);
+    out.push(
+      `Outbox rows not yet published: ${JSON.stringify(main.backlogAtLastArrival?.outbox ?? null)} at the last arrival, ${JSON.stringify(main.backlogAfterDrain?.outbox ?? null)} after the drain.`,
+    );
     out.push('');
     const series = main.series ?? {};
     const lt = (xs: Json[] | undefined, key: string) => (xs ?? []).map((p) => ({ x: p.t, y: p[key] }));
@@ -281,7 +403,10 @@ export function writeReport(r: Json, dir: string): string[] {
             { name: 'updateShipmentStatus p95', points: lt(series.updateShipmentLatency, 'p95'), dashed: true },
             { name: 'reads p95', points: lt(series.readLatency, 'p95'), dashed: true },
           ],
-          refLines: [{ y: 500, label: 'seed: placeOrder p95 < 500 ms' }, { y: 100, label: '100 ms' }],
+          refLines: [
+            { y: 500, label: 'seed: placeOrder p95 < 500 ms' },
+            { y: 100, label: '100 ms' },
+          ],
         }),
       ),
     );
@@ -294,8 +419,14 @@ export function writeReport(r: Json, dir: string): string[] {
           xLabel: 's since the phase started',
           yLabel: 'per second',
           series: [
-            { name: 'placeOrder answered', points: (series.answeredPerSec ?? []).map((p: Json) => ({ x: p.t, y: p.rate })) },
-            { name: 'sagas completed', points: (series.sagaCompletedPerSec ?? []).map((p: Json) => ({ x: p.t, y: p.rate })) },
+            {
+              name: 'placeOrder answered',
+              points: (series.answeredPerSec ?? []).map((p: Json) => ({ x: p.t, y: p.rate })),
+            },
+            {
+              name: 'sagas completed',
+              points: (series.sagaCompletedPerSec ?? []).map((p: Json) => ({ x: p.t, y: p.rate })),
+            },
           ],
           refLines: [{ y: main.rate, label: `arrival rate ${n(main.rate, 1)}/s` }],
         }),
@@ -306,7 +437,8 @@ export function writeReport(r: Json, dir: string): string[] {
       svg(
         'saga-latency-over-time.svg',
         lineChart({
-          title: 'Saga end-to-end latency by order start time (placed → PENDING_SHIPMENT at subscriber + shipment created)',
+          title:
+            'Saga end-to-end latency by order start time (placed → PENDING_SHIPMENT at subscriber + shipment created)',
           xLabel: 's since the phase started',
           yLabel: 'ms (log)',
           logY: true,
@@ -337,7 +469,9 @@ export function writeReport(r: Json, dir: string): string[] {
     );
     out.push('');
     const cpuSeries = (series.cpuCores ?? []) as Json[];
-    const procs = sortProcs(Object.keys(cpuSeries[0] ?? {}).filter((k) => k !== 't' && k !== 'machine' && k !== 'other processes'));
+    const procs = sortProcs(
+      Object.keys(cpuSeries[0] ?? {}).filter((k) => k !== 't' && k !== 'machine' && k !== 'other processes'),
+    );
     out.push(
       svg(
         'cpu-over-time.svg',
@@ -347,7 +481,12 @@ export function writeReport(r: Json, dir: string): string[] {
           yLabel: 'cores',
           series: [
             ...procs.map((k) => ({ name: k, points: cpuSeries.map((p) => ({ x: p.t, y: p[k] })) })),
-            { name: 'other processes', points: cpuSeries.map((p) => ({ x: p.t, y: p['other processes'] ?? null })), color: '#000000', dashed: true },
+            {
+              name: 'other processes',
+              points: cpuSeries.map((p) => ({ x: p.t, y: p['other processes'] ?? null })),
+              color: '#000000',
+              dashed: true,
+            },
           ],
           refLines: [{ y: m.cores ?? 2, label: `${m.cores} cores` }],
         }),
@@ -360,15 +499,34 @@ export function writeReport(r: Json, dir: string): string[] {
       out.push(
         svg(
           'saga-latency-cdf.svg',
-          lineChart({ title: 'Saga end-to-end latency, cumulative distribution (main phase)', xLabel: 'ms', yLabel: '% of orders complete', series: [{ name: 'orders complete', points }], yMin: 0, yMax: 100 }),
+          lineChart({
+            title: 'Saga end-to-end latency, cumulative distribution (main phase)',
+            xLabel: 'ms',
+            yLabel: '% of orders complete',
+            series: [{ name: 'orders complete', points }],
+            yMin: 0,
+            yMax: 100,
+          }),
         ),
       );
       out.push('');
     }
-    out.push(`CPU seconds and peak memory of each process over the main phase's window (peak RSS = VmHWM since the process started; PostgreSQL = proportional set size of all its processes, sampled):`);
+    out.push(
+      `CPU seconds and peak memory of each process over the main phase's window (peak RSS = VmHWM since the process started; PostgreSQL = proportional set size of all its processes, sampled):`,
+    );
     out.push('');
     const per = (main.cpu?.perProcess ?? {}) as Record<string, Json>;
-    out.push(table(['process', 'CPU s', 'cores', 'peak memory MB'], sortProcs(Object.keys(per)).map((k) => [k, n(per[k].cpuSeconds, 1), n(per[k].cores, 2), n(main.peakRssMb?.[k] ?? main.peakMemoryMb?.[k], 0)])));
+    out.push(
+      table(
+        ['process', 'CPU s', 'cores', 'peak memory MB'],
+        sortProcs(Object.keys(per)).map((k) => [
+          k,
+          n(per[k].cpuSeconds, 1),
+          n(per[k].cores, 2),
+          n(main.peakRssMb?.[k] ?? main.peakMemoryMb?.[k], 0),
+        ]),
+      ),
+    );
     out.push('');
   }
 
@@ -376,16 +534,42 @@ export function writeReport(r: Json, dir: string): string[] {
   if (sat?.steps?.length) {
     out.push('## Saturation search');
     out.push('');
-    out.push(`Criterion: ${sat.criterion}. Same request mix as the main phase; each step ${r.config?.stepWarmup} s warm-up + ${r.config?.stepDuration} s measured, the previous step's sagas drained first.`);
+    out.push(
+      `Criterion: ${sat.criterion}. Same request mix as the main phase; each step ${r.config?.stepWarmup} s warm-up + ${r.config?.stepDuration} s measured, the previous step's sagas drained first.`,
+    );
     out.push('');
     out.push(
       table(
-        ['orders/s', 'strict (p95 < 100 ms)', 'sustainable (p95 < 500 ms)', 'placeOrder p50 / p95', 'sagas completed/s', 'backlog growth', 'errors', 'saga e2e p95', 'machine busy / others (cores)', 'load average'],
-        (sat.steps as Json[]).map((s) => [n(s.rate, 1), s.pass ? 'pass' : 'FAIL', s.sustainable ? 'pass' : 'FAIL', `${ms(s.placeOrderP50Ms)} / ${ms(s.placeOrderP95Ms)}`, `${n(s.completedPerSec, 1)} of ${n(s.placedPerSec, 1)}`, s.backlogGrowth ?? 'n/a', pct(s.errorRate), ms(s.e2eP95Ms), `${n(s.cpu?.machineBusyCores, 2)} / ${n(s.cpu?.otherProcessesCores, 2)}`, s.loadAverage?.windowEnd?.raw?.split(' ').slice(0, 3).join(' ') ?? '']),
+        [
+          'orders/s',
+          'strict (p95 < 100 ms)',
+          'sustainable (p95 < 500 ms)',
+          'placeOrder p50 / p95',
+          'sagas completed/s',
+          'backlog growth',
+          'errors',
+          'saga e2e p95',
+          'machine busy / others (cores)',
+          'load average',
+        ],
+        (sat.steps as Json[]).map((s) => [
+          n(s.rate, 1),
+          s.pass ? 'pass' : 'FAIL',
+          s.sustainable ? 'pass' : 'FAIL',
+          `${ms(s.placeOrderP50Ms)} / ${ms(s.placeOrderP95Ms)}`,
+          `${n(s.completedPerSec, 1)} of ${n(s.placedPerSec, 1)}`,
+          s.backlogGrowth ?? 'n/a',
+          pct(s.errorRate),
+          ms(s.e2eP95Ms),
+          `${n(s.cpu?.machineBusyCores, 2)} / ${n(s.cpu?.otherProcessesCores, 2)}`,
+          s.loadAverage?.windowEnd?.raw?.split(' ').slice(0, 3).join(' ') ?? '',
+        ]),
       ),
     );
     out.push('');
-    out.push(`Highest sustainable rate: **${sat.highestSustainableRate ?? 'none'}**${sat.lowestFailingRate != null ? ` (lowest unsustainable: ${sat.lowestFailingRate})` : ''} orders/s; highest rate passing the strict p95 < 100 ms: **${sat.highestPassingRate ?? 'none'}**.`);
+    out.push(
+      `Highest sustainable rate: **${sat.highestSustainableRate ?? 'none'}**${sat.lowestFailingRate != null ? ` (lowest unsustainable: ${sat.lowestFailingRate})` : ''} orders/s; highest rate passing the strict p95 < 100 ms: **${sat.highestPassingRate ?? 'none'}**.`,
+    );
     out.push('');
     const steps = [...(sat.steps as Json[])].sort((a, b) => a.rate - b.rate);
     out.push(
@@ -396,10 +580,21 @@ export function writeReport(r: Json, dir: string): string[] {
           xLabel: 'orders per second (arrival rate)',
           yLabel: 'ms  /  orders per second',
           series: [
-            { name: 'placeOrder p95 (ms)', points: steps.map((s) => ({ x: s.rate, y: s.placeOrderP95Ms })), markers: true },
-            { name: 'sagas completed / s', points: steps.map((s) => ({ x: s.rate, y: s.completedPerSec })), markers: true },
+            {
+              name: 'placeOrder p95 (ms)',
+              points: steps.map((s) => ({ x: s.rate, y: s.placeOrderP95Ms })),
+              markers: true,
+            },
+            {
+              name: 'sagas completed / s',
+              points: steps.map((s) => ({ x: s.rate, y: s.completedPerSec })),
+              markers: true,
+            },
           ],
-          refLines: [{ y: 100, label: 'p95 100 ms' }, { y: 500, label: 'p95 500 ms' }],
+          refLines: [
+            { y: 100, label: 'p95 100 ms' },
+            { y: 500, label: 'p95 500 ms' },
+          ],
           logY: true,
         }),
       ),
@@ -422,16 +617,33 @@ export function writeReport(r: Json, dir: string): string[] {
   if (gw?.runs) {
     out.push("## The gateway's own cost");
     out.push('');
-    out.push(`${gw.query}. Direct: ${gw.plan}, with an internal token signed by the bench (createInternalAuth, development secret), the pieces merged into the same JSON (checked equal: ${gw.sameAnswer}). Closed loop, gateway and direct alternated twice per level.`);
+    out.push(
+      `${gw.query}. Direct: ${gw.plan}, with an internal token signed by the bench (createInternalAuth, development secret), the pieces merged into the same JSON (checked equal: ${gw.sameAnswer}). Closed loop, gateway and direct alternated twice per level.`,
+    );
     out.push('');
     out.push(
       table(
         ['path', 'clients', 'reads/s', 'p50', 'p95', 'CPU ms / read (all)', 'of which gateway'],
-        (gw.runs as Json[]).map((x) => [x.path, x.concurrency, n(x.perSec, 0), ms(x.latencyP50Ms), ms(x.latencyP95Ms), n(x.cpuMsPerReadTotal, 2), n(x.cpuMsPerRead?.gateway, 2)]),
+        (gw.runs as Json[]).map((x) => [
+          x.path,
+          x.concurrency,
+          n(x.perSec, 0),
+          ms(x.latencyP50Ms),
+          ms(x.latencyP95Ms),
+          n(x.cpuMsPerReadTotal, 2),
+          n(x.cpuMsPerRead?.gateway, 2),
+        ]),
       ),
     );
     out.push('');
-    out.push(`Ratios gateway / direct: ${Object.entries(gw.ratios as Record<string, Json>).map(([k, v]) => `${k}: latency p50 ${v.latencyP50}×, p95 ${v.latencyP95}×, throughput ${v.throughput}×, CPU per read ${v.cpuPerRead}×`).join('; ')}.`);
+    out.push(
+      `Ratios gateway / direct: ${Object.entries(gw.ratios as Record<string, Json>)
+        .map(
+          ([k, v]) =>
+            `${k}: latency p50 ${v.latencyP50}×, p95 ${v.latencyP95}×, throughput ${v.throughput}×, CPU per read ${v.cpuPerRead}×`,
+        )
+        .join('; ')}.`,
+    );
     out.push('');
   }
 
@@ -445,7 +657,11 @@ export function writeReport(r: Json, dir: string): string[] {
   if (saga) {
     const x = saga.results;
     // Sagas of the window's orders that completed, per second (older files counted completions seen in the window).
-    const perSec = x.completionsObservedInWindowPerSec !== undefined ? x.sagaCompletedPerSec : Math.min(x.saga?.completed ?? 0, (x.sagaCompletedPerSec ?? 0) * (saga.config?.durationS || 1)) / (saga.config?.durationS || 1);
+    const perSec =
+      x.completionsObservedInWindowPerSec !== undefined
+        ? x.sagaCompletedPerSec
+        : Math.min(x.saga?.completed ?? 0, (x.sagaCompletedPerSec ?? 0) * (saga.config?.durationS || 1)) /
+          (saga.config?.durationS || 1);
     out.push(
       `**\`npm run bench:saga\`** (${saga.timestamp}, ${saga.config?.target}, load ${saga.machine?.loadAtStart?.raw ?? '?'}): ${saga.config?.rate} orders/s for ${saga.config?.durationS} s, writes only → ` +
         `${x.saga?.completed}/${x.saga?.placed} sagas complete, ${n(perSec, 1)}/s (${n(perSec * 60, 0)}/min, ${pct((perSec * 60) / 10_000)} of 10,000/min); end to end ${lat(x.saga?.endToEndMs)}; ${pct(x.saga?.withinDeadlineRate)} within 5 s; placeOrder ${lat(x.placeOrder?.latencyMs)}. [saga-latest.json](saga-latest.json)`,
@@ -454,15 +670,37 @@ export function writeReport(r: Json, dir: string): string[] {
   }
   if (subs) {
     const phases = (subs.results?.phases ?? []) as Json[];
-    out.push(`**\`npm run bench:subscriptions\`** (${subs.timestamp}, ${subs.config?.target}, load ${subs.machine?.loadAtStart?.raw ?? '?'}; ${subs.config?.perCustomer} subscriptions per customer, ${subs.config?.rate} orders/s): [subscriptions-latest.json](subscriptions-latest.json)`);
+    out.push(
+      `**\`npm run bench:subscriptions\`** (${subs.timestamp}, ${subs.config?.target}, load ${subs.machine?.loadAtStart?.raw ?? '?'}; ${subs.config?.perCustomer} subscriptions per customer, ${subs.config?.rate} orders/s): [subscriptions-latest.json](subscriptions-latest.json)`,
+    );
     out.push('');
     out.push(
       table(
-        ['subscribers', 'heap / idle subscriber', 'RSS / idle subscriber', 'commit → client p50 / p95 / p99 / max', 'payloads', 'gateway CPU / payload'],
-        phases.map((p) => [p.subscribers, `${n((p.memoryPerIdleSubscriberBytes?.heap ?? NaN) / 1024, 1)} KiB`, (p.memoryPerIdleSubscriberBytes?.rss ?? -1) < 0 ? 'below noise' : `${n(p.memoryPerIdleSubscriberBytes.rss / 1024, 1)} KiB`, lat(p.delayFromCommitMs), `${p.deliveries}/${p.deliveriesExpected}`, `${n(p.gatewayCpu?.msPerDelivery, 2)} ms`]),
+        [
+          'subscribers',
+          'heap / idle subscriber',
+          'RSS / idle subscriber',
+          'commit → client p50 / p95 / p99 / max',
+          'payloads',
+          'gateway CPU / payload',
+        ],
+        phases.map((p) => [
+          p.subscribers,
+          `${n((p.memoryPerIdleSubscriberBytes?.heap ?? NaN) / 1024, 1)} KiB`,
+          (p.memoryPerIdleSubscriberBytes?.rss ?? -1) < 0
+            ? 'below noise'
+            : `${n(p.memoryPerIdleSubscriberBytes.rss / 1024, 1)} KiB`,
+          lat(p.delayFromCommitMs),
+          `${p.deliveries}/${p.deliveriesExpected}`,
+          `${n(p.gatewayCpu?.msPerDelivery, 2)} ms`,
+        ]),
       ),
     );
-    if (subs.results?.fanout) out.push('', `Fan-out: one customer with ${subs.results.fanout.subscriptionsOfOneViewer} subscriptions, one order: the last payload arrived ${(subs.results.fanout.runs as Json[]).map((x) => ms(x.delayFromCommitMs?.max)).join(' / ')} after the commit (each subscription resolves its own payload through the gateway).`);
+    if (subs.results?.fanout)
+      out.push(
+        '',
+        `Fan-out: one customer with ${subs.results.fanout.subscriptionsOfOneViewer} subscriptions, one order: the last payload arrived ${(subs.results.fanout.runs as Json[]).map((x) => ms(x.delayFromCommitMs?.max)).join(' / ')} after the commit (each subscription resolves its own payload through the gateway).`,
+      );
     out.push('');
   }
 
@@ -474,7 +712,9 @@ export function writeReport(r: Json, dir: string): string[] {
   out.push('npm run bench:saga                # the saga alone (docs/bench/saga-latest.json)');
   out.push('npm run bench:subscriptions       # 1,000 and 5,000 subscribers (docs/bench/subscriptions-latest.json)');
   out.push('npm run bench:orders              # placeOrder alone (docs/bench/orders-latest.json)');
-  out.push('# every bench: --in-process (one event loop for all services), --gateway URL (a running system), --ephemeral, --env K=V');
+  out.push(
+    '# every bench: --in-process (one event loop for all services), --gateway URL (a running system), --ephemeral, --env K=V',
+  );
   out.push('```');
   out.push('');
   writeFileSync(join(dir, 'README.md'), `${out.join('\n')}\n`);

@@ -19,7 +19,10 @@ export interface BenchRun {
   /** The machine, its load and the reference work's time at the start. */
   machine: ReturnType<typeof machineAtStart>;
   /** The same with the load and reference work at the end: call it once the measurement is over. */
-  machineAtEnd(): ReturnType<typeof machineAtStart> & { loadAtEnd: ReturnType<typeof loadAverage>; cpuReferenceAtEnd: ReturnType<typeof cpuReference> };
+  machineAtEnd(): ReturnType<typeof machineAtStart> & {
+    loadAtEnd: ReturnType<typeof loadAverage>;
+    cpuReferenceAtEnd: ReturnType<typeof cpuReference>;
+  };
   /**
    * The JSON summary every benchmark writes: its name, the time, the machine
    * at the end, the target system (mode, gateway, PostgreSQL) with the
@@ -44,7 +47,10 @@ export interface BenchResult {
 
 const machineAtStart = () => ({ ...machineInfo(), loadAtStart: loadAverage(), cpuReferenceAtStart: cpuReference() });
 
-export function runBenchmark(flags: BootOptions & { seed: number; out: string }, body: (run: BenchRun) => Promise<BenchResult>): void {
+export function runBenchmark(
+  flags: BootOptions & { seed: number; out: string },
+  body: (run: BenchRun) => Promise<BenchResult>,
+): void {
   const main = async () => {
     const machine = machineAtStart();
     const booted = await boot(flags);

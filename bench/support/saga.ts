@@ -46,7 +46,16 @@ export class SagaTracker {
   placed(orderId: string, customer: number, scheduled: number, responded: number, measured: boolean) {
     const e = this.early.get(orderId);
     this.early.delete(orderId);
-    this.orders.set(orderId, { orderId, customer, scheduled, responded, measured, seen: e?.seen ?? {}, shipmentSeen: e?.shipmentSeen, shipmentId: e?.shipmentId });
+    this.orders.set(orderId, {
+      orderId,
+      customer,
+      scheduled,
+      responded,
+      measured,
+      seen: e?.seen ?? {},
+      shipmentSeen: e?.shipmentSeen,
+      shipmentId: e?.shipmentId,
+    });
   }
 
   private slot(orderId: string) {
@@ -145,7 +154,10 @@ export interface StageBreakdown {
  * When each saga step committed, from the databases' commit timestamps, set
  * against what the bench saw: where the end-to-end time goes.
  */
-export async function stageBreakdown(databases: { orders: string; shipments: string }, traces: OrderTrace[]): Promise<StageBreakdown | null> {
+export async function stageBreakdown(
+  databases: { orders: string; shipments: string },
+  traces: OrderTrace[],
+): Promise<StageBreakdown | null> {
   if (traces.length === 0) return null;
   const ids = traces.map((t) => t.orderId);
   const orders = new pg.Client({ connectionString: databases.orders });
@@ -168,7 +180,14 @@ export async function stageBreakdown(databases: { orders: string; shipments: str
     const paidAt = new Map<string, number>();
     for (const r of h.rows) (r.status === 'PENDING_PAYMENT' ? placedAt : paidAt).set(r.order_id, perf(r.committed)!);
     const shippedAt = new Map(s.rows.map((r) => [r.order_id, perf(r.committed)!]));
-    const d = { a: [] as number[], b: [] as number[], c: [] as number[], e: [] as number[], f: [] as number[], g: [] as number[] };
+    const d = {
+      a: [] as number[],
+      b: [] as number[],
+      c: [] as number[],
+      e: [] as number[],
+      f: [] as number[],
+      g: [] as number[],
+    };
     for (const t of traces) {
       const placed = placedAt.get(t.orderId);
       const paid = paidAt.get(t.orderId);
@@ -229,7 +248,9 @@ export async function outboxBacklog(databases: Record<string, string> | null): P
   await Promise.all(
     ['orders', 'products', 'shipments'].map(async (name) => {
       const c = await sampleClient(databases[name]);
-      out[name] = Number((await c.query('/* bench */ SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).rows[0].n);
+      out[name] = Number(
+        (await c.query('/* bench */ SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL')).rows[0].n,
+      );
     }),
   );
   return out;
@@ -240,13 +261,22 @@ export class BacklogSampler {
   readonly samples: { at: number; pending: number; ackPending: number; outbox: number | null }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
-  constructor(private nats: NatsObserver, private databases: Record<string, string> | null, private intervalMs = 2_000) {}
+  constructor(
+    private nats: NatsObserver,
+    private databases: Record<string, string> | null,
+    private intervalMs = 2_000,
+  ) {}
   async sample() {
     if (this.busy) return;
     this.busy = true;
     try {
       const [b, o] = await Promise.all([this.nats.backlog(), outboxBacklog(this.databases).catch(() => null)]);
-      this.samples.push({ at: b.at, pending: b.totalPending, ackPending: b.totalAckPending, outbox: o ? Object.values(o).reduce((a, x) => a + x, 0) : null });
+      this.samples.push({
+        at: b.at,
+        pending: b.totalPending,
+        ackPending: b.totalAckPending,
+        outbox: o ? Object.values(o).reduce((a, x) => a + x, 0) : null,
+      });
     } catch {
       /* a sample lost under load is not worth failing the run */
     } finally {
@@ -275,13 +305,33 @@ export async function statementStats(pgUrl: string, databases: Record<string, st
   const c = new pg.Client({ connectionString: pgUrl });
   await c.connect();
   try {
-    const names = Object.fromEntries(Object.entries(databases).map(([svc, url]) => [new URL(url).pathname.slice(1), svc]));
+    const names = Object.fromEntries(
+      Object.entries(databases).map(([svc, url]) => [new URL(url).pathname.slice(1), svc]),
+    );
     // toplevel: statements the services sent; the others ran inside them (foreign-key checks of triggers).
-    const { rows } = await c.query<{ datname: string; query: string; calls: string; total_exec_time: number; rows: string; toplevel: boolean }>(
+    const { rows } = await c.query<{
+      datname: string;
+      query: string;
+      calls: string;
+      total_exec_time: number;
+      rows: string;
+      toplevel: boolean;
+    }>(
       `SELECT d.datname, s.query, s.calls, s.total_exec_time, s.rows, s.toplevel FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid`,
     );
-    const xacts = await c.query<{ datname: string; xact_commit: string; xact_rollback: string }>(`SELECT datname, xact_commit, xact_rollback FROM pg_stat_database`);
-    const perService: Record<string, { calls: number; nestedCalls: number; execMs: number; commits: number; top: { query: string; calls: number; execMs: number; meanMs: number }[] }> = {};
+    const xacts = await c.query<{ datname: string; xact_commit: string; xact_rollback: string }>(
+      `SELECT datname, xact_commit, xact_rollback FROM pg_stat_database`,
+    );
+    const perService: Record<
+      string,
+      {
+        calls: number;
+        nestedCalls: number;
+        execMs: number;
+        commits: number;
+        top: { query: string; calls: number; execMs: number; meanMs: number }[];
+      }
+    > = {};
     for (const r of rows) {
       const svc = names[r.datname];
       if (!svc || r.query.includes('/* bench */')) continue; // the bench's own sampling queries
@@ -292,9 +342,16 @@ export async function statementStats(pgUrl: string, databases: Record<string, st
       }
       p.calls += Number(r.calls);
       p.execMs += r.total_exec_time;
-      p.top.push({ query: r.query.replace(/\s+/g, ' ').slice(0, 160), calls: Number(r.calls), execMs: Math.round(r.total_exec_time), meanMs: Math.round((r.total_exec_time / Math.max(1, Number(r.calls))) * 1000) / 1000 });
+      p.top.push({
+        query: r.query.replace(/\s+/g, ' ').slice(0, 160),
+        calls: Number(r.calls),
+        execMs: Math.round(r.total_exec_time),
+        meanMs: Math.round((r.total_exec_time / Math.max(1, Number(r.calls))) * 1000) / 1000,
+      });
     }
-    for (const x of xacts.rows) if (names[x.datname] && perService[names[x.datname]]) perService[names[x.datname]].commits = Number(x.xact_commit);
+    for (const x of xacts.rows)
+      if (names[x.datname] && perService[names[x.datname]])
+        perService[names[x.datname]].commits = Number(x.xact_commit);
     for (const p of Object.values(perService)) {
       p.top.sort((a, b) => b.calls - a.calls);
       p.top = p.top.slice(0, 12);
@@ -318,13 +375,20 @@ export async function resetStatementStats(pgUrl: string) {
 }
 
 /** Commits per service database (pg_stat_database), to take deltas. */
-export async function commitCounts(pgUrl: string, databases: Record<string, string> | null): Promise<Record<string, number> | null> {
+export async function commitCounts(
+  pgUrl: string,
+  databases: Record<string, string> | null,
+): Promise<Record<string, number> | null> {
   if (!databases) return null;
   const c = new pg.Client({ connectionString: pgUrl });
   await c.connect();
   try {
-    const names = Object.fromEntries(Object.entries(databases).map(([svc, url]) => [new URL(url).pathname.slice(1), svc]));
-    const { rows } = await c.query<{ datname: string; xact_commit: string }>(`SELECT datname, xact_commit FROM pg_stat_database`);
+    const names = Object.fromEntries(
+      Object.entries(databases).map(([svc, url]) => [new URL(url).pathname.slice(1), svc]),
+    );
+    const { rows } = await c.query<{ datname: string; xact_commit: string }>(
+      `SELECT datname, xact_commit FROM pg_stat_database`,
+    );
     const out: Record<string, number> = {};
     for (const r of rows) if (names[r.datname]) out[names[r.datname]] = Number(r.xact_commit);
     return out;
@@ -338,9 +402,16 @@ export async function commitCounts(pgUrl: string, databases: Record<string, stri
  * database: the denominator of "per order" figures, which also counts orders
  * whose placeOrder answer came too late for the client (timeouts).
  */
-export async function ordersCreatedBetween(databases: Record<string, string> | null, fromWall: number, toWall: number): Promise<number | null> {
+export async function ordersCreatedBetween(
+  databases: Record<string, string> | null,
+  fromWall: number,
+  toWall: number,
+): Promise<number | null> {
   if (!databases) return null;
   const c = await sampleClient(databases.orders);
-  const { rows } = await c.query<{ n: number }>('/* bench */ SELECT count(*)::int AS n FROM orders WHERE created_at >= $1 AND created_at < $2', [new Date(fromWall), new Date(toWall)]);
+  const { rows } = await c.query<{ n: number }>(
+    '/* bench */ SELECT count(*)::int AS n FROM orders WHERE created_at >= $1 AND created_at < $2',
+    [new Date(fromWall), new Date(toWall)],
+  );
   return rows[0].n;
 }

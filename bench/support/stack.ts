@@ -44,8 +44,25 @@ export interface InfraOptions {
  * PostgreSQL of our own (@orderflow/devstack's), with the instrumentation
  * settings and extension when asked.
  */
-async function startBenchPostgres({ dataDir, port, ephemeral, instrument }: { dataDir: string; port: number; ephemeral: boolean; instrument: boolean }) {
-  const settings = instrument ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all', 'pg_stat_statements.max=10000', 'track_commit_timestamp=on'] : [];
+async function startBenchPostgres({
+  dataDir,
+  port,
+  ephemeral,
+  instrument,
+}: {
+  dataDir: string;
+  port: number;
+  ephemeral: boolean;
+  instrument: boolean;
+}) {
+  const settings = instrument
+    ? [
+        'shared_preload_libraries=pg_stat_statements',
+        'pg_stat_statements.track=all',
+        'pg_stat_statements.max=10000',
+        'track_commit_timestamp=on',
+      ]
+    : [];
   const postgres = await startPostgres({ dataDir, port, ephemeral, settings });
   if (instrument) {
     const c = new pg.Client({ connectionString: postgres.url });
@@ -76,7 +93,12 @@ export async function startInfra({ ephemeral = false, instrumentPostgres = true 
     rmSync(root, { recursive: true, force: true });
   };
   const failed = started.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
-  if (failed || pgResult.status !== 'fulfilled' || natsResult.status !== 'fulfilled' || mailResult.status !== 'fulfilled') {
+  if (
+    failed ||
+    pgResult.status !== 'fulfilled' ||
+    natsResult.status !== 'fulfilled' ||
+    mailResult.status !== 'fulfilled'
+  ) {
     await stopAll();
     throw failed?.reason as Error;
   }
@@ -138,7 +160,9 @@ export function stackEnvironment(o: StackOptions, ports: Record<ServiceName | 'g
     ...urls,
     ...(o.env ?? {}),
   };
-  const databases = Object.fromEntries(SERVICES.map((s) => [s, `postgresql://postgres@127.0.0.1:${o.pgPort}/${s}_bench_${suffix}`])) as Record<ServiceName, string>;
+  const databases = Object.fromEntries(
+    SERVICES.map((s) => [s, `postgresql://postgres@127.0.0.1:${o.pgPort}/${s}_bench_${suffix}`]),
+  ) as Record<ServiceName, string>;
   return { suffix, urls, common, databases };
 }
 
@@ -156,7 +180,11 @@ export interface Stack {
   /** Service processes to measure (pid null: inside the bench process). */
   processes: { name: string; pid: number | null }[];
   /** Memory, event-loop utilization or a CPU profile of a service process; null in-process. */
-  probe(name: string, cmd: 'memory' | 'elu' | 'profile-start' | 'profile-stop', args?: Record<string, unknown>): Promise<any>;
+  probe(
+    name: string,
+    cmd: 'memory' | 'elu' | 'profile-start' | 'profile-stop',
+    args?: Record<string, unknown>,
+  ): Promise<any>;
   /** Stops the gateway, then the subgraphs; `onStopped` hears how long each took. */
   stop(onStopped?: (name: string, ms: number) => void): Promise<void>;
 }
@@ -168,7 +196,18 @@ export interface Stack {
  * this process's event loop and CPU: handy, but not what production runs.
  */
 export async function startStack(o: StackOptions): Promise<Stack> {
-  const [authConfig, startAuth, ordersConfig, startOrders, productsConfig, startProducts, shipmentsConfig, startShipments, gatewayConfig, startGateway] = await Promise.all([
+  const [
+    authConfig,
+    startAuth,
+    ordersConfig,
+    startOrders,
+    productsConfig,
+    startProducts,
+    shipmentsConfig,
+    startShipments,
+    gatewayConfig,
+    startGateway,
+  ] = await Promise.all([
     import('../../subgraphs/auth/src/config.ts').then((m) => m.loadConfig),
     import('../../subgraphs/auth/src/app.ts').then((m) => m.startAuth),
     import('../../subgraphs/orders/src/config.ts').then((m) => m.loadConfig),
@@ -180,15 +219,27 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     import('../../gateway/src/config.ts').then((m) => m.loadConfig),
     import('../../gateway/src/server.ts').then((m) => m.startGateway),
   ]);
-  const ports = { auth: await benchPort(), products: await benchPort(), orders: await benchPort(), shipments: await benchPort(), gateway: await benchPort() };
+  const ports = {
+    auth: await benchPort(),
+    products: await benchPort(),
+    orders: await benchPort(),
+    shipments: await benchPort(),
+    gateway: await benchPort(),
+  };
   const { urls, common, databases } = stackEnvironment(o, ports);
   const logLevel = common.LOG_LEVEL;
   const log = (name: string) => createLogger(name, logLevel);
   const services = await Promise.all([
     startAuth(authConfig({ ...common, PORT: String(ports.auth), DATABASE_URL: databases.auth }), { log: log('auth') }),
-    startProducts(productsConfig({ ...common, PORT: String(ports.products), DATABASE_URL: databases.products }), { log: log('products') }),
-    startOrders(ordersConfig({ ...common, PORT: String(ports.orders), DATABASE_URL: databases.orders }), { log: log('orders') }),
-    startShipments(shipmentsConfig({ ...common, PORT: String(ports.shipments), DATABASE_URL: databases.shipments }), { log: log('shipments') }),
+    startProducts(productsConfig({ ...common, PORT: String(ports.products), DATABASE_URL: databases.products }), {
+      log: log('products'),
+    }),
+    startOrders(ordersConfig({ ...common, PORT: String(ports.orders), DATABASE_URL: databases.orders }), {
+      log: log('orders'),
+    }),
+    startShipments(shipmentsConfig({ ...common, PORT: String(ports.shipments), DATABASE_URL: databases.shipments }), {
+      log: log('shipments'),
+    }),
   ]);
   const gw = await startGateway(gatewayConfig({ ...common, PORT: String(ports.gateway) }), { log: log('gateway') });
   return {
@@ -251,8 +302,15 @@ export async function clientToken(gateway: string, clientId: string, secret: str
     body: new URLSearchParams({ grant_type: 'client_credentials', ...(scope ? { scope } : {}) }).toString(),
     signal: AbortSignal.timeout(30_000),
   });
-  const body = (await res.json().catch(() => ({}))) as { access_token?: string; error?: string; error_description?: string };
-  if (!res.ok || !body.access_token) throw new Error(`/oauth/token for ${clientId}: HTTP ${res.status} ${body.error ?? ''} ${body.error_description ?? ''}`.trim());
+  const body = (await res.json().catch(() => ({}))) as {
+    access_token?: string;
+    error?: string;
+    error_description?: string;
+  };
+  if (!res.ok || !body.access_token)
+    throw new Error(
+      `/oauth/token for ${clientId}: HTTP ${res.status} ${body.error ?? ''} ${body.error_description ?? ''}`.trim(),
+    );
   return body.access_token;
 }
 
@@ -268,7 +326,12 @@ export interface BenchCustomer {
  * time: each sign-up costs a scrypt hash. Waits out RATE_LIMITED answers
  * from a gateway whose per-IP limit is lower than the pool.
  */
-export async function signUpCustomers(gateway: string, count: number, runId: string, { concurrency = 4, onProgress }: { concurrency?: number; onProgress?: (done: number) => void } = {}): Promise<BenchCustomer[]> {
+export async function signUpCustomers(
+  gateway: string,
+  count: number,
+  runId: string,
+  { concurrency = 4, onProgress }: { concurrency?: number; onProgress?: (done: number) => void } = {},
+): Promise<BenchCustomer[]> {
   const out: BenchCustomer[] = new Array(count);
   let next = 0;
   let done = 0;
@@ -276,7 +339,11 @@ export async function signUpCustomers(gateway: string, count: number, runId: str
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      const input = { email: `bench-${runId}-${i}@example.test`, password: `bench-${runId}-password`, name: `Bench customer ${i}` };
+      const input = {
+        email: `bench-${runId}-${i}@example.test`,
+        password: `bench-${runId}-password`,
+        name: `Bench customer ${i}`,
+      };
       for (let attempt = 1; ; attempt++) {
         const res = await fetch(`${gateway}/graphql`, {
           method: 'POST',
@@ -288,7 +355,10 @@ export async function signUpCustomers(gateway: string, count: number, runId: str
           if (attempt < 5) continue;
           throw res;
         }
-        const body = (await res.json()) as { data?: { signUp: { accessToken: string } } | null; errors?: { message: string; extensions?: { code?: string; retryAfter?: number } }[] };
+        const body = (await res.json()) as {
+          data?: { signUp: { accessToken: string } } | null;
+          errors?: { message: string; extensions?: { code?: string; retryAfter?: number } }[];
+        };
         const error = body.errors?.[0];
         if (error?.extensions?.code === 'RATE_LIMITED') {
           await sleep((error.extensions.retryAfter ?? 1) * 1000);

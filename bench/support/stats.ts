@@ -67,7 +67,13 @@ export function percentilesOverTime(points: { t: number; v: number }[], bucketMs
     .sort((a, b) => a[0] - b[0])
     .map(([b, vs]) => {
       const s = Float64Array.from(vs).sort();
-      return { t: (b * bucketMs) / 1000, p50: r1(percentile(s, 50)), p95: r1(percentile(s, 95)), p99: r1(percentile(s, 99)), count: vs.length };
+      return {
+        t: (b * bucketMs) / 1000,
+        p50: r1(percentile(s, 50)),
+        p95: r1(percentile(s, 95)),
+        p99: r1(percentile(s, 99)),
+        count: vs.length,
+      };
     });
 }
 
@@ -82,7 +88,8 @@ export function rateOverTime(times: number[], bucketMs: number, originMs = 0, en
   }
   if (endMs !== undefined) last = Math.floor((endMs - originMs) / bucketMs);
   const out: { t: number; rate: number }[] = [];
-  for (let b = 0; b <= last; b++) out.push({ t: (b * bucketMs) / 1000, rate: Math.round(((counts.get(b) ?? 0) * 1000 * 10) / bucketMs) / 10 });
+  for (let b = 0; b <= last; b++)
+    out.push({ t: (b * bucketMs) / 1000, rate: Math.round(((counts.get(b) ?? 0) * 1000 * 10) / bucketMs) / 10 });
   return out;
 }
 

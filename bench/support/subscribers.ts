@@ -155,6 +155,7 @@ export function subscriberPool({
 
 function describe(e: unknown): string {
   if (Array.isArray(e)) return e.map((x) => (x as Error).message).join('; ');
-  if (e && typeof e === 'object' && 'code' in e) return `close ${(e as { code: number; reason?: string }).code} ${(e as { reason?: string }).reason ?? ''}`.trim();
+  if (e && typeof e === 'object' && 'code' in e)
+    return `close ${(e as { code: number; reason?: string }).code} ${(e as { reason?: string }).reason ?? ''}`.trim();
   return (e as Error)?.message ?? String(e);
 }

@@ -4,7 +4,18 @@
  * lines, and horizontal bar charts.
  */
 
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const COLORS = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -21,7 +32,12 @@ export function ticks(min: number, max: number, count = 5): number[] {
   return out;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 10_000 ? `${Math.round(v / 1000)}k` : Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : String(Math.round(v * 10) / 10));
+const fmt = (v: number) =>
+  Math.abs(v) >= 10_000
+    ? `${Math.round(v / 1000)}k`
+    : Math.abs(v) >= 100 || Number.isInteger(v)
+      ? String(Math.round(v))
+      : String(Math.round(v * 10) / 10);
 
 export interface Series {
   name: string;
@@ -62,7 +78,10 @@ export function lineChart({
   const legendH = 18 * Math.ceil(series.length / perRow);
   const w = width - m.left - m.right;
   const h = height - m.top - m.bottom - legendH;
-  const all = series.flatMap((s) => s.points).filter((p) => p.y !== null && Number.isFinite(p.y)) as { x: number; y: number }[];
+  const all = series.flatMap((s) => s.points).filter((p) => p.y !== null && Number.isFinite(p.y)) as {
+    x: number;
+    y: number;
+  }[];
   const xs = all.map((p) => p.x);
   const x0 = xs.length ? Math.min(...xs) : 0;
   const x1 = xs.length ? Math.max(...xs) : 1;
@@ -76,14 +95,20 @@ export function lineChart({
   }
   const sx = (x: number) => m.left + (x1 > x0 ? ((x - x0) / (x1 - x0)) * w : w / 2);
   const sy = (y: number) => {
-    const v = logY ? (Math.log10(Math.max(y, y0)) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0)) : (Math.min(Math.max(y, y0), y1) - y0) / (y1 - y0);
+    const v = logY
+      ? (Math.log10(Math.max(y, y0)) - Math.log10(y0)) / (Math.log10(y1) - Math.log10(y0))
+      : (Math.min(Math.max(y, y0), y1) - y0) / (y1 - y0);
     return m.top + h - v * h;
   };
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
   out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">${esc(title)}</text>`);
-  const yt = logY ? Array.from({ length: Math.round(Math.log10(y1) - Math.log10(y0)) + 1 }, (_, i) => y0 * 10 ** i) : ticks(y0, y1);
+  const yt = logY
+    ? Array.from({ length: Math.round(Math.log10(y1) - Math.log10(y0)) + 1 }, (_, i) => y0 * 10 ** i)
+    : ticks(y0, y1);
   for (const t of yt) {
     const y = sy(t);
     out.push(`<line x1="${m.left}" x2="${m.left + w}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
@@ -97,11 +122,17 @@ export function lineChart({
   out.push(`<line x1="${m.left}" x2="${m.left + w}" y1="${m.top + h}" y2="${m.top + h}" stroke="#444"/>`);
   out.push(`<line x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + h}" stroke="#444"/>`);
   out.push(`<text x="${m.left + w / 2}" y="${m.top + h + 34}" text-anchor="middle" fill="#222">${esc(xLabel)}</text>`);
-  out.push(`<text transform="translate(16 ${m.top + h / 2}) rotate(-90)" text-anchor="middle" fill="#222">${esc(yLabel)}</text>`);
+  out.push(
+    `<text transform="translate(16 ${m.top + h / 2}) rotate(-90)" text-anchor="middle" fill="#222">${esc(yLabel)}</text>`,
+  );
   for (const r of refLines) {
     const y = sy(r.y);
-    out.push(`<line x1="${m.left}" x2="${m.left + w}" y1="${y}" y2="${y}" stroke="${r.color ?? '#999'}" stroke-dasharray="6 4"/>`);
-    out.push(`<text x="${m.left + w - 4}" y="${y - 4}" text-anchor="end" fill="${r.color ?? '#666'}">${esc(r.label)}</text>`);
+    out.push(
+      `<line x1="${m.left}" x2="${m.left + w}" y1="${y}" y2="${y}" stroke="${r.color ?? '#999'}" stroke-dasharray="6 4"/>`,
+    );
+    out.push(
+      `<text x="${m.left + w - 4}" y="${y - 4}" text-anchor="end" fill="${r.color ?? '#666'}">${esc(r.label)}</text>`,
+    );
   }
   series.forEach((s, i) => {
     const color = s.color ?? COLORS[i % COLORS.length];
@@ -113,9 +144,15 @@ export function lineChart({
       }
       segments[segments.length - 1].push(`${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`);
     }
-    for (const seg of segments) if (seg.length > 1) out.push(`<polyline fill="none" stroke="${color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${seg.join(' ')}"/>`);
+    for (const seg of segments)
+      if (seg.length > 1)
+        out.push(
+          `<polyline fill="none" stroke="${color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${seg.join(' ')}"/>`,
+        );
     if (s.markers || s.points.length < 3)
-      for (const p of s.points) if (p.y !== null && Number.isFinite(p.y)) out.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3.5" fill="${color}"/>`);
+      for (const p of s.points)
+        if (p.y !== null && Number.isFinite(p.y))
+          out.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3.5" fill="${color}"/>`);
   });
   series.forEach((s, i) => {
     const lx = m.left + (i % perRow) * (w / perRow);
@@ -127,22 +164,38 @@ export function lineChart({
   return out.join('\n');
 }
 
-export function barChart({ title, unit, bars, width = 720 }: { title: string; unit: string; bars: { label: string; value: number | null; color?: string; note?: string }[]; width?: number }): string {
+export function barChart({
+  title,
+  unit,
+  bars,
+  width = 720,
+}: {
+  title: string;
+  unit: string;
+  bars: { label: string; value: number | null; color?: string; note?: string }[];
+  width?: number;
+}): string {
   const rowH = 24;
   const m = { top: 36, right: 110, bottom: 12, left: 180 };
   const height = m.top + m.bottom + rowH * bars.length;
   const w = width - m.left - m.right;
   const max = Math.max(1e-9, ...bars.map((b) => b.value ?? 0));
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ${FONT} font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
   out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="600">${esc(title)}</text>`);
   bars.forEach((b, i) => {
     const y = m.top + i * rowH;
     const bw = b.value === null ? 0 : (b.value / max) * w;
     out.push(`<text x="${m.left - 8}" y="${y + 16}" text-anchor="end" fill="#222">${esc(b.label)}</text>`);
-    out.push(`<rect x="${m.left}" y="${y + 4}" width="${bw.toFixed(1)}" height="${rowH - 8}" fill="${b.color ?? COLORS[i % COLORS.length]}"/>`);
-    out.push(`<text x="${m.left + bw + 6}" y="${y + 16}" fill="#222">${b.value === null ? 'n/a' : `${fmt(b.value)} ${esc(unit)}`}${b.note ? ` ${esc(b.note)}` : ''}</text>`);
+    out.push(
+      `<rect x="${m.left}" y="${y + 4}" width="${bw.toFixed(1)}" height="${rowH - 8}" fill="${b.color ?? COLORS[i % COLORS.length]}"/>`,
+    );
+    out.push(
+      `<text x="${m.left + bw + 6}" y="${y + 16}" fill="#222">${b.value === null ? 'n/a' : `${fmt(b.value)} ${esc(unit)}`}${b.note ? ` ${esc(b.note)}` : ''}</text>`,
+    );
   });
   out.push('</svg>');
   return out.join('\n');

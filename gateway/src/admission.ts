@@ -18,14 +18,23 @@ export interface AdmissionControlOptions {
  * with "retry shortly" instead of queueing work until every client times
  * out, and a load balancer sees the 503 and sends the retry elsewhere.
  */
-export function createAdmissionControl({ maxInFlight, retryAfterSeconds = 1, onShed = () => {} }: AdmissionControlOptions): RequestHandler & { inFlight(): number } {
+export function createAdmissionControl({
+  maxInFlight,
+  retryAfterSeconds = 1,
+  onShed = () => {},
+}: AdmissionControlOptions): RequestHandler & { inFlight(): number } {
   let inFlight = 0;
   const handler = (req: Request, res: Response, next: NextFunction) => {
     if (inFlight >= maxInFlight) {
       onShed();
       res.set('Retry-After', String(retryAfterSeconds));
       return void res.status(503).json({
-        errors: [{ message: `The service is overloaded; retry in ${retryAfterSeconds} s`, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter: retryAfterSeconds } }],
+        errors: [
+          {
+            message: `The service is overloaded; retry in ${retryAfterSeconds} s`,
+            extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter: retryAfterSeconds },
+          },
+        ],
       });
     }
     inFlight++;

@@ -33,7 +33,11 @@ export function composeSupergraph(): { supergraphSdl: string | null; errors: str
     })),
   );
   if (result.errors) return { supergraphSdl: null, errors: result.errors.map((e) => e.message), hints: [] };
-  return { supergraphSdl: result.supergraphSdl, errors: [], hints: result.hints.map((h) => `${h.definition.code}: ${h.message}`) };
+  return {
+    supergraphSdl: result.supergraphSdl,
+    errors: [],
+    hints: result.hints.map((h) => `${h.definition.code}: ${h.message}`),
+  };
 }
 
 /** Hints we have read and accept (a test fails on any other). */

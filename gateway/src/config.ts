@@ -12,7 +12,12 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
   /** Largest accepted request body. Default 1 MB. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
   /** Largest body of /oauth/token and /oauth/revoke. Default 8 KiB: a refresh token and a scope list fit many times over. */
-  OAUTH_MAX_BODY_BYTES: z.coerce.number().int().min(512).max(1_000_000).default(8 * 1024),
+  OAUTH_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(512)
+    .max(1_000_000)
+    .default(8 * 1024),
   /**
    * Requests per minute from one IP address without a valid token (anonymous
    * GraphQL, /oauth/*, and refused tokens). Default 600. Token holders are
@@ -41,13 +46,18 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
   TRUST_PROXY: z
     .string()
     .default('false')
-    .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
+    .transform((v): boolean | number | string =>
+      v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v,
+    ),
   /**
    * The built web app (Vite's output) served at `/`, with index.html for the
    * pages a browser navigates to. Default `<repo>/web/dist`. When the folder
    * holds no index.html, `/` serves nothing and the gateway is the API only.
    */
-  WEB_DIST_DIR: z.string().min(1).default(fileURLToPath(new URL('../../web/dist', import.meta.url))),
+  WEB_DIST_DIR: z
+    .string()
+    .min(1)
+    .default(fileURLToPath(new URL('../../web/dist', import.meta.url))),
   // Limits on one GraphQL operation (gateway/src/limits.ts explains each measure).
   /** Deepest nesting of fields. Default 12. */
   MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxDepth),

@@ -17,7 +17,9 @@ import { InvalidTokenError } from './token-verifier.ts';
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 export function createIdentityResolver({ verifier }: { verifier: TokenVerifier }) {
-  return async function resolveIdentity(headers: IncomingHttpHeaders | Record<string, string | undefined>): Promise<VerifiedToken | null> {
+  return async function resolveIdentity(
+    headers: IncomingHttpHeaders | Record<string, string | undefined>,
+  ): Promise<VerifiedToken | null> {
     const header = headers.authorization;
     if (header === undefined) return null;
     const match = typeof header === 'string' ? BEARER.exec(header) : null;

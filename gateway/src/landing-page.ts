@@ -1,5 +1,8 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
+import {
+  ApolloServerPluginLandingPageLocalDefault,
+  ApolloServerPluginLandingPageProductionDefault,
+} from '@apollo/server/plugin/landingPage/default';
 import type { Logger } from '@orderflow/common';
 
 /**
@@ -46,7 +49,10 @@ const SUBSCRIPTION_ENDPOINT = `$1\n      initialSubscriptionEndpoint: initialEnd
  * landing page, which has no option for it. Returns the page unchanged (and
  * says so once) if Apollo's markup ever stops matching.
  */
-export function withSubscriptionEndpoint<T extends BaseContext>(plugin: ApolloServerPlugin<T>, log: Logger): ApolloServerPlugin<T> {
+export function withSubscriptionEndpoint<T extends BaseContext>(
+  plugin: ApolloServerPlugin<T>,
+  log: Logger,
+): ApolloServerPlugin<T> {
   let warned = false;
   const addEndpoint = (html: string) => {
     if (EMBED_CALL.test(html)) return html.replace(EMBED_CALL, SUBSCRIPTION_ENDPOINT);
@@ -76,10 +82,20 @@ export function withSubscriptionEndpoint<T extends BaseContext>(plugin: ApolloSe
  * {@link SANDBOX_INITIAL_DOCUMENT}. Production: Apollo's production landing
  * page, which runs nothing against the API (introspection is off there anyway).
  */
-export function createLandingPage<T extends BaseContext>({ production, log }: { production: boolean; log: Logger }): ApolloServerPlugin<T> {
+export function createLandingPage<T extends BaseContext>({
+  production,
+  log,
+}: {
+  production: boolean;
+  log: Logger;
+}): ApolloServerPlugin<T> {
   if (production) return ApolloServerPluginLandingPageProductionDefault({ footer: false });
   return withSubscriptionEndpoint(
-    ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: { endpointIsEditable: false }, document: SANDBOX_INITIAL_DOCUMENT }),
+    ApolloServerPluginLandingPageLocalDefault({
+      footer: false,
+      embed: { endpointIsEditable: false },
+      document: SANDBOX_INITIAL_DOCUMENT,
+    }),
     log,
   );
 }

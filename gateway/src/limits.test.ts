@@ -1,6 +1,11 @@
 import { buildSchema, getOperationAST, parse, specifiedRules, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OPERATION_LIMITS as LIMITS, checkNulCharacters, checkOperationCost, createOperationShapeRule } from './limits.ts';
+import {
+  DEFAULT_OPERATION_LIMITS as LIMITS,
+  checkNulCharacters,
+  checkOperationCost,
+  createOperationShapeRule,
+} from './limits.ts';
 
 const schema = buildSchema(`
   type Query { products(first: Int = 20): ProductConnection! order(id: ID!): Order }
@@ -13,7 +18,8 @@ const schema = buildSchema(`
   type Shipment { id: ID! order: Order! }
 `);
 
-const shape = (query: string) => validate(schema, parse(query), [...specifiedRules, createOperationShapeRule(LIMITS)]).map((e) => e.message);
+const shape = (query: string) =>
+  validate(schema, parse(query), [...specifiedRules, createOperationShapeRule(LIMITS)]).map((e) => e.message);
 const cost = (query: string, variables?: Record<string, unknown>) => {
   const doc = parse(query);
   return checkOperationCost(schema, doc, getOperationAST(doc)!, variables, LIMITS)?.message ?? null;
@@ -34,7 +40,8 @@ describe('operation limits', () => {
 
   it('counts aliases and directives where fragments are spread, in linear time for a fragment bomb', () => {
     let fragments = 'fragment F0 on Query { a: __typename }';
-    for (let i = 1; i <= 40; i++) fragments += ` fragment F${i} on Query { ...F${i - 1} b${i}: __typename @include(if: true) ...F${i - 1} }`;
+    for (let i = 1; i <= 40; i++)
+      fragments += ` fragment F${i} on Query { ...F${i - 1} b${i}: __typename @include(if: true) ...F${i - 1} }`;
     const started = performance.now();
     const errors = shape(`{ ...F40 } ${fragments}`);
     expect(performance.now() - started).toBeLessThan(1_000);
@@ -44,14 +51,18 @@ describe('operation limits', () => {
       `The operation uses ${2 ** 40 - 1} directives; at most 50 are allowed`,
     ]);
     expect(shape(`{ ${Array.from({ length: 30 }, (_, i) => `a${i}: __typename`).join(' ')} }`)).toEqual([]);
-    expect(shape(`{ ${Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ')} }`)).toEqual(['The operation uses 31 aliases; at most 30 are allowed']);
+    expect(shape(`{ ${Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ')} }`)).toEqual([
+      'The operation uses 31 aliases; at most 30 are allowed',
+    ]);
   });
 
   it('multiplies by page sizes, from literals, variables and defaults; edges add nothing', () => {
     const page = `query($n: Int) { products(first: $n) { edges { node { id movements(first: 100) { id } } } } }`;
     // products 1 + n × (edges 1 + node 1 + id 1 + movements 1 + 100 × id 1)
     expect(cost(page, { n: 10 })).toBeNull(); // 1 + 10 × 104
-    expect(cost(page, { n: 100 })).toMatch(/^The operation is too expensive: estimated cost 10401, at most 10000 allowed/);
+    expect(cost(page, { n: 100 })).toMatch(
+      /^The operation is too expensive: estimated cost 10401, at most 10000 allowed/,
+    );
     expect(cost(page)).toBeNull(); // an absent variable: the argument's default, 20
     expect(cost(page, { n: 'many' })).toMatch(/estimated cost 10401,/); // not an integer: a full page
     expect(cost('{ products(first: 100000) { totalCount } }')).toMatch(/estimated cost 100001,/);
@@ -67,7 +78,9 @@ describe('operation limits', () => {
 
   it('refuses NUL characters in variables and string literals, which PostgreSQL cannot store', () => {
     const doc = parse('mutation($r: String) { cancel(reason: $r) }');
-    expect(checkNulCharacters(doc, { r: 'fine', list: ['ok', { deep: 'a\u0000b' }] })?.message).toBe('Text may not contain NUL characters (U+0000): $.list[1].deep');
+    expect(checkNulCharacters(doc, { r: 'fine', list: ['ok', { deep: 'a\u0000b' }] })?.message).toBe(
+      'Text may not contain NUL characters (U+0000): $.list[1].deep',
+    );
     expect(checkNulCharacters(parse('{ order(id: "1\\u0000") { id } }'), {})?.extensions.code).toBe('BAD_USER_INPUT');
     expect(checkNulCharacters(doc, { r: 'a\\u0000 is only written out' })).toBeNull();
   });

@@ -91,14 +91,22 @@ export function measureOperation(
   schema: GraphQLSchema,
   operation: OperationDefinitionNode,
   fragment: (name: string) => FragmentDefinitionNode | undefined | null,
-  { defaultListSize, maxPageSize, variables = {} }: Pick<OperationLimits, 'defaultListSize' | 'maxPageSize'> & { variables?: Record<string, unknown> },
+  {
+    defaultListSize,
+    maxPageSize,
+    variables = {},
+  }: Pick<OperationLimits, 'defaultListSize' | 'maxPageSize'> & { variables?: Record<string, unknown> },
 ): OperationMeasure {
   const memo = new Map<string, OperationMeasure | null>(); // null: being measured (a cycle)
   const variableDefaults = new Map(
-    (operation.variableDefinitions ?? []).map((v) => [v.variable.name.value, v.defaultValue?.kind === Kind.INT ? Number(v.defaultValue.value) : undefined]),
+    (operation.variableDefinitions ?? []).map((v) => [
+      v.variable.name.value,
+      v.defaultValue?.kind === Kind.INT ? Number(v.defaultValue.value) : undefined,
+    ]),
   );
 
-  const pageSize = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) ? Math.max(0, value) : maxPageSize);
+  const pageSize = (value: unknown) =>
+    typeof value === 'number' && Number.isInteger(value) ? Math.max(0, value) : maxPageSize;
 
   function multiplier(node: FieldNode, def: GraphQLField<unknown, unknown>): number {
     const firstArg = def.args.find((a) => a.name === 'first');
@@ -106,7 +114,8 @@ export function measureOperation(
       const given = node.arguments?.find((a) => a.name.value === 'first')?.value;
       if (!given) return pageSize(firstArg.defaultValue);
       if (given.kind === Kind.INT) return pageSize(Number(given.value));
-      if (given.kind === Kind.VARIABLE) return pageSize(variables[given.name.value] ?? variableDefaults.get(given.name.value) ?? firstArg.defaultValue);
+      if (given.kind === Kind.VARIABLE)
+        return pageSize(variables[given.name.value] ?? variableDefaults.get(given.name.value) ?? firstArg.defaultValue);
       return maxPageSize;
     }
     if (!isListType(getNullableType(def.type))) return 1;
@@ -182,15 +191,24 @@ const operationLabel = (op: OperationDefinitionNode) => (op.name ? `Operation "$
  * with the other validation rules (Apollo Server answers
  * GRAPHQL_VALIDATION_FAILED, HTTP 400). Also used by the subscription server.
  */
-export function createOperationShapeRule(limits: Pick<OperationLimits, 'maxDepth' | 'maxAliases' | 'maxDirectives' | 'defaultListSize' | 'maxPageSize'>): ValidationRule {
+export function createOperationShapeRule(
+  limits: Pick<OperationLimits, 'maxDepth' | 'maxAliases' | 'maxDirectives' | 'defaultListSize' | 'maxPageSize'>,
+): ValidationRule {
   return (context: ValidationContext) => ({
     OperationDefinition(node) {
       const m = measureOperation(context.getSchema(), node, (n) => context.getFragment(n), limits);
-      const refuse = (limit: string, message: string) => context.reportError(new GraphQLError(message, { nodes: [node], extensions: { limit } }));
+      const refuse = (limit: string, message: string) =>
+        context.reportError(new GraphQLError(message, { nodes: [node], extensions: { limit } }));
       const what = operationLabel(node);
-      if (m.depth > limits.maxDepth) refuse('depth', `${what} is nested ${m.depth} levels deep; at most ${limits.maxDepth} are allowed`);
-      if (m.aliases > limits.maxAliases) refuse('aliases', `${what} uses ${formatCount(m.aliases)} aliases; at most ${limits.maxAliases} are allowed`);
-      if (m.directives > limits.maxDirectives) refuse('directives', `${what} uses ${formatCount(m.directives)} directives; at most ${limits.maxDirectives} are allowed`);
+      if (m.depth > limits.maxDepth)
+        refuse('depth', `${what} is nested ${m.depth} levels deep; at most ${limits.maxDepth} are allowed`);
+      if (m.aliases > limits.maxAliases)
+        refuse('aliases', `${what} uses ${formatCount(m.aliases)} aliases; at most ${limits.maxAliases} are allowed`);
+      if (m.directives > limits.maxDirectives)
+        refuse(
+          'directives',
+          `${what} uses ${formatCount(m.directives)} directives; at most ${limits.maxDirectives} are allowed`,
+        );
       // Measured whole: this rule need not walk the operation any further.
       return false;
     },
@@ -210,12 +228,18 @@ export function checkOperationCost(
 ): GraphQLError | null {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const { cost } = measureOperation(schema, operation, (n) => fragments.get(n), { ...limits, variables: variables ?? {} });
+  const { cost } = measureOperation(schema, operation, (n) => fragments.get(n), {
+    ...limits,
+    variables: variables ?? {},
+  });
   if (cost <= limits.maxCost) return null;
   return new GraphQLError(
     `${operationLabel(operation)} is too expensive: estimated cost ${formatCount(cost)}, at most ${limits.maxCost} allowed ` +
       `(a field counts once per item of each list around it: its first argument, or ${limits.defaultListSize} for a list without one)`,
-    { nodes: [operation], extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED, limit: 'cost', http: { status: 400 } } },
+    {
+      nodes: [operation],
+      extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED, limit: 'cost', http: { status: 400 } },
+    },
   );
 }
 
@@ -242,7 +266,10 @@ function nulPath(value: unknown, path: string): string | null {
  * column, so it would otherwise fail deep in a subgraph as an internal error;
  * no field of this API has a use for it.
  */
-export function checkNulCharacters(document: DocumentNode, variables: Record<string, unknown> | undefined): GraphQLError | null {
+export function checkNulCharacters(
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+): GraphQLError | null {
   let where = variables ? nulPath(variables, '$') : null;
   if (!where) {
     visit(document, {
@@ -267,7 +294,12 @@ export function checkNulCharacters(document: DocumentNode, variables: Record<str
  * `operationLimitOptions`, subscriptions at subscribe.
  */
 export function createOperationCheck(limits: Pick<OperationLimits, 'maxCost' | 'defaultListSize' | 'maxPageSize'>) {
-  return (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined): GraphQLError | null =>
+  return (
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown> | undefined,
+  ): GraphQLError | null =>
     checkOperationCost(schema, document, operation, variables, limits) ?? checkNulCharacters(document, variables);
 }
 
@@ -286,7 +318,9 @@ export function createOperationCheck(limits: Pick<OperationLimits, 'maxCost' | '
  *   are Apollo Server's defaults, written out so that neither is lost to a
  *   changed default.
  */
-export function operationLimitOptions<Ctx extends object>(limits: OperationLimits): {
+export function operationLimitOptions<Ctx extends object>(
+  limits: OperationLimits,
+): {
   parseOptions: ParseOptions;
   validationRules: ValidationRule[];
   plugin: ApolloServerPlugin<Ctx>;

@@ -14,7 +14,12 @@ export interface OAuthProxyOptions {
 }
 
 /** The gateway's own credential towards the auth service's OAuth routes (and JWKS). */
-export const GATEWAY_SERVICE: Viewer = { id: 'service:gateway', clientId: 'gateway', kind: 'service', scopes: new Set(['internal:oauth']) };
+export const GATEWAY_SERVICE: Viewer = {
+  id: 'service:gateway',
+  clientId: 'gateway',
+  kind: 'service',
+  scopes: new Set(['internal:oauth']),
+};
 
 const RELAYED_HEADERS = ['content-type', 'cache-control', 'pragma', 'www-authenticate', 'retry-after'];
 
@@ -24,10 +29,20 @@ const RELAYED_HEADERS = ['content-type', 'cache-control', 'pragma', 'www-authent
  * what belongs at the edge: the per-IP rate limit (429 + Retry-After) and
  * the body size limit (413), with RFC 6749-shaped error bodies.
  */
-export function createOAuthProxy({ authUrl, internalAuth, limiter, perIpPerMinute, maxBodyBytes, log }: OAuthProxyOptions): Router {
+export function createOAuthProxy({
+  authUrl,
+  internalAuth,
+  limiter,
+  perIpPerMinute,
+  maxBodyBytes,
+  log,
+}: OAuthProxyOptions): Router {
   const router = express.Router();
   const oauthError = (res: Response, status: number, error: string, description: string) =>
-    res.status(status).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json({ error, error_description: description });
+    res
+      .status(status)
+      .set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+      .json({ error, error_description: description });
 
   const perIp = (req: Request, res: Response, next: NextFunction) => {
     const decision = limiter.take(`ip:${req.ip}`, perIpPerMinute);
@@ -47,13 +62,17 @@ export function createOAuthProxy({ authUrl, internalAuth, limiter, perIpPerMinut
 
   const forward = (target: string) => async (req: Request, res: Response) => {
     try {
-      const headers: Record<string, string> = { [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(GATEWAY_SERVICE), ...traceHeaders() };
+      const headers: Record<string, string> = {
+        [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(GATEWAY_SERVICE),
+        ...traceHeaders(),
+      };
       if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
       if (req.headers.authorization) headers.authorization = req.headers.authorization;
       const upstream = await fetch(`${authUrl}/internal/oauth/${target}`, {
         method: req.method,
         headers,
-        body: req.method === 'POST' ? (Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : new Uint8Array()) : undefined,
+        body:
+          req.method === 'POST' ? (Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : new Uint8Array()) : undefined,
         signal: AbortSignal.timeout(10_000),
       });
       res.status(upstream.status);

@@ -47,6 +47,7 @@ export function createGatewayObservability({ log, maxOperationNames = 200 }: Gat
    * subscription payloads the gateway runs for itself are not requests),
    * and logs it once, with its trace id, after the response is ready.
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- used with every context type
   const plugin: ApolloServerPlugin<any> = {
     async requestDidStart({ request }) {
       if (!request.http) return;
@@ -68,7 +69,10 @@ export function createGatewayObservability({ log, maxOperationNames = 200 }: Gat
             return isKnownErrorCode(code) ? code : ErrorCode.INTERNAL_SERVER_ERROR;
           });
           for (const code of codes) metrics.errors.inc({ ...labels, code });
-          log.info({ operation, type, durationMs: Math.round(seconds * 1000), ...(codes.length ? { errors: codes } : {}) }, 'graphql request');
+          log.info(
+            { operation, type, durationMs: Math.round(seconds * 1000), ...(codes.length ? { errors: codes } : {}) },
+            'graphql request',
+          );
         },
       };
     },
@@ -96,7 +100,11 @@ export function createGatewayObservability({ log, maxOperationNames = 200 }: Gat
 }
 
 /** Times one subgraph fetch: ok, error (the subgraph answered with errors) or failure (no answer). */
-export async function timeSubgraphFetch<T extends { errors?: readonly unknown[] }>(metrics: GatewayMetrics | undefined, subgraph: string, fetch: () => Promise<T>): Promise<T> {
+export async function timeSubgraphFetch<T extends { errors?: readonly unknown[] }>(
+  metrics: GatewayMetrics | undefined,
+  subgraph: string,
+  fetch: () => Promise<T>,
+): Promise<T> {
   if (!metrics) return fetch();
   const end = metrics.subgraphDuration.startTimer({ subgraph });
   try {

@@ -30,7 +30,11 @@ describe('token bucket rate limiter', () => {
     const limiter = createRateLimiter({ now: c.now });
     limiter.take('a', 2);
     c.advance(10 * 60_000);
-    expect([limiter.take('a', 2), limiter.take('a', 2), limiter.take('a', 2)].map((d) => d.allowed)).toEqual([true, true, false]);
+    expect([limiter.take('a', 2), limiter.take('a', 2), limiter.take('a', 2)].map((d) => d.allowed)).toEqual([
+      true,
+      true,
+      false,
+    ]);
   });
 
   it('rounds retryAfter up to whole seconds, at least one', () => {

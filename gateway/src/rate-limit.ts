@@ -26,7 +26,8 @@ export function createRateLimiter({ maxKeys = 100_000, now = Date.now }: RateLim
   const buckets = new Map<string, Bucket>();
   let takesSincePrune = 0;
 
-  const refilled = (b: Bucket, at: number) => Math.min(b.perMinute, b.tokens + ((at - b.updated) * b.perMinute) / 60_000);
+  const refilled = (b: Bucket, at: number) =>
+    Math.min(b.perMinute, b.tokens + ((at - b.updated) * b.perMinute) / 60_000);
 
   /** Forgets buckets that have refilled completely: they behave exactly like new ones. */
   function prune(at: number) {

@@ -31,7 +31,13 @@ function graphqlError(res: Response, code: ErrorCode, message: string, extension
  *   holders, at the token's rate_limit; per IP for everyone else, refused
  *   tokens included (guessing tokens costs the guesser's budget).
  */
-export function createRequestGuard({ resolveIdentity, limiter, anonymousPerMinute, log, onLimited = () => {} }: RequestGuardOptions): RequestHandler {
+export function createRequestGuard({
+  resolveIdentity,
+  limiter,
+  anonymousPerMinute,
+  log,
+  onLimited = () => {},
+}: RequestGuardOptions): RequestHandler {
   const limited = (res: Response, retryAfter: number, limit: 'client' | 'ip') => {
     onLimited(limit);
     res.set('Retry-After', String(retryAfter));
@@ -41,7 +47,9 @@ export function createRequestGuard({ resolveIdentity, limiter, anonymousPerMinut
   return (req: Request, res: Response, next: NextFunction) => {
     resolveIdentity(req.headers).then(
       (identity) => {
-        const decision = identity ? limiter.take(identity.rateKey, identity.rateLimit) : limiter.take(`ip:${req.ip}`, anonymousPerMinute);
+        const decision = identity
+          ? limiter.take(identity.rateKey, identity.rateLimit)
+          : limiter.take(`ip:${req.ip}`, anonymousPerMinute);
         if (!decision.allowed) return limited(res, decision.retryAfterSeconds, identity ? 'client' : 'ip');
         req.viewer = identity?.viewer ?? null;
         next();
@@ -49,11 +57,18 @@ export function createRequestGuard({ resolveIdentity, limiter, anonymousPerMinut
       (err: unknown) => {
         if (!(err instanceof InvalidTokenError)) {
           log.error({ err }, 'token verification failed');
-          return graphqlError(res, ErrorCode.SERVICE_UNAVAILABLE, 'Authentication is temporarily unavailable; please retry');
+          return graphqlError(
+            res,
+            ErrorCode.SERVICE_UNAVAILABLE,
+            'Authentication is temporarily unavailable; please retry',
+          );
         }
         const decision = limiter.take(`ip:${req.ip}`, anonymousPerMinute);
         if (!decision.allowed) return limited(res, decision.retryAfterSeconds, 'ip');
-        res.set('WWW-Authenticate', `Bearer realm="orderflow", error="invalid_token", error_description="${err.message.replace(/"/g, "'")}"`);
+        res.set(
+          'WWW-Authenticate',
+          `Bearer realm="orderflow", error="invalid_token", error_description="${err.message.replace(/"/g, "'")}"`,
+        );
         graphqlError(res, ErrorCode.UNAUTHENTICATED, err.message);
       },
     );

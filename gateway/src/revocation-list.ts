@@ -22,7 +22,13 @@ export interface RevocationListOptions {
  * While NATS is unreachable the list keeps what it had and the watch resumes
  * on reconnect; revocations made meanwhile apply from then on.
  */
-export async function createRevocationList({ kv, log, onKeysRotated, onRevoked, pruneIntervalMs = 60_000 }: RevocationListOptions) {
+export async function createRevocationList({
+  kv,
+  log,
+  onKeysRotated,
+  onRevoked,
+  pruneIntervalMs = 60_000,
+}: RevocationListOptions) {
   const revoked = new Map<string, number>();
   let initialized = false;
   let markReady!: () => void;

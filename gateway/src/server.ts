@@ -61,7 +61,10 @@ export class SubgraphUnavailableError extends GraphQLError {
     readonly subgraph: string,
     cause: Error,
   ) {
-    super('Part of the service is temporarily unavailable; please retry', { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE }, originalError: cause });
+    super('Part of the service is temporarily unavailable; please retry', {
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+      originalError: cause,
+    });
   }
 }
 
@@ -113,13 +116,28 @@ class InternalDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 }
 
-export async function startGateway(config: GatewayConfig, { log, supergraphSdl }: { log: Logger; supergraphSdl?: string }) {
+export async function startGateway(
+  config: GatewayConfig,
+  { log, supergraphSdl }: { log: Logger; supergraphSdl?: string },
+) {
   const production = config.NODE_ENV === 'production';
   const internalAuth = createInternalAuth({ secret: config.internalAuthSecret, issuer: 'gateway' });
 
   // Revoked tokens: the NATS KV bucket the auth service writes, held in memory and watched.
-  const bus = await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name: 'gateway', log, replicas: config.NATS_REPLICAS, streams: [] });
-  const kv = await openRevocationBucket(bus, { accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, replicas: config.NATS_REPLICAS, log });
+  const bus = await connectBus({
+    url: config.NATS_URL,
+    prefix: config.NATS_PREFIX,
+    name: 'gateway',
+    log,
+    replicas: config.NATS_REPLICAS,
+    streams: [],
+  });
+  const kv = await openRevocationBucket(bus, {
+    accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    replicas: config.NATS_REPLICAS,
+    log,
+  });
+  // eslint-disable-next-line prefer-const -- assigned once the revocation list exists, read by callbacks made before
   let verifier!: TokenVerifier;
   // Sockets of a revoked token are closed (4401) as soon as the revocation arrives.
   let onTokenRevoked: (jti: string) => void = () => {};
@@ -127,7 +145,8 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
     kv,
     log,
     onRevoked: (jti) => onTokenRevoked(jti),
-    onKeysRotated: () => void verifier.reloadKeys().catch((err: Error) => log.warn({ err: err.message }, 'JWKS reload failed')),
+    onKeysRotated: () =>
+      void verifier.reloadKeys().catch((err: Error) => log.warn({ err: err.message }, 'JWKS reload failed')),
   });
   verifier = createTokenVerifier({
     jwksUrl: `${config.AUTH_URL}/internal/oauth/jwks`,
@@ -153,7 +172,14 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
   const subgraphHttp = createSubgraphFetcher();
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphForGateway(supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8')),
-    buildService: ({ name }) => new InternalDataSource(`${config.subgraphUrls[name as SubgraphName]}/graphql`, internalAuth, subgraphHttp, name, observability.metrics),
+    buildService: ({ name }) =>
+      new InternalDataSource(
+        `${config.subgraphUrls[name as SubgraphName]}/graphql`,
+        internalAuth,
+        subgraphHttp,
+        name,
+        observability.metrics,
+      ),
   });
 
   const app = express();
@@ -183,11 +209,13 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
       createLandingPage({ production, log }),
     ],
     formatError(formatted, error) {
-      const unreachable = error instanceof SubgraphUnavailableError ? error : (error as GraphQLError | undefined)?.originalError;
+      const unreachable =
+        error instanceof SubgraphUnavailableError ? error : (error as GraphQLError | undefined)?.originalError;
       if (unreachable instanceof SubgraphUnavailableError)
         log.warn({ subgraph: unreachable.subgraph, err: unreachable.originalError?.message }, 'subgraph unavailable');
       const { masked, error: out } = maskError(formatted);
-      if (masked) log.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error }, 'unexpected error');
+      if (masked)
+        log.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error }, 'unexpected error');
       if (out.extensions) delete (out.extensions as Record<string, unknown>).serviceName;
       return out;
     },
@@ -198,7 +226,10 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
   app.get('/health/ready', async (_req, res) => {
     const checks = await Promise.all(
       Object.entries(config.subgraphUrls).map(async ([name, url]) => {
-        const ok = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+        const ok = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+          (r) => r.ok,
+          () => false,
+        );
         return [name, ok ? 'ok' : 'unavailable'] as const;
       }),
     );
@@ -225,7 +256,10 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
   app.use(
     '/graphql',
     // Shed load first (the cheapest refusal), then identity and rate limit, all before the body is even parsed.
-    createAdmissionControl({ maxInFlight: config.MAX_IN_FLIGHT_REQUESTS, onShed: () => observability.metrics.shed.inc() }),
+    createAdmissionControl({
+      maxInFlight: config.MAX_IN_FLIGHT_REQUESTS,
+      onShed: () => observability.metrics.shed.inc(),
+    }),
     createRequestGuard({
       resolveIdentity,
       limiter,
@@ -241,13 +275,23 @@ export async function startGateway(config: GatewayConfig, { log, supergraphSdl }
   // The web app at `/` when it is built (web/dist); after the API routes, which it never shadows.
   const webApp = createWebApp({ distDir: config.WEB_DIST_DIR });
   if (webApp) app.use(webApp);
-  log.info({ webDistDir: config.WEB_DIST_DIR }, webApp ? 'serving the web app at /' : 'no web app to serve (no index.html there)');
+  log.info(
+    { webDistDir: config.WEB_DIST_DIR },
+    webApp ? 'serving the web app at /' : 'no web app to serve (no index.html there)',
+  );
   app.use((_req: Request, res: Response) => void res.status(404).json({ error: 'not_found' }));
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     const status = err.status && err.status < 500 ? err.status : 500;
     if (status === 500) log.error({ err }, 'request failed');
-    const message = err.type === 'entity.too.large' ? 'Request body too large' : status === 400 ? 'Malformed request body' : 'Internal server error';
-    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
+    const message =
+      err.type === 'entity.too.large'
+        ? 'Request body too large'
+        : status === 400
+          ? 'Malformed request body'
+          : 'Internal server error';
+    res
+      .status(status)
+      .json({ errors: [{ message, extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] });
   });
 
   const subscriptions = await startSubscriptions({

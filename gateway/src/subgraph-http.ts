@@ -17,7 +17,16 @@ type FetcherResponse = Awaited<ReturnType<Fetcher>>;
 export function createSubgraphFetcher(): Fetcher & { close(): void } {
   const agent = keepAliveAgent();
   const fetcher = async (url: string, init: Parameters<Fetcher>[1] = {}): Promise<FetcherResponse> =>
-    new SubgraphResponse(url, await httpRequest(url, { method: init.method, headers: init.headers, body: init.body, agent, signal: init.signal }));
+    new SubgraphResponse(
+      url,
+      await httpRequest(url, {
+        method: init.method,
+        headers: init.headers,
+        body: init.body,
+        agent,
+        signal: init.signal,
+      }),
+    );
   return Object.assign(fetcher, { close: () => agent.destroy() });
 }
 
@@ -40,7 +49,8 @@ class SubgraphResponse implements FetcherResponse {
     this.ok = this.status >= 200 && this.status < 300;
     this.body = answer.body;
     this.headers = new Headers();
-    for (let i = 0; i < answer.rawHeaders.length; i += 2) this.headers.append(answer.rawHeaders[i], answer.rawHeaders[i + 1]);
+    for (let i = 0; i < answer.rawHeaders.length; i += 2)
+      this.headers.append(answer.rawHeaders[i], answer.rawHeaders[i + 1]);
   }
 
   async text() {

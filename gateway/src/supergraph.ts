@@ -6,7 +6,8 @@
  * (packages/common/src/authorization.ts) and only the gateway can call a
  * subgraph, so the gateway may load the schema without that purpose.
  */
-const SECURITY_LINK = /(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes)\/v[\d.]+"), for: SECURITY\)/g;
+const SECURITY_LINK =
+  /(@link\(url: "https:\/\/specs\.apollo\.dev\/(?:authenticated|requiresScopes)\/v[\d.]+"), for: SECURITY\)/g;
 
 export function supergraphForGateway(supergraphSdl: string): string {
   return supergraphSdl.replace(SECURITY_LINK, '$1)');

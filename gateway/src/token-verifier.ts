@@ -38,7 +38,15 @@ const REQUIRED = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id', 'scope'
  * unknown kid (at most once per cool-down) and when `reloadKeys()` is called
  * (the auth service announces rotations on NATS).
  */
-export function createTokenVerifier({ jwksUrl, jwksHeaders, issuer, audience, isRevoked, cooldownMs, clockToleranceSeconds = 5 }: TokenVerifierOptions) {
+export function createTokenVerifier({
+  jwksUrl,
+  jwksHeaders,
+  issuer,
+  audience,
+  isRevoked,
+  cooldownMs,
+  clockToleranceSeconds = 5,
+}: TokenVerifierOptions) {
   const keys = createRemoteJWKSet(new URL(jwksUrl), {
     cooldownDuration: cooldownMs,
     cacheMaxAge: 10 * 60_000,
@@ -83,7 +91,11 @@ export function createTokenVerifier({ jwksUrl, jwksHeaders, issuer, audience, is
         tokenExpiresAt: claims.exp,
       };
       const rateLimit = Number.isInteger(claims.rate_limit) && claims.rate_limit > 0 ? claims.rate_limit : 600;
-      return { viewer, rateLimit, rateKey: isClient ? `client:${claims.client_id}` : `client:${claims.client_id}:${claims.sub}` };
+      return {
+        viewer,
+        rateLimit,
+        rateKey: isClient ? `client:${claims.client_id}` : `client:${claims.client_id}:${claims.sub}`,
+      };
     },
     /** Refetches the JWKS now (after a rotation announcement). */
     reloadKeys: () => keys.reload(),

@@ -27,7 +27,12 @@ export function createWebApp({ distDir }: { distDir: string }): express.Router |
   const router = express.Router();
   router.use(express.static(root, { setHeaders: setCacheHeaders }));
   router.use((req, res, next) => {
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || GATEWAY_PATHS.test(req.path) || !req.headers.accept?.includes('text/html')) return next();
+    if (
+      (req.method !== 'GET' && req.method !== 'HEAD') ||
+      GATEWAY_PATHS.test(req.path) ||
+      !req.headers.accept?.includes('text/html')
+    )
+      return next();
     res.sendFile(index, { headers: { 'cache-control': 'no-cache' } });
   });
   return router;

@@ -42,12 +42,16 @@ describe('access rules in the subgraph schemas', () => {
     const doc = parse(readFileSync(subgraphSdlPath(name), 'utf8'));
     for (const [coordinate, rule] of readAccessRules(doc)) declared.set(coordinate, rule);
     for (const def of doc.definitions)
-      if ('fields' in def && 'name' in def) for (const f of def.fields ?? []) defined.add(`${def.name!.value}.${f.name.value}`);
+      if ('fields' in def && 'name' in def)
+        for (const f of def.fields ?? []) defined.add(`${def.name!.value}.${f.name.value}`);
   }
 
-  it.each(Object.entries(CONTRACT).filter(([c]) => defined.has(c)))('%s is guarded as the contract says', (coordinate, rule) => {
-    expect(declared.get(coordinate) ?? null).toEqual(rule);
-  });
+  it.each(Object.entries(CONTRACT).filter(([c]) => defined.has(c)))(
+    '%s is guarded as the contract says',
+    (coordinate, rule) => {
+      expect(declared.get(coordinate) ?? null).toEqual(rule);
+    },
+  );
 
   it('declares every field of the contract that exists in a subgraph', () => {
     const missing = Object.keys(CONTRACT).filter((c) => !defined.has(c) && !c.startsWith('Subscription.'));

@@ -8,14 +8,24 @@ const INTROSPECTION = '{ __schema { types { name } } }';
 const NEEDS_PRODUCTS = '{ products(first: 1) { totalCount } }';
 
 async function post(gw: StandaloneGateway, query: string) {
-  const res = await fetch(`${gw.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const res = await fetch(`${gw.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
   const text = await res.text();
-  return { status: res.status, text, body: JSON.parse(text) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] } };
+  return {
+    status: res.status,
+    text,
+    body: JSON.parse(text) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] },
+  };
 }
 
 /** What a browser gets when it opens /graphql. */
 async function browse(gw: StandaloneGateway) {
-  const res = await fetch(`${gw.url}/graphql`, { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } });
+  const res = await fetch(`${gw.url}/graphql`, {
+    headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' },
+  });
   return { status: res.status, type: res.headers.get('content-type'), html: await res.text() };
 }
 
@@ -46,7 +56,10 @@ describe('the gateway in a browser, development and production', () => {
     expect(endpointFor(`${dev.url}/graphql`)).toBe(`${dev.url.replace('http://', 'ws://')}/graphql`);
     expect(endpointFor('https://shop.example/graphql')).toBe('wss://shop.example/graphql');
 
-    const config = JSON.parse(/var embeddedSandboxConfig = (.+);\n/.exec(page.html)![1]) as { endpointIsEditable: boolean; initialState: { document: string } };
+    const config = JSON.parse(/var embeddedSandboxConfig = (.+);\n/.exec(page.html)![1]) as {
+      endpointIsEditable: boolean;
+      initialState: { document: string };
+    };
     expect(config.endpointIsEditable).toBe(false);
     const doc = config.initialState.document;
     expect(doc).toContain('Authorization: Bearer <token>');
@@ -59,7 +72,9 @@ describe('the gateway in a browser, development and production', () => {
     const r = await post(dev, INTROSPECTION);
     expect(r.status).toBe(200);
     expect(r.body.errors).toBeUndefined();
-    expect(r.body.data.__schema.types.map((t: { name: string }) => t.name)).toEqual(expect.arrayContaining(['Product', 'Order', 'Shipment']));
+    expect(r.body.data.__schema.types.map((t: { name: string }) => t.name)).toEqual(
+      expect.arrayContaining(['Product', 'Order', 'Shipment']),
+    );
   });
 
   it('production: the production landing page, no Sandbox', async () => {
@@ -87,8 +102,20 @@ describe('the gateway in a browser, development and production', () => {
     const closedPort = new URL(gw().nowhere).port;
     const r = await post(gw(), NEEDS_PRODUCTS);
     expect(r.body.errors).toHaveLength(1);
-    expect(r.body.errors![0]).toMatchObject({ message: 'Part of the service is temporarily unavailable; please retry', extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    expect(r.body.errors![0]).toMatchObject({
+      message: 'Part of the service is temporarily unavailable; please retry',
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
     expect(Object.keys(r.body.errors![0].extensions!)).toEqual(['code']);
-    for (const leak of ['127.0.0.1', 'ECONNREFUSED', 'fetch failed', 'subgraph', 'serviceName', 'stacktrace', `:${closedPort}`]) expect(r.text).not.toContain(leak);
+    for (const leak of [
+      '127.0.0.1',
+      'ECONNREFUSED',
+      'fetch failed',
+      'subgraph',
+      'serviceName',
+      'stacktrace',
+      `:${closedPort}`,
+    ])
+      expect(r.text).not.toContain(leak);
   });
 });

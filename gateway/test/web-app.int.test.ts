@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandaloneGateway, type StandaloneGateway } from './standalone-gateway.ts';
 
-const INDEX = '<!doctype html><html><head><script type="module" src="/assets/app-1a2b3c.js"></script></head><body><div id="root">orderflow test build</div></body></html>';
+const INDEX =
+  '<!doctype html><html><head><script type="module" src="/assets/app-1a2b3c.js"></script></head><body><div id="root">orderflow test build</div></body></html>';
 const SCRIPT = 'console.log("orderflow");';
 const NAVIGATE = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 
@@ -20,7 +21,10 @@ describe('the web app on the gateway origin (WEB_DIST_DIR)', () => {
     writeFileSync(join(dist, 'index.html'), INDEX);
     writeFileSync(join(dist, 'assets', 'app-1a2b3c.js'), SCRIPT);
     empty = mkdtempSync(join(tmpdir(), 'orderflow-web-empty-'));
-    [withApp, withoutApp] = await Promise.all([startStandaloneGateway({ WEB_DIST_DIR: dist }), startStandaloneGateway({ WEB_DIST_DIR: empty })]);
+    [withApp, withoutApp] = await Promise.all([
+      startStandaloneGateway({ WEB_DIST_DIR: dist }),
+      startStandaloneGateway({ WEB_DIST_DIR: empty }),
+    ]);
   });
   afterAll(async () => {
     await Promise.all([withApp?.stop(), withoutApp?.stop()]);

@@ -19,11 +19,15 @@ export async function buildStorefront(outDir: string): Promise<void> {
   delete env.VITE_GATEWAY_URL;
   const output: string[] = [];
   const code = await new Promise<number | null>((done, fail) => {
-    const child = spawn('npm', ['run', 'build', '-w', 'web', '--', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], {
-      cwd: REPO_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'npm',
+      ['run', 'build', '-w', 'web', '--', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'],
+      {
+        cwd: REPO_ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
     child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
     child.on('error', fail);
@@ -61,7 +65,15 @@ export interface StorefrontServer {
  * /.well-known/*) on the same origin, proxied to `gatewayUrl`. The gateway
  * sends no CORS headers, so the app must share its origin.
  */
-export async function startStorefrontServer({ root, gatewayUrl, port = 0 }: { root: string; gatewayUrl: string; port?: number }): Promise<StorefrontServer> {
+export async function startStorefrontServer({
+  root,
+  gatewayUrl,
+  port = 0,
+}: {
+  root: string;
+  gatewayUrl: string;
+  port?: number;
+}): Promise<StorefrontServer> {
   const upstream = new URL(gatewayUrl);
   const upstreamPort = Number(upstream.port || 80);
   const rootDir = resolve(root);
@@ -70,7 +82,13 @@ export async function startStorefrontServer({ root, gatewayUrl, port = 0 }: { ro
 
   function proxy(req: IncomingMessage, res: ServerResponse) {
     const forwarded = request(
-      { host: upstream.hostname, port: upstreamPort, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      {
+        host: upstream.hostname,
+        port: upstreamPort,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: upstream.host },
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -97,7 +115,9 @@ export async function startStorefrontServer({ root, gatewayUrl, port = 0 }: { ro
       'cache-control': file.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
     });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+    createReadStream(file)
+      .on('error', () => res.destroy())
+      .pipe(res);
   }
 
   const server = createServer((req, res) => {

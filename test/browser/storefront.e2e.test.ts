@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PLACE_ORDER, buildOrderInput, createProduct, eventually, startSystem, type System } from '../support/system.ts';
+import {
+  PLACE_ORDER,
+  buildOrderInput,
+  createProduct,
+  eventually,
+  startSystem,
+  type System,
+} from '../support/system.ts';
 import { launchChromium } from './chromium.ts';
 import { REPO_ROOT, buildStorefront, startStorefrontServer, type StorefrontServer } from './storefront-server.ts';
 
@@ -28,8 +35,18 @@ async function screenshot(page: Page, name: string, { docs = true } = {}) {
   }
 }
 
-async function fillAddress(page: Page, overrides: Partial<Record<'name' | 'line1' | 'city' | 'postalCode' | 'country', string>> = {}) {
-  const address = { name: 'Grace Hopper', line1: '1 Navy Yard', city: 'Arlington', postalCode: '22202', country: 'US', ...overrides };
+async function fillAddress(
+  page: Page,
+  overrides: Partial<Record<'name' | 'line1' | 'city' | 'postalCode' | 'country', string>> = {},
+) {
+  const address = {
+    name: 'Grace Hopper',
+    line1: '1 Navy Yard',
+    city: 'Arlington',
+    postalCode: '22202',
+    country: 'US',
+    ...overrides,
+  };
   const form = page.locator('[data-testid=checkout-form]');
   for (const [field, value] of Object.entries(address)) await form.locator(`input[name=${field}]`).fill(value);
 }
@@ -94,10 +111,32 @@ describe('web storefront in a real browser', () => {
       lowStockThreshold: 5,
       description: 'Warm light, solid walnut base, braided cable.',
     });
-    const pen = await createProduct(system, { name: 'Brass fountain pen', price: '34.00', initialStock: 8, lowStockThreshold: 5, description: 'Refillable, fine nib.' });
-    await createProduct(system, { name: 'Linen notebook', price: '12.50', initialStock: 120, description: 'A5, 192 dotted pages.' });
-    await createProduct(system, { name: 'Ceramic mug', price: '18.00', initialStock: 3, lowStockThreshold: 5, description: 'Stoneware, 350 ml.' });
-    await createProduct(system, { name: 'Oak monitor stand', price: '89.00', initialStock: 0, description: 'Sold out until the next batch.' });
+    const pen = await createProduct(system, {
+      name: 'Brass fountain pen',
+      price: '34.00',
+      initialStock: 8,
+      lowStockThreshold: 5,
+      description: 'Refillable, fine nib.',
+    });
+    await createProduct(system, {
+      name: 'Linen notebook',
+      price: '12.50',
+      initialStock: 120,
+      description: 'A5, 192 dotted pages.',
+    });
+    await createProduct(system, {
+      name: 'Ceramic mug',
+      price: '18.00',
+      initialStock: 3,
+      lowStockThreshold: 5,
+      description: 'Stoneware, 350 ml.',
+    });
+    await createProduct(system, {
+      name: 'Oak monitor stand',
+      price: '89.00',
+      initialStock: 0,
+      description: 'Sold out until the next batch.',
+    });
 
     // ── the customer signs up ─────────────────────────────────────────
     const page = await newPage();
@@ -163,13 +202,24 @@ describe('web storefront in a real browser', () => {
     const operatorHeaders = await system.operatorHeaders();
     await eventually(
       async () => {
-        const placed = await system.graphql(PLACE_ORDER, { input: buildOrderInput({ items: [{ productId: pen.id, quantity: 4 }] }) }, buyer.headers);
+        const placed = await system.graphql(
+          PLACE_ORDER,
+          { input: buildOrderInput({ items: [{ productId: pen.id, quantity: 4 }] }) },
+          buyer.headers,
+        );
         expect(placed.data?.placeOrder.__typename).toBe('OrderPlaced');
         const seen = await ops
           .waitForSelector('[data-testid=low-stock-feed] .alerts li:has-text("Brass fountain pen")', { timeout: 5_000 })
-          .then(() => true, () => false);
+          .then(
+            () => true,
+            () => false,
+          );
         if (!seen) {
-          await system.graphql(`mutation($id: ID!) { restockProduct(productId: $id, quantity: 4) { id } }`, { id: pen.id }, operatorHeaders);
+          await system.graphql(
+            `mutation($id: ID!) { restockProduct(productId: $id, quantity: 4) { id } }`,
+            { id: pen.id },
+            operatorHeaders,
+          );
         }
         return seen;
       },
@@ -195,7 +245,12 @@ describe('web storefront in a real browser', () => {
 
   it('logs in, shows InvalidOrder and ProductsUnavailable clearly, follows a declined payment, cancels an order', async () => {
     ready();
-    const vase = await createProduct(system, { name: 'Glass vase', price: '25.00', initialStock: 3, lowStockThreshold: 1 });
+    const vase = await createProduct(system, {
+      name: 'Glass vase',
+      price: '25.00',
+      initialStock: 3,
+      lowStockThreshold: 1,
+    });
     const candle = await createProduct(system, { name: 'Beeswax candle', price: '9.50', initialStock: 40 });
     const customer = await system.signUpCustomer('returning');
 
@@ -237,7 +292,11 @@ describe('web storefront in a real browser', () => {
 
     // The stock came back: the catalog shows three vases again.
     await page.click('nav a[href="#/"]');
-    await page.locator(`[data-testid=product-card][data-product-id="${vase.id}"] [data-testid=available-quantity][data-value="3"]`).waitFor({ timeout: 15_000 });
+    await page
+      .locator(
+        `[data-testid=product-card][data-product-id="${vase.id}"] [data-testid=available-quantity][data-value="3"]`,
+      )
+      .waitFor({ timeout: 15_000 });
 
     // An order cancelled from its page, live.
     const candleCard = page.locator(`[data-testid=product-card][data-product-id="${candle.id}"]`);
@@ -253,7 +312,9 @@ describe('web storefront in a real browser', () => {
     // My orders: both, with their final statuses.
     await page.click('nav a[href="#/orders"]');
     await page.waitForSelector('[data-testid=my-orders] tbody tr >> nth=1');
-    const statuses = await page.locator('[data-testid=my-orders] [data-status]').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')).sort());
+    const statuses = await page
+      .locator('[data-testid=my-orders] [data-status]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-status')).sort());
     expect(statuses).toEqual(['CANCELLED', 'PAYMENT_FAILED']);
     await screenshot(page, 'my-orders', { docs: false });
 

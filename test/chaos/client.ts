@@ -57,11 +57,23 @@ function networkCode(err: unknown): string {
  * Sends GraphQL requests to `gatewayUrl` with a deadline of `timeoutMs` each
  * and keeps a record of every one.
  */
-export function createRecorder({ gatewayUrl, timeoutMs, origin = Date.now() }: { gatewayUrl: string; timeoutMs: number; /** What `startedAt` counts from. Default: now. */ origin?: number }) {
+export function createRecorder({
+  gatewayUrl,
+  timeoutMs,
+  origin = Date.now(),
+}: {
+  gatewayUrl: string;
+  timeoutMs: number;
+  /** What `startedAt` counts from. Default: now. */ origin?: number;
+}) {
   const t0 = origin;
   const records: RequestRecord[] = [];
 
-  async function send(query: string, variables: unknown, headers: Record<string, string>): Promise<{ outcome: Outcome; body: GraphQLBody | null }> {
+  async function send(
+    query: string,
+    variables: unknown,
+    headers: Record<string, string>,
+  ): Promise<{ outcome: Outcome; body: GraphQLBody | null }> {
     let res: Response;
     try {
       res = await fetch(`${gatewayUrl}/graphql`, {
@@ -71,7 +83,11 @@ export function createRecorder({ gatewayUrl, timeoutMs, origin = Date.now() }: {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      return { outcome: (err as Error).name === 'TimeoutError' ? { kind: 'timeout' } : { kind: 'network', code: networkCode(err) }, body: null };
+      return {
+        outcome:
+          (err as Error).name === 'TimeoutError' ? { kind: 'timeout' } : { kind: 'network', code: networkCode(err) },
+        body: null,
+      };
     }
     let body: GraphQLBody | null;
     try {
@@ -81,7 +97,8 @@ export function createRecorder({ gatewayUrl, timeoutMs, origin = Date.now() }: {
       if (!(err instanceof SyntaxError)) return { outcome: { kind: 'network', code: networkCode(err) }, body: null };
       return { outcome: { kind: 'http-error', status: res.status }, body: null };
     }
-    if (body?.errors?.length) return { outcome: { kind: 'graphql-error', code: body.errors[0].extensions?.code ?? 'NO_CODE' }, body };
+    if (body?.errors?.length)
+      return { outcome: { kind: 'graphql-error', code: body.errors[0].extensions?.code ?? 'NO_CODE' }, body };
     if (!res.ok || !body?.data) return { outcome: { kind: 'http-error', status: res.status }, body };
     const first = Object.values(body.data)[0] as { __typename?: string } | null;
     return { outcome: { kind: 'ok', typename: first?.__typename ?? null }, body };
@@ -90,7 +107,12 @@ export function createRecorder({ gatewayUrl, timeoutMs, origin = Date.now() }: {
   return {
     records,
     /** One request; resolves (never rejects) with its outcome and body, within the deadline plus a little. */
-    async request(op: string, query: string, variables: unknown, headers: Record<string, string> = {}): Promise<{ outcome: Outcome; body: GraphQLBody | null }> {
+    async request(
+      op: string,
+      query: string,
+      variables: unknown,
+      headers: Record<string, string> = {},
+    ): Promise<{ outcome: Outcome; body: GraphQLBody | null }> {
       const started = Date.now();
       let guard: NodeJS.Timeout | undefined;
       // A second, independent deadline: if the abort itself failed to end the request, that is a hang we must see.

@@ -8,13 +8,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePorts, startMailSink, startNats, startPostgres, stopChild, type MailSink, type RunningNats, type RunningPostgres } from '@orderflow/devstack';
+import {
+  freePorts,
+  startMailSink,
+  startNats,
+  startPostgres,
+  stopChild,
+  type RunningNats,
+  type RunningPostgres,
+} from '@orderflow/devstack';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const SUBGRAPHS = ['auth', 'products', 'orders', 'shipments'] as const;
 export type ServiceName = (typeof SUBGRAPHS)[number] | 'gateway';
-const URL_VARS = { auth: 'AUTH_URL', products: 'PRODUCTS_URL', orders: 'ORDERS_URL', shipments: 'SHIPMENTS_URL' } as const;
+const URL_VARS = {
+  auth: 'AUTH_URL',
+  products: 'PRODUCTS_URL',
+  orders: 'ORDERS_URL',
+  shipments: 'SHIPMENTS_URL',
+} as const;
 
 /** How long a (re)started service gets to answer 200 on /health/ready. */
 const READY_TIMEOUT_MS = 90_000;
@@ -88,13 +101,14 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
   const natsOut = infraLog('nats');
   const startPg = () => startPostgres({ dataDir: join(dir, 'pg'), port: pgPort, log: pgOut.line });
   const startBus = () => startNats({ storeDir: join(dir, 'nats'), port: natsPort, log: natsOut.line });
-  let postgres: RunningPostgres;
-  let nats: RunningNats | null;
-  let mail: MailSink;
-  [postgres, nats, mail] = await Promise.all([startPg(), startBus(), startMailSink()]);
+  const [firstPostgres, firstNats, mail] = await Promise.all([startPg(), startBus(), startMailSink()]);
+  let postgres: RunningPostgres = firstPostgres;
+  let nats: RunningNats | null = firstNats;
 
   const gatewayPort = servicePorts[4];
-  const urls = Object.fromEntries(SUBGRAPHS.map((s, i) => [URL_VARS[s], `http://127.0.0.1:${servicePorts[i]}`])) as Record<(typeof URL_VARS)[keyof typeof URL_VARS], string>;
+  const urls = Object.fromEntries(
+    SUBGRAPHS.map((s, i) => [URL_VARS[s], `http://127.0.0.1:${servicePorts[i]}`]),
+  ) as Record<(typeof URL_VARS)[keyof typeof URL_VARS], string>;
   const shared: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -111,7 +125,13 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
   const databaseUrl = (service: string) => postgres.databaseUrl(`orderflow_${service}`);
   const services = new Map<ServiceName, Service>();
   for (const [i, name] of SUBGRAPHS.entries()) {
-    services.set(name, newService(name, servicePorts[i], `subgraphs/${name}/src/index.ts`, { ...shared, DATABASE_URL: databaseUrl(name) }));
+    services.set(
+      name,
+      newService(name, servicePorts[i], `subgraphs/${name}/src/index.ts`, {
+        ...shared,
+        DATABASE_URL: databaseUrl(name),
+      }),
+    );
   }
   services.set('gateway', newService('gateway', gatewayPort, 'gateway/src/index.ts', shared));
 
@@ -119,14 +139,27 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
   let stopping = false;
 
   function newService(name: ServiceName, port: number, script: string, env: NodeJS.ProcessEnv): Service {
-    return { name, port, url: `http://127.0.0.1:${port}`, script, env: { ...env, PORT: String(port) }, child: null, expectingExit: false, cpuBefore: 0 };
+    return {
+      name,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      script,
+      env: { ...env, PORT: String(port) },
+      child: null,
+      expectingExit: false,
+      cpuBefore: 0,
+    };
   }
 
   function spawnService(svc: Service): void {
     const out = openSync(join(logDir, `${svc.name}.log`), 'a');
     appendLine(out, `----- ${new Date().toISOString()} starting ${svc.name}`);
     // The child writes straight to the file: no pipe to drain, nothing lost if we are slow.
-    const child = spawn(process.execPath, ['--import', 'tsx', svc.script], { cwd: ROOT, env: svc.env, stdio: ['ignore', out, out] });
+    const child = spawn(process.execPath, ['--import', 'tsx', svc.script], {
+      cwd: ROOT,
+      env: svc.env,
+      stdio: ['ignore', out, out],
+    });
     closeSync(out);
     svc.child = child;
     svc.expectingExit = false;
@@ -135,8 +168,14 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
       const how = signal ? `signal ${signal}` : `code ${code}`;
       unexpectedExits.push({ name: svc.name, at: Date.now(), how });
       // The end of its log says why (an uncaught exception's stack goes to stderr, the same file).
-      const tail = readFileSync(join(logDir, `${svc.name}.log`), 'utf8').trimEnd().split('\n').slice(-25).join('\n');
-      log(`${svc.name} exited on its own (${how}); restarting in ${CRASH_RESTART_DELAY_MS / 1000} s; its log ends:\n${tail}`);
+      const tail = readFileSync(join(logDir, `${svc.name}.log`), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(-25)
+        .join('\n');
+      log(
+        `${svc.name} exited on its own (${how}); restarting in ${CRASH_RESTART_DELAY_MS / 1000} s; its log ends:\n${tail}`,
+      );
       setTimeout(() => {
         if (!stopping && svc.child === child) spawnService(svc);
       }, CRASH_RESTART_DELAY_MS);
@@ -146,16 +185,25 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
   async function waitReady(svc: Service, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
-      const ok = await fetch(`${svc.url}/health/ready`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`${svc.url}/health/ready`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return;
       await sleep(200);
     }
-    throw new Error(`${svc.name} was not ready within ${timeoutMs / 1000} s; see ${join(logDir, `${svc.name}.log`)}:\n${tail(svc.name, 20)}`);
+    throw new Error(
+      `${svc.name} was not ready within ${timeoutMs / 1000} s; see ${join(logDir, `${svc.name}.log`)}:\n${tail(svc.name, 20)}`,
+    );
   }
 
   function tail(name: string, lines = 30): string {
     try {
-      return readFileSync(join(logDir, `${name}.log`), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      return readFileSync(join(logDir, `${name}.log`), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .slice(-lines)
+        .join('\n');
     } catch {
       return '';
     }
@@ -219,7 +267,7 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
      */
     problems(name: ServiceName): [string, number][] {
       const counts = new Map<string, number>();
-      let text = '';
+      let text: string;
       try {
         text = readFileSync(join(logDir, `${name}.log`), 'utf8');
       } catch {
@@ -259,11 +307,20 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
     },
     /** CPU seconds each service has used, over all its processes (a process that crashed on its own is not counted). */
     cpuSeconds(): Record<ServiceName, number> {
-      return Object.fromEntries([...services.values()].map((s) => [s.name, s.cpuBefore + (exited(s.child) ? 0 : processCpuSeconds(s.child!.pid))])) as Record<ServiceName, number>;
+      return Object.fromEntries(
+        [...services.values()].map((s) => [
+          s.name,
+          s.cpuBefore + (exited(s.child) ? 0 : processCpuSeconds(s.child!.pid)),
+        ]),
+      ) as Record<ServiceName, number>;
     },
     /** Whether a service answers 200 on /health/ready now. */
     // 5 s: the gateway's own check asks every subgraph with a 2 s deadline.
-    isReady: (name: ServiceName) => fetch(`${service(name).url}/health/ready`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status === 200, () => false),
+    isReady: (name: ServiceName) =>
+      fetch(`${service(name).url}/health/ready`, { signal: AbortSignal.timeout(5_000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
 
     /** Stops nats-server (SIGTERM, as an operator or orchestrator would). */
     async stopNats(): Promise<void> {

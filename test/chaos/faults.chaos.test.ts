@@ -73,7 +73,11 @@ describe('faults under load', () => {
   const say = (line: string) => console.log(`[chaos] ${line}`);
 
   /** SQL on one service's database (pools are made after the faults: a PostgreSQL restart would break them). */
-  async function sql<T = any>(service: 'orders' | 'products' | 'shipments', text: string, params: unknown[] = []): Promise<T[]> {
+  async function sql<T = any>(
+    service: 'orders' | 'products' | 'shipments',
+    text: string,
+    params: unknown[] = [],
+  ): Promise<T[]> {
     let pool = pools.get(service);
     if (!pool) {
       pool = new pg.Pool({ connectionString: cluster.databaseUrl(service), max: 2 });
@@ -87,7 +91,11 @@ describe('faults under load', () => {
   async function whenRepaired() {
     const names: ServiceName[] = [...SUBGRAPHS, 'gateway'];
     let unready = names;
-    for (const until = Date.now() + READY_TIMEOUT_MS; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+    for (
+      const until = Date.now() + READY_TIMEOUT_MS;
+      Date.now() < until;
+      await new Promise((r) => setTimeout(r, 250))
+    ) {
       const ready = await Promise.all(names.map((n) => cluster.isReady(n)));
       unready = names.filter((_, i) => !ready[i]);
       if (unready.length === 0) return;
@@ -113,23 +121,35 @@ describe('faults under load', () => {
       },
     },
     // Down long enough that, at SAGA_RETRY_SCALE 0.2, every saga event in flight runs out of its 8 deliveries.
-    { name: `PostgreSQL down ${PG_DOWN_MS / 1000} s`, inject: async () => void (await cluster.restartPostgres({ downMs: PG_DOWN_MS })) },
+    {
+      name: `PostgreSQL down ${PG_DOWN_MS / 1000} s`,
+      inject: async () => void (await cluster.restartPostgres({ downMs: PG_DOWN_MS })),
+    },
   ];
 
   /** What is still under way: all zero once the saga has settled. */
   async function leftovers() {
-    const count = async (service: 'orders' | 'products' | 'shipments', text: string) => (await sql<{ n: number }>(service, `SELECT count(*)::int AS n FROM ${text}`))[0].n;
+    const count = async (service: 'orders' | 'products' | 'shipments', text: string) =>
+      (await sql<{ n: number }>(service, `SELECT count(*)::int AS n FROM ${text}`))[0].n;
     const jsm = await nc!.jetstreamManager();
     let backlog = 0;
-    for (const stream of ['ORDERS', 'INVENTORY', 'SHIPMENTS']) for await (const c of jsm.consumers.list(stream)) backlog += c.num_pending + c.num_ack_pending;
+    for (const stream of ['ORDERS', 'INVENTORY', 'SHIPMENTS'])
+      for await (const c of jsm.consumers.list(stream)) backlog += c.num_pending + c.num_ack_pending;
     return {
       pendingPayment: await count('orders', `orders WHERE status = 'PENDING_PAYMENT'`),
       activeReservations: await count('products', `reservations WHERE status = 'ACTIVE'`),
       emailsToRetry: await count('orders', `notifications WHERE status = 'FAILED'`),
-      unpublished: (await count('orders', 'outbox WHERE published_at IS NULL')) + (await count('products', 'outbox WHERE published_at IS NULL')) + (await count('shipments', 'outbox WHERE published_at IS NULL')),
+      unpublished:
+        (await count('orders', 'outbox WHERE published_at IS NULL')) +
+        (await count('products', 'outbox WHERE published_at IS NULL')) +
+        (await count('shipments', 'outbox WHERE published_at IS NULL')),
       paidWithoutShipment: await (async () => {
-        const shipped = new Set((await sql<{ order_id: string }>('shipments', 'SELECT order_id::text FROM shipments')).map((r) => r.order_id));
-        return (await sql<{ id: string }>('orders', `SELECT id::text FROM orders WHERE status = 'PENDING_SHIPMENT'`)).filter((r) => !shipped.has(r.id)).length;
+        const shipped = new Set(
+          (await sql<{ order_id: string }>('shipments', 'SELECT order_id::text FROM shipments')).map((r) => r.order_id),
+        );
+        return (
+          await sql<{ id: string }>('orders', `SELECT id::text FROM orders WHERE status = 'PENDING_SHIPMENT'`)
+        ).filter((r) => !shipped.has(r.id)).length;
       })(),
       backlog,
     };
@@ -139,15 +159,38 @@ describe('faults under load', () => {
   async function readFacts() {
     const jsm = await nc!.jetstreamManager();
     return {
-      orders: await sql<{ id: string; key: string; status: string }>('orders', 'SELECT id::text, idempotency_key AS key, status::text FROM orders'),
-      payments: await sql<{ order_id: string; status: string }>('orders', 'SELECT order_id::text, status::text FROM payments'),
-      notifications: await sql<{ event_id: string; order_id: string; kind: string; status: string }>('orders', 'SELECT event_id::text, order_id::text, kind, status::text FROM notifications'),
-      paidUnits: new Map(
-        (await sql<{ product_id: string; n: number }>('orders', `SELECT i.product_id::text, sum(i.quantity)::int AS n FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.status = 'PENDING_SHIPMENT' GROUP BY 1`)).map((r) => [r.product_id, r.n]),
+      orders: await sql<{ id: string; key: string; status: string }>(
+        'orders',
+        'SELECT id::text, idempotency_key AS key, status::text FROM orders',
       ),
-      shipments: await sql<{ order_id: string; status: string }>('shipments', 'SELECT order_id::text, status::text FROM shipments'),
-      reservations: await sql<{ order_id: string; status: string }>('products', 'SELECT order_id::text, status::text FROM reservations'),
-      stock: await sql<{ id: string; available: number; reserved: number; sold: number; stocked: number }>('products', 'SELECT id::text, available, reserved, sold, stocked FROM products'),
+      payments: await sql<{ order_id: string; status: string }>(
+        'orders',
+        'SELECT order_id::text, status::text FROM payments',
+      ),
+      notifications: await sql<{ event_id: string; order_id: string; kind: string; status: string }>(
+        'orders',
+        'SELECT event_id::text, order_id::text, kind, status::text FROM notifications',
+      ),
+      paidUnits: new Map(
+        (
+          await sql<{ product_id: string; n: number }>(
+            'orders',
+            `SELECT i.product_id::text, sum(i.quantity)::int AS n FROM order_items i JOIN orders o ON o.id = i.order_id WHERE o.status = 'PENDING_SHIPMENT' GROUP BY 1`,
+          )
+        ).map((r) => [r.product_id, r.n]),
+      ),
+      shipments: await sql<{ order_id: string; status: string }>(
+        'shipments',
+        'SELECT order_id::text, status::text FROM shipments',
+      ),
+      reservations: await sql<{ order_id: string; status: string }>(
+        'products',
+        'SELECT order_id::text, status::text FROM reservations',
+      ),
+      stock: await sql<{ id: string; available: number; reserved: number; sold: number; stocked: number }>(
+        'products',
+        'SELECT id::text, available, reserved, sold, stocked FROM products',
+      ),
       events: await eventCounts(nc!, ['orders.created', 'payments.succeeded', 'payments.failed']),
       deadLetters: (await jsm.streams.info('DLQ')).state.messages,
       emails: cluster.mail.messages.map((m) => m.header('message-id') ?? ''),
@@ -186,13 +229,31 @@ describe('faults under load', () => {
     facts = await readFacts();
 
     const seconds = run.loadMs / 1000;
-    const serviceCores = ([...SUBGRAPHS, 'gateway'] as const).map((n) => [n, (cpuAfter[n] - cpuBefore[n]) / seconds] as const);
+    const serviceCores = ([...SUBGRAPHS, 'gateway'] as const).map(
+      (n) => [n, (cpuAfter[n] - cpuBefore[n]) / seconds] as const,
+    );
     cpuNote = `machine ${machine.busyCores.toFixed(2)} of ${machine.cores} cores busy during the load, our services ${serviceCores.reduce((n, [, c]) => n + c, 0).toFixed(2)}`;
     const ghosts = facts.orders.filter((o) => !run.answersByKey.get(o.key)?.size);
-    const phaseOf = (startedAt: number) => run.faults.find((f) => startedAt >= f.at && startedAt < f.at + f.recoveredMs)?.name ?? 'steady';
-    const KIND: Record<string, string> = { ok: 'ok', 'graphql-error': 'error', 'http-error': 'http', network: 'refused/reset', timeout: 'timeout', hung: 'hung' };
-    const byPhase = tally(run.records, (r) => phaseOf(r.startedAt), (r) => KIND[r.outcome.kind]);
-    const byOp = tally(run.records, (r) => r.op, (r) => label(r.outcome));
+    const phaseOf = (startedAt: number) =>
+      run.faults.find((f) => startedAt >= f.at && startedAt < f.at + f.recoveredMs)?.name ?? 'steady';
+    const KIND: Record<string, string> = {
+      ok: 'ok',
+      'graphql-error': 'error',
+      'http-error': 'http',
+      network: 'refused/reset',
+      timeout: 'timeout',
+      hung: 'hung',
+    };
+    const byPhase = tally(
+      run.records,
+      (r) => phaseOf(r.startedAt),
+      (r) => KIND[r.outcome.kind],
+    );
+    const byOp = tally(
+      run.records,
+      (r) => r.op,
+      (r) => label(r.outcome),
+    );
     console.log(
       [
         '',
@@ -202,20 +263,33 @@ describe('faults under load', () => {
         `order states: ${fmt(countBy(facts.orders.map((o) => o.status)))}; cancels: ${fmt(run.cancels)}`,
         `CPU: ${cpuNote} (${serviceCores.map(([n, c]) => `${n} ${c.toFixed(2)}`).join(', ')}); the rest is PostgreSQL, NATS, this test and anything else on the machine`,
         'faults (at, until every process was ready again):',
-        ...run.faults.map((f) => `  ${(f.at / 1000).toFixed(1).padStart(5)} s  ${f.name.padEnd(24)} ${(f.recoveredMs / 1000).toFixed(1)} s`),
+        ...run.faults.map(
+          (f) =>
+            `  ${(f.at / 1000).toFixed(1).padStart(5)} s  ${f.name.padEnd(24)} ${(f.recoveredMs / 1000).toFixed(1)} s`,
+        ),
         `services that died on their own: ${cluster.unexpectedExits.map((e) => `${e.name} (${e.how})`).join(', ') || 'none'}`,
         `settled in ${(settleMs / 1000).toFixed(1)} s; left over: ${fmt(new Map(Object.entries(left)))}`,
         `emails: ${facts.emails.length} received by the SMTP sink; notification rows ${fmt(countBy(facts.notifications.map((n) => n.status)))}; dead letters ${facts.deadLetters}`,
         'requests by operation and outcome:',
         ...[...byOp].map(([op, row]) => `  ${op.padEnd(24)} ${fmt(row)}`),
         'requests by the fault they started under:',
-        ...['steady', ...run.faults.map((f) => f.name)].filter((p) => byPhase.has(p)).map((p) => `  ${p.padEnd(24)} ${fmt(byPhase.get(p)!)}`),
+        ...['steady', ...run.faults.map((f) => f.name)]
+          .filter((p) => byPhase.has(p))
+          .map((p) => `  ${p.padEnd(24)} ${fmt(byPhase.get(p)!)}`),
         `slowest request: ${Math.max(0, ...run.records.map((r) => r.ms))} ms (deadline ${LOAD.timeoutMs} ms)`,
         `PostgreSQL sessions, most at once: ${fmt(new Map([...sessions.peaks].sort()))}`,
         'transactions idle for over 1 s, by the statement they last ran (samples):',
-        ...[...sessions.idleInTransaction].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([q, n]) => `  ${String(n).padStart(4)}  ${q}`),
+        ...[...sessions.idleInTransaction]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 5)
+          .map(([q, n]) => `  ${String(n).padStart(4)}  ${q}`),
         'what the services logged at warn/error level (top 4 each):',
-        ...([...SUBGRAPHS, 'gateway'] as const).flatMap((name) => cluster.problems(name).slice(0, 4).map(([what, n]) => `  ${name.padEnd(10)} ${String(n).padStart(5)}  ${what}`)),
+        ...([...SUBGRAPHS, 'gateway'] as const).flatMap((name) =>
+          cluster
+            .problems(name)
+            .slice(0, 4)
+            .map(([what, n]) => `  ${name.padEnd(10)} ${String(n).padStart(5)}  ${what}`),
+        ),
         `logs: ${cluster.logDir}${process.env.CHAOS_KEEP ? '' : ' (removed at the end; CHAOS_KEEP=1 keeps them)'}`,
         '──────────────────────────────────────────────────────────────',
       ].join('\n'),
@@ -237,15 +311,27 @@ describe('faults under load', () => {
     if (run.faultError) throw new Error(`${(run.faultError as Error).message} (${cpuNote})`, { cause: run.faultError });
     expect(run.faults.map((f) => f.name)).toEqual(faults().map((f) => f.name));
     expect(cluster.unexpectedExits, 'services that died without being killed').toEqual([]);
-    expect(run.accepted.length, 'orders accepted at all').toBeGreaterThan(LOAD.rate * (LOAD.minDurationMs / 1000) * 0.5);
+    expect(run.accepted.length, 'orders accepted at all').toBeGreaterThan(
+      LOAD.rate * (LOAD.minDurationMs / 1000) * 0.5,
+    );
   });
 
   it('answers every request with a result or a clean error before its deadline', () => {
-    expect(run.records.filter((r) => r.outcome.kind === 'timeout' || r.outcome.kind === 'hung'), cpuNote).toEqual([]);
+    expect(
+      run.records.filter((r) => r.outcome.kind === 'timeout' || r.outcome.kind === 'hung'),
+      cpuNote,
+    ).toEqual([]);
   });
 
   it('settles: nothing pending, held, unpublished or unconsumed', () => {
-    expect(left).toEqual({ pendingPayment: 0, activeReservations: 0, emailsToRetry: 0, unpublished: 0, paidWithoutShipment: 0, backlog: 0 });
+    expect(left).toEqual({
+      pendingPayment: 0,
+      activeReservations: 0,
+      emailsToRetry: 0,
+      unpublished: 0,
+      paidWithoutShipment: 0,
+      backlog: 0,
+    });
   });
 
   it('loses no accepted order and makes none twice', () => {
@@ -255,7 +341,13 @@ describe('faults under load', () => {
     const answeredTwoOrders = [...run.answersByKey].filter(([, ids]) => ids.size > 1);
     const duplicatedKeys = [...countBy(facts.orders.map((o) => o.key))].filter(([, n]) => n > 1);
     const unknown = facts.orders.filter((o) => !run.answersByKey.has(o.key));
-    expect({ lost, mismatched, answeredTwoOrders, duplicatedKeys, unknown }).toEqual({ lost: [], mismatched: [], answeredTwoOrders: [], duplicatedKeys: [], unknown: [] });
+    expect({ lost, mismatched, answeredTwoOrders, duplicatedKeys, unknown }).toEqual({
+      lost: [],
+      mismatched: [],
+      answeredTwoOrders: [],
+      duplicatedKeys: [],
+      unknown: [],
+    });
     expect(run.invalid, 'a retried placeOrder (same key, same input) refused as invalid').toEqual([]);
   });
 
@@ -264,14 +356,25 @@ describe('faults under load', () => {
     const shipmentOf = new Map(facts.shipments.map((s) => [s.order_id, s.status]));
     const wrong = facts.orders
       .map((o) => ({ order: o.id, status: o.status, shipment: shipmentOf.get(o.id) ?? null }))
-      .filter((o) => (o.status === 'PENDING_SHIPMENT' ? o.shipment !== 'PROCESSING' : o.shipment !== null && o.shipment !== 'CANCELLED'));
+      .filter((o) =>
+        o.status === 'PENDING_SHIPMENT'
+          ? o.shipment !== 'PROCESSING'
+          : o.shipment !== null && o.shipment !== 'CANCELLED',
+      );
     expect(wrong).toEqual([]);
     const orderIds = new Set(facts.orders.map((o) => o.id));
-    expect(facts.shipments.filter((s) => !orderIds.has(s.order_id)), 'shipments of unknown orders').toEqual([]);
+    expect(
+      facts.shipments.filter((s) => !orderIds.has(s.order_id)),
+      'shipments of unknown orders',
+    ).toEqual([]);
   });
 
   it('records exactly one payment outcome per order, agreeing with its state', () => {
-    const EXPECTED: Record<string, string[]> = { PENDING_SHIPMENT: ['SUCCEEDED'], PAYMENT_FAILED: ['FAILED'], CANCELLED: ['FAILED', 'REFUNDED'] };
+    const EXPECTED: Record<string, string[]> = {
+      PENDING_SHIPMENT: ['SUCCEEDED'],
+      PAYMENT_FAILED: ['FAILED'],
+      CANCELLED: ['FAILED', 'REFUNDED'],
+    };
     const paymentsOf = groupBy(facts.payments, (p) => p.order_id);
     const wrongRows = facts.orders
       .map((o) => ({ order: o.id, status: o.status, payments: (paymentsOf.get(o.id) ?? []).map((p) => p.status) }))
@@ -279,30 +382,60 @@ describe('faults under load', () => {
     expect(wrongRows, 'payments rows').toEqual([]);
     const n = (type: string, id: string) => facts.events.get(`${type} ${id}`) ?? 0;
     const wrongEvents = facts.orders
-      .map((o) => ({ order: o.id, created: n('orders.created', o.id), outcomes: n('payments.succeeded', o.id) + n('payments.failed', o.id) }))
+      .map((o) => ({
+        order: o.id,
+        created: n('orders.created', o.id),
+        outcomes: n('payments.succeeded', o.id) + n('payments.failed', o.id),
+      }))
       .filter((e) => e.created !== 1 || e.outcomes !== 1);
     expect(wrongEvents, 'orders.created and payment outcome events in JetStream').toEqual([]);
     expect(facts.deadLetters, 'dead-lettered events').toBe(0);
   });
 
   it('keeps available + reserved + sold = stocked, holds nothing back, and sells exactly the paid units', () => {
-    expect(facts.stock.filter((p) => p.available + p.reserved + p.sold !== p.stocked || p.available < 0 || p.reserved !== 0 || p.sold < 0)).toEqual([]);
-    expect(facts.stock.map((p) => ({ product: p.id, sold: p.sold, paidUnits: facts.paidUnits.get(p.id) ?? 0 })).filter((p) => p.sold !== p.paidUnits)).toEqual([]);
-    const EXPECTED: Record<string, string[]> = { PENDING_SHIPMENT: ['COMMITTED'], PAYMENT_FAILED: ['RELEASED'], CANCELLED: ['RELEASED', 'RETURNED'] };
+    expect(
+      facts.stock.filter(
+        (p) => p.available + p.reserved + p.sold !== p.stocked || p.available < 0 || p.reserved !== 0 || p.sold < 0,
+      ),
+    ).toEqual([]);
+    expect(
+      facts.stock
+        .map((p) => ({ product: p.id, sold: p.sold, paidUnits: facts.paidUnits.get(p.id) ?? 0 }))
+        .filter((p) => p.sold !== p.paidUnits),
+    ).toEqual([]);
+    const EXPECTED: Record<string, string[]> = {
+      PENDING_SHIPMENT: ['COMMITTED'],
+      PAYMENT_FAILED: ['RELEASED'],
+      CANCELLED: ['RELEASED', 'RETURNED'],
+    };
     const statusOf = new Map(facts.orders.map((o) => [o.id, o.status]));
     // A reservation without an order (placeOrder cut short by a kill) must have been released by the sweeper.
-    expect(facts.reservations.filter((r) => !(EXPECTED[statusOf.get(r.order_id)!] ?? ['RELEASED']).includes(r.status))).toEqual([]);
+    expect(
+      facts.reservations.filter((r) => !(EXPECTED[statusOf.get(r.order_id)!] ?? ['RELEASED']).includes(r.status)),
+    ).toEqual([]);
     const reserved = new Set(facts.reservations.map((r) => r.order_id));
-    expect(facts.orders.filter((o) => !reserved.has(o.id)), 'orders without a reservation').toEqual([]);
+    expect(
+      facts.orders.filter((o) => !reserved.has(o.id)),
+      'orders without a reservation',
+    ).toEqual([]);
   });
 
   it('sends no email twice, and every email the saga owes was attempted', () => {
     const messageId = (eventId: string) => `<${eventId}@orderflow.local>`;
-    expect(facts.emails.filter((id, i) => facts.emails.indexOf(id) !== i), 'Message-IDs the SMTP sink saw twice').toEqual([]);
+    expect(
+      facts.emails.filter((id, i) => facts.emails.indexOf(id) !== i),
+      'Message-IDs the SMTP sink saw twice',
+    ).toEqual([]);
     const rowOf = new Map(facts.notifications.map((n) => [messageId(n.event_id), n]));
-    expect(facts.emails.filter((id) => !rowOf.has(id)), 'emails without a notification row').toEqual([]);
+    expect(
+      facts.emails.filter((id) => !rowOf.has(id)),
+      'emails without a notification row',
+    ).toEqual([]);
     const received = new Set(facts.emails);
-    expect(facts.notifications.filter((n) => n.status === 'SENT' && !received.has(messageId(n.event_id))), 'recorded SENT, never received').toEqual([]);
+    expect(
+      facts.notifications.filter((n) => n.status === 'SENT' && !received.has(messageId(n.event_id))),
+      'recorded SENT, never received',
+    ).toEqual([]);
     // A row left PENDING (or UNKNOWN) is a send cut short by a kill or a PostgreSQL restart, after the claim and
     // before the row was marked; such a send is never retried (at most once). Only a few, at most one batch of the
     // two email consumers (4 + 4) per such fault.
@@ -311,8 +444,14 @@ describe('faults under load', () => {
     expect(unsettled.length).toBeLessThanOrEqual(16);
     const kinds = new Set(facts.notifications.map((n) => `${n.order_id} ${n.kind}`));
     const FINAL_EMAIL: Record<string, string> = { PAYMENT_FAILED: 'payment-failed', CANCELLED: 'cancelled' };
-    const owed = facts.orders.flatMap((o) => [`${o.id} order-received`, ...(FINAL_EMAIL[o.status] ? [`${o.id} ${FINAL_EMAIL[o.status]}`] : [])]);
-    expect(owed.filter((k) => !kinds.has(k)), 'emails never attempted').toEqual([]);
+    const owed = facts.orders.flatMap((o) => [
+      `${o.id} order-received`,
+      ...(FINAL_EMAIL[o.status] ? [`${o.id} ${FINAL_EMAIL[o.status]}`] : []),
+    ]);
+    expect(
+      owed.filter((k) => !kinds.has(k)),
+      'emails never attempted',
+    ).toEqual([]);
   });
 });
 

@@ -27,7 +27,7 @@ const TOKENS: [string, number][] = [
 const ADDRESS = { name: 'Chaos Monkey', line1: '1 Fault Line', city: 'Oakland', postalCode: '94601', country: 'US' };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pick = <T,>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)];
+const pick = <T>(xs: readonly T[]) => xs[Math.floor(Math.random() * xs.length)];
 function weighted(choices: [string, number][]): string {
   let r = Math.random();
   for (const [value, weight] of choices) if ((r -= weight) < 0) return value;
@@ -77,23 +77,43 @@ function strictClient(gatewayUrl: string, timeoutMs: number) {
 }
 
 /** Products (as the ops-console client) and signed-up customers, through the gateway. */
-export async function setUpShop({ gatewayUrl, products, customers, initialStock }: { gatewayUrl: string; products: number; customers: number; initialStock: number }): Promise<Shop> {
+export async function setUpShop({
+  gatewayUrl,
+  products,
+  customers,
+  initialStock,
+}: {
+  gatewayUrl: string;
+  products: number;
+  customers: number;
+  initialStock: number;
+}): Promise<Shop> {
   const gql = strictClient(gatewayUrl, 10_000);
   const token = await fetch(`${gatewayUrl}/oauth/token`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from('ops-console:ops-console-dev-secret').toString('base64')}` },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from('ops-console:ops-console-dev-secret').toString('base64')}`,
+    },
     body: 'grant_type=client_credentials',
   });
   if (token.status !== 200) throw new Error(`ops-console token: HTTP ${token.status}`);
   const operator = { authorization: `Bearer ${((await token.json()) as { access_token: string }).access_token}` };
   const shop: Shop = { products: [], customers: [] };
   for (let i = 0; i < products; i++) {
-    const input = { sku: `CHAOS-${randomBytes(4).toString('hex')}`, name: `Chaos product ${i}`, price: `${5 + i}.50`, initialStock };
+    const input = {
+      sku: `CHAOS-${randomBytes(4).toString('hex')}`,
+      name: `Chaos product ${i}`,
+      price: `${5 + i}.50`,
+      initialStock,
+    };
     shop.products.push((await gql(CREATE_PRODUCT, { input }, operator)).createProduct.id);
   }
   for (let i = 0; i < customers; i++) {
     const email = `chaos-${i}-${randomBytes(3).toString('hex')}@example.test`;
-    const data = await gql(SIGN_UP, { input: { email, password: `pw-${randomBytes(8).toString('hex')}`, name: `Chaos ${i}` } });
+    const data = await gql(SIGN_UP, {
+      input: { email, password: `pw-${randomBytes(8).toString('hex')}`, name: `Chaos ${i}` },
+    });
     shop.customers.push({ email, headers: { authorization: `Bearer ${data.signUp.accessToken}` } });
   }
   return shop;
@@ -109,16 +129,28 @@ export async function warmUp(gatewayUrl: string, shop: Shop): Promise<Accepted[]
   const gql = strictClient(gatewayUrl, 10_000);
   const placed: Accepted[] = [];
   for (const [i, paymentToken] of ['tok_visa', 'tok_chargeDeclined', 'tok_processingError', 'tok_visa'].entries()) {
-    const input = { idempotencyKey: `warm-${randomUUID()}`, items: [{ productId: shop.products[i % shop.products.length], quantity: 1 }], shippingAddress: ADDRESS, paymentToken };
+    const input = {
+      idempotencyKey: `warm-${randomUUID()}`,
+      items: [{ productId: shop.products[i % shop.products.length], quantity: 1 }],
+      shippingAddress: ADDRESS,
+      paymentToken,
+    };
     const customer = shop.customers[i % shop.customers.length];
-    placed.push({ key: input.idempotencyKey, orderId: (await gql(PLACE_ORDER, { input }, customer.headers)).placeOrder.order.id, customer });
+    placed.push({
+      key: input.idempotencyKey,
+      orderId: (await gql(PLACE_ORDER, { input }, customer.headers)).placeOrder.order.id,
+      customer,
+    });
   }
   await gql(CANCEL_ORDER, { id: placed[3].orderId }, placed[3].customer.headers);
   for (const { orderId, customer } of placed) {
     for (const until = Date.now() + 60_000; ; await sleep(250)) {
       const o = (await gql(ORDER_DETAIL, { id: orderId }, customer.headers)).order;
       if (o.status !== 'PENDING_PAYMENT' && (o.status !== 'PENDING_SHIPMENT' || o.shipment)) break;
-      if (Date.now() > until) throw new Error(`warm-up order ${orderId} is still ${o.status} after a minute: the system does not work even without faults`);
+      if (Date.now() > until)
+        throw new Error(
+          `warm-up order ${orderId} is still ${o.status} after a minute: the system does not work even without faults`,
+        );
     }
   }
   return placed;
@@ -206,7 +238,8 @@ export async function runLoad(o: LoadOptions) {
 
   async function readOne() {
     const order = accepted.length ? pick(accepted.slice(-50)) : null;
-    if (order && Math.random() < 0.7) await client.request('order', ORDER_DETAIL, { id: order.orderId }, order.customer.headers);
+    if (order && Math.random() < 0.7)
+      await client.request('order', ORDER_DETAIL, { id: order.orderId }, order.customer.headers);
     else await client.request('me', ME, {}, pick(o.shop.customers).headers);
   }
 
@@ -236,7 +269,9 @@ export async function runLoad(o: LoadOptions) {
   })();
 
   // Open model: one order every 1000/rate ms on the clock, a read every other order.
-  say(`load started: ${o.rate} orders/s from ${o.shop.customers.length} customers on ${o.shop.products.length} products`);
+  say(
+    `load started: ${o.rate} orders/s from ${o.shop.customers.length} customers on ${o.shop.products.length} products`,
+  );
   const interval = 1_000 / o.rate;
   for (let tick = 0; ; tick++) {
     const elapsed = Date.now() - t0;

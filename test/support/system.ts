@@ -96,19 +96,29 @@ export async function startSystem({
     ...urls,
     ...extra,
   };
-  const db = (name: keyof typeof databasePorts) => `postgresql://postgres@127.0.0.1:${databasePorts[name] ?? pgPort}/${name}_${suffix}`;
+  const db = (name: keyof typeof databasePorts) =>
+    `postgresql://postgres@127.0.0.1:${databasePorts[name] ?? pgPort}/${name}_${suffix}`;
   const log = (name: string) => createLogger(name, common.LOG_LEVEL, logStream);
 
   const services = await Promise.all([
     startAuth(authConfig({ ...common, PORT: String(auth), DATABASE_URL: db('auth') }), { log: log('auth') }),
-    startProducts(productsConfig({ ...common, PORT: String(products), DATABASE_URL: db('products') }), { log: log('products'), onQuery: productQueries }),
+    startProducts(productsConfig({ ...common, PORT: String(products), DATABASE_URL: db('products') }), {
+      log: log('products'),
+      onQuery: productQueries,
+    }),
     startOrders(ordersConfig({ ...common, PORT: String(orders), DATABASE_URL: db('orders') }), { log: log('orders') }),
-    startShipments(shipmentsConfig({ ...common, PORT: String(shipments), DATABASE_URL: db('shipments') }), { log: log('shipments') }),
+    startShipments(shipmentsConfig({ ...common, PORT: String(shipments), DATABASE_URL: db('shipments') }), {
+      log: log('shipments'),
+    }),
   ]);
   const [authSvc, productsSvc, ordersSvc, shipmentsSvc] = services;
   const gw = await startGateway(gatewayConfig({ ...common, PORT: String(gateway) }), { log: log('gateway') });
 
-  async function graphql<T = any>(query: string, variables: Record<string, unknown> = {}, headers: Headers = {}): Promise<GraphQLResponse<T>> {
+  async function graphql<T = any>(
+    query: string,
+    variables: Record<string, unknown> = {},
+    headers: Headers = {},
+  ): Promise<GraphQLResponse<T>> {
     const res = await fetch(`${gw.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
@@ -119,8 +129,16 @@ export async function startSystem({
   }
 
   /** POSTs a form to the gateway's OAuth endpoints (`/oauth/token`, `/oauth/revoke`). */
-  async function oauth<T = any>(path: string, params: Record<string, string>, { basic, headers = {} }: { basic?: [string, string]; headers?: Headers } = {}): Promise<HttpResult<T>> {
-    const auth: Headers = basic ? { authorization: `Basic ${Buffer.from(`${encodeURIComponent(basic[0])}:${encodeURIComponent(basic[1])}`).toString('base64')}` } : {};
+  async function oauth<T = any>(
+    path: string,
+    params: Record<string, string>,
+    { basic, headers = {} }: { basic?: [string, string]; headers?: Headers } = {},
+  ): Promise<HttpResult<T>> {
+    const auth: Headers = basic
+      ? {
+          authorization: `Basic ${Buffer.from(`${encodeURIComponent(basic[0])}:${encodeURIComponent(basic[1])}`).toString('base64')}`,
+        }
+      : {};
     const res = await fetch(`${gw.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth, ...headers },
@@ -132,8 +150,13 @@ export async function startSystem({
 
   /** A client-credentials access token of a development client (optionally narrowed to `scope`). */
   async function clientToken(clientId: DevClient, scope?: string): Promise<string> {
-    const res = await oauth('/oauth/token', { grant_type: 'client_credentials', ...(scope ? { scope } : {}) }, { basic: [clientId, DEV_CLIENTS[clientId]] });
-    if (res.status !== 200) throw new Error(`client_credentials for ${clientId} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    const res = await oauth(
+      '/oauth/token',
+      { grant_type: 'client_credentials', ...(scope ? { scope } : {}) },
+      { basic: [clientId, DEV_CLIENTS[clientId]] },
+    );
+    if (res.status !== 200)
+      throw new Error(`client_credentials for ${clientId} failed: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.access_token as string;
   }
 
@@ -144,12 +167,22 @@ export async function startSystem({
    * `name` makes the email readable in failures and mail: `<name>-<random>@example.test`.
    */
   async function signUpCustomer(name = 'customer'): Promise<Customer> {
-    const email = `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}@example.test`;
+    const email = `${name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .slice(0, 40)}-${randomBytes(4).toString('hex')}@example.test`;
     const password = `pw-${randomBytes(8).toString('hex')}`;
     const res = await graphql(SIGN_UP, { input: { email, password, name } });
     if (res.errors || !res.data) throw new Error(`signUp failed: ${JSON.stringify(res.errors)}`);
     const { accessToken, refreshToken } = res.data.signUp as { accessToken: string; refreshToken: string };
-    return { id: decodeJwt(accessToken).sub!, email, password, accessToken, refreshToken, headers: bearer(accessToken) };
+    return {
+      id: decodeJwt(accessToken).sub!,
+      email,
+      password,
+      accessToken,
+      refreshToken,
+      headers: bearer(accessToken),
+    };
   }
 
   return {
@@ -196,22 +229,62 @@ export async function startSystem({
 }
 export type System = Awaited<ReturnType<typeof startSystem>>;
 
-const PRODUCT_FIELDS = 'id sku name price { amount currencyCode } availableQuantity reservedQuantity isActive lowStockThreshold';
+const PRODUCT_FIELDS =
+  'id sku name price { amount currencyCode } availableQuantity reservedQuantity isActive lowStockThreshold';
 
 /** Creates a product through the gateway as an operator; overrides win. */
-export async function createProduct(system: System, overrides: Partial<{ sku: string; name: string; price: string; initialStock: number; lowStockThreshold: number; description: string }> = {}) {
-  const input = { sku: `SKU-${randomBytes(5).toString('hex')}`, name: 'Test product', price: '19.99', initialStock: 100, ...overrides };
-  const res = await system.graphql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { ${PRODUCT_FIELDS} } }`, { input }, await system.operatorHeaders());
+export async function createProduct(
+  system: System,
+  overrides: Partial<{
+    sku: string;
+    name: string;
+    price: string;
+    initialStock: number;
+    lowStockThreshold: number;
+    description: string;
+  }> = {},
+) {
+  const input = {
+    sku: `SKU-${randomBytes(5).toString('hex')}`,
+    name: 'Test product',
+    price: '19.99',
+    initialStock: 100,
+    ...overrides,
+  };
+  const res = await system.graphql(
+    `mutation($input: CreateProductInput!) { createProduct(input: $input) { ${PRODUCT_FIELDS} } }`,
+    { input },
+    await system.operatorHeaders(),
+  );
   if (res.errors) throw new Error(`createProduct failed: ${JSON.stringify(res.errors)}`);
-  return res.data.createProduct as { id: string; sku: string; availableQuantity: number; reservedQuantity: number; price: { amount: string } };
+  return res.data.createProduct as {
+    id: string;
+    sku: string;
+    availableQuantity: number;
+    reservedQuantity: number;
+    price: { amount: string };
+  };
 }
 
 /** A valid placeOrder input; overrides win. */
-export function buildOrderInput(overrides: Partial<{ idempotencyKey: string; items: { productId: string; quantity: number }[]; shippingAddress: Record<string, unknown>; paymentToken: string }> = {}) {
+export function buildOrderInput(
+  overrides: Partial<{
+    idempotencyKey: string;
+    items: { productId: string; quantity: number }[];
+    shippingAddress: Record<string, unknown>;
+    paymentToken: string;
+  }> = {},
+) {
   return {
     idempotencyKey: `key-${randomUUID()}`,
     items: [],
-    shippingAddress: { name: 'Ada Lovelace', line1: '12 St James Sq', city: 'London', postalCode: 'SW1Y 4JH', country: 'GB' },
+    shippingAddress: {
+      name: 'Ada Lovelace',
+      line1: '12 St James Sq',
+      city: 'London',
+      postalCode: 'SW1Y 4JH',
+      country: 'GB',
+    },
     paymentToken: 'tok_visa',
     ...overrides,
   };
@@ -228,10 +301,9 @@ export const PLACE_ORDER = `mutation($input: PlaceOrderInput!) {
 
 /** Raw inventory columns of a product, read from the products database. */
 export async function stockOf(system: System, productId: string) {
-  const rows = await system.products.db.$queryRawUnsafe<{ available: number; reserved: number; sold: number; stocked: number }[]>(
-    'SELECT available, reserved, sold, stocked FROM products WHERE id = $1::uuid',
-    productId,
-  );
+  const rows = await system.products.db.$queryRawUnsafe<
+    { available: number; reserved: number; sold: number; stocked: number }[]
+  >('SELECT available, reserved, sold, stocked FROM products WHERE id = $1::uuid', productId);
   return rows[0];
 }
 
@@ -245,7 +317,10 @@ export async function inventoryViolations(system: System) {
 export const PRODUCT_STOCK = `query($id: ID!) { product(id: $id) { id availableQuantity reservedQuantity } }`;
 
 /** Polls `check` until it returns a truthy value (or throws its last error after `timeoutMs`). */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, { timeoutMs = 20_000, intervalMs = 100 } = {}): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  { timeoutMs = 20_000, intervalMs = 100 } = {},
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

@@ -17,8 +17,8 @@ function SignInFirst({ next }: { next: string }) {
     <div className="auth-card card">
       <h1>Please sign in</h1>
       <p>
-        <a href={href(`/login?next=${encodeURIComponent(next)}`)}>Log in</a> or <a href={href(`/signup?next=${encodeURIComponent(next)}`)}>create an account</a>{' '}
-        to see your orders.
+        <a href={href(`/login?next=${encodeURIComponent(next)}`)}>Log in</a> or{' '}
+        <a href={href(`/signup?next=${encodeURIComponent(next)}`)}>create an account</a> to see your orders.
       </p>
     </div>
   );

@@ -34,7 +34,10 @@ export function createEventHub({ bus, log, eventTypes }: { bus: Bus; log: Logger
   async function follow(type: string) {
     while (!stopped) {
       try {
-        const consumer = await bus.js.consumers.get(bus.stream(STREAM_OF[type]), { filterSubjects: bus.subject(type), deliver_policy: DeliverPolicy.New });
+        const consumer = await bus.js.consumers.get(bus.stream(STREAM_OF[type]), {
+          filterSubjects: bus.subject(type),
+          deliver_policy: DeliverPolicy.New,
+        });
         const messages = await consumer.consume({ max_messages: 512 });
         running.push(messages);
         for await (const m of messages) {
@@ -64,7 +67,12 @@ export function createEventHub({ bus, log, eventTypes }: { bus: Bus; log: Logger
      * Every stored event of `type` after sequence `afterSeq` (or since
      * `since`), oldest first, up to the end of the stream as it is now.
      */
-    async replay(type: string, from: { afterSeq: number } | { since: Date }, onEvent: (e: HubEvent) => void, signal?: AbortSignal): Promise<void> {
+    async replay(
+      type: string,
+      from: { afterSeq: number } | { since: Date },
+      onEvent: (e: HubEvent) => void,
+      signal?: AbortSignal,
+    ): Promise<void> {
       const stream = bus.stream(STREAM_OF[type]);
       const jsm = await bus.nc.jetstreamManager();
       const lastSeq = (await jsm.streams.info(stream)).state.last_seq;

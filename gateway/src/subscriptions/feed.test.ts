@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { Feed } from './feed.ts';
 
-const event = (seq: number) => ({ seq, event: { id: String(seq), type: 't', version: 1, occurredAt: '', source: 's', correlationId: 'c', causationId: null, traceparent: null, data: { n: seq } } });
+const event = (seq: number) => ({
+  seq,
+  event: {
+    id: String(seq),
+    type: 't',
+    version: 1,
+    occurredAt: '',
+    source: 's',
+    correlationId: 'c',
+    causationId: null,
+    traceparent: null,
+    data: { n: seq },
+  },
+});
 
 function feed(maxQueue = 3) {
   const calls = { overflow: 0, closed: 0 };
@@ -19,7 +32,9 @@ describe('Feed', () => {
   it('yields events in order, each once, skipping what the cursor has seen', async () => {
     const { f } = feed(10);
     for (const s of [1, 2, 2, 1, 3]) f.push(event(s));
-    const got = [await f.next(), await f.next(), await f.next()].map((r) => (r.value as { data: { n: number } }).data.n);
+    const got = [await f.next(), await f.next(), await f.next()].map(
+      (r) => (r.value as { data: { n: number } }).data.n,
+    );
     expect(got).toEqual([1, 2, 3]);
   });
 

@@ -55,7 +55,8 @@ export async function startSubscriptions({
     async execute(query, variables, viewer) {
       // A string, not a DocumentNode: Apollo would print the document again for every payload.
       const res = await apollo.executeOperation({ query, variables }, { contextValue: { viewer } });
-      if (res.body.kind !== 'single') return { errors: [{ message: 'Unexpected incremental result' }] } as unknown as ExecutionResult;
+      if (res.body.kind !== 'single')
+        return { errors: [{ message: 'Unexpected incremental result' }] } as unknown as ExecutionResult;
       return res.body.singleResult as ExecutionResult;
     },
   });

@@ -62,7 +62,10 @@ describe('subscription payload queries', () => {
   });
 
   it("leaves a client variable with a default to its default, and doesn't pass variables the query dropped", () => {
-    const { payload } = payloadFor(`subscription($after: String, $with: Boolean = true) { myOrderUpdates(after: $after) { status order @include(if: $with) { id } } }`, { after: '7' });
+    const { payload } = payloadFor(
+      `subscription($after: String, $with: Boolean = true) { myOrderUpdates(after: $after) { status order @include(if: $with) { id } } }`,
+      { after: '7' },
+    );
     expect(payload.query).toContain('query ($with: Boolean = true, $id: ID!)');
     expect(payload.variables({ id: 'c' })).toEqual({ id: 'c' });
   });
@@ -71,6 +74,10 @@ describe('subscription payload queries', () => {
     expect(parseSubscription(parse('{ products { totalCount } }'))).toMatch(/Only subscriptions/);
     expect(parseSubscription(parse('mutation { logOut(refreshToken: "x") }'))).toMatch(/Only subscriptions/);
     expect(parseSubscription(parse('subscription { nope }'))).toMatch(/Unknown subscription field/);
-    expect(parseSubscription(parse('subscription A { lowStockAlerts { threshold } } subscription B { myOrderUpdates { status } }'))).toMatch(/operationName/);
+    expect(
+      parseSubscription(
+        parse('subscription A { lowStockAlerts { threshold } } subscription B { myOrderUpdates { status } }'),
+      ),
+    ).toMatch(/operationName/);
   });
 });

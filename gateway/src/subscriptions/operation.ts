@@ -21,7 +21,11 @@ import {
 export const SUBSCRIPTION_FIELDS = {
   orderStatusChanged: { eventType: 'orders.status_changed', projection: 'orderStatusChange', args: ['id'] },
   myOrderUpdates: { eventType: 'orders.status_changed', projection: 'orderStatusChange', args: ['id'] },
-  lowStockAlerts: { eventType: 'inventory.low_stock', projection: 'lowStockAlert', args: ['productId', 'availableQuantity', 'threshold', 'occurredAt'] },
+  lowStockAlerts: {
+    eventType: 'inventory.low_stock',
+    projection: 'lowStockAlert',
+    args: ['productId', 'availableQuantity', 'threshold', 'occurredAt'],
+  },
 } as const;
 export type SubscriptionField = keyof typeof SUBSCRIPTION_FIELDS;
 
@@ -35,11 +39,23 @@ export interface ParsedSubscription {
 
 /** The one root field of a subscription operation (validation guarantees there is exactly one). */
 export function parseSubscription(document: DocumentNode, operationName?: string | null): ParsedSubscription | string {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
-  if (!operation) return operationName ? `Unknown operation "${operationName}"` : 'Provide operationName when the document has several operations';
-  if (operation.operation !== 'subscription') return 'Only subscriptions run over this socket; send queries and mutations over HTTP';
-  const fields = operation.selectionSet.selections.filter((s): s is FieldNode => s.kind === Kind.FIELD && s.name.value !== '__typename');
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  const operation = operationName
+    ? operations.find((o) => o.name?.value === operationName)
+    : operations.length === 1
+      ? operations[0]
+      : undefined;
+  if (!operation)
+    return operationName
+      ? `Unknown operation "${operationName}"`
+      : 'Provide operationName when the document has several operations';
+  if (operation.operation !== 'subscription')
+    return 'Only subscriptions run over this socket; send queries and mutations over HTTP';
+  const fields = operation.selectionSet.selections.filter(
+    (s): s is FieldNode => s.kind === Kind.FIELD && s.name.value !== '__typename',
+  );
   const field = fields[0];
   if (!field || fields.length !== 1) return 'A subscription selects exactly one root field';
   const fieldName = field.name.value;
@@ -111,8 +127,14 @@ export function createPayloadQuery(
       value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variable } },
     })),
   };
-  const fragments = document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION);
-  const body = { ...parsed.operation, operation: OperationTypeNode.QUERY, selectionSet: { ...parsed.operation.selectionSet, selections: [root] } } as OperationDefinitionNode;
+  const fragments = document.definitions.filter(
+    (d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION,
+  );
+  const body = {
+    ...parsed.operation,
+    operation: OperationTypeNode.QUERY,
+    selectionSet: { ...parsed.operation.selectionSet, selections: [root] },
+  } as OperationDefinitionNode;
   const used = new Set<string>();
   for (const node of [body, ...fragments]) {
     visit(node, {
@@ -129,7 +151,11 @@ export function createPayloadQuery(
     ...body,
     variableDefinitions: [
       ...kept,
-      ...eventVariables.map(({ variable, type }): VariableDefinitionNode => ({ kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variable } }, type })),
+      ...eventVariables.map(({ variable, type }): VariableDefinitionNode => ({
+        kind: Kind.VARIABLE_DEFINITION,
+        variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: variable } },
+        type,
+      })),
     ],
   };
   const query = print({ kind: Kind.DOCUMENT, definitions: [operation, ...fragments] });
@@ -149,7 +175,11 @@ export function createPayloadQuery(
 }
 
 /** Reads a root-field argument, literal or variable. */
-export function argument(parsed: ParsedSubscription, name: string, variables: Record<string, unknown> | null | undefined): unknown {
+export function argument(
+  parsed: ParsedSubscription,
+  name: string,
+  variables: Record<string, unknown> | null | undefined,
+): unknown {
   const arg = parsed.field.arguments?.find((a) => a.name.value === name);
   if (!arg) return undefined;
   const v = arg.value;

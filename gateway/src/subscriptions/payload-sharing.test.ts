@@ -27,8 +27,17 @@ describe('payload sharing', () => {
   });
 
   it('keys viewers by everything the subgraphs see of them', () => {
-    const alice: Viewer = { id: 'u1', clientId: 'storefront', kind: 'customer', scopes: new Set(['orders:read', 'shipments:read']), tokenId: 't1', tokenExpiresAt: 10 };
-    expect(viewerIdentityKey({ ...alice, scopes: new Set(['shipments:read', 'orders:read']) })).toBe(viewerIdentityKey(alice));
+    const alice: Viewer = {
+      id: 'u1',
+      clientId: 'storefront',
+      kind: 'customer',
+      scopes: new Set(['orders:read', 'shipments:read']),
+      tokenId: 't1',
+      tokenExpiresAt: 10,
+    };
+    expect(viewerIdentityKey({ ...alice, scopes: new Set(['shipments:read', 'orders:read']) })).toBe(
+      viewerIdentityKey(alice),
+    );
     expect(viewerIdentityKey({ ...alice, scopes: new Set(['orders:read']) })).not.toBe(viewerIdentityKey(alice));
     expect(viewerIdentityKey({ ...alice, tokenId: 't2' })).not.toBe(viewerIdentityKey(alice));
     expect(viewerIdentityKey({ ...alice, id: 'u2' })).not.toBe(viewerIdentityKey(alice));

@@ -21,7 +21,10 @@ export interface PayloadSharingOptions {
  * not 200). Keys are kept in two generations swapped every `windowMs`, so
  * memory is bounded by the events of the last two windows and no timer runs.
  */
-export function createPayloadSharing<T>({ windowMs = 1_000, now = () => performance.now() }: PayloadSharingOptions = {}) {
+export function createPayloadSharing<T>({
+  windowMs = 1_000,
+  now = () => performance.now(),
+}: PayloadSharingOptions = {}) {
   let current = new Map<string, Promise<T>>();
   let previous = new Map<string, Promise<T>>();
   let swappedAt = now(); // generations start at multiples of windowMs from here
@@ -48,5 +51,13 @@ export function createPayloadSharing<T>({ windowMs = 1_000, now = () => performa
  */
 export function viewerIdentityKey(viewer: Viewer | null): string {
   if (!viewer) return '-';
-  return [viewer.kind, viewer.id, viewer.clientId, [...viewer.scopes].sort().join(' '), viewer.email ?? '', viewer.tokenId ?? '', viewer.tokenExpiresAt ?? ''].join('\u0000');
+  return [
+    viewer.kind,
+    viewer.id,
+    viewer.clientId,
+    [...viewer.scopes].sort().join(' '),
+    viewer.email ?? '',
+    viewer.tokenId ?? '',
+    viewer.tokenExpiresAt ?? '',
+  ].join('\u0000');
 }

@@ -1,12 +1,30 @@
 import type { Server } from 'node:http';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type ExecutionResult, type GraphQLSchema, type OperationDefinitionNode, type ParseOptions, type ValidationRule } from 'graphql';
+import {
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type ParseOptions,
+  type ValidationRule,
+} from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, type Logger, type Viewer } from '@orderflow/common';
 import type { EventHub, HubEvent } from './event-hub.ts';
 import { Feed } from './feed.ts';
-import { SUBSCRIPTION_FIELDS, argument, createPayloadQuery, parseSubscription, type ParsedSubscription, type ProjectionArgs } from './operation.ts';
+import {
+  SUBSCRIPTION_FIELDS,
+  argument,
+  createPayloadQuery,
+  parseSubscription,
+  type ParsedSubscription,
+  type ProjectionArgs,
+} from './operation.ts';
 import { createPayloadSharing, viewerIdentityKey } from './payload-sharing.ts';
 
 /** Close codes of ours, beside graphql-ws's 4401 Unauthorized / 4403 Forbidden / 4409 duplicate id. */
@@ -38,7 +56,11 @@ export interface SubscriptionServerOptions {
   /** The gateway's API schema (validation). */
   schema: () => GraphQLSchema;
   /** Runs a query through the gateway (query plan, subgraphs) as `viewer`. */
-  execute: (query: string, variables: Record<string, unknown> | undefined, viewer: Viewer | null) => Promise<ExecutionResult>;
+  execute: (
+    query: string,
+    variables: Record<string, unknown> | undefined,
+    viewer: Viewer | null,
+  ) => Promise<ExecutionResult>;
   /** The viewer of a connection, from its connection_init params; throws when the credential is invalid. */
   authenticate: (params: Record<string, unknown> | undefined) => Promise<{ viewer: Viewer | null; expiresAt?: number }>;
   limits?: Partial<SubscriptionLimits>;
@@ -51,7 +73,12 @@ export interface SubscriptionServerOptions {
    * admitted (the gateway's cost limit: `limits.ts` `createOperationCheck`);
    * an error refuses it. Default: none.
    */
-  checkOperation?: (schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown> | undefined) => GraphQLError | null;
+  checkOperation?: (
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Record<string, unknown> | undefined,
+  ) => GraphQLError | null;
   /** How long one payload is shared by identical subscriptions (payload-sharing.ts). Default 1,000 ms. */
   sharingWindowMs?: number;
 }
@@ -77,7 +104,13 @@ const error = (message: string, code: string) => [new GraphQLError(message, { ex
  * products, shipment) come out exactly as in a query.
  */
 export function createSubscriptionServer(opts: SubscriptionServerOptions) {
-  const limits: SubscriptionLimits = { perConnection: 50, perViewer: 200, queue: 256, socketBuffer: 1_000_000, ...opts.limits };
+  const limits: SubscriptionLimits = {
+    perConnection: 50,
+    perViewer: 200,
+    queue: 256,
+    socketBuffer: 1_000_000,
+    ...opts.limits,
+  };
   const { hub, log } = opts;
   const wss = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: 256 * 1024 });
   const perViewer = new Map<string, number>();
@@ -85,16 +118,29 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
   const share = createPayloadSharing<ExecutionResult>({ windowMs: opts.sharingWindowMs });
   let active = 0;
 
-  async function authorize(parsed: ParsedSubscription, viewer: Viewer | null, variables: Record<string, unknown> | undefined) {
-    if (!viewer) return { errors: error('Authentication required: send a bearer token in the connection_init payload', ErrorCode.UNAUTHENTICATED) };
-    if (parsed.fieldName === 'lowStockAlerts' && !viewer.scopes.has('inventory:read')) return { errors: error('Missing scope inventory:read', ErrorCode.FORBIDDEN) };
-    if (parsed.fieldName === 'myOrderUpdates' && !viewer.scopes.has('orders:read')) return { errors: error('Missing scope orders:read', ErrorCode.FORBIDDEN) };
+  async function authorize(
+    parsed: ParsedSubscription,
+    viewer: Viewer | null,
+    variables: Record<string, unknown> | undefined,
+  ) {
+    if (!viewer)
+      return {
+        errors: error(
+          'Authentication required: send a bearer token in the connection_init payload',
+          ErrorCode.UNAUTHENTICATED,
+        ),
+      };
+    if (parsed.fieldName === 'lowStockAlerts' && !viewer.scopes.has('inventory:read'))
+      return { errors: error('Missing scope inventory:read', ErrorCode.FORBIDDEN) };
+    if (parsed.fieldName === 'myOrderUpdates' && !viewer.scopes.has('orders:read'))
+      return { errors: error('Missing scope orders:read', ErrorCode.FORBIDDEN) };
     if (parsed.fieldName !== 'orderStatusChanged') return { since: undefined };
     const orderId = argument(parsed, 'orderId', variables);
     if (typeof orderId !== 'string') return { errors: error('orderId is required', ErrorCode.BAD_USER_INPUT) };
     const res = await opts.execute(ORDER_CHECK, { id: orderId }, viewer);
     const order = (res.data as { order?: { createdAt: string } | null } | undefined)?.order;
-    if (res.errors?.length) return { errors: res.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) };
+    if (res.errors?.length)
+      return { errors: res.errors.map((e) => new GraphQLError(e.message, { extensions: e.extensions })) };
     // Missing and someone else's look the same: no way to probe ids.
     if (!order) return { errors: error('Order not found', ErrorCode.NOT_FOUND) };
     return { since: new Date(Date.parse(order.createdAt) - 5_000), orderId };
@@ -116,8 +162,14 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
 
   function projectionArgs(parsed: ParsedSubscription, e: HubEvent): ProjectionArgs | null {
     const d = e.event.data;
-    if (SUBSCRIPTION_FIELDS[parsed.fieldName].projection === 'orderStatusChange') return typeof d.changeId === 'string' ? { id: d.changeId } : null;
-    return { productId: String(d.productId), availableQuantity: Number(d.availableQuantity), threshold: Number(d.threshold), occurredAt: e.event.occurredAt };
+    if (SUBSCRIPTION_FIELDS[parsed.fieldName].projection === 'orderStatusChange')
+      return typeof d.changeId === 'string' ? { id: d.changeId } : null;
+    return {
+      productId: String(d.productId),
+      availableQuantity: Number(d.availableQuantity),
+      threshold: Number(d.threshold),
+      occurredAt: e.event.occurredAt,
+    };
   }
 
   useServer<Record<string, unknown>, { socket: WebSocket }>(
@@ -136,7 +188,10 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
         const state: ConnectionState = { viewer: auth.viewer, feeds: new Set(), admitted: 0 };
         if (auth.expiresAt) {
           const ms = auth.expiresAt - Date.now();
-          state.expiry = setTimeout(() => socket.close(SubscriptionCloseCode.Unauthorized, 'Token expired'), Math.max(0, ms));
+          state.expiry = setTimeout(
+            () => socket.close(SubscriptionCloseCode.Unauthorized, 'Token expired'),
+            Math.max(0, ms),
+          );
           state.expiry.unref();
         }
         states.set(socket, state);
@@ -151,24 +206,37 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           return [new GraphQLError((err as Error).message, { extensions: { code: ErrorCode.GRAPHQL_PARSE_FAILED } })];
         }
         const invalid = validate(opts.schema(), document, [...specifiedRules, ...(opts.validationRules ?? [])]);
-        if (invalid.length) return invalid.map((e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }));
+        if (invalid.length)
+          return invalid.map(
+            (e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }),
+          );
         const parsed = parseSubscription(document, payload.operationName);
         if (typeof parsed === 'string') return error(parsed, ErrorCode.BAD_REQUEST);
-        const refused = opts.checkOperation?.(opts.schema(), document, parsed.operation, payload.variables ?? undefined);
+        const refused = opts.checkOperation?.(
+          opts.schema(),
+          document,
+          parsed.operation,
+          payload.variables ?? undefined,
+        );
         if (refused) {
           // As over HTTP, minus the status code, which means nothing on a socket.
           const { http: _status, ...extensions } = refused.extensions;
           return [new GraphQLError(refused.message, { nodes: refused.nodes, extensions })];
         }
         const after = argument(parsed, 'after', payload.variables ?? undefined);
-        if (after != null && (typeof after !== 'string' || !/^\d{1,15}$/.test(after))) return error('after must be a cursor from an earlier payload (extensions.cursor)', ErrorCode.BAD_USER_INPUT);
+        if (after != null && (typeof after !== 'string' || !/^\d{1,15}$/.test(after)))
+          return error('after must be a cursor from an earlier payload (extensions.cursor)', ErrorCode.BAD_USER_INPUT);
         // Admit before any await: a burst of subscribe messages is handled concurrently.
-        if (state.admitted >= limits.perConnection) return error(`At most ${limits.perConnection} subscriptions per connection`, ErrorCode.RATE_LIMITED);
+        if (state.admitted >= limits.perConnection)
+          return error(`At most ${limits.perConnection} subscriptions per connection`, ErrorCode.RATE_LIMITED);
         const viewer = state.viewer;
-        if (viewer && (perViewer.get(viewer.id) ?? 0) >= limits.perViewer) return error(`At most ${limits.perViewer} concurrent subscriptions per client`, ErrorCode.RATE_LIMITED);
+        if (viewer && (perViewer.get(viewer.id) ?? 0) >= limits.perViewer)
+          return error(`At most ${limits.perViewer} concurrent subscriptions per client`, ErrorCode.RATE_LIMITED);
         state.admitted++;
         if (viewer) perViewer.set(viewer.id, (perViewer.get(viewer.id) ?? 0) + 1);
-        const granted = await authorize(parsed, viewer, payload.variables ?? undefined).catch((err: Error) => ({ errors: error(err.message, ErrorCode.INTERNAL_SERVER_ERROR) }));
+        const granted = await authorize(parsed, viewer, payload.variables ?? undefined).catch((err: Error) => ({
+          errors: error(err.message, ErrorCode.INTERNAL_SERVER_ERROR),
+        }));
         if ('errors' in granted && granted.errors) {
           release(state, viewer);
           return granted.errors;
@@ -178,11 +246,27 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           document,
           variableValues: payload.variables,
           operationName: payload.operationName,
-          contextValue: { parsed, viewer: viewer!, after: after == null ? null : Number(after), since: granted.since, orderId: 'orderId' in granted ? granted.orderId : undefined, socket: ctx.extra.socket, state },
+          contextValue: {
+            parsed,
+            viewer: viewer!,
+            after: after == null ? null : Number(after),
+            since: granted.since,
+            orderId: 'orderId' in granted ? granted.orderId : undefined,
+            socket: ctx.extra.socket,
+            state,
+          },
         };
       },
       async subscribe(args) {
-        const c = args.contextValue as { parsed: ParsedSubscription; viewer: Viewer; after: number | null; since?: Date; orderId?: string; socket: WebSocket; state: ConnectionState };
+        const c = args.contextValue as {
+          parsed: ParsedSubscription;
+          viewer: Viewer;
+          after: number | null;
+          since?: Date;
+          orderId?: string;
+          socket: WebSocket;
+          state: ConnectionState;
+        };
         const { parsed, viewer, socket, state } = c;
         const eventType = SUBSCRIPTION_FIELDS[parsed.fieldName].eventType;
         const matches = matcher(parsed, viewer, c.orderId);
@@ -198,7 +282,9 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           async resolve(e) {
             const projected = projectionArgs(parsed, e);
             if (!projected) return null;
-            const result = await share(sharedBy + JSON.stringify(projected), () => opts.execute(payloadQuery.query, payloadQuery.variables(projected), viewer));
+            const result = await share(sharedBy + JSON.stringify(projected), () =>
+              opts.execute(payloadQuery.query, payloadQuery.variables(projected), viewer),
+            );
             const payload = (result.data as Record<string, unknown> | null | undefined)?.[parsed.responseKey];
             if (payload == null && !result.errors?.length) return null; // no longer visible to this viewer
             if (socket.bufferedAmount > limits.socketBuffer) {
@@ -207,7 +293,8 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
             }
             return { ...result, extensions: { cursor: String(e.seq) } };
           },
-          onOverflow: () => socket.close(SubscriptionCloseCode.SlowConsumer, 'Slow consumer: reconnect with your last cursor'),
+          onOverflow: () =>
+            socket.close(SubscriptionCloseCode.SlowConsumer, 'Slow consumer: reconnect with your last cursor'),
           onClose() {
             unlisten();
             state.feeds.delete(feed);
@@ -256,7 +343,8 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     },
     /** Closes every socket authenticated with this access token (it was revoked). */
     closeToken(tokenId: string, reason = 'Token revoked') {
-      for (const socket of wss.clients) if (states.get(socket)?.viewer?.tokenId === tokenId) socket.close(SubscriptionCloseCode.Unauthorized, reason);
+      for (const socket of wss.clients)
+        if (states.get(socket)?.viewer?.tokenId === tokenId) socket.close(SubscriptionCloseCode.Unauthorized, reason);
     },
     /** Completes every subscriber with a close code clients reconnect on. */
     async close() {
@@ -265,4 +353,3 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     },
   };
 }
-

@@ -21,14 +21,21 @@ const sdl = parse(`
   }
 `);
 
-const viewer = (...scopes: string[]): Viewer => ({ id: 'u1', clientId: 'test', kind: 'customer', scopes: new Set(scopes) });
+const viewer = (...scopes: string[]): Viewer => ({
+  id: 'u1',
+  clientId: 'test',
+  kind: 'customer',
+  scopes: new Set(scopes),
+});
 
 describe('authorization from the schema', () => {
   const rules = readAccessRules(sdl);
   const schema = enforceAccessRules(
     buildSubgraphSchema({
       typeDefs: sdl,
-      resolvers: { Query: { open: () => 'o', member: () => 'm', either: () => 'e', secret: () => ({ value: 'v', stricter: 'x' }) } } as never,
+      resolvers: {
+        Query: { open: () => 'o', member: () => 'm', either: () => 'e', secret: () => ({ value: 'v', stricter: 'x' }) },
+      } as never,
     }),
     rules,
   );
@@ -67,9 +74,17 @@ describe('authorization from the schema', () => {
   });
 
   it('applies a type rule to each field and a field rule on top of it', async () => {
-    expect(await run('{ secret { value } }', viewer('t'))).toEqual({ data: { secret: { value: null } }, codes: ['FORBIDDEN'] });
-    expect(await run('{ secret { value stricter } }', viewer('s'))).toEqual({ data: { secret: { value: 'v', stricter: null } }, codes: ['FORBIDDEN'] });
-    expect((await run('{ secret { value stricter } }', viewer('s', 't'))).data).toEqual({ secret: { value: 'v', stricter: 'x' } });
+    expect(await run('{ secret { value } }', viewer('t'))).toEqual({
+      data: { secret: { value: null } },
+      codes: ['FORBIDDEN'],
+    });
+    expect(await run('{ secret { value stricter } }', viewer('s'))).toEqual({
+      data: { secret: { value: 'v', stricter: null } },
+      codes: ['FORBIDDEN'],
+    });
+    expect((await run('{ secret { value stricter } }', viewer('s', 't'))).data).toEqual({
+      secret: { value: 'v', stricter: 'x' },
+    });
   });
 
   it('refuses the directives where they would not be enforced', () => {

@@ -57,7 +57,10 @@ function directiveNames(doc: DocumentNode): { authenticated: string; requiresSco
   return names;
 }
 
-function ruleOf(directives: readonly ConstDirectiveNode[] | undefined, names: ReturnType<typeof directiveNames>): AccessRule | null {
+function ruleOf(
+  directives: readonly ConstDirectiveNode[] | undefined,
+  names: ReturnType<typeof directiveNames>,
+): AccessRule | null {
   let rule: AccessRule | null = null;
   for (const d of directives ?? []) {
     if (d.name.value === names.authenticated) {
@@ -100,8 +103,13 @@ export function readAccessRules(typeDefs: DocumentNode): AccessRules {
       }
     } else if ('directives' in def && 'name' in def && def.kind !== Kind.DIRECTIVE_DEFINITION) {
       const fields = 'fields' in def ? (def.fields ?? []) : [];
-      const used = [def, ...fields].some((n) => ruleOf((n as { directives?: readonly ConstDirectiveNode[] }).directives, names));
-      if (used) throw new Error(`${def.name?.value}: @${names.authenticated}/@${names.requiresScopes} are enforced on object types and fields only`);
+      const used = [def, ...fields].some((n) =>
+        ruleOf((n as { directives?: readonly ConstDirectiveNode[] }).directives, names),
+      );
+      if (used)
+        throw new Error(
+          `${def.name?.value}: @${names.authenticated}/@${names.requiresScopes} are enforced on object types and fields only`,
+        );
     }
   }
   // A type-level rule applies to every field of the type, wherever it is declared.

@@ -17,7 +17,10 @@ export const baseEnvSchema = z.object({
   INTERNAL_AUTH_SECRET: z.string().min(32).optional(),
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
   /** Prefix of stream names and subjects; tests give every run its own. */
-  NATS_PREFIX: z.string().regex(/^[a-z0-9_-]*$/i).default(''),
+  NATS_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]*$/i)
+    .default(''),
   /** Replicas of every JetStream stream: 1 on one server, 3 on a cluster. Default 1. */
   NATS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** Multiplies the saga's retry delays (transient payment errors, backoff). Tests shrink it. Default 1. */
@@ -38,7 +41,12 @@ export const accessTokenEnvSchema = z.object({
   /** `aud` of access tokens: this API. Default "orderflow-api". */
   OAUTH_AUDIENCE: z.string().min(1).default('orderflow-api'),
   /** Access-token lifetime in seconds. Default 3600 (the contract's hour). */
-  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(24 * 3600).default(3600),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(24 * 3600)
+    .default(3600),
 });
 
 /**
@@ -69,7 +77,10 @@ export const reservationEnvSchema = z.object({
  * reservation before its order is committed. A shorter one lets the sweeper
  * release stock under an order about to be written: units sold twice.
  */
-export function checkReservationTiming(c: { INVENTORY_TIMEOUT_MS: number; RESERVATION_DEADLINE_MS: number }, ctx: z.RefinementCtx): void {
+export function checkReservationTiming(
+  c: { INVENTORY_TIMEOUT_MS: number; RESERVATION_DEADLINE_MS: number },
+  ctx: z.RefinementCtx,
+): void {
   const worstCase = placeOrderWorstCaseMs(c.INVENTORY_TIMEOUT_MS);
   if (c.RESERVATION_DEADLINE_MS > worstCase) return;
   const { retries, maxBackoffMs } = RESERVE_CALL_POLICY;
@@ -100,6 +111,7 @@ export function parseEnv<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessE
 
 export function resolveInternalSecret(nodeEnv: string, secret: string | undefined): string {
   if (secret) return secret;
-  if (nodeEnv === 'production') throw new Error('Invalid configuration:\n  INTERNAL_AUTH_SECRET: required in production');
+  if (nodeEnv === 'production')
+    throw new Error('Invalid configuration:\n  INTERNAL_AUTH_SECRET: required in production');
   return DEV_INTERNAL_SECRET;
 }

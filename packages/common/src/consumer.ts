@@ -1,4 +1,11 @@
-import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  headers as natsHeaders,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+} from 'nats';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
 import { sqlPool, type Sql } from './db.ts';
@@ -10,7 +17,10 @@ import { TRACEPARENT_HEADER, currentTraceparent, runInTrace } from './trace-cont
 
 /** Ask for the message again after `delayMs` (a transient failure, or "not yet"). */
 export class RetryLater extends Error {
-  constructor(readonly delayMs: number, reason: string) {
+  constructor(
+    readonly delayMs: number,
+    reason: string,
+  ) {
     super(reason);
   }
 }
@@ -86,7 +96,12 @@ export interface EventConsumerOptions<Data, Tx> {
   transactionSlots?: LimitFunction;
 }
 
-const STREAM_OF: Record<string, string> = { orders: 'ORDERS', payments: 'ORDERS', inventory: 'INVENTORY', shipments: 'SHIPMENTS' };
+const STREAM_OF: Record<string, string> = {
+  orders: 'ORDERS',
+  payments: 'ORDERS',
+  inventory: 'INVENTORY',
+  shipments: 'SHIPMENTS',
+};
 
 export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
@@ -99,7 +114,17 @@ export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number
  * dead-letter stream for poison messages.
  */
 export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<Data, Tx>) {
-  const { bus, log, service, handler, maxDeliver = 8, concurrency = 8, onPublished = () => {}, retryScale = 1, transactionSlots = pLimit(concurrency) } = opts;
+  const {
+    bus,
+    log,
+    service,
+    handler,
+    maxDeliver = 8,
+    concurrency = 8,
+    onPublished = () => {},
+    retryScale = 1,
+    transactionSlots = pLimit(concurrency),
+  } = opts;
   const db = opts.db as object;
   const durable = `${service}-${handler.name}`;
   const stream = bus.stream(STREAM_OF[handler.type.split('.')[0]] ?? 'ORDERS');
@@ -118,8 +143,19 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     h.set('Nats-Msg-Id', `${durable}:${msg.seq}`);
     const traceparent = currentTraceparent();
     if (traceparent) h.set(TRACEPARENT_HEADER, traceparent);
-    const body = { original: msg.string(), subject: msg.subject, error: reason, deliveries: msg.info.redeliveryCount, consumer: durable, stream: msg.info.stream, seq: msg.seq };
-    await bus.js.publish(bus.subject(`dlq.${handler.type}`), JSON.stringify(body), { msgID: `${durable}:${msg.seq}`, headers: h });
+    const body = {
+      original: msg.string(),
+      subject: msg.subject,
+      error: reason,
+      deliveries: msg.info.redeliveryCount,
+      consumer: durable,
+      stream: msg.info.stream,
+      seq: msg.seq,
+    };
+    await bus.js.publish(bus.subject(`dlq.${handler.type}`), JSON.stringify(body), {
+      msgID: `${durable}:${msg.seq}`,
+      headers: h,
+    });
     // A plain +TERM: nats-server 2.9 (Debian's) ignores "+TERM <reason>" and redelivers the message after
     // ack_wait, so a dead letter would come back every 30 s. The reason is in the dead letter and the log.
     msg.term();
@@ -134,10 +170,12 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
       return 'invalid JSON';
     }
     const env = envelopeSchema.safeParse(raw);
-    if (!env.success) return `not an event envelope: ${env.error.issues[0]?.path.join('.')} ${env.error.issues[0]?.message}`;
+    if (!env.success)
+      return `not an event envelope: ${env.error.issues[0]?.path.join('.')} ${env.error.issues[0]?.message}`;
     if (env.data.type !== handler.type) return `type ${env.data.type} does not match subject ${handler.type}`;
     const data = handler.schema.safeParse(env.data.data);
-    if (!data.success) return `data does not match ${handler.type} v${env.data.version}: ${data.error.issues[0]?.path.join('.')} ${data.error.issues[0]?.message}`;
+    if (!data.success)
+      return `data does not match ${handler.type} v${env.data.version}: ${data.error.issues[0]?.path.join('.')} ${data.error.issues[0]?.message}`;
     return { ...(env.data as EventEnvelope<unknown>), data: data.data };
   }
 
@@ -147,7 +185,10 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     const seen = await pool.query(`SELECT 1 FROM inbox WHERE consumer = $1 AND id = $2::uuid`, [durable, event.id]);
     if (seen.rowCount) return;
     await handler.handle(event, { tx: opts.db as Tx, attempt, log: clog });
-    await pool.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [durable, event.id]);
+    await pool.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [
+      durable,
+      event.id,
+    ]);
   }
 
   async function process(msg: JsMsg, event: EventEnvelope<Data>) {
@@ -160,7 +201,10 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
           publishingTransaction(
             db,
             async (tx) => {
-              const fresh = await tx.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [durable, event.id]);
+              const fresh = await tx.query(
+                `INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`,
+                [durable, event.id],
+              );
               if (fresh.rowCount === 0) return; // seen before: the effect is already committed
               await handler.handle(event, { tx: tx as Tx, attempt, log: clog });
             },
@@ -173,9 +217,11 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
       if (err instanceof PoisonMessage) return deadLetter(msg, err.message);
       // A database that is down or restarting is no fault of the message: it is retried (backoff capped at
       // 10 s) until the database is back, however long that takes, and never dead-lettered for it.
-      if (attempt >= maxDeliver && !isDatabaseUnavailable(err)) return deadLetter(msg, `failed ${attempt} times: ${(err as Error).message}`);
+      if (attempt >= maxDeliver && !isDatabaseUnavailable(err))
+        return deadLetter(msg, `failed ${attempt} times: ${(err as Error).message}`);
       const delay = err instanceof RetryLater ? err.delayMs : backoffMs(attempt);
-      if (!(err instanceof RetryLater)) clog.warn({ eventId: event.id, attempt, err: (err as Error).message }, 'handler failed; will retry');
+      if (!(err instanceof RetryLater))
+        clog.warn({ eventId: event.id, attempt, err: (err as Error).message }, 'handler failed; will retry');
       msg.nak(Math.round(delay * retryScale));
     }
   }
@@ -183,10 +229,21 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
   function dispatch(msg: JsMsg) {
     const event = parse(msg);
     // The handler runs in the trace the event carries: its logs and the events it writes keep the saga's trace id.
-    if (typeof event === 'string') return track(runInTrace(`dead-letter ${handler.type}`, msg.headers?.get(TRACEPARENT_HEADER) || null, () => deadLetter(msg, event)));
+    if (typeof event === 'string')
+      return track(
+        runInTrace(`dead-letter ${handler.type}`, msg.headers?.get(TRACEPARENT_HEADER) || null, () =>
+          deadLetter(msg, event),
+        ),
+      );
     const key = event.correlationId;
     const next = (chains.get(key) ?? Promise.resolve())
-      .then(() => runInTrace(`${durable} ${handler.type}`, event.traceparent ?? (msg.headers?.get(TRACEPARENT_HEADER) || null), () => process(msg, event)))
+      .then(() =>
+        runInTrace(
+          `${durable} ${handler.type}`,
+          event.traceparent ?? (msg.headers?.get(TRACEPARENT_HEADER) || null),
+          () => process(msg, event),
+        ),
+      )
       .catch((err) => clog.error({ err }, 'consumer failure'));
     chains.set(key, next);
     void next.then(() => {
@@ -196,7 +253,9 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
   }
 
   function track(p: Promise<void>) {
-    const t = p.catch((err) => clog.error({ err: (err as Error).message }, 'consumer failure')).finally(() => inFlight.delete(t));
+    const t = p
+      .catch((err) => clog.error({ err: (err as Error).message }, 'consumer failure'))
+      .finally(() => inFlight.delete(t));
     inFlight.add(t);
     return t;
   }

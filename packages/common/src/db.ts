@@ -17,7 +17,12 @@ export const TRANSACTION_LIMITS = { maxWait: 10_000, timeout: 15_000 } as const;
  * `onQuery` sees every SQL statement Prisma sends (tests count them).
  */
 export function createPrismaClient<T extends object>(
-  PrismaClient: new (options: { adapter: PrismaPg; errorFormat?: 'minimal'; transactionOptions?: { maxWait: number; timeout: number }; log?: { emit: 'event'; level: 'query' }[] }) => T,
+  PrismaClient: new (options: {
+    adapter: PrismaPg;
+    errorFormat?: 'minimal';
+    transactionOptions?: { maxWait: number; timeout: number };
+    log?: { emit: 'event'; level: 'query' }[];
+  }) => T,
   { url, poolSize = 10, onQuery }: { url: string; poolSize?: number; onQuery?: (sql: string) => void },
 ): T {
   const pool = new pg.Pool({
@@ -39,8 +44,16 @@ export function createPrismaClient<T extends object>(
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   // errorFormat 'minimal': Prisma otherwise captures a stack (new Error) on every query to point at the caller.
   // A busy pool makes a transaction wait for a connection; Prisma's 2 s default turns a burst into errors.
-  const client = new PrismaClient({ adapter, errorFormat: 'minimal', transactionOptions: { ...TRANSACTION_LIMITS }, ...(onQuery ? { log: [{ emit: 'event', level: 'query' }] } : {}) });
-  if (onQuery) (client as unknown as { $on(e: 'query', cb: (ev: { query: string }) => void): void }).$on('query', (ev) => onQuery(ev.query));
+  const client = new PrismaClient({
+    adapter,
+    errorFormat: 'minimal',
+    transactionOptions: { ...TRANSACTION_LIMITS },
+    ...(onQuery ? { log: [{ emit: 'event', level: 'query' }] } : {}),
+  });
+  if (onQuery)
+    (client as unknown as { $on(e: 'query', cb: (ev: { query: string }) => void): void }).$on('query', (ev) =>
+      onQuery(ev.query),
+    );
   pools.set(client, pool);
   return client;
 }
@@ -63,7 +76,10 @@ export function sqlPool(client: object): pg.Pool {
  * uuid and bigint as strings, timestamptz as Date, enums as their labels.
  */
 export interface Sql {
-  query<R extends object = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+  query<R extends object = Record<string, unknown>>(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
 /**
@@ -118,6 +134,7 @@ export function modelRow<T>(row: Record<string, unknown>): T {
 const fields = new Map<string, string>();
 function fieldOf(column: string): string {
   let field = fields.get(column);
-  if (field === undefined) fields.set(column, (field = column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())));
+  if (field === undefined)
+    fields.set(column, (field = column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())));
   return field;
 }

@@ -31,7 +31,16 @@ export async function getDeadLetter(bus: Bus, seq: number): Promise<DeadLetter |
   try {
     const m = await jsm.streams.getMessage(bus.stream('DLQ'), { seq });
     const body = m.json<{ original: string; subject: string; error: string; deliveries: number; consumer: string }>();
-    return { seq, subject: m.subject, time: m.time.toISOString(), original: body.original, originalSubject: body.subject, error: body.error, deliveries: body.deliveries, consumer: body.consumer };
+    return {
+      seq,
+      subject: m.subject,
+      time: m.time.toISOString(),
+      original: body.original,
+      originalSubject: body.subject,
+      error: body.error,
+      deliveries: body.deliveries,
+      consumer: body.consumer,
+    };
   } catch {
     return null; // deleted (replayed) or purged
   }

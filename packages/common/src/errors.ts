@@ -41,7 +41,8 @@ export const forbidden = (message = 'Not allowed') => appError(ErrorCode.FORBIDD
 export const unauthenticated = (message = 'Authentication required') => appError(ErrorCode.UNAUTHENTICATED, message);
 
 /** What a client is told when a service's own database cannot be reached: retry later, and nothing about where or what. */
-export const DATABASE_UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable (its database cannot be reached); please retry';
+export const DATABASE_UNAVAILABLE_MESSAGE =
+  'The service is temporarily unavailable (its database cannot be reached); please retry';
 
 /**
  * Apollo `formatError` for every server: known codes pass with their message;
@@ -51,7 +52,10 @@ export const DATABASE_UNAVAILABLE_MESSAGE = 'The service is temporarily unavaila
  * host. `masked` says which kind it was, so the caller can log it once:
  * `'unexpected'` (a defect, log as an error), `'unavailable'` (an outage), or false.
  */
-export function maskError(formatted: GraphQLFormattedError, original?: unknown): { masked: false | 'unexpected' | 'unavailable'; error: GraphQLFormattedError } {
+export function maskError(
+  formatted: GraphQLFormattedError,
+  original?: unknown,
+): { masked: false | 'unexpected' | 'unavailable'; error: GraphQLFormattedError } {
   const code = formatted.extensions?.code;
   if (isKnownErrorCode(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     const { stacktrace: _drop, exception: _drop2, ...ext } = formatted.extensions ?? {};
@@ -62,8 +66,14 @@ export function maskError(formatted: GraphQLFormattedError, original?: unknown):
     ...(formatted.locations ? { locations: formatted.locations } : {}),
   };
   if (isDatabaseUnavailable(original))
-    return { masked: 'unavailable', error: { message: DATABASE_UNAVAILABLE_MESSAGE, ...where, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } } };
-  return { masked: 'unexpected', error: { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } } };
+    return {
+      masked: 'unavailable',
+      error: { message: DATABASE_UNAVAILABLE_MESSAGE, ...where, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } },
+    };
+  return {
+    masked: 'unexpected',
+    error: { message: 'Internal server error', ...where, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } },
+  };
 }
 
 /**
@@ -72,7 +82,11 @@ export function maskError(formatted: GraphQLFormattedError, original?: unknown):
  * pg itself (`sqlTransaction`, a pool query).
  */
 export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; meta?: { code?: string; driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } }; message?: string };
+  const e = err as {
+    code?: string;
+    meta?: { code?: string; driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } };
+    message?: string;
+  };
   if (e?.code === 'P2002' || e?.code === '23505') return true;
   if (e?.meta?.code === '23505') return true;
   const cause = e?.meta?.driverAdapterError?.cause;
@@ -82,11 +96,17 @@ export function isUniqueViolation(err: unknown): boolean {
 /** Prisma's codes for a server it cannot reach or that went away, and for no pooled connection in time. */
 const UNAVAILABLE_PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 /** The pg adapter's kinds for the same. */
-const UNAVAILABLE_ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
 /** SQLSTATEs: class 08 (connection exception), 57P01–57P03 (shutting down, crashed, starting up), 53300 (too many connections). */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|53300)$/;
 /** What pg itself throws when its pool or client cannot get or keep a connection. */
-const UNAVAILABLE_MESSAGE = /timeout exceeded when trying to connect|Connection terminated|not queryable|ECONNREFUSED|ECONNRESET/;
+const UNAVAILABLE_MESSAGE =
+  /timeout exceeded when trying to connect|Connection terminated|not queryable|ECONNREFUSED|ECONNRESET/;
 
 /**
  * The database could not be reached or dropped the connection (down,
@@ -97,10 +117,19 @@ const UNAVAILABLE_MESSAGE = /timeout exceeded when trying to connect|Connection 
 export function isDatabaseUnavailable(err: unknown): boolean {
   // The error, then what it wraps (a few levels: causes can be cyclic).
   for (let e = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const x = e as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } }; message?: unknown };
-    if (typeof x.code === 'string' && (UNAVAILABLE_PRISMA_CODES.has(x.code) || UNAVAILABLE_SQLSTATE.test(x.code))) return true;
+    const x = e as {
+      code?: unknown;
+      meta?: { driverAdapterError?: { cause?: { originalCode?: string; kind?: string } } };
+      message?: unknown;
+    };
+    if (typeof x.code === 'string' && (UNAVAILABLE_PRISMA_CODES.has(x.code) || UNAVAILABLE_SQLSTATE.test(x.code)))
+      return true;
     const cause = x.meta?.driverAdapterError?.cause;
-    if (cause && (UNAVAILABLE_ADAPTER_KINDS.has(cause.kind ?? '') || UNAVAILABLE_SQLSTATE.test(cause.originalCode ?? ''))) return true;
+    if (
+      cause &&
+      (UNAVAILABLE_ADAPTER_KINDS.has(cause.kind ?? '') || UNAVAILABLE_SQLSTATE.test(cause.originalCode ?? ''))
+    )
+      return true;
     if (typeof x.message === 'string' && UNAVAILABLE_MESSAGE.test(x.message)) return true;
   }
   return false;

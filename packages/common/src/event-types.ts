@@ -5,7 +5,15 @@ import { z } from 'zod';
  * producers type against and consumers validate with. Fields may be added;
  * never renamed or removed.
  */
-const orderStatus = z.enum(['PENDING_PAYMENT', 'PENDING_SHIPMENT', 'SHIPPED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED', 'PAYMENT_FAILED']);
+const orderStatus = z.enum([
+  'PENDING_PAYMENT',
+  'PENDING_SHIPMENT',
+  'SHIPPED',
+  'IN_TRANSIT',
+  'DELIVERED',
+  'CANCELLED',
+  'PAYMENT_FAILED',
+]);
 const shipmentStatus = z.enum(['PROCESSING', 'SHIPPED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED']);
 const money = z.object({ amount: z.string(), currencyCode: z.string() });
 const stockItems = z.array(z.object({ productId: z.string().uuid(), quantity: z.number().int().positive() })).min(1);
@@ -15,7 +23,9 @@ export const EventSchemas = {
     orderId: z.string().uuid(),
     customerId: z.string(),
     customerEmail: z.string().nullable().optional(),
-    items: z.array(z.object({ productId: z.string().uuid(), quantity: z.number().int().positive(), unitPrice: z.string() })).min(1),
+    items: z
+      .array(z.object({ productId: z.string().uuid(), quantity: z.number().int().positive(), unitPrice: z.string() }))
+      .min(1),
     totalAmount: money,
     paymentToken: z.string(),
   }),
@@ -28,16 +38,34 @@ export const EventSchemas = {
     /** Id of the status-history entry (Query.orderStatusChange). */
     changeId: z.string().optional(),
   }),
-  'orders.cancelled': z.object({ orderId: z.string().uuid(), reason: z.string().nullable(), stockCommitted: z.boolean() }),
+  'orders.cancelled': z.object({
+    orderId: z.string().uuid(),
+    reason: z.string().nullable(),
+    stockCommitted: z.boolean(),
+  }),
   'payments.succeeded': z.object({ orderId: z.string().uuid(), paymentId: z.string().uuid(), amount: money }),
   'payments.failed': z.object({ orderId: z.string().uuid(), reason: z.string(), retryable: z.boolean() }),
-  'payments.refunded': z.object({ orderId: z.string().uuid(), paymentId: z.string().uuid(), amount: money, reason: z.string() }),
+  'payments.refunded': z.object({
+    orderId: z.string().uuid(),
+    paymentId: z.string().uuid(),
+    amount: money,
+    reason: z.string(),
+  }),
   'inventory.reserved': z.object({ orderId: z.string().uuid(), items: stockItems }),
   'inventory.released': z.object({ orderId: z.string().uuid(), items: stockItems, reason: z.string().optional() }),
   'inventory.committed': z.object({ orderId: z.string().uuid(), items: stockItems }),
   'inventory.returned': z.object({ orderId: z.string().uuid(), items: stockItems }),
-  'inventory.low_stock': z.object({ productId: z.string().uuid(), availableQuantity: z.number().int(), threshold: z.number().int() }),
-  'shipments.created': z.object({ shipmentId: z.string().uuid(), orderId: z.string().uuid(), trackingNumber: z.string(), carrier: z.string() }),
+  'inventory.low_stock': z.object({
+    productId: z.string().uuid(),
+    availableQuantity: z.number().int(),
+    threshold: z.number().int(),
+  }),
+  'shipments.created': z.object({
+    shipmentId: z.string().uuid(),
+    orderId: z.string().uuid(),
+    trackingNumber: z.string(),
+    carrier: z.string(),
+  }),
   'shipments.status_updated': z.object({
     shipmentId: z.string().uuid(),
     orderId: z.string().uuid(),

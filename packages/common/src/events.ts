@@ -34,7 +34,17 @@ export function createEvent<K extends EventType>({
   data: EventData<K>;
   version?: number;
 }): EventEnvelope<EventData<K>> {
-  return { id: randomUUID(), type, version, occurredAt: new Date().toISOString(), source, correlationId, causationId, traceparent, data };
+  return {
+    id: randomUUID(),
+    type,
+    version,
+    occurredAt: new Date().toISOString(),
+    source,
+    correlationId,
+    causationId,
+    traceparent,
+    data,
+  };
 }
 
 /**
@@ -43,11 +53,10 @@ export function createEvent<K extends EventType>({
  */
 export async function writeOutbox(tx: Sql, ...events: EventEnvelope[]): Promise<void> {
   if (events.length === 0) return;
-  await tx.query(`INSERT INTO outbox (id, subject, payload) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])`, [
-    events.map((e) => e.id),
-    events.map((e) => e.type),
-    events.map((e) => JSON.stringify(e)),
-  ]);
+  await tx.query(
+    `INSERT INTO outbox (id, subject, payload) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])`,
+    [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => JSON.stringify(e))],
+  );
   const written = writtenIn.get(tx);
   if (written) written.push(...events);
   else writtenIn.set(tx, [...events]);
@@ -71,7 +80,11 @@ export function eventsWrittenIn(tx: object): EventEnvelope[] {
  * in it handed to `onEvents` (the relay's `committed`: published at once).
  * Not called when the transaction wrote none.
  */
-export async function publishingTransaction<R>(db: object, fn: (tx: Sql) => Promise<R>, onEvents: (events: EventEnvelope[]) => void): Promise<R> {
+export async function publishingTransaction<R>(
+  db: object,
+  fn: (tx: Sql) => Promise<R>,
+  onEvents: (events: EventEnvelope[]) => void,
+): Promise<R> {
   let written: object = {};
   const result = await sqlTransaction(db, (tx) => {
     written = tx;

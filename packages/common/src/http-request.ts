@@ -26,7 +26,21 @@ export interface HttpAnswer {
  */
 export function httpRequest(
   url: string,
-  { method = 'GET', headers, body, agent, timeoutMs, signal }: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent: http.Agent; timeoutMs?: number; signal?: AbortSignal },
+  {
+    method = 'GET',
+    headers,
+    body,
+    agent,
+    timeoutMs,
+    signal,
+  }: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    agent: http.Agent;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
@@ -36,10 +50,19 @@ export function httpRequest(
       res.on('error', reject);
       res.on('end', () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') });
+        resolve({
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          rawHeaders: res.rawHeaders,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
       });
     });
-    if (timeoutMs !== undefined) timer = setTimeout(() => req.destroy(new Error(`no answer from ${new URL(url).pathname} within ${timeoutMs} ms`)), timeoutMs);
+    if (timeoutMs !== undefined)
+      timer = setTimeout(
+        () => req.destroy(new Error(`no answer from ${new URL(url).pathname} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err);

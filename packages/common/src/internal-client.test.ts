@@ -27,7 +27,12 @@ describe('internal client', () => {
   it('posts JSON with the service credential and returns the status and JSON answer, on one kept-alive connection', async () => {
     const seen: { path?: string; token?: string; body: unknown; socketPort: number }[] = [];
     const baseUrl = await serve((req, body, res) => {
-      seen.push({ path: req.url, token: req.headers[INTERNAL_TOKEN_HEADER] as string, body: JSON.parse(body), socketPort: req.socket.remotePort! });
+      seen.push({
+        path: req.url,
+        token: req.headers[INTERNAL_TOKEN_HEADER] as string,
+        body: JSON.parse(body),
+        socketPort: req.socket.remotePort!,
+      });
       res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ reason: 'taken' }));
     });
     const client = createInternalClient({ baseUrl, internalAuth, service: 'orders', scopes: ['internal:inventory'] });
@@ -46,7 +51,9 @@ describe('internal client', () => {
     const baseUrl = await serve(() => {}); // reads the request, never answers
     const client = createInternalClient({ baseUrl, internalAuth, service: 'orders', scopes: [], timeoutMs: 300 });
     const started = Date.now();
-    await expect(client.post('/reservations', {})).rejects.toThrow(/no answer from \/internal\/reservations within 300 ms/);
+    await expect(client.post('/reservations', {})).rejects.toThrow(
+      /no answer from \/internal\/reservations within 300 ms/,
+    );
     expect(Date.now() - started).toBeLessThan(3_000);
     client.close();
   });

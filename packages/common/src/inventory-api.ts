@@ -43,5 +43,10 @@ export const RESERVE_CALL_POLICY = { retries: 2, initialBackoffMs: 100, maxBacko
  */
 export function placeOrderWorstCaseMs(inventoryTimeoutMs: number): number {
   const { retries, maxBackoffMs } = RESERVE_CALL_POLICY;
-  return (retries + 1) * inventoryTimeoutMs + retries * maxBackoffMs + TRANSACTION_LIMITS.maxWait + TRANSACTION_LIMITS.timeout;
+  return (
+    (retries + 1) * inventoryTimeoutMs +
+    retries * maxBackoffMs +
+    TRANSACTION_LIMITS.maxWait +
+    TRANSACTION_LIMITS.timeout
+  );
 }

@@ -10,7 +10,10 @@ export type { Registry };
  * test system, which runs every service in one process, keeps them apart —
  * labelled with `service`, plus Node's default process metrics.
  */
-export function createMetricsRegistry(service: string, { defaultMetrics = true }: { defaultMetrics?: boolean } = {}): Registry {
+export function createMetricsRegistry(
+  service: string,
+  { defaultMetrics = true }: { defaultMetrics?: boolean } = {},
+): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   if (defaultMetrics) collectDefaultMetrics({ register: registry });
@@ -43,7 +46,10 @@ export interface SamplerOptions {
  * `minIntervalMs`, and a read that fails or outlasts `timeoutMs` leaves the
  * last value in place instead of failing or stalling the scrape.
  */
-export function createSampler<T>(read: () => Promise<T>, { timeoutMs = 1_000, minIntervalMs = 1_000 }: SamplerOptions = {}) {
+export function createSampler<T>(
+  read: () => Promise<T>,
+  { timeoutMs = 1_000, minIntervalMs = 1_000 }: SamplerOptions = {},
+) {
   let last: T | undefined;
   let readAt = 0;
   let pending: Promise<T | undefined> | null = null;
@@ -71,7 +77,12 @@ export function createSampler<T>(read: () => Promise<T>, { timeoutMs = 1_000, mi
 
 /** The part of a Prisma client a scrape-time query needs. */
 interface QueryClient {
-  $transaction<R>(fn: (tx: { $executeRawUnsafe(sql: string): Promise<number>; $queryRawUnsafe<T>(sql: string): Promise<T> }) => Promise<R>): Promise<R>;
+  $transaction<R>(
+    fn: (tx: {
+      $executeRawUnsafe(sql: string): Promise<number>;
+      $queryRawUnsafe<T>(sql: string): Promise<T>;
+    }) => Promise<R>,
+  ): Promise<R>;
 }
 
 /**
@@ -150,6 +161,7 @@ export function registerActiveSubscriptions(registry: Registry, active: () => nu
  * fetches entities): one timer per operation's top-level fields, not per
  * nested field, so it costs nothing on large lists.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- used by every subgraph's context type
 export function createResolverTimingPlugin(registry: Registry): ApolloServerPlugin<any> {
   const duration = new Histogram({
     name: 'graphql_resolver_duration_seconds',
@@ -178,7 +190,11 @@ export function createResolverTimingPlugin(registry: Registry): ApolloServerPlug
 }
 
 /** Unpublished outbox rows and the age of the oldest: the relay's backlog. */
-export function registerOutboxMetrics(registry: Registry, read: () => Promise<{ backlog: number; oldestAgeSeconds: number }>, options?: SamplerOptions) {
+export function registerOutboxMetrics(
+  registry: Registry,
+  read: () => Promise<{ backlog: number; oldestAgeSeconds: number }>,
+  options?: SamplerOptions,
+) {
   const sample = createSampler(read, options);
   new Gauge({
     name: 'outbox_backlog',
@@ -211,7 +227,11 @@ export interface ConsumerState {
 }
 
 /** Each durable consumer's state from JetStream consumer info, read at scrape time. */
-export function registerConsumerMetrics(registry: Registry, read: () => Promise<ConsumerState[]>, options?: SamplerOptions) {
+export function registerConsumerMetrics(
+  registry: Registry,
+  read: () => Promise<ConsumerState[]>,
+  options?: SamplerOptions,
+) {
   const sample = createSampler(read, options);
   const gauge = (name: string, help: string, pick: (s: ConsumerState) => number) =>
     new Gauge({
@@ -226,9 +246,21 @@ export function registerConsumerMetrics(registry: Registry, read: () => Promise<
         for (const s of states) this.set({ consumer: s.consumer }, pick(s));
       },
     });
-  gauge('jetstream_consumer_pending_messages', 'Messages of the consumer’s subject not yet delivered to it (lag)', (s) => s.pending);
-  gauge('jetstream_consumer_ack_pending_messages', 'Messages delivered to the consumer and not yet acknowledged (in progress or awaiting retry)', (s) => s.ackPending);
-  gauge('jetstream_consumer_redelivered_messages', 'Messages delivered more than once and not yet acknowledged (failing handlers retrying)', (s) => s.redelivered);
+  gauge(
+    'jetstream_consumer_pending_messages',
+    'Messages of the consumer’s subject not yet delivered to it (lag)',
+    (s) => s.pending,
+  );
+  gauge(
+    'jetstream_consumer_ack_pending_messages',
+    'Messages delivered to the consumer and not yet acknowledged (in progress or awaiting retry)',
+    (s) => s.ackPending,
+  );
+  gauge(
+    'jetstream_consumer_redelivered_messages',
+    'Messages delivered more than once and not yet acknowledged (failing handlers retrying)',
+    (s) => s.redelivered,
+  );
 }
 
 /** Messages in the dead-letter stream. */
@@ -246,7 +278,11 @@ export function registerDlqMetrics(registry: Registry, read: () => Promise<numbe
 }
 
 /** Orders per status, read from the orders database at scrape time. */
-export function registerOrdersByStatus(registry: Registry, read: () => Promise<{ status: string; count: number }[]>, options?: SamplerOptions) {
+export function registerOrdersByStatus(
+  registry: Registry,
+  read: () => Promise<{ status: string; count: number }[]>,
+  options?: SamplerOptions,
+) {
   const sample = createSampler(read, options);
   return new Gauge({
     name: 'orders_by_status',

@@ -69,7 +69,7 @@ export async function applyMigrations({
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`Migration ${name} failed: ${(err as Error).message}`);
+        throw new Error(`Migration ${name} failed: ${(err as Error).message}`, { cause: err });
       }
       applied.push(name);
       log?.info({ migration: name }, 'migration applied');

@@ -1,4 +1,12 @@
-import { connect, RetentionPolicy, StorageType, DiscardPolicy, type NatsConnection, type JetStreamClient, type StreamConfig } from 'nats';
+import {
+  connect,
+  RetentionPolicy,
+  StorageType,
+  DiscardPolicy,
+  type NatsConnection,
+  type JetStreamClient,
+  type StreamConfig,
+} from 'nats';
 import type { Logger } from './logger.ts';
 
 /**

@@ -31,7 +31,14 @@ export interface OutboxRelayOptions {
 /** Least age of the rows a timed relay round takes (see `loop`). */
 const POLL_MIN_AGE_MS = 1_000;
 
-export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 1_000, retainMs = 24 * 3600_000 }: OutboxRelayOptions) {
+export function createOutboxRelay({
+  db,
+  bus,
+  log,
+  batchSize = 200,
+  intervalMs = 1_000,
+  retainMs = 24 * 3600_000,
+}: OutboxRelayOptions) {
   const pool = sqlPool(db);
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -148,7 +155,9 @@ export function createOutboxRelay({ db, bus, log, batchSize = 200, intervalMs = 
       } while (again && !stopped);
       if (Date.now() - lastCleanup > 60_000) {
         lastCleanup = Date.now();
-        await pool.query(`DELETE FROM outbox WHERE published_at < now() - ($1::int * interval '1 millisecond')`, [retainMs]);
+        await pool.query(`DELETE FROM outbox WHERE published_at < now() - ($1::int * interval '1 millisecond')`, [
+          retainMs,
+        ]);
       }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'outbox relay round failed; retrying');

@@ -25,7 +25,8 @@ const TTL_MARGIN_MS = 5 * 60_000;
 export const revokedTokenKey = (jti: string) => `${REVOKED_KEY_PREFIX}${jti}`;
 
 /** KV keys allow letters, digits and `-_=/.`; our jtis are UUIDs, anything else is refused. */
-export const isRevocableTokenId = (jti: unknown): jti is string => typeof jti === 'string' && /^[A-Za-z0-9_=-]{1,128}$/.test(jti);
+export const isRevocableTokenId = (jti: unknown): jti is string =>
+  typeof jti === 'string' && /^[A-Za-z0-9_=-]{1,128}$/.test(jti);
 
 /**
  * Opens (creating when missing) the revocation bucket of this deployment and
@@ -33,7 +34,10 @@ export const isRevocableTokenId = (jti: unknown): jti is string => typeof jti ==
  *
  * @param accessTokenTtlSeconds The access-token lifetime; entries live this long plus five minutes.
  */
-export async function openRevocationBucket(bus: Bus, { accessTokenTtlSeconds, replicas = 1, log }: { accessTokenTtlSeconds: number; replicas?: number; log?: Logger }): Promise<KV> {
+export async function openRevocationBucket(
+  bus: Bus,
+  { accessTokenTtlSeconds, replicas = 1, log }: { accessTokenTtlSeconds: number; replicas?: number; log?: Logger },
+): Promise<KV> {
   const name = bus.stream('REVOCATIONS');
   const ttl = accessTokenTtlSeconds * 1000 + TTL_MARGIN_MS;
   const kv = await bus.js.views.kv(name, { history: 1, ttl, replicas });

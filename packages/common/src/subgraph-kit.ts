@@ -20,6 +20,9 @@ import { createOutboxRelay, type OutboxRelay } from './outbox.ts';
 import { startSubgraphServer } from './subgraph-server.ts';
 import type { Viewer } from './viewer.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a service registers handlers of every event and context type
+type AnyEventHandler = EventHandler<any, any>;
+
 /** The settings of every subgraph: base settings plus its port and database. */
 export function subgraphEnvSchema(name: string, defaultPort: number) {
   return baseEnvSchema.extend({
@@ -30,7 +33,10 @@ export function subgraphEnvSchema(name: string, defaultPort: number) {
   });
 }
 
-export function loadSubgraphConfig<S extends z.ZodType<z.infer<ReturnType<typeof subgraphEnvSchema>>>>(schema: S, env: NodeJS.ProcessEnv) {
+export function loadSubgraphConfig<S extends z.ZodType<z.infer<ReturnType<typeof subgraphEnvSchema>>>>(
+  schema: S,
+  env: NodeJS.ProcessEnv,
+) {
   const c = parseEnv(schema, env) as z.infer<S>;
   return { ...c, internalAuthSecret: resolveInternalSecret(c.NODE_ENV, c.INTERNAL_AUTH_SECRET) };
 }
@@ -86,7 +92,7 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
     relay: OutboxRelay | null;
     internalAuth: InternalAuth;
     /** A durable consumer of this service for one saga handler. */
-    consumer: (handler: EventHandler<any, any>, options?: { maxDeliver?: number; concurrency?: number }) => EventConsumer;
+    consumer: (handler: AnyEventHandler, options?: { maxDeliver?: number; concurrency?: number }) => EventConsumer;
     /** This service's metrics registry (GET /metrics), for the service's own metrics. */
     metrics: Registry;
   }) => SubgraphParts<Ctx> | Promise<SubgraphParts<Ctx>>;
@@ -95,7 +101,14 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
   const database = db();
   const bus =
     publishesEvents || usesNats
-      ? await connectBus({ url: config.NATS_URL, prefix: config.NATS_PREFIX, name, log, replicas: config.NATS_REPLICAS, ...(publishesEvents ? {} : { streams: [] }) })
+      ? await connectBus({
+          url: config.NATS_URL,
+          prefix: config.NATS_PREFIX,
+          name,
+          log,
+          replicas: config.NATS_REPLICAS,
+          ...(publishesEvents ? {} : { streams: [] }),
+        })
       : null;
   const relay = bus && publishesEvents ? createOutboxRelay({ db: database, bus, log }) : null;
   const internalAuth = createInternalAuth({ secret: config.internalAuthSecret, issuer: name });
@@ -104,9 +117,19 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
   // Half the pool for the consumers' transactions at most: the rest stays free for requests (placeOrder) however
   // long the backlog. Without it, 6 consumers × 8 messages in flight queue for the same 10 connections as the API.
   const transactionSlots = pLimit(Math.max(1, Math.floor(config.DB_POOL_SIZE / 2)));
-  const consumer = (handler: EventHandler<any, any>, options: { maxDeliver?: number; concurrency?: number } = {}) => {
+  const consumer = (handler: AnyEventHandler, options: { maxDeliver?: number; concurrency?: number } = {}) => {
     if (!bus) throw new Error(`${name} consumes events: set publishesEvents`);
-    const c = createEventConsumer({ bus, db: database, log, service: name, handler, onPublished: relay?.committed, retryScale: config.SAGA_RETRY_SCALE, transactionSlots, ...options });
+    const c = createEventConsumer({
+      bus,
+      db: database,
+      log,
+      service: name,
+      handler,
+      onPublished: relay?.committed,
+      retryScale: config.SAGA_RETRY_SCALE,
+      transactionSlots,
+      ...options,
+    });
     consumers.push(c);
     return c;
   };
@@ -125,14 +148,22 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
       Promise.all(
         consumers.map(async (c) => {
           const info = await c.info();
-          return { consumer: c.name, pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+          return {
+            consumer: c.name,
+            pending: info.num_pending,
+            ackPending: info.num_ack_pending,
+            redelivered: info.num_redelivered,
+          };
         }),
       ),
     );
   }
   if (bus && publishesEvents) {
     const dlqStream = bus.stream('DLQ');
-    registerDlqMetrics(metrics, async () => (await (await bus.nc.jetstreamManager({ checkAPI: false })).streams.info(dlqStream)).state.messages);
+    registerDlqMetrics(
+      metrics,
+      async () => (await (await bus.nc.jetstreamManager({ checkAPI: false })).streams.info(dlqStream)).state.messages,
+    );
   }
   const server = await startSubgraphServer<Ctx>(
     {

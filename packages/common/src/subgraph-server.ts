@@ -64,7 +64,10 @@ export async function startSubgraphServer<Ctx extends object>(
     // runService owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
     // No Apollo Studio here: inline traces would only cost time on every request.
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ...(opts.metrics ? [createResolverTimingPlugin(opts.metrics)] : [])],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ...(opts.metrics ? [createResolverTimingPlugin(opts.metrics)] : []),
+    ],
     // Only the gateway calls us, with JSON POSTs behind a token.
     csrfPrevention: false,
     formatError(formatted, error) {
@@ -72,7 +75,11 @@ export async function startSubgraphServer<Ctx extends object>(
       const original = (error as { originalError?: unknown })?.originalError ?? error;
       const { masked, error: out } = maskError(formatted, original);
       if (masked === 'unexpected') log.error({ err: original }, 'unexpected error');
-      if (masked === 'unavailable') log.warn({ err: (original as Error).message, path: formatted.path }, 'database unavailable; answered SERVICE_UNAVAILABLE');
+      if (masked === 'unavailable')
+        log.warn(
+          { err: (original as Error).message, path: formatted.path },
+          'database unavailable; answered SERVICE_UNAVAILABLE',
+        );
       return out;
     },
   });
@@ -87,7 +94,9 @@ export async function startSubgraphServer<Ctx extends object>(
   });
   if (opts.metrics) app.get('/metrics', metricsHandler(opts.metrics));
   // Everything after this runs in the caller's trace (the gateway's or a sibling's traceparent).
-  app.use((req: Request, _res: Response, next: NextFunction) => withTraceparent(traceparentForRequest(req.headers[TRACEPARENT_HEADER]), next));
+  app.use((req: Request, _res: Response, next: NextFunction) =>
+    withTraceparent(traceparentForRequest(req.headers[TRACEPARENT_HEADER]), next),
+  );
 
   const authenticate = async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -99,9 +108,14 @@ export async function startSubgraphServer<Ctx extends object>(
     }
   };
 
-  app.use('/graphql', authenticate, express.json({ limit: '1mb' }), expressMiddleware(apollo, {
-    context: async ({ req }) => opts.context(req.viewer ?? null),
-  }));
+  app.use(
+    '/graphql',
+    authenticate,
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => opts.context(req.viewer ?? null),
+    }),
+  );
 
   if (opts.internalRoutes) {
     const router = express.Router();
@@ -118,7 +132,10 @@ export async function startSubgraphServer<Ctx extends object>(
     // The service's database down or restarting: 503, retry later (an OAuth client reads `temporarily_unavailable`).
     if (isDatabaseUnavailable(err)) {
       log.warn({ err: err.message }, 'request failed: database unavailable');
-      res.set('Retry-After', '5').status(503).json({ error: 'temporarily_unavailable', error_description: DATABASE_UNAVAILABLE_MESSAGE });
+      res
+        .set('Retry-After', '5')
+        .status(503)
+        .json({ error: 'temporarily_unavailable', error_description: DATABASE_UNAVAILABLE_MESSAGE });
       return;
     }
     log.error({ err }, 'request failed');
@@ -176,8 +193,19 @@ export function createInternalClient({
   return {
     async post<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
       const payload = JSON.stringify(body);
-      const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(self), ...traceHeaders() };
-      const answer = await httpRequest(`${baseUrl}/internal${path}`, { method: 'POST', headers, body: payload, agent, timeoutMs });
+      const headers = {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(payload)),
+        [INTERNAL_TOKEN_HEADER]: await internalAuth.sign(self),
+        ...traceHeaders(),
+      };
+      const answer = await httpRequest(`${baseUrl}/internal${path}`, {
+        method: 'POST',
+        headers,
+        body: payload,
+        agent,
+        timeoutMs,
+      });
       let json: T;
       try {
         json = JSON.parse(answer.body) as T;

@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { createEvent } from './events.ts';
-import { createTraceparent, currentTraceparent, parseTraceparent, runInTrace, traceHeaders, traceparentForRequest, withTraceparent } from './trace-context.ts';
+import {
+  createTraceparent,
+  currentTraceparent,
+  parseTraceparent,
+  runInTrace,
+  traceHeaders,
+  traceparentForRequest,
+  withTraceparent,
+} from './trace-context.ts';
 
 const CALLER = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 describe('trace context', () => {
   it('accepts valid traceparents and refuses the rest', () => {
-    expect(parseTraceparent(CALLER)).toEqual({ traceId: '0af7651916cd43dd8448eb211c80319c', parentId: 'b7ad6b7169203331', flags: '01' });
+    expect(parseTraceparent(CALLER)).toEqual({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      parentId: 'b7ad6b7169203331',
+      flags: '01',
+    });
     // A later version may append fields; version 00 may not.
     expect(parseTraceparent(`cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future`)).not.toBeNull();
     for (const bad of [
@@ -34,12 +46,24 @@ describe('trace context', () => {
 
   it('carries the trace into outgoing headers and new events, and nowhere outside a trace', async () => {
     expect(traceHeaders()).toEqual({});
-    expect(createEvent({ type: 'orders.cancelled', source: 't', correlationId: 'c', data: { orderId: 'o', reason: 'r', stockCommitted: false } as never }).traceparent).toBeNull();
+    expect(
+      createEvent({
+        type: 'orders.cancelled',
+        source: 't',
+        correlationId: 'c',
+        data: { orderId: 'o', reason: 'r', stockCommitted: false } as never,
+      }).traceparent,
+    ).toBeNull();
 
     await withTraceparent(createTraceparent(CALLER), async () => {
       await new Promise((r) => setTimeout(r, 1));
       expect(traceHeaders().traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-/);
-      const event = createEvent({ type: 'orders.cancelled', source: 't', correlationId: 'c', data: { orderId: 'o', reason: 'r', stockCommitted: false } as never });
+      const event = createEvent({
+        type: 'orders.cancelled',
+        source: 't',
+        correlationId: 'c',
+        data: { orderId: 'o', reason: 'r', stockCommitted: false } as never,
+      });
       expect(event.traceparent).toBe(currentTraceparent());
     });
 

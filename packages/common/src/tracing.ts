@@ -15,13 +15,22 @@ const UNTRACED = /^\/(health\/|metrics$)/;
  * (`OTEL_SERVICE_NAME`, `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_TRACES_SAMPLER`…).
  */
 export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv): Promise<boolean> {
-  if (!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) || env.OTEL_SDK_DISABLED === 'true') return false;
+  if (!(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) || env.OTEL_SDK_DISABLED === 'true')
+    return false;
 
   // ESM modules are instrumented through this loader hook (CommonJS ones through require).
   const { register } = await import('node:module');
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
 
-  const [api, { NodeSDK }, { OTLPTraceExporter }, { HttpInstrumentation }, { ExpressInstrumentation }, { PgInstrumentation }, { UndiciInstrumentation }] = await Promise.all([
+  const [
+    api,
+    { NodeSDK },
+    { OTLPTraceExporter },
+    { HttpInstrumentation },
+    { ExpressInstrumentation },
+    { PgInstrumentation },
+    { UndiciInstrumentation },
+  ] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/exporter-trace-otlp-http'),
@@ -34,7 +43,8 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv):
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME || serviceName,
     traceExporter: new OTLPTraceExporter({
-      url: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || `${env.OTEL_EXPORTER_OTLP_ENDPOINT!.replace(/\/+$/, '')}/v1/traces`,
+      url:
+        env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || `${env.OTEL_EXPORTER_OTLP_ENDPOINT!.replace(/\/+$/, '')}/v1/traces`,
     }),
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => UNTRACED.test(req.url ?? '') }),
@@ -54,7 +64,9 @@ export async function startTracing(serviceName: string, env: NodeJS.ProcessEnv):
       return `00-${c.traceId}-${c.spanId}-${c.traceFlags & api.TraceFlags.SAMPLED ? '01' : '00'}`;
     },
     inSpan(name, parent, fn) {
-      const parentContext = parent ? api.propagation.extract(api.ROOT_CONTEXT, { traceparent: parent }) : api.ROOT_CONTEXT;
+      const parentContext = parent
+        ? api.propagation.extract(api.ROOT_CONTEXT, { traceparent: parent })
+        : api.ROOT_CONTEXT;
       return tracer.startActiveSpan(name, { kind: api.SpanKind.CONSUMER }, parentContext, async (span) => {
         try {
           return await fn();

@@ -22,7 +22,11 @@ function parseHeader(raw: string, name: string): string | undefined {
  * as `.eml` files under `dir` when given. The development default for
  * customer emails (`npm start`), and the real SMTP peer of the tests.
  */
-export async function startMailSink({ port = 0, dir, host = '127.0.0.1' }: { port?: number; dir?: string; host?: string } = {}) {
+export async function startMailSink({
+  port = 0,
+  dir,
+  host = '127.0.0.1',
+}: { port?: number; dir?: string; host?: string } = {}) {
   if (dir) mkdirSync(dir, { recursive: true });
   const messages: SunkMail[] = [];
   let refusing = false;

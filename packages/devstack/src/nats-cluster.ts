@@ -35,8 +35,24 @@ export interface NatsClusterOptions {
   log?: (line: string) => void;
 }
 
-function config({ name, port, clusterPort, monitorPort, storeDir, clusterName, routes, syncAlways }: {
-  name: string; port: number; clusterPort: number; monitorPort: number; storeDir: string; clusterName: string; routes: number[]; syncAlways: boolean;
+function config({
+  name,
+  port,
+  clusterPort,
+  monitorPort,
+  storeDir,
+  clusterName,
+  routes,
+  syncAlways,
+}: {
+  name: string;
+  port: number;
+  clusterPort: number;
+  monitorPort: number;
+  storeDir: string;
+  clusterName: string;
+  routes: number[];
+  syncAlways: boolean;
 }) {
   return [
     `server_name: ${name}`,
@@ -96,7 +112,19 @@ export async function startNatsCluster({ dir, ports, name: clusterName = 'orderf
     const storeDir = join(dir, name);
     mkdirSync(storeDir, { recursive: true });
     const configFile = join(dir, `${name}.conf`);
-    writeFileSync(configFile, config({ name, port, clusterPort: clusterPorts[i], monitorPort: monitorPorts[i], storeDir, clusterName, routes: clusterPorts, syncAlways }));
+    writeFileSync(
+      configFile,
+      config({
+        name,
+        port,
+        clusterPort: clusterPorts[i],
+        monitorPort: monitorPorts[i],
+        storeDir,
+        clusterName,
+        routes: clusterPorts,
+        syncAlways,
+      }),
+    );
     let child: ChildProcess | null = null;
     const node: NatsClusterNode = {
       name,
@@ -114,7 +142,7 @@ export async function startNatsCluster({ dir, ports, name: clusterName = 'orderf
           await waitFor(`nats-server ${name}`, () => portAnswers(port), { child });
         } catch (err) {
           await stopChild(spawned.child);
-          throw new Error(`${(err as Error).message}\n${spawned.tail.join('\n')}`);
+          throw new Error(`${(err as Error).message}\n${spawned.tail.join('\n')}`, { cause: err });
         }
       },
       async kill() {
@@ -138,7 +166,14 @@ export async function startNatsCluster({ dir, ports, name: clusterName = 'orderf
       'NATS cluster',
       async () => {
         const up = nodes.filter((n) => n.running());
-        const ok = await Promise.all(up.map((n) => fetch(`http://127.0.0.1:${n.monitorPort}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false)));
+        const ok = await Promise.all(
+          up.map((n) =>
+            fetch(`http://127.0.0.1:${n.monitorPort}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+        );
         return up.length > 0 && ok.every(Boolean);
       },
       { timeoutMs },
@@ -164,7 +199,9 @@ export async function startNatsCluster({ dir, ports, name: clusterName = 'orderf
     async routes(): Promise<Record<string, number>> {
       const out: Record<string, number> = {};
       for (const n of nodes.filter((x) => x.running())) {
-        const body = (await fetch(`http://127.0.0.1:${n.monitorPort}/routez`).then((r) => r.json())) as { num_routes?: number };
+        const body = (await fetch(`http://127.0.0.1:${n.monitorPort}/routez`).then((r) => r.json())) as {
+          num_routes?: number;
+        };
         out[n.name] = body.num_routes ?? 0;
       }
       return out;

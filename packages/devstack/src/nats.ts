@@ -23,7 +23,10 @@ export function ensureNatsServer(log: (line: string) => void = console.log): str
   if (process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
     log('nats-server not found: installing Debian package nats-server (apt-get)…');
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'nats-server'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'nats-server'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     const installed = findNatsServer();
     if (installed) return installed;
   }
@@ -33,15 +36,25 @@ export function ensureNatsServer(log: (line: string) => void = console.log): str
   );
 }
 
-export async function startNats({ storeDir, port, log }: { storeDir: string; port: number; log?: (line: string) => void }) {
+export async function startNats({
+  storeDir,
+  port,
+  log,
+}: {
+  storeDir: string;
+  port: number;
+  log?: (line: string) => void;
+}) {
   const bin = ensureNatsServer(log);
   mkdirSync(storeDir, { recursive: true });
-  const { child, tail } = spawnKept(bin, ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)], { echo: log });
+  const { child, tail } = spawnKept(bin, ['-js', '-sd', storeDir, '-a', '127.0.0.1', '-p', String(port)], {
+    echo: log,
+  });
   try {
     await waitFor('nats-server', () => portAnswers(port), { child });
   } catch (err) {
     await stopChild(child);
-    throw new Error(`${(err as Error).message}\n${tail.join('\n')}`);
+    throw new Error(`${(err as Error).message}\n${tail.join('\n')}`, { cause: err });
   }
   return { url: `nats://127.0.0.1:${port}`, port, child, stop: () => stopChild(child, 'SIGTERM') };
 }

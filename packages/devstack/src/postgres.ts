@@ -31,7 +31,9 @@ function postgresUser(): { uid: number; gid: number } | undefined {
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
     return { uid, gid };
   } catch {
-    throw new Error('Running as root, PostgreSQL needs an unprivileged "postgres" user (useradd -r postgres), or run as a normal user');
+    throw new Error(
+      'Running as root, PostgreSQL needs an unprivileged "postgres" user (useradd -r postgres), or run as a normal user',
+    );
   }
 }
 
@@ -66,10 +68,14 @@ export async function startPostgres({ dataDir, port, ephemeral = false, settings
   const socketDir = join(dataDir, 'run');
   if (owner) chownTree(dataDir, owner);
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
-    execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-instructions'], {
-      stdio: 'pipe',
-      ...(owner ?? {}),
-    });
+    execFileSync(
+      join(bin, 'initdb'),
+      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-instructions'],
+      {
+        stdio: 'pipe',
+        ...(owner ?? {}),
+      },
+    );
   }
   mkdirSync(socketDir, { recursive: true });
   if (owner) chownSync(socketDir, owner.uid, owner.gid);
@@ -82,7 +88,10 @@ export async function startPostgres({ dataDir, port, ephemeral = false, settings
     ...(ephemeral ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
     ...extra,
   ];
-  const { child, tail } = spawnKept(join(bin, 'postgres'), ['-D', dataDir, ...settings.flatMap((s) => ['-c', s])], { ...(owner ?? {}), echo: log });
+  const { child, tail } = spawnKept(join(bin, 'postgres'), ['-D', dataDir, ...settings.flatMap((s) => ['-c', s])], {
+    ...(owner ?? {}),
+    echo: log,
+  });
   const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   try {
     await waitFor(
@@ -97,7 +106,7 @@ export async function startPostgres({ dataDir, port, ephemeral = false, settings
     );
   } catch (err) {
     await stopChild(child);
-    throw new Error(`${(err as Error).message}\n${tail.join('\n')}`);
+    throw new Error(`${(err as Error).message}\n${tail.join('\n')}`, { cause: err });
   }
   return {
     /** URL of the server's maintenance database; swap the path for a service's own. */

@@ -32,9 +32,18 @@ export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuer
     // Revocations go to every gateway on a NATS KV bucket.
     usesNats: true,
     async setup({ db, bus }) {
-      kv = await openRevocationBucket(bus!, { accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, replicas: config.NATS_REPLICAS, log });
+      kv = await openRevocationBucket(bus!, {
+        accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+        replicas: config.NATS_REPLICAS,
+        log,
+      });
       const passwords = createPasswordHasher({ cost: config.PASSWORD_HASH_COST });
-      keys = createSigningKeyStore({ db, secret: config.signingKeySecret, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS, log });
+      keys = createSigningKeyStore({
+        db,
+        secret: config.signingKeySecret,
+        accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+        log,
+      });
       // Before the first request: the first start creates the signing key, and clients can get tokens at once.
       await keys.current();
       const clients = createClientService({ db, passwords });
@@ -57,7 +66,14 @@ export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuer
         resolvers,
         context: (viewer) => ({ viewer, accounts }),
         workers: [relay, createHousekeeping({ db, keys, log })],
-        internalRoutes: oauthRoutes({ clients, tokens, keys, log, issuer: config.OAUTH_ISSUER, accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS }),
+        internalRoutes: oauthRoutes({
+          clients,
+          tokens,
+          keys,
+          log,
+          issuer: config.OAUTH_ISSUER,
+          accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+        }),
       };
     },
   });

@@ -11,12 +11,17 @@ describe('auth configuration', () => {
       ['ops-console', 'ops-console-dev-secret', 6000],
       ['delivery-partner', 'delivery-partner-dev-secret', 1200],
     ]);
-    expect(c.clients.find((x) => x.id === 'delivery-partner')!.allowedScopes).toEqual(['shipments:read', 'shipments:write']);
+    expect(c.clients.find((x) => x.id === 'delivery-partner')!.allowedScopes).toEqual([
+      'shipments:read',
+      'shipments:write',
+    ]);
   });
 
   it('has no development client or secret in production', () => {
     expect(loadConfig(production).clients).toEqual([]);
-    expect(() => loadConfig({ ...production, SIGNING_KEY_SECRET: undefined })).toThrow(/SIGNING_KEY_SECRET: required in production/);
+    expect(() => loadConfig({ ...production, SIGNING_KEY_SECRET: undefined })).toThrow(
+      /SIGNING_KEY_SECRET: required in production/,
+    );
     // Empty (compose's ${VAR:-}) is the same as unset.
     expect(loadConfig({ ...production, STOREFRONT_CLIENT_SECRET: '' }).clients).toEqual([]);
   });
@@ -24,12 +29,18 @@ describe('auth configuration', () => {
   it('registers a production client only with a secret from the environment', () => {
     const c = loadConfig({ ...production, OPS_CONSOLE_CLIENT_SECRET: 'a-real-secret-from-the-vault' });
     expect(c.clients.map((x) => [x.id, x.secret])).toEqual([['ops-console', 'a-real-secret-from-the-vault']]);
-    expect(() => loadConfig({ ...production, OPS_CONSOLE_CLIENT_SECRET: 'short' })).toThrow(/OPS_CONSOLE_CLIENT_SECRET/);
+    expect(() => loadConfig({ ...production, OPS_CONSOLE_CLIENT_SECRET: 'short' })).toThrow(
+      /OPS_CONSOLE_CLIENT_SECRET/,
+    );
   });
 
   it('takes per-client rate limits', () => {
     const c = loadConfig({ OAUTH_CLIENT_RATE_LIMITS: 'delivery-partner=30, storefront=100' });
-    expect(Object.fromEntries(c.clients.map((x) => [x.id, x.rateLimitPerMinute]))).toEqual({ storefront: 100, 'ops-console': 6000, 'delivery-partner': 30 });
+    expect(Object.fromEntries(c.clients.map((x) => [x.id, x.rateLimitPerMinute]))).toEqual({
+      storefront: 100,
+      'ops-console': 6000,
+      'delivery-partner': 30,
+    });
     expect(() => loadConfig({ OAUTH_CLIENT_RATE_LIMITS: 'nobody=5' })).toThrow(/OAUTH_CLIENT_RATE_LIMITS/);
     expect(() => loadConfig({ OAUTH_CLIENT_RATE_LIMITS: 'storefront=0' })).toThrow(/OAUTH_CLIENT_RATE_LIMITS/);
   });

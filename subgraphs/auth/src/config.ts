@@ -9,7 +9,11 @@ const schema = subgraphEnvSchema('auth', 4001)
   .extend(accessTokenEnvSchema.shape)
   .extend({
     /** Refresh-token lifetime in seconds. Default 30 days (the issue's). */
-    REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 24 * 3600),
+    REFRESH_TOKEN_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(30 * 24 * 3600),
     /**
      * Encrypts the private signing keys at rest (a key is derived from it
      * with HKDF). A fixed development value is used outside production;
@@ -42,10 +46,16 @@ const schema = subgraphEnvSchema('auth', 4001)
       .default('')
       .transform((raw, ctx) => {
         const limits: Partial<Record<SeedClientId, number>> = {};
-        for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+        for (const part of raw
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)) {
           const m = /^([a-z-]+)=(\d{1,7})$/.exec(part);
           if (!m || !(m[1] in SEED_CLIENTS) || Number(m[2]) < 1) {
-            ctx.addIssue({ code: 'custom', message: `"${part}" is not <client>=<requests per minute> for a registered client` });
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${part}" is not <client>=<requests per minute> for a registered client`,
+            });
             return z.NEVER;
           }
           limits[m[1] as SeedClientId] = Number(m[2]);
@@ -63,7 +73,8 @@ export const envSchema = schema;
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const c = loadSubgraphConfig(schema, env);
   const production = c.NODE_ENV === 'production';
-  if (production && !c.SIGNING_KEY_SECRET) throw new Error('Invalid configuration:\n  SIGNING_KEY_SECRET: required in production');
+  if (production && !c.SIGNING_KEY_SECRET)
+    throw new Error('Invalid configuration:\n  SIGNING_KEY_SECRET: required in production');
   const given: Record<SeedClientId, string | undefined> = {
     storefront: c.STOREFRONT_CLIENT_SECRET,
     'ops-console': c.OPS_CONSOLE_CLIENT_SECRET,

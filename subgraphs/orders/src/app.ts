@@ -11,7 +11,13 @@ import { createInventoryClient } from './service/inventory-client.ts';
 import { createOrderService } from './service/order-service.ts';
 import { createShipmentsClient } from './service/shipments-client.ts';
 import { createMailer, notificationHandlers } from './events/notifications.ts';
-import { onPaymentFailed, onPaymentSucceeded, onShipmentCancelled, onShipmentStatusUpdated, paymentWorker } from './events/saga-handlers.ts';
+import {
+  onPaymentFailed,
+  onPaymentSucceeded,
+  onShipmentCancelled,
+  onShipmentStatusUpdated,
+  paymentWorker,
+} from './events/saga-handlers.ts';
 
 export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graphql', import.meta.url)), 'utf8'));
 
@@ -36,7 +42,12 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
           `SELECT s::text AS status, count(o.status)::int AS count FROM unnest(enum_range(NULL::order_status)) s LEFT JOIN orders o ON o.status = s GROUP BY s`,
         ),
       );
-      const inventory = createInventoryClient({ baseUrl: config.PRODUCTS_URL, internalAuth, log, timeoutMs: config.INVENTORY_TIMEOUT_MS });
+      const inventory = createInventoryClient({
+        baseUrl: config.PRODUCTS_URL,
+        internalAuth,
+        log,
+        timeoutMs: config.INVENTORY_TIMEOUT_MS,
+      });
       const shipments = createShipmentsClient({ baseUrl: config.SHIPMENTS_URL, internalAuth });
       const orders = createOrderService({ db, inventory, shipments, log, onEvents: relay?.committed });
       const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
@@ -49,7 +60,13 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
           consumer(onShipmentStatusUpdated, { maxDeliver: 30 }),
           consumer(onShipmentCancelled, { maxDeliver: 30 }),
           // Workers stop in reverse order: the SMTP pool closes after the email consumers have stopped.
-          { init: async () => {}, start() {}, async stop() { mailer.close(); } },
+          {
+            init: async () => {},
+            start() {},
+            async stop() {
+              mailer.close();
+            },
+          },
           consumer(emails.received, { maxDeliver: 30, concurrency: 4 }),
           consumer(emails.statusChanged, { maxDeliver: 30, concurrency: 4 }),
         ],

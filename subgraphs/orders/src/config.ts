@@ -1,18 +1,23 @@
 import { z } from 'zod';
 import { checkReservationTiming, loadSubgraphConfig, reservationEnvSchema, subgraphEnvSchema } from '@orderflow/common';
 
-const schema = subgraphEnvSchema('orders', 4003).extend({
-  PRODUCTS_URL: z.string().url().default('http://127.0.0.1:4002'),
-  SHIPMENTS_URL: z.string().url().default('http://127.0.0.1:4004'),
-  // INVENTORY_TIMEOUT_MS (one reservation call) and RESERVATION_DEADLINE_MS (read to check that
-  // products' sweeper cannot release a reservation this service may still be confirming).
-  ...reservationEnvSchema.shape,
-  /** Share of tok_visa payments that fail at random, for load tests. Default 0. */
-  PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
-  /** Where customer emails go. Default: the local sink `npm start` runs. */
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').default('smtp://127.0.0.1:2525'),
-  MAIL_FROM: z.string().default('orderflow <orders@orderflow.local>'),
-}).superRefine(checkReservationTiming);
+const schema = subgraphEnvSchema('orders', 4003)
+  .extend({
+    PRODUCTS_URL: z.string().url().default('http://127.0.0.1:4002'),
+    SHIPMENTS_URL: z.string().url().default('http://127.0.0.1:4004'),
+    // INVENTORY_TIMEOUT_MS (one reservation call) and RESERVATION_DEADLINE_MS (read to check that
+    // products' sweeper cannot release a reservation this service may still be confirming).
+    ...reservationEnvSchema.shape,
+    /** Share of tok_visa payments that fail at random, for load tests. Default 0. */
+    PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+    /** Where customer emails go. Default: the local sink `npm start` runs. */
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+      .default('smtp://127.0.0.1:2525'),
+    MAIL_FROM: z.string().default('orderflow <orders@orderflow.local>'),
+  })
+  .superRefine(checkReservationTiming);
 
 export type OrdersConfig = ReturnType<typeof loadConfig>;
 /** Every variable this service reads (test/compose.test.ts checks docker-compose.yml against it). */

@@ -1,7 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TRANSACTION_LIMITS, applyMigrations, createEvent, eventsWrittenIn, publishingTransaction, sqlPool, sqlTransaction, writeOutbox, type EventEnvelope, type Sql } from '@orderflow/common';
+import {
+  TRANSACTION_LIMITS,
+  applyMigrations,
+  createEvent,
+  eventsWrittenIn,
+  publishingTransaction,
+  sqlPool,
+  sqlTransaction,
+  writeOutbox,
+  type EventEnvelope,
+  type Sql,
+} from '@orderflow/common';
 import { createDb, type Db } from '../src/db.ts';
 
 // The plain-SQL transactions of the hot paths (packages/common/src/db.ts), on a
@@ -11,13 +22,23 @@ describe('sqlTransaction', () => {
   let db: Db;
   beforeAll(async () => {
     const url = `postgresql://postgres@127.0.0.1:${inject('postgresPort')}/orders_sqltx_${randomBytes(4).toString('hex')}`;
-    await applyMigrations({ databaseUrl: url, migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)) });
+    await applyMigrations({
+      databaseUrl: url,
+      migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
+    });
     db = createDb(url, { poolSize: 1 });
   });
   afterAll(async () => db?.$disconnect());
 
-  const event = () => createEvent({ type: 'orders.cancelled', source: 'orders', correlationId: randomUUID(), data: { orderId: randomUUID(), reason: 'test', stockCommitted: false } });
-  const outboxHas = async (id: string) => (await sqlPool(db).query('SELECT 1 FROM outbox WHERE id = $1::uuid', [id])).rowCount === 1;
+  const event = () =>
+    createEvent({
+      type: 'orders.cancelled',
+      source: 'orders',
+      correlationId: randomUUID(),
+      data: { orderId: randomUUID(), reason: 'test', stockCommitted: false },
+    });
+  const outboxHas = async (id: string) =>
+    (await sqlPool(db).query('SELECT 1 FROM outbox WHERE id = $1::uuid', [id])).rowCount === 1;
 
   it('commits what fn wrote, and reports only the events of its own transaction on a reused connection', async () => {
     const first = event();

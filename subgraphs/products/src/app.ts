@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import { createInternalClient, createLogger, createReservationFailures, isUuid, startSubgraph, type Logger } from '@orderflow/common';
+import {
+  createInternalClient,
+  createLogger,
+  createReservationFailures,
+  isUuid,
+  startSubgraph,
+  type Logger,
+} from '@orderflow/common';
 import type { ProductsConfig } from './config.ts';
 import type { ProductsContext } from './context.ts';
 import { createDb } from './db.ts';
@@ -16,11 +23,17 @@ export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graph
 
 const reserveBody = z.object({
   orderId: z.string().refine(isUuid),
-  items: z.array(z.object({ productId: z.string().refine(isUuid), quantity: z.number().int().min(1).max(1000) })).min(1).max(50),
+  items: z
+    .array(z.object({ productId: z.string().refine(isUuid), quantity: z.number().int().min(1).max(1000) }))
+    .min(1)
+    .max(50),
 });
 const releaseBody = z.object({ orderId: z.string().refine(isUuid), reason: z.string().max(500) });
 
-export async function startProducts(config: ProductsConfig, opts: { log?: Logger; onQuery?: (sql: string) => void } = {}) {
+export async function startProducts(
+  config: ProductsConfig,
+  opts: { log?: Logger; onQuery?: (sql: string) => void } = {},
+) {
   const log = opts.log ?? createLogger('products', config.LOG_LEVEL);
   let sweeper!: ReturnType<typeof createReservationSweeper>;
   const running = await startSubgraph<ReturnType<typeof createDb>, ProductsContext>({
@@ -34,7 +47,12 @@ export async function startProducts(config: ProductsConfig, opts: { log?: Logger
       const reservationFailures = createReservationFailures(metrics);
       const catalog = createCatalogService({ db });
       const inventory = createInventoryService({ db, log, onEvents: relay?.committed });
-      const orders = createInternalClient({ baseUrl: config.ORDERS_URL, internalAuth, service: 'products', scopes: ['internal:orders'] });
+      const orders = createInternalClient({
+        baseUrl: config.ORDERS_URL,
+        internalAuth,
+        service: 'products',
+        scopes: ['internal:orders'],
+      });
       sweeper = createReservationSweeper({
         inventory,
         log,
@@ -50,10 +68,7 @@ export async function startProducts(config: ProductsConfig, opts: { log?: Logger
         typeDefs,
         resolvers,
         context: (viewer) => ({ viewer, catalog, inventory, loaders: { product: catalog.createProductLoader() } }),
-        workers: [
-          sweeper,
-          ...inventoryHandlers(inventory).map((handler) => consumer(handler)),
-        ],
+        workers: [sweeper, ...inventoryHandlers(inventory).map((handler) => consumer(handler))],
         internalRoutes(router) {
           router.post('/reservations', async (req, res, next) => {
             if (!req.viewer?.scopes.has('internal:inventory')) return void res.status(403).json({ error: 'forbidden' });

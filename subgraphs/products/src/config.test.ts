@@ -16,7 +16,9 @@ describe('products configuration: the reservation deadline', () => {
       /Invalid configuration:\n {2}RESERVATION_DEADLINE_MS: must be greater than 42000 \(got 20000\).*3 reservation attempts × INVENTORY_TIMEOUT_MS 5000/,
     );
     // At the worst case exactly: an order committed in its last millisecond would still lose its stock.
-    expect(() => loadConfig({ RESERVATION_DEADLINE_MS: '42000' })).toThrow(/RESERVATION_DEADLINE_MS: must be greater than 42000/);
+    expect(() => loadConfig({ RESERVATION_DEADLINE_MS: '42000' })).toThrow(
+      /RESERVATION_DEADLINE_MS: must be greater than 42000/,
+    );
     expect(loadConfig({ RESERVATION_DEADLINE_MS: '42001' }).RESERVATION_DEADLINE_MS).toBe(42_001);
   });
 
@@ -26,6 +28,8 @@ describe('products configuration: the reservation deadline', () => {
     expect(() => loadConfig({ RESERVATION_DEADLINE_MS: '60000', INVENTORY_TIMEOUT_MS: '20000' })).toThrow(
       /RESERVATION_DEADLINE_MS: must be greater than 87000 \(got 60000\)/,
     );
-    expect(loadConfig({ RESERVATION_DEADLINE_MS: '90000', INVENTORY_TIMEOUT_MS: '20000' }).RESERVATION_DEADLINE_MS).toBe(90_000);
+    expect(
+      loadConfig({ RESERVATION_DEADLINE_MS: '90000', INVENTORY_TIMEOUT_MS: '20000' }).RESERVATION_DEADLINE_MS,
+    ).toBe(90_000);
   });
 });

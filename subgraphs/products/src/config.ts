@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { checkReservationTiming, loadSubgraphConfig, reservationEnvSchema, subgraphEnvSchema } from '@orderflow/common';
 
-const schema = subgraphEnvSchema('products', 4002).extend({
-  ORDERS_URL: z.string().url().default('http://127.0.0.1:4003'),
-  // RESERVATION_DEADLINE_MS (an unconfirmed reservation older than this is checked against the orders
-  // service) and INVENTORY_TIMEOUT_MS (orders' reservation call, read to check the deadline outlasts it).
-  ...reservationEnvSchema.shape,
-  /** How often the reservation sweeper runs. Default 15 s. */
-  SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
-}).superRefine(checkReservationTiming);
+const schema = subgraphEnvSchema('products', 4002)
+  .extend({
+    ORDERS_URL: z.string().url().default('http://127.0.0.1:4003'),
+    // RESERVATION_DEADLINE_MS (an unconfirmed reservation older than this is checked against the orders
+    // service) and INVENTORY_TIMEOUT_MS (orders' reservation call, read to check the deadline outlasts it).
+    ...reservationEnvSchema.shape,
+    /** How often the reservation sweeper runs. Default 15 s. */
+    SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+  })
+  .superRefine(checkReservationTiming);
 
 export type ProductsConfig = ReturnType<typeof loadConfig>;
 /** Every variable this service reads (test/compose.test.ts checks docker-compose.yml against it). */

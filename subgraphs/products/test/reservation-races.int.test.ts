@@ -13,7 +13,10 @@ describe('reservations racing releases and commits', () => {
   let inventory: InventoryService;
   beforeAll(async () => {
     const url = `postgresql://postgres@127.0.0.1:${inject('postgresPort')}/products_races_${randomBytes(4).toString('hex')}`;
-    await applyMigrations({ databaseUrl: url, migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)) });
+    await applyMigrations({
+      databaseUrl: url,
+      migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
+    });
     db = createDb(url, { poolSize: 20 });
     inventory = createInventoryService({ db, log: createLogger('products', 'silent') });
   });
@@ -24,7 +27,9 @@ describe('reservations racing releases and commits', () => {
     const outcomes = { reserved: 0, short: 0, settled: 0 };
     for (let round = 0; round < 12; round++) {
       const ids = [randomUUID(), randomUUID(), randomUUID()];
-      await db.product.createMany({ data: ids.map((id) => ({ id, sku: id, name: 'scarce', priceCents: 100, available: 12, stocked: 12 })) });
+      await db.product.createMany({
+        data: ids.map((id) => ({ id, sku: id, name: 'scarce', priceCents: 100, available: 12, stocked: 12 })),
+      });
       const held: string[] = [];
       await Promise.all(
         Array.from({ length: 60 }, async (_, i) => {
@@ -39,7 +44,10 @@ describe('reservations racing releases and commits', () => {
             }
             const lines = [...new Set(Array.from({ length: 1 + (i % 3) }, () => ids[Math.floor(Math.random() * 3)]))];
             const orderId = randomUUID();
-            const result = await inventory.reserve(orderId, lines.map((productId) => ({ productId, quantity: 1 + Math.floor(Math.random() * 3) })));
+            const result = await inventory.reserve(
+              orderId,
+              lines.map((productId) => ({ productId, quantity: 1 + Math.floor(Math.random() * 3) })),
+            );
             if (result.status === 'reserved') held.push(orderId);
             outcomes[result.status === 'reserved' ? 'reserved' : 'short']++;
           } catch (err) {

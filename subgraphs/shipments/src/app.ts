@@ -14,7 +14,10 @@ const cancelBody = z.object({ orderId: z.string().refine(isUuid), reason: z.stri
 
 export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graphql', import.meta.url)), 'utf8'));
 
-export async function startShipments(config: ShipmentsConfig, opts: { log?: Logger; onQuery?: (sql: string) => void } = {}) {
+export async function startShipments(
+  config: ShipmentsConfig,
+  opts: { log?: Logger; onQuery?: (sql: string) => void } = {},
+) {
   const log = opts.log ?? createLogger('shipments', config.LOG_LEVEL);
   return startSubgraph<ReturnType<typeof createDb>, ShipmentsContext>({
     name: 'shipments',
@@ -35,7 +38,9 @@ export async function startShipments(config: ShipmentsConfig, opts: { log?: Logg
             if (!req.viewer?.scopes.has('internal:shipments')) return void res.status(403).json({ error: 'forbidden' });
             const body = cancelBody.safeParse(req.body);
             if (!body.success) return void res.status(400).json({ error: 'invalid_request' });
-            shipments.cancelForOrder(body.data.orderId, body.data.reason ?? 'order cancelled by customer').then((r) => res.json(r), next);
+            shipments
+              .cancelForOrder(body.data.orderId, body.data.reason ?? 'order cancelled by customer')
+              .then((r) => res.json(r), next);
           });
         },
       };

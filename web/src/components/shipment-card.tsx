@@ -36,7 +36,9 @@ export function ShipmentCard({ shipment }: { shipment: ShipmentDetails }) {
               <li key={e.id}>
                 <StatusBadge status={e.status} />
                 <span className="muted">{formatDateTime(e.occurredAt)}</span>
-                {(e.description || e.location) && <div className="reason">{[e.description, e.location].filter(Boolean).join(' — ')}</div>}
+                {(e.description || e.location) && (
+                  <div className="reason">{[e.description, e.location].filter(Boolean).join(' — ')}</div>
+                )}
               </li>
             ))}
           </ul>

@@ -25,7 +25,12 @@ export function StatusBadge({ status, testId }: { status: OrderStatus | Shipment
   );
 }
 
-const LIVE_LABELS: Record<LiveStatus, string> = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Not live' };
+const LIVE_LABELS: Record<LiveStatus, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  stopped: 'Not live',
+};
 
 export function LiveIndicator({ status }: { status: LiveStatus }) {
   return (

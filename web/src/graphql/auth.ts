@@ -11,7 +11,10 @@ const AUTH_PAYLOAD = gql`
   }
 `;
 
-export const SIGN_UP: TypedDocumentNode<{ signUp: AuthPayload }, { input: { email: string; password: string; name: string } }> = gql`
+export const SIGN_UP: TypedDocumentNode<
+  { signUp: AuthPayload },
+  { input: { email: string; password: string; name: string } }
+> = gql`
   mutation SignUp($input: SignUpInput!) {
     signUp(input: $input) {
       ...AuthPayloadFields

@@ -1,5 +1,14 @@
 import { gql, type TypedDocumentNode } from '@apollo/client';
-import type { CancelOrderResult, OrderDetails, OrderStatus, OrderStatusChangeEvent, OrderSummary, PageInfo, PlaceOrderInput, PlaceOrderResult } from './types.ts';
+import type {
+  CancelOrderResult,
+  OrderDetails,
+  OrderStatus,
+  OrderStatusChangeEvent,
+  OrderSummary,
+  PageInfo,
+  PlaceOrderInput,
+  PlaceOrderResult,
+} from './types.ts';
 
 /** Everything the order page shows; subscription payloads select it too, so each event refreshes the cached order. */
 export const ORDER_DETAILS = gql`
@@ -144,7 +153,10 @@ export const ORDER: TypedDocumentNode<{ order: OrderDetails | null }, { id: stri
 `;
 
 /** `after: "0"` replays the order's history first, then follows it live. */
-export const ORDER_STATUS_CHANGED: TypedDocumentNode<{ orderStatusChanged: OrderStatusChangeEvent }, { orderId: string; after?: string | null }> = gql`
+export const ORDER_STATUS_CHANGED: TypedDocumentNode<
+  { orderStatusChanged: OrderStatusChangeEvent },
+  { orderId: string; after?: string | null }
+> = gql`
   subscription OrderStatusChanged($orderId: ID!, $after: String) {
     orderStatusChanged(orderId: $orderId, after: $after) {
       orderId
@@ -161,7 +173,14 @@ export const ORDER_STATUS_CHANGED: TypedDocumentNode<{ orderStatusChanged: Order
 `;
 
 export const MY_ORDER_UPDATES: TypedDocumentNode<
-  { myOrderUpdates: { orderId: string; status: OrderStatus; occurredAt: string; order: { id: string; status: OrderStatus; updatedAt: string } } },
+  {
+    myOrderUpdates: {
+      orderId: string;
+      status: OrderStatus;
+      occurredAt: string;
+      order: { id: string; status: OrderStatus; updatedAt: string };
+    };
+  },
   { after?: string | null }
 > = gql`
   subscription MyOrderUpdates($after: String) {
@@ -178,21 +197,22 @@ export const MY_ORDER_UPDATES: TypedDocumentNode<
   }
 `;
 
-export const CANCEL_ORDER: TypedDocumentNode<{ cancelOrder: CancelOrderResult }, { orderId: string; reason?: string }> = gql`
-  mutation CancelOrder($orderId: ID!, $reason: String) {
-    cancelOrder(orderId: $orderId, reason: $reason) {
-      __typename
-      ... on OrderCancelled {
-        order {
-          id
+export const CANCEL_ORDER: TypedDocumentNode<{ cancelOrder: CancelOrderResult }, { orderId: string; reason?: string }> =
+  gql`
+    mutation CancelOrder($orderId: ID!, $reason: String) {
+      cancelOrder(orderId: $orderId, reason: $reason) {
+        __typename
+        ... on OrderCancelled {
+          order {
+            id
+            status
+            updatedAt
+          }
+        }
+        ... on CannotCancel {
+          message
           status
-          updatedAt
         }
       }
-      ... on CannotCancel {
-        message
-        status
-      }
     }
-  }
-`;
+  `;

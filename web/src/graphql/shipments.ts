@@ -27,7 +27,10 @@ const SHIPMENT_DETAILS = gql`
  * operator enters an id, which may be an order's or a shipment's. Both
  * fields are asked at once; the one the id does not name answers null.
  */
-export const OPERATOR_LOOKUP: TypedDocumentNode<{ order: OrderDetails | null; shipment: (ShipmentDetails & { order: OrderDetails }) | null }, { id: string }> = gql`
+export const OPERATOR_LOOKUP: TypedDocumentNode<
+  { order: OrderDetails | null; shipment: (ShipmentDetails & { order: OrderDetails }) | null },
+  { id: string }
+> = gql`
   query OperatorLookup($id: ID!) {
     order(id: $id) {
       ...OrderDetails

@@ -1,7 +1,8 @@
 // Hand-written shapes of the operations in this folder, until codegen
 // generates them from the contract (shared/contract/api.graphql).
 
-export type OrderStatus = 'PENDING_PAYMENT' | 'PENDING_SHIPMENT' | 'SHIPPED' | 'IN_TRANSIT' | 'DELIVERED' | 'CANCELLED' | 'PAYMENT_FAILED';
+export type OrderStatus =
+  'PENDING_PAYMENT' | 'PENDING_SHIPMENT' | 'SHIPPED' | 'IN_TRANSIT' | 'DELIVERED' | 'CANCELLED' | 'PAYMENT_FAILED';
 export type ShipmentStatus = 'PROCESSING' | 'SHIPPED' | 'IN_TRANSIT' | 'DELIVERED' | 'CANCELLED';
 
 export interface Money {

@@ -25,7 +25,8 @@ export interface OrderflowClient {
   ws: WsClient;
 }
 
-const isUnauthenticated = (error: unknown) => CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+const isUnauthenticated = (error: unknown) =>
+  CombinedGraphQLErrors.is(error) && error.errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
 
 /**
  * One Apollo client for one session (the customer's or the operator's):

@@ -27,7 +27,8 @@ function reduce(lines: CartLine[], action: Action): CartLine[] {
   switch (action.type) {
     case 'add': {
       const existing = lines.find((l) => l.productId === action.line.productId);
-      if (existing) return lines.map((l) => (l === existing ? { ...l, quantity: clamp(l.quantity + action.quantity) } : l));
+      if (existing)
+        return lines.map((l) => (l === existing ? { ...l, quantity: clamp(l.quantity + action.quantity) } : l));
       if (lines.length >= MAX_LINES) return lines;
       return [...lines, { ...action.line, quantity: clamp(action.quantity) }];
     }

@@ -54,12 +54,21 @@ async function clientCredentials(clientId: string, clientSecret: string): Promis
   const res = await fetch(oauthTokenUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+    }).toString(),
   });
   const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok || typeof body.access_token !== 'string') {
     const code = typeof body.error === 'string' ? body.error : `http_${res.status}`;
-    const description = typeof body.error_description === 'string' ? body.error_description : code === 'invalid_client' ? 'Unknown client or wrong secret' : `Sign-in failed (${code})`;
+    const description =
+      typeof body.error_description === 'string'
+        ? body.error_description
+        : code === 'invalid_client'
+          ? 'Unknown client or wrong secret'
+          : `Sign-in failed (${code})`;
     throw new OAuthError(code, description);
   }
   return {

@@ -13,7 +13,14 @@ export interface LiveSubscriptionOptions<TData, TVariables> {
 }
 
 /** Errors that reconnecting would only repeat. */
-const FATAL_CODES = new Set(['FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT', 'BAD_REQUEST', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED']);
+const FATAL_CODES = new Set([
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+]);
 const MAX_BACKOFF_MS = 15_000;
 
 function closeCodeOf(error: unknown, fallback: number | null): number | null {
@@ -83,7 +90,9 @@ export function useLiveSubscription<TData, TVariables extends OperationVariables
           setError(fatal.message);
           return;
         }
-        const unauthenticated = graphqlErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED') || closeCodeOf(lastError, socket.lastCloseCode()) === 4401;
+        const unauthenticated =
+          graphqlErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED') ||
+          closeCodeOf(lastError, socket.lastCloseCode()) === 4401;
         if (unauthenticated && !(await session.renew())) {
           stopped = true;
           setError('Your session has expired: please sign in again.');
@@ -104,6 +113,7 @@ export function useLiveSubscription<TData, TVariables extends OperationVariables
     };
   }, [apollo, session, socket, query, key, startAfter, skip]);
 
-  const status: LiveStatus = skip || error ? 'stopped' : retrying ? 'reconnecting' : socketState === 'connected' ? 'live' : 'connecting';
+  const status: LiveStatus =
+    skip || error ? 'stopped' : retrying ? 'reconnecting' : socketState === 'connected' ? 'live' : 'connecting';
   return { status, error };
 }

@@ -29,7 +29,11 @@ export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: strin
   return (
     <div className="auth-card card">
       <h1>{mode === 'signup' ? 'Create your account' : 'Welcome back'}</h1>
-      <p className="muted">{mode === 'signup' ? 'Sign up to place orders and follow them live.' : 'Log in to check out and see your orders.'}</p>
+      <p className="muted">
+        {mode === 'signup'
+          ? 'Sign up to place orders and follow them live.'
+          : 'Log in to check out and see your orders.'}
+      </p>
       <form onSubmit={submit} className="form" data-testid={`${mode}-form`}>
         {mode === 'signup' && (
           <label>
@@ -39,7 +43,14 @@ export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: strin
         )}
         <label>
           Email
-          <input name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} required autoComplete="email" />
+          <input
+            name="email"
+            type="email"
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            required
+            autoComplete="email"
+          />
         </label>
         <label>
           Password
@@ -61,7 +72,9 @@ export function AuthPage({ mode, next }: { mode: 'login' | 'signup'; next: strin
       </form>
       <p className="muted switch">
         {mode === 'signup' ? 'Already have an account?' : 'New here?'}{' '}
-        <a href={href(`/${other}?next=${encodeURIComponent(next)}`)}>{mode === 'signup' ? 'Log in' : 'Create an account'}</a>
+        <a href={href(`/${other}?next=${encodeURIComponent(next)}`)}>
+          {mode === 'signup' ? 'Log in' : 'Create an account'}
+        </a>
       </p>
     </div>
   );

@@ -17,7 +17,13 @@ const PAYMENT_TOKENS = [
   { value: 'tok_processingError', label: 'Processing error — fails twice, then succeeds' },
 ];
 
-const ADDRESS_FIELDS: { name: keyof Address; label: string; autoComplete: string; required: boolean; wide?: boolean }[] = [
+const ADDRESS_FIELDS: {
+  name: keyof Address;
+  label: string;
+  autoComplete: string;
+  required: boolean;
+  wide?: boolean;
+}[] = [
   { name: 'name', label: 'Full name', autoComplete: 'name', required: true, wide: true },
   { name: 'line1', label: 'Address', autoComplete: 'address-line1', required: true, wide: true },
   { name: 'line2', label: 'Apartment, suite… (optional)', autoComplete: 'address-line2', required: false, wide: true },
@@ -50,8 +56,14 @@ export function CartPage() {
   const [placeOrder, placing] = useMutation(PLACE_ORDER, { refetchQueries: ['CatalogProducts', 'MyOrders'] });
 
   const items = cart.lines.map((l) => ({ productId: l.productId, quantity: l.quantity }));
-  const availability = useQuery(CHECK_AVAILABILITY, { variables: { items }, skip: items.length === 0, pollInterval: 5_000 });
-  const availabilityOf = new Map<string, ItemAvailability>(availability.data?.checkAvailability.items.map((i) => [i.productId, i]) ?? []);
+  const availability = useQuery(CHECK_AVAILABILITY, {
+    variables: { items },
+    skip: items.length === 0,
+    pollInterval: 5_000,
+  });
+  const availabilityOf = new Map<string, ItemAvailability>(
+    availability.data?.checkAvailability.items.map((i) => [i.productId, i]) ?? [],
+  );
   const currency = cart.lines[0]?.currencyCode ?? 'USD';
   const total = cart.lines.reduce((sum, l) => sum + toCents(l.unitPrice) * l.quantity, 0);
   const invalidField = outcome?.__typename === 'InvalidOrder' ? outcome.field : null;
@@ -155,27 +167,36 @@ export function CartPage() {
               </tr>
             </tfoot>
           </table>
-          <p className="muted small">Charged at the catalog price when you place the order. Availability is checked as you shop.</p>
+          <p className="muted small">
+            Charged at the catalog price when you place the order. Availability is checked as you shop.
+          </p>
         </div>
 
         <form className="card form" onSubmit={submit} data-testid="checkout-form">
           <h2>Shipping address</h2>
           <div className="address-grid">
-          {ADDRESS_FIELDS.map((f) => (
-            <label key={f.name} className={[f.wide ? 'wide' : '', invalidField === `shippingAddress.${f.name}` ? 'invalid' : ''].join(' ').trim() || undefined}>
-              {f.label}
-              <input
-                name={f.name}
-                value={address[f.name] ?? ''}
-                required={f.required}
-                autoComplete={f.autoComplete}
-                maxLength={f.name === 'country' ? 2 : 200}
-                placeholder={f.name === 'country' ? 'e.g. US' : undefined}
-                aria-invalid={invalidField === `shippingAddress.${f.name}` || undefined}
-                onChange={(e) => setAddress((a) => ({ ...a, [f.name]: e.target.value }))}
-              />
-            </label>
-          ))}
+            {ADDRESS_FIELDS.map((f) => (
+              <label
+                key={f.name}
+                className={
+                  [f.wide ? 'wide' : '', invalidField === `shippingAddress.${f.name}` ? 'invalid' : '']
+                    .join(' ')
+                    .trim() || undefined
+                }
+              >
+                {f.label}
+                <input
+                  name={f.name}
+                  value={address[f.name] ?? ''}
+                  required={f.required}
+                  autoComplete={f.autoComplete}
+                  maxLength={f.name === 'country' ? 2 : 200}
+                  placeholder={f.name === 'country' ? 'e.g. US' : undefined}
+                  aria-invalid={invalidField === `shippingAddress.${f.name}` || undefined}
+                  onChange={(e) => setAddress((a) => ({ ...a, [f.name]: e.target.value }))}
+                />
+              </label>
+            ))}
           </div>
           <h2>Payment</h2>
           <label>
@@ -196,8 +217,8 @@ export function CartPage() {
               <ul>
                 {outcome.unavailableItems.map((item) => (
                   <li key={item.productId}>
-                    {cart.lines.find((l) => l.productId === item.productId)?.name ?? item.productId}: you asked for {item.requested},{' '}
-                    {item.available} available
+                    {cart.lines.find((l) => l.productId === item.productId)?.name ?? item.productId}: you asked for{' '}
+                    {item.requested}, {item.available} available
                   </li>
                 ))}
               </ul>
@@ -220,8 +241,8 @@ export function CartPage() {
             </button>
           ) : (
             <div className="banner">
-              <a href={href('/login?next=/cart')}>Log in</a> or <a href={href('/signup?next=/cart')}>create an account</a> to place your order. Your
-              cart is kept.
+              <a href={href('/login?next=/cart')}>Log in</a> or{' '}
+              <a href={href('/signup?next=/cart')}>create an account</a> to place your order. Your cart is kept.
             </div>
           )}
         </form>

@@ -34,7 +34,16 @@ function ProductCard({ product }: { product: CatalogProduct }) {
   const soldOut = product.availableQuantity <= 0;
 
   function add() {
-    cart.add({ productId: product.id, name: product.name, sku: product.sku, unitPrice: product.price.amount, currencyCode: product.price.currencyCode }, quantity);
+    cart.add(
+      {
+        productId: product.id,
+        name: product.name,
+        sku: product.sku,
+        unitPrice: product.price.amount,
+        currencyCode: product.price.currencyCode,
+      },
+      quantity,
+    );
     setAdded(true);
     setTimeout(() => setAdded(false), 1500);
   }
@@ -105,7 +114,9 @@ export function CatalogPage() {
       </div>
       <ErrorBanner error={error && !products ? error : undefined} />
       {!products && loading && <Empty>Loading the catalog…</Empty>}
-      {products && products.edges.length === 0 && <Empty>{term ? `No product matches “${term}”.` : 'The catalog is empty.'}</Empty>}
+      {products && products.edges.length === 0 && (
+        <Empty>{term ? `No product matches “${term}”.` : 'The catalog is empty.'}</Empty>
+      )}
       {products && products.edges.length > 0 && (
         <>
           <div className="grid">

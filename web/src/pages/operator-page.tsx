@@ -16,7 +16,11 @@ const DEV_CLIENT_SECRET = 'ops-console-dev-secret';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const NEXT_STATUS: Partial<Record<ShipmentStatus, ShipmentStatus>> = { PROCESSING: 'SHIPPED', SHIPPED: 'IN_TRANSIT', IN_TRANSIT: 'DELIVERED' };
+const NEXT_STATUS: Partial<Record<ShipmentStatus, ShipmentStatus>> = {
+  PROCESSING: 'SHIPPED',
+  SHIPPED: 'IN_TRANSIT',
+  IN_TRANSIT: 'DELIVERED',
+};
 
 function OperatorSignIn() {
   const [clientId, setClientId] = useState(DEV_CLIENT_ID);
@@ -40,16 +44,24 @@ function OperatorSignIn() {
   return (
     <div className="auth-card card">
       <h1>Operator console</h1>
-      <p className="muted">Sign in as the OAuth client of the operations console (client credentials at /oauth/token).</p>
+      <p className="muted">
+        Sign in as the OAuth client of the operations console (client credentials at /oauth/token).
+      </p>
       <div className="banner banner-warn" data-testid="dev-secret-note">
-        <strong>Development convenience.</strong> A client secret does not belong in a browser: in a real deployment operators sign in
-        through an identity provider, and the console&apos;s secret stays on a server. The seeded development client is{' '}
-        <code>{DEV_CLIENT_ID}</code> / <code>{DEV_CLIENT_SECRET}</code>.
+        <strong>Development convenience.</strong> A client secret does not belong in a browser: in a real deployment
+        operators sign in through an identity provider, and the console&apos;s secret stays on a server. The seeded
+        development client is <code>{DEV_CLIENT_ID}</code> / <code>{DEV_CLIENT_SECRET}</code>.
       </div>
       <form className="form" onSubmit={submit} data-testid="operator-login">
         <label>
           Client id
-          <input name="clientId" value={clientId} onChange={(e) => setClientId(e.target.value)} required autoComplete="username" />
+          <input
+            name="clientId"
+            value={clientId}
+            onChange={(e) => setClientId(e.target.value)}
+            required
+            autoComplete="username"
+          />
         </label>
         <label>
           Client secret
@@ -75,12 +87,23 @@ function ShipmentDesk() {
   const [input, setInput] = useState('');
   const [id, setId] = useState<string | null>(null);
   const [location, setLocation] = useState('');
-  const lookup = useQuery(OPERATOR_LOOKUP, { variables: { id: id ?? '' }, skip: !id, errorPolicy: 'all', fetchPolicy: 'network-only' });
+  const lookup = useQuery(OPERATOR_LOOKUP, {
+    variables: { id: id ?? '' },
+    skip: !id,
+    errorPolicy: 'all',
+    fetchPolicy: 'network-only',
+  });
   const order = lookup.data?.order ?? lookup.data?.shipment?.order ?? null;
   const shipment = lookup.data?.order?.shipment ?? lookup.data?.shipment ?? null;
   // A paid order gets its shipment a moment later: keep looking until it is there.
   const waiting = !!order && !shipment && (order.status === 'PENDING_PAYMENT' || order.status === 'PENDING_SHIPMENT');
-  useQuery(OPERATOR_LOOKUP, { variables: { id: id ?? '' }, skip: !id || !waiting, pollInterval: 2_000, errorPolicy: 'all', fetchPolicy: 'network-only' });
+  useQuery(OPERATOR_LOOKUP, {
+    variables: { id: id ?? '' },
+    skip: !id || !waiting,
+    pollInterval: 2_000,
+    errorPolicy: 'all',
+    fetchPolicy: 'network-only',
+  });
   const [update, updating] = useMutation(UPDATE_SHIPMENT_STATUS);
   const next = shipment ? NEXT_STATUS[shipment.status] : undefined;
 
@@ -95,7 +118,9 @@ function ShipmentDesk() {
 
   async function moveForward() {
     if (!shipment || !next) return;
-    await update({ variables: { input: { shipmentId: shipment.id, status: next, location: location.trim() || null } } }).catch(() => null);
+    await update({
+      variables: { input: { shipmentId: shipment.id, status: next, location: location.trim() || null } },
+    }).catch(() => null);
     setLocation('');
     void lookup.refetch();
   }
@@ -105,14 +130,22 @@ function ShipmentDesk() {
       <h2>Move a shipment</h2>
       <p className="muted small">Enter an order id or a shipment id (the customer&apos;s order page shows both).</p>
       <form className="inline-form" onSubmit={submit}>
-        <input name="lookupId" placeholder="Order id or shipment id" value={input} onChange={(e) => setInput(e.target.value)} aria-label="Order id or shipment id" />
+        <input
+          name="lookupId"
+          placeholder="Order id or shipment id"
+          value={input}
+          onChange={(e) => setInput(e.target.value)}
+          aria-label="Order id or shipment id"
+        />
         <button type="submit" className="primary">
           Look up
         </button>
       </form>
       {formatError && <ErrorBanner>Order and shipment ids look like 3ec070e6-5fba-4d49-8f20-b0ebd3ec7f8e.</ErrorBanner>}
       {lookup.loading && !lookup.data && <p className="muted">Looking up…</p>}
-      {id && lookup.data && !order && !shipment && <ErrorBanner>{lookup.error ? errorMessage(lookup.error) : `No order or shipment with id ${id}.`}</ErrorBanner>}
+      {id && lookup.data && !order && !shipment && (
+        <ErrorBanner>{lookup.error ? errorMessage(lookup.error) : `No order or shipment with id ${id}.`}</ErrorBanner>
+      )}
       {order && (
         <div className="lookup" data-testid="lookup-result">
           <div className="lookup-order">
@@ -121,7 +154,8 @@ function ShipmentDesk() {
             </span>
             <StatusBadge status={order.status} testId="operator-order-status" />
             <span className="muted">
-              {formatMoney(order.totalAmount)} · {order.items.map((i) => `${i.quantity} × ${i.product.name}`).join(', ')}
+              {formatMoney(order.totalAmount)} ·{' '}
+              {order.items.map((i) => `${i.quantity} × ${i.product.name}`).join(', ')}
             </span>
           </div>
           {shipment ? (
@@ -129,18 +163,34 @@ function ShipmentDesk() {
               <ShipmentCard shipment={shipment} />
               {next ? (
                 <div className="inline-form">
-                  <input placeholder="Location (optional)" value={location} onChange={(e) => setLocation(e.target.value)} aria-label="Location" />
-                  <button type="button" className="primary" onClick={moveForward} disabled={updating.loading} data-testid="advance-shipment" data-next={next}>
+                  <input
+                    placeholder="Location (optional)"
+                    value={location}
+                    onChange={(e) => setLocation(e.target.value)}
+                    aria-label="Location"
+                  />
+                  <button
+                    type="button"
+                    className="primary"
+                    onClick={moveForward}
+                    disabled={updating.loading}
+                    data-testid="advance-shipment"
+                    data-next={next}
+                  >
                     Mark as {statusLabel(next)}
                   </button>
                 </div>
               ) : (
-                <p className="muted">This shipment is {statusLabel(shipment.status).toLowerCase()}: nothing more to do.</p>
+                <p className="muted">
+                  This shipment is {statusLabel(shipment.status).toLowerCase()}: nothing more to do.
+                </p>
               )}
               <ErrorBanner error={updating.error} />
             </>
           ) : (
-            <p className="muted">{waiting ? 'No shipment yet: waiting for payment and shipment creation…' : 'This order has no shipment.'}</p>
+            <p className="muted">
+              {waiting ? 'No shipment yet: waiting for payment and shipment creation…' : 'This order has no shipment.'}
+            </p>
           )}
         </div>
       )}
@@ -166,11 +216,21 @@ function RestockRow({ product }: { product: InventoryProduct }) {
       <td className="num">{product.reservedQuantity}</td>
       <td className="num">{product.lowStockThreshold}</td>
       <td className="num restock">
-        <input type="number" min={1} value={quantity} onChange={(e) => setQuantity(Math.max(1, Number(e.target.value) || 1))} aria-label={`Restock quantity of ${product.name}`} />
+        <input
+          type="number"
+          min={1}
+          value={quantity}
+          onChange={(e) => setQuantity(Math.max(1, Number(e.target.value) || 1))}
+          aria-label={`Restock quantity of ${product.name}`}
+        />
         <button
           type="button"
           disabled={loading}
-          onClick={() => void restock({ variables: { productId: product.id, quantity, reason: 'Restocked from the operator console' } }).catch(() => null)}
+          onClick={() =>
+            void restock({
+              variables: { productId: product.id, quantity, reason: 'Restocked from the operator console' },
+            }).catch(() => null)
+          }
         >
           Restock
         </button>
@@ -191,7 +251,13 @@ function Inventory() {
     <div className="card" data-testid="inventory">
       <div className="card-head">
         <h2>Inventory</h2>
-        <input type="search" placeholder="Search products…" value={search} onChange={(e) => setSearch(e.target.value)} aria-label="Search inventory" />
+        <input
+          type="search"
+          placeholder="Search products…"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+          aria-label="Search inventory"
+        />
       </div>
       <ErrorBanner error={error && !products ? error : undefined} />
       {products && (
@@ -267,7 +333,8 @@ function Console() {
         <div>
           <h1>Operator console</h1>
           <p className="muted">
-            Signed in as <code>{tokens.label}</code> · token valid until {new Date(tokens.expiresAt).toLocaleTimeString()}
+            Signed in as <code>{tokens.label}</code> · token valid until{' '}
+            {new Date(tokens.expiresAt).toLocaleTimeString()}
           </p>
         </div>
         <button type="button" onClick={signOutOperator}>

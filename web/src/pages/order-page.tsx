@@ -20,7 +20,10 @@ function StatusSteps({ order }: { order: OrderDetails }) {
   return (
     <ol className="steps" data-testid="status-steps">
       {steps.map((s) => (
-        <li key={s} className={s === order.status ? `current ${terminal ? 'terminal' : ''}` : reached.has(s) ? 'done' : 'todo'}>
+        <li
+          key={s}
+          className={s === order.status ? `current ${terminal ? 'terminal' : ''}` : reached.has(s) ? 'done' : 'todo'}
+        >
           <span className="step-dot" aria-hidden />
           {statusLabel(s)}
         </li>
@@ -36,7 +39,9 @@ function CancelOrder({ order }: { order: OrderDetails }) {
 
   async function run() {
     setConfirming(false);
-    const res = await cancel({ variables: { orderId: order.id, reason: 'Cancelled by the customer on the web' } }).catch(() => null);
+    const res = await cancel({
+      variables: { orderId: order.id, reason: 'Cancelled by the customer on the web' },
+    }).catch(() => null);
     if (res?.data) setResult(res.data.cancelOrder);
   }
 
@@ -54,13 +59,20 @@ function CancelOrder({ order }: { order: OrderDetails }) {
             </button>
           </>
         ) : (
-          <button type="button" className="danger outline" onClick={() => setConfirming(true)} disabled={loading} data-testid="cancel-order">
+          <button
+            type="button"
+            className="danger outline"
+            onClick={() => setConfirming(true)}
+            disabled={loading}
+            data-testid="cancel-order"
+          >
             Cancel order
           </button>
         ))}
       {result?.__typename === 'CannotCancel' && (
         <div className="banner banner-error" role="alert" data-testid="cannot-cancel">
-          <strong>This order can no longer be cancelled.</strong> {result.message} (status: {statusLabel(result.status)})
+          <strong>This order can no longer be cancelled.</strong> {result.message} (status: {statusLabel(result.status)}
+          )
         </div>
       )}
       {result?.__typename === 'OrderCancelled' && <div className="banner banner-ok">Your order is cancelled.</div>}
@@ -141,7 +153,11 @@ export function OrderPage({ id }: { id: string }) {
             <ShipmentCard shipment={order.shipment} />
           ) : (
             <p className="muted">
-              {waitingForShipment ? 'Preparing your shipment…' : order.status === 'PENDING_PAYMENT' ? 'Created once your payment goes through.' : 'No shipment.'}
+              {waitingForShipment
+                ? 'Preparing your shipment…'
+                : order.status === 'PENDING_PAYMENT'
+                  ? 'Created once your payment goes through.'
+                  : 'No shipment.'}
             </p>
           )}
         </div>

@@ -6,7 +6,10 @@ import { formatDateTime, formatMoney } from '../lib/format.ts';
 import { href } from '../lib/router.ts';
 
 export function OrdersPage() {
-  const { data, loading, error, refetch } = useQuery(MY_ORDERS, { variables: { first: 50 }, fetchPolicy: 'cache-and-network' });
+  const { data, loading, error, refetch } = useQuery(MY_ORDERS, {
+    variables: { first: 50 },
+    fetchPolicy: 'cache-and-network',
+  });
   const orders = data?.myOrders.edges.map((e) => e.node) ?? [];
 
   // Each update's `order { id status }` lands in the cache, which re-renders

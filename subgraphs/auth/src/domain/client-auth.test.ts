@@ -1,15 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { readClientCredentials, readFormParams } from './client-auth.ts';
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
 describe('client authentication', () => {
   it('reads HTTP Basic, form-decoding both parts', () => {
-    expect(readClientCredentials(basic('ops-console', 'se:cr%et'), {})).toEqual({ clientId: 'ops-console', secret: 'se:cr%et', basic: true });
+    expect(readClientCredentials(basic('ops-console', 'se:cr%et'), {})).toEqual({
+      clientId: 'ops-console',
+      secret: 'se:cr%et',
+      basic: true,
+    });
   });
 
   it('reads the body', () => {
-    expect(readClientCredentials(undefined, { client_id: 'a', client_secret: 'b' })).toEqual({ clientId: 'a', secret: 'b', basic: false });
+    expect(readClientCredentials(undefined, { client_id: 'a', client_secret: 'b' })).toEqual({
+      clientId: 'a',
+      secret: 'b',
+      basic: false,
+    });
   });
 
   it('is null without credentials', () => expect(readClientCredentials(undefined, { grant_type: 'x' })).toBeNull());
@@ -21,7 +30,9 @@ describe('client authentication', () => {
     ['a different body client_id', basic('a', 'b'), { client_id: 'c' }, 'invalid_request'],
     ['a body id without secret', undefined, { client_id: 'a' }, 'invalid_client'],
   ] as const)('refuses %s', (_name, header, params, error) => {
-    expect(() => readClientCredentials(header, params as Record<string, string>)).toThrow(expect.objectContaining({ error }));
+    expect(() => readClientCredentials(header, params as Record<string, string>)).toThrow(
+      expect.objectContaining({ error }),
+    );
   });
 
   it('refuses repeated parameters', () => {

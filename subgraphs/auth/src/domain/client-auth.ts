@@ -18,12 +18,16 @@ function formDecode(part: string): string {
  * both: §2.3.1 forbids more than one method). Null when none was presented.
  * Throws an OAuthError for a malformed or ambiguous presentation.
  */
-export function readClientCredentials(authorization: string | undefined, params: Record<string, string>): PresentedClient | null {
+export function readClientCredentials(
+  authorization: string | undefined,
+  params: Record<string, string>,
+): PresentedClient | null {
   const inBody = params.client_id !== undefined || params.client_secret !== undefined;
   if (authorization !== undefined && authorization !== '') {
     const m = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(authorization.trim());
     if (!m) throw invalidClient(true);
-    if (params.client_secret !== undefined) throw invalidRequest('Use one client authentication method, not HTTP Basic and client_secret');
+    if (params.client_secret !== undefined)
+      throw invalidRequest('Use one client authentication method, not HTTP Basic and client_secret');
     const decoded = Buffer.from(m[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 1) throw invalidClient(true);
@@ -35,7 +39,8 @@ export function readClientCredentials(authorization: string | undefined, params:
     } catch {
       throw invalidClient(true);
     }
-    if (params.client_id !== undefined && params.client_id !== clientId) throw invalidRequest('client_id differs from the authenticated client');
+    if (params.client_id !== undefined && params.client_id !== clientId)
+      throw invalidRequest('client_id differs from the authenticated client');
     return { clientId, secret, basic: true };
   }
   if (!inBody) return null;
@@ -48,7 +53,8 @@ export function readClientCredentials(authorization: string | undefined, params:
  * included more than once") and anything that is not a string.
  */
 export function readFormParams(body: unknown): Record<string, string> {
-  if (!body || typeof body !== 'object') throw invalidRequest('Send the parameters as application/x-www-form-urlencoded');
+  if (!body || typeof body !== 'object')
+    throw invalidRequest('Send the parameters as application/x-www-form-urlencoded');
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     if (Array.isArray(value)) throw invalidRequest(`Parameter ${key} is repeated`);

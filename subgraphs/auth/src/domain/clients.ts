@@ -5,9 +5,17 @@ import { CUSTOMER_SCOPES, SCOPES } from '@orderflow/common';
  * the configuration (development defaults below, never in production).
  */
 export const SEED_CLIENTS = {
-  storefront: { name: 'Storefront (customer-facing app)', allowedScopes: [...CUSTOMER_SCOPES], rateLimitPerMinute: 600 },
+  storefront: {
+    name: 'Storefront (customer-facing app)',
+    allowedScopes: [...CUSTOMER_SCOPES],
+    rateLimitPerMinute: 600,
+  },
   'ops-console': { name: 'Operations console', allowedScopes: [...SCOPES], rateLimitPerMinute: 6000 },
-  'delivery-partner': { name: 'Delivery partner', allowedScopes: ['shipments:read', 'shipments:write'], rateLimitPerMinute: 1200 },
+  'delivery-partner': {
+    name: 'Delivery partner',
+    allowedScopes: ['shipments:read', 'shipments:write'],
+    rateLimitPerMinute: 1200,
+  },
 } as const satisfies Record<string, { name: string; allowedScopes: readonly string[]; rateLimitPerMinute: number }>;
 export type SeedClientId = keyof typeof SEED_CLIENTS;
 

@@ -7,7 +7,8 @@ const MAX_EMAIL_LENGTH = 254;
 const MAX_NAME_LENGTH = 200;
 
 // Pragmatic, not RFC 5322: one @, no spaces, a dotted domain of sane labels.
-const EMAIL = /^[^\s@"(),:;<>[\\\]]{1,64}@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+const EMAIL =
+  /^[^\s@"(),:;<>[\\\]]{1,64}@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
 
 /** One form of an email address for storage and look-up (case-insensitive). */
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
@@ -28,9 +29,12 @@ export interface CredentialProblem {
 export function validateSignUp(input: { email: string; password: string; name: string }): CredentialProblem | null {
   if (!isEmail(normalizeEmail(input.email))) return { field: 'email', message: 'Enter a valid email address' };
   const pw = length(input.password);
-  if (pw < MIN_PASSWORD_LENGTH) return { field: 'password', message: `The password needs at least ${MIN_PASSWORD_LENGTH} characters` };
-  if (pw > MAX_PASSWORD_LENGTH) return { field: 'password', message: `The password may have at most ${MAX_PASSWORD_LENGTH} characters` };
+  if (pw < MIN_PASSWORD_LENGTH)
+    return { field: 'password', message: `The password needs at least ${MIN_PASSWORD_LENGTH} characters` };
+  if (pw > MAX_PASSWORD_LENGTH)
+    return { field: 'password', message: `The password may have at most ${MAX_PASSWORD_LENGTH} characters` };
   const name = input.name.trim();
-  if (name.length === 0 || name.length > MAX_NAME_LENGTH) return { field: 'name', message: `The name needs 1 to ${MAX_NAME_LENGTH} characters` };
+  if (name.length === 0 || name.length > MAX_NAME_LENGTH)
+    return { field: 'name', message: `The name needs 1 to ${MAX_NAME_LENGTH} characters` };
   return null;
 }

@@ -35,5 +35,7 @@ export class OAuthError extends Error {
 export const isOAuthError = (err: unknown): err is OAuthError => err instanceof OAuthError;
 
 export const invalidRequest = (description: string) => new OAuthError('invalid_request', description);
-export const invalidGrant = (description = 'The grant is invalid, expired or revoked') => new OAuthError('invalid_grant', description);
-export const invalidClient = (basicAttempted: boolean) => new OAuthError('invalid_client', 'Client authentication failed', basicAttempted);
+export const invalidGrant = (description = 'The grant is invalid, expired or revoked') =>
+  new OAuthError('invalid_grant', description);
+export const invalidClient = (basicAttempted: boolean) =>
+  new OAuthError('invalid_client', 'Client authentication failed', basicAttempted);

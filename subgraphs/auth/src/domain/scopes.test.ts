@@ -16,5 +16,6 @@ describe('scopes', () => {
     expect(grantScopes(['a', 'z'], ['a', 'b'])).toBeNull();
   });
 
-  it('formats scopes in a stable order', () => expect(formatScope(['orders:read', 'orders:create'])).toBe('orders:create orders:read'));
+  it('formats scopes in a stable order', () =>
+    expect(formatScope(['orders:read', 'orders:create'])).toBe('orders:create orders:read'));
 });

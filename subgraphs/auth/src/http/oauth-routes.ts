@@ -33,7 +33,15 @@ export const OAUTH_PROXY_SCOPE = 'internal:oauth';
 
 const FORM = 'application/x-www-form-urlencoded';
 
-export function oauthRoutes({ clients, tokens, keys, log, issuer, accessTokenTtlSeconds, maxBodyBytes = 8 * 1024 }: OAuthRoutesDeps) {
+export function oauthRoutes({
+  clients,
+  tokens,
+  keys,
+  log,
+  issuer,
+  accessTokenTtlSeconds,
+  maxBodyBytes = 8 * 1024,
+}: OAuthRoutesDeps) {
   const base = issuer.replace(/\/+$/, '');
   const parseForm = express.urlencoded({ extended: false, limit: maxBodyBytes, parameterLimit: 20, type: FORM });
 
@@ -88,15 +96,29 @@ export function oauthRoutes({ clients, tokens, keys, log, issuer, accessTokenTtl
             if (!scopes) throw new OAuthError('invalid_scope', 'The requested scope exceeds what this client may have');
             const access = await tokens.issueClientToken(client, scopes);
             log.info({ clientId: client.id, scope: access.scope }, 'client token issued');
-            tokenResponse(res, { access_token: access.token, token_type: 'Bearer', expires_in: accessTokenTtlSeconds, scope: access.scope });
+            tokenResponse(res, {
+              access_token: access.token,
+              token_type: 'Bearer',
+              expires_in: accessTokenTtlSeconds,
+              scope: access.scope,
+            });
             return;
           }
           case 'refresh_token': {
             if (!params.refresh_token) throw invalidRequest('refresh_token is required');
             // A public client (the browser storefront) refreshes without a secret; a client that sends one is checked.
             const client = presented ? await clients.authenticate(presented) : null;
-            const pair = await tokens.refresh(params.refresh_token, { clientId: client?.id, scopes: requestedScopes(params.scope) });
-            tokenResponse(res, { access_token: pair.accessToken, token_type: 'Bearer', expires_in: pair.expiresIn, refresh_token: pair.refreshToken, scope: pair.scope });
+            const pair = await tokens.refresh(params.refresh_token, {
+              clientId: client?.id,
+              scopes: requestedScopes(params.scope),
+            });
+            tokenResponse(res, {
+              access_token: pair.accessToken,
+              token_type: 'Bearer',
+              expires_in: pair.expiresIn,
+              refresh_token: pair.refreshToken,
+              scope: pair.scope,
+            });
             return;
           }
           case undefined:

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { badInput, isUniqueViolation, unauthenticated, type Logger, type Viewer } from '@orderflow/common';
 import type { Db } from '../db.ts';
-import { MAX_PASSWORD_LENGTH, isEmail, normalizeEmail, normalizePassword, validateSignUp } from '../domain/credentials.ts';
+import {
+  MAX_PASSWORD_LENGTH,
+  isEmail,
+  normalizeEmail,
+  normalizePassword,
+  validateSignUp,
+} from '../domain/credentials.ts';
 import { isOAuthError } from '../domain/oauth-error.ts';
 import type { PasswordHasher } from './passwords.ts';
 import type { TokenPair, TokenService } from './token-service.ts';
@@ -34,9 +40,12 @@ export function createAccountService({ db, passwords, tokens, log }: AccountServ
       const passwordHash = await passwords.hash(normalizePassword(input.password));
       let user;
       try {
-        user = await db.user.create({ data: { id: randomUUID(), email: normalizeEmail(input.email), name: input.name.trim(), passwordHash } });
+        user = await db.user.create({
+          data: { id: randomUUID(), email: normalizeEmail(input.email), name: input.name.trim(), passwordHash },
+        });
       } catch (err) {
-        if (isUniqueViolation(err)) throw badInput('This email cannot be used to sign up: an account with it exists. Log in instead.', 'email');
+        if (isUniqueViolation(err))
+          throw badInput('This email cannot be used to sign up: an account with it exists. Log in instead.', 'email');
         throw err;
       }
       log.info({ userId: user.id }, 'customer signed up');

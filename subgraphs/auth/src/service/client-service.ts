@@ -43,11 +43,18 @@ export function createClientService({ db, passwords }: { db: Db; passwords: Pass
     async seed(clients: ClientSeed[]): Promise<void> {
       for (const c of clients) {
         const existing = await db.oAuthClient.findUnique({ where: { id: c.id } });
-        const data = { name: c.name, allowedScopes: [...c.allowedScopes], rateLimitPerMinute: c.rateLimitPerMinute, updatedAt: new Date() };
+        const data = {
+          name: c.name,
+          allowedScopes: [...c.allowedScopes],
+          rateLimitPerMinute: c.rateLimitPerMinute,
+          updatedAt: new Date(),
+        };
         if (!existing) {
           await db.oAuthClient.create({ data: { id: c.id, ...data, secretHash: await passwords.hash(c.secret) } });
         } else {
-          const secretHash = (await passwords.verify(c.secret, existing.secretHash)) ? existing.secretHash : await passwords.hash(c.secret);
+          const secretHash = (await passwords.verify(c.secret, existing.secretHash))
+            ? existing.secretHash
+            : await passwords.hash(c.secret);
           await db.oAuthClient.update({ where: { id: c.id }, data: { ...data, secretHash } });
         }
         limits.delete(c.id);

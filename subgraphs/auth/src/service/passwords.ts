@@ -26,7 +26,9 @@ function derive(password: string, salt: Buffer, ln: number, r: number, p: number
   const N = 2 ** ln;
   // Node refuses above 32 MiB by default; scrypt needs 128·N·r bytes.
   const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r };
-  return new Promise((resolve, reject) => scrypt(password, salt, length, options, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, length, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
 const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');

@@ -18,7 +18,10 @@ export async function recordRevocations(tx: Tx, revocations: Revocation[]): Prom
   const now = Date.now();
   const live = revocations.filter((r) => r.expiresAt.getTime() > now && isRevocableTokenId(r.jti));
   if (live.length === 0) return;
-  await tx.revokedToken.createMany({ data: live.map((r) => ({ jti: r.jti, expiresAt: r.expiresAt })), skipDuplicates: true });
+  await tx.revokedToken.createMany({
+    data: live.map((r) => ({ jti: r.jti, expiresAt: r.expiresAt })),
+    skipDuplicates: true,
+  });
 }
 
 export interface RevocationRelayOptions {
@@ -52,13 +55,19 @@ export function createRevocationRelay({ db, kv, log, intervalMs = 1_000 }: Revoc
       );
       if (rows.length === 0) return 0;
       const results = await Promise.allSettled(
-        rows.map((r) => kv.put(revokedTokenKey(r.jti), JSON.stringify({ exp: Math.ceil(r.expires_at.getTime() / 1000) }))),
+        rows.map((r) =>
+          kv.put(revokedTokenKey(r.jti), JSON.stringify({ exp: Math.ceil(r.expires_at.getTime() / 1000) })),
+        ),
       );
       const done = rows.filter((_, i) => results[i].status === 'fulfilled').map((r) => r.jti);
-      if (done.length) await tx.$executeRawUnsafe(`UPDATE revoked_tokens SET published_at = now() WHERE jti = ANY($1::text[])`, done);
+      if (done.length)
+        await tx.$executeRawUnsafe(`UPDATE revoked_tokens SET published_at = now() WHERE jti = ANY($1::text[])`, done);
       if (done.length < rows.length) {
         const reason = (results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason as Error;
-        log.warn({ failed: rows.length - done.length, err: reason?.message }, 'publishing revocations failed; will retry');
+        log.warn(
+          { failed: rows.length - done.length, err: reason?.message },
+          'publishing revocations failed; will retry',
+        );
         return 0;
       }
       return rows.length;

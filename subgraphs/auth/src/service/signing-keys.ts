@@ -52,18 +52,32 @@ const KEY_LOCK = 727_301;
 const RETIREMENT_MARGIN_MS = 5 * 60_000;
 const RSA_MODULUS_BITS = 2048;
 
-export function createSigningKeyStore({ db, secret, accessTokenTtlSeconds, log, cacheMs = 30_000 }: SigningKeyStoreOptions) {
+export function createSigningKeyStore({
+  db,
+  secret,
+  accessTokenTtlSeconds,
+  log,
+  cacheMs = 30_000,
+}: SigningKeyStoreOptions) {
   const encryptionKey = new Uint8Array(hkdfSync('sha256', secret, 'orderflow-signing-keys', 'private-jwk A256GCM', 32));
   let cached: { key: SigningKey; until: number } | null = null;
 
   async function newKeyRow() {
-    const { publicKey, privateKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { modulusLength: RSA_MODULUS_BITS, extractable: true });
+    const { publicKey, privateKey } = await generateKeyPair(ACCESS_TOKEN_ALG, {
+      modulusLength: RSA_MODULUS_BITS,
+      extractable: true,
+    });
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk);
     const privateJwk = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(await exportJWK(privateKey))))
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid, cty: 'jwk+json' })
       .encrypt(encryptionKey);
-    return { kid, algorithm: ACCESS_TOKEN_ALG, publicJwk: { ...publicJwk, kid, alg: ACCESS_TOKEN_ALG, use: 'sig' } as object, privateJwk };
+    return {
+      kid,
+      algorithm: ACCESS_TOKEN_ALG,
+      publicJwk: { ...publicJwk, kid, alg: ACCESS_TOKEN_ALG, use: 'sig' } as object,
+      privateJwk,
+    };
   }
 
   async function decrypt(row: { kid: string; privateJwk: string }): Promise<SigningKey> {
@@ -72,7 +86,8 @@ export function createSigningKeyStore({ db, secret, accessTokenTtlSeconds, log, 
     return { kid: row.kid, privateKey: (await importJWK(jwk, ACCESS_TOKEN_ALG)) as CryptoKey };
   }
 
-  const lock = (tx: Pick<Db, '$executeRawUnsafe'>) => tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1)', KEY_LOCK);
+  const lock = (tx: Pick<Db, '$executeRawUnsafe'>) =>
+    tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock($1)', KEY_LOCK);
 
   async function active(): Promise<SigningKey> {
     const row = await db.signingKey.findFirst({ where: { retiredAt: null }, orderBy: { createdAt: 'desc' } });

@@ -1,6 +1,12 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
-import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYPE, CUSTOMER_SCOPES, type AccessTokenClaims, type Logger } from '@orderflow/common';
+import {
+  ACCESS_TOKEN_ALG,
+  ACCESS_TOKEN_TYPE,
+  CUSTOMER_SCOPES,
+  type AccessTokenClaims,
+  type Logger,
+} from '@orderflow/common';
 import type { Db, OAuthClient } from '../db.ts';
 import { CUSTOMER_CLIENT_ID } from '../domain/clients.ts';
 import { OAuthError, invalidGrant } from '../domain/oauth-error.ts';
@@ -43,8 +49,23 @@ type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const MAX_TOKEN_LENGTH = 4096;
 
-export function createTokenService({ db, keys, clients, relay, log, issuer, audience, accessTokenTtlSeconds, refreshTokenTtlSeconds }: TokenServiceOptions) {
-  async function signAccessToken(claims: { sub: string; clientId: string; scopes: readonly string[]; email?: string }): Promise<IssuedAccessToken> {
+export function createTokenService({
+  db,
+  keys,
+  clients,
+  relay,
+  log,
+  issuer,
+  audience,
+  accessTokenTtlSeconds,
+  refreshTokenTtlSeconds,
+}: TokenServiceOptions) {
+  async function signAccessToken(claims: {
+    sub: string;
+    clientId: string;
+    scopes: readonly string[];
+    email?: string;
+  }): Promise<IssuedAccessToken> {
     const { kid, privateKey } = await keys.current();
     const jti = randomUUID();
     const iat = Math.floor(Date.now() / 1000);
@@ -69,7 +90,12 @@ export function createTokenService({ db, keys, clients, relay, log, issuer, audi
   }
 
   /** A customer's access token plus a new refresh token in `familyId`, written in `tx`. */
-  async function issueCustomerPair(tx: Tx, user: { id: string; email: string }, familyId: string, scopes: readonly string[]): Promise<TokenPair> {
+  async function issueCustomerPair(
+    tx: Tx,
+    user: { id: string; email: string },
+    familyId: string,
+    scopes: readonly string[],
+  ): Promise<TokenPair> {
     const access = await signAccessToken({ sub: user.id, clientId: CUSTOMER_CLIENT_ID, scopes, email: user.email });
     const refreshToken = randomBytes(32).toString('base64url');
     await tx.refreshToken.create({
@@ -85,14 +111,26 @@ export function createTokenService({ db, keys, clients, relay, log, issuer, audi
         expiresAt: new Date(Date.now() + refreshTokenTtlSeconds * 1000),
       },
     });
-    return { accessToken: access.token, refreshToken, tokenType: 'Bearer', expiresIn: accessTokenTtlSeconds, scope: access.scope };
+    return {
+      accessToken: access.token,
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: accessTokenTtlSeconds,
+      scope: access.scope,
+    };
   }
 
   /** Revokes every refresh token of a family and the access tokens issued with them. */
   async function revokeFamily(tx: Tx, familyId: string): Promise<void> {
-    const members = await tx.refreshToken.findMany({ where: { familyId }, select: { accessTokenId: true, accessExpiresAt: true } });
+    const members = await tx.refreshToken.findMany({
+      where: { familyId },
+      select: { accessTokenId: true, accessExpiresAt: true },
+    });
     await tx.refreshToken.updateMany({ where: { familyId, revokedAt: null }, data: { revokedAt: new Date() } });
-    await recordRevocations(tx, members.map((m) => ({ jti: m.accessTokenId, expiresAt: m.accessExpiresAt })));
+    await recordRevocations(
+      tx,
+      members.map((m) => ({ jti: m.accessTokenId, expiresAt: m.accessExpiresAt })),
+    );
   }
 
   /** The claims of one of our own access tokens, or null (forged, someone else's, malformed); expiry is not checked. */
@@ -138,28 +176,46 @@ export function createTokenService({ db, keys, clients, relay, log, issuer, audi
      * @param clientId The authenticated client, when the request carried credentials: it must own the token.
      * @param scopes Narrowed scopes (RFC 6749 §6), each one already granted to the family.
      */
-    async refresh(presented: string, { clientId, scopes = [] }: { clientId?: string; scopes?: string[] } = {}): Promise<TokenPair> {
+    async refresh(
+      presented: string,
+      { clientId, scopes = [] }: { clientId?: string; scopes?: string[] } = {},
+    ): Promise<TokenPair> {
       if (presented.length === 0 || presented.length > MAX_TOKEN_LENGTH) throw invalidGrant();
       const tokenHash = hashRefreshToken(presented);
-      const outcome = await db.$transaction(async (tx): Promise<{ kind: 'ok'; pair: TokenPair } | { kind: 'reused'; familyId: string } | { kind: 'invalid' }> => {
-        const now = new Date();
-        // Claiming it with a conditional UPDATE: of two concurrent uses, one wins and the other sees a used token.
-        const claimed = await tx.refreshToken.updateMany({ where: { tokenHash, usedAt: null, revokedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
-        const row = await tx.refreshToken.findUnique({ where: { tokenHash }, include: { user: { select: { id: true, email: true } } } });
-        if (!row) return { kind: 'invalid' };
-        if (claimed.count === 0) {
-          if (row.usedAt && !row.revokedAt) {
-            await revokeFamily(tx, row.familyId);
-            return { kind: 'reused', familyId: row.familyId };
+      const outcome = await db.$transaction(
+        async (
+          tx,
+        ): Promise<{ kind: 'ok'; pair: TokenPair } | { kind: 'reused'; familyId: string } | { kind: 'invalid' }> => {
+          const now = new Date();
+          // Claiming it with a conditional UPDATE: of two concurrent uses, one wins and the other sees a used token.
+          const claimed = await tx.refreshToken.updateMany({
+            where: { tokenHash, usedAt: null, revokedAt: null, expiresAt: { gt: now } },
+            data: { usedAt: now },
+          });
+          const row = await tx.refreshToken.findUnique({
+            where: { tokenHash },
+            include: { user: { select: { id: true, email: true } } },
+          });
+          if (!row) return { kind: 'invalid' };
+          if (claimed.count === 0) {
+            if (row.usedAt && !row.revokedAt) {
+              await revokeFamily(tx, row.familyId);
+              return { kind: 'reused', familyId: row.familyId };
+            }
+            return { kind: 'invalid' };
           }
-          return { kind: 'invalid' };
-        }
-        // Throwing rolls the claim back: the token stays usable by its owner.
-        if (clientId && clientId !== row.clientId) throw invalidGrant('The refresh token was issued to another client');
-        const granted = row.scope.split(' ');
-        if (scopes.some((s) => !granted.includes(s))) throw new OAuthError('invalid_scope', 'The requested scope exceeds the scope granted to the refresh token');
-        return { kind: 'ok', pair: await issueCustomerPair(tx, row.user, row.familyId, scopes.length ? scopes : granted) };
-      });
+          // Throwing rolls the claim back: the token stays usable by its owner.
+          if (clientId && clientId !== row.clientId)
+            throw invalidGrant('The refresh token was issued to another client');
+          const granted = row.scope.split(' ');
+          if (scopes.some((s) => !granted.includes(s)))
+            throw new OAuthError('invalid_scope', 'The requested scope exceeds the scope granted to the refresh token');
+          return {
+            kind: 'ok',
+            pair: await issueCustomerPair(tx, row.user, row.familyId, scopes.length ? scopes : granted),
+          };
+        },
+      );
       if (outcome.kind === 'reused') {
         log.warn({ familyId: outcome.familyId }, 'refresh token reused: its family is revoked');
         await relay.kick();
@@ -174,9 +230,13 @@ export function createTokenService({ db, keys, clients, relay, log, issuer, audi
      */
     async logOut(userId: string, refreshToken: string, current: { jti?: string; expiresAt?: Date }): Promise<void> {
       await db.$transaction(async (tx) => {
-        const row = refreshToken.length <= MAX_TOKEN_LENGTH ? await tx.refreshToken.findUnique({ where: { tokenHash: hashRefreshToken(refreshToken) } }) : null;
+        const row =
+          refreshToken.length <= MAX_TOKEN_LENGTH
+            ? await tx.refreshToken.findUnique({ where: { tokenHash: hashRefreshToken(refreshToken) } })
+            : null;
         if (row && row.userId === userId) await revokeFamily(tx, row.familyId);
-        if (current.jti && current.expiresAt) await recordRevocations(tx, [{ jti: current.jti, expiresAt: current.expiresAt }]);
+        if (current.jti && current.expiresAt)
+          await recordRevocations(tx, [{ jti: current.jti, expiresAt: current.expiresAt }]);
       });
       await relay.kick();
     },
@@ -194,14 +254,18 @@ export function createTokenService({ db, keys, clients, relay, log, issuer, audi
       const asAccess = async () => {
         const claims = await readOwnAccessToken(token);
         if (!claims) return false;
-        if (clientId && claims.client_id !== clientId) throw new OAuthError('unauthorized_client', 'The token was not issued to this client');
-        await db.$transaction((tx) => recordRevocations(tx, [{ jti: claims.jti, expiresAt: new Date(claims.exp * 1000) }]));
+        if (clientId && claims.client_id !== clientId)
+          throw new OAuthError('unauthorized_client', 'The token was not issued to this client');
+        await db.$transaction((tx) =>
+          recordRevocations(tx, [{ jti: claims.jti, expiresAt: new Date(claims.exp * 1000) }]),
+        );
         return true;
       };
       const asRefresh = async () => {
         const row = await db.refreshToken.findUnique({ where: { tokenHash: hashRefreshToken(token) } });
         if (!row) return false;
-        if (clientId && row.clientId !== clientId) throw new OAuthError('unauthorized_client', 'The token was not issued to this client');
+        if (clientId && row.clientId !== clientId)
+          throw new OAuthError('unauthorized_client', 'The token was not issued to this client');
         await db.$transaction((tx) => revokeFamily(tx, row.familyId));
         return true;
       };

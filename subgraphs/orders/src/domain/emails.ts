@@ -28,7 +28,8 @@ const SUBJECTS: Record<EmailKind, (ref: string) => string> = {
 
 const LEADS: Record<EmailKind, string> = {
   'order-received': 'Thank you for your order. We are processing your payment now.',
-  'payment-failed': 'We could not take the payment for your order, and the items were released. You can place the order again with another card.',
+  'payment-failed':
+    'We could not take the payment for your order, and the items were released. You can place the order again with another card.',
   shipped: 'Good news: your order has left our warehouse.',
   delivered: 'Your order was delivered. We hope you enjoy it.',
   cancelled: 'Your order was cancelled. If you were charged, the amount is refunded.',
@@ -40,7 +41,11 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
 export function renderEmail(kind: EmailKind, order: EmailOrder, detail: string | null) {
   const ref = order.id.slice(0, 8).toUpperCase();
   const money = (cents: number) => `${formatCents(cents)} ${order.currencyCode}`;
-  const lines = order.items.map((i) => ({ name: i.productName ?? i.productId, qty: i.quantity, total: money(i.unitPriceCents * i.quantity) }));
+  const lines = order.items.map((i) => ({
+    name: i.productName ?? i.productId,
+    qty: i.quantity,
+    total: money(i.unitPriceCents * i.quantity),
+  }));
   const text = [
     `Hello ${order.shipName},`,
     '',

@@ -6,7 +6,8 @@ describe('order lifecycle', () => {
   it('cancels only before shipping', () => {
     expect(canCancel('PENDING_PAYMENT')).toBe(true);
     expect(canCancel('PENDING_SHIPMENT')).toBe(true);
-    for (const s of ['SHIPPED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED', 'PAYMENT_FAILED'] as const) expect(canCancel(s)).toBe(false);
+    for (const s of ['SHIPPED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED', 'PAYMENT_FAILED'] as const)
+      expect(canCancel(s)).toBe(false);
   });
   it('never goes backwards', () => {
     expect(canTransition('PENDING_SHIPMENT', 'PENDING_PAYMENT')).toBe(false);

@@ -30,14 +30,24 @@ const MIRROR: Partial<Record<ShipmentStatus, OrderStatus>> = {
   DELIVERED: 'DELIVERED',
 };
 
-const RANK: Partial<Record<OrderStatus, number>> = { PENDING_PAYMENT: 0, PENDING_SHIPMENT: 1, SHIPPED: 2, IN_TRANSIT: 3, DELIVERED: 4 };
+const RANK: Partial<Record<OrderStatus, number>> = {
+  PENDING_PAYMENT: 0,
+  PENDING_SHIPMENT: 1,
+  SHIPPED: 2,
+  IN_TRANSIT: 3,
+  DELIVERED: 4,
+};
 
 /**
  * What to do with a shipment moving `from → to` when the order is in `current`:
  * apply it; wait, because an earlier step has not reached us yet; or ignore
  * it, because the order has moved on (a duplicate, or a cancelled order).
  */
-export function mirrorShipment(current: OrderStatus, from: ShipmentStatus, to: ShipmentStatus): { action: 'apply'; status: OrderStatus } | { action: 'wait' } | { action: 'ignore' } {
+export function mirrorShipment(
+  current: OrderStatus,
+  from: ShipmentStatus,
+  to: ShipmentStatus,
+): { action: 'apply'; status: OrderStatus } | { action: 'wait' } | { action: 'ignore' } {
   const expected = MIRROR[from];
   const target = MIRROR[to];
   if (!expected || !target) return { action: 'ignore' };

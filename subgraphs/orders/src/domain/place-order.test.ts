@@ -21,22 +21,36 @@ describe('validatePlaceOrder', () => {
     [-1, 'items[0].quantity'],
     [1001, 'items[0].quantity'],
     [1.5, 'items[0].quantity'],
-  ])('rejects quantity %s', (quantity, expected) => expect(field({ items: [{ productId: P1, quantity }] })).toBe(expected));
+  ])('rejects quantity %s', (quantity, expected) =>
+    expect(field({ items: [{ productId: P1, quantity }] })).toBe(expected),
+  );
 
   it('rejects empty and oversized item lists', () => {
     expect(field({ items: [] })).toBe('items');
-    const many = Array.from({ length: 51 }, (_, i) => ({ productId: `3f1a0c2e-6b7d-4c9e-8f00-${String(i).padStart(12, '0')}`, quantity: 1 }));
+    const many = Array.from({ length: 51 }, (_, i) => ({
+      productId: `3f1a0c2e-6b7d-4c9e-8f00-${String(i).padStart(12, '0')}`,
+      quantity: 1,
+    }));
     expect(field({ items: many })).toBe('items');
     expect(field({ items: many.slice(0, 50) })).toBeUndefined();
   });
 
   it('rejects the same product twice, whatever its case', () =>
-    expect(field({ items: [{ productId: P1, quantity: 1 }, { productId: P1.toUpperCase(), quantity: 1 }] })).toBe('items[1].productId'));
+    expect(
+      field({
+        items: [
+          { productId: P1, quantity: 1 },
+          { productId: P1.toUpperCase(), quantity: 1 },
+        ],
+      }),
+    ).toBe('items[1].productId'));
 
-  it('rejects a malformed product id', () => expect(field({ items: [{ productId: 'not-an-id', quantity: 1 }] })).toBe('items[0].productId'));
+  it('rejects a malformed product id', () =>
+    expect(field({ items: [{ productId: 'not-an-id', quantity: 1 }] })).toBe('items[0].productId'));
 
   it.each(['short', 'x'.repeat(129), 'with\nnewline'])('rejects idempotency key %j', (idempotencyKey) =>
-    expect(field({ idempotencyKey })).toBe('idempotencyKey'));
+    expect(field({ idempotencyKey })).toBe('idempotencyKey'),
+  );
 
   it('accepts keys of 8 and 128 characters', () => {
     expect(field({ idempotencyKey: 'x'.repeat(8) })).toBeUndefined();
@@ -53,7 +67,8 @@ describe('validatePlaceOrder', () => {
     [{ country: 'fr' }, 'shippingAddress.country'],
     [{ country: 'XX' }, 'shippingAddress.country'],
   ])('rejects address %j', (patch, expected) =>
-    expect(field({ shippingAddress: { ...build().shippingAddress, ...patch } })).toBe(expected));
+    expect(field({ shippingAddress: { ...build().shippingAddress, ...patch } })).toBe(expected),
+  );
 
   it('rejects an empty or oversized payment token', () => {
     expect(field({ paymentToken: '' })).toBe('paymentToken');
@@ -63,8 +78,18 @@ describe('validatePlaceOrder', () => {
 
 describe('requestHash', () => {
   it('is the same for the same order with lines in another order', () => {
-    const a = build({ items: [{ productId: P1, quantity: 1 }, { productId: P2, quantity: 2 }] });
-    const b = build({ items: [{ productId: P2, quantity: 2 }, { productId: P1, quantity: 1 }] });
+    const a = build({
+      items: [
+        { productId: P1, quantity: 1 },
+        { productId: P2, quantity: 2 },
+      ],
+    });
+    const b = build({
+      items: [
+        { productId: P2, quantity: 2 },
+        { productId: P1, quantity: 1 },
+      ],
+    });
     expect(requestHash(a)).toBe(requestHash(b));
   });
   it('differs when a quantity, the address or the payment token differs', () => {

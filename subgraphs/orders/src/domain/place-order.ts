@@ -26,7 +26,11 @@ export interface InvalidOrder {
 
 export const LIMITS = { minLines: 1, maxLines: 50, minQuantity: 1, maxQuantity: 1000, minKey: 8, maxKey: 128 } as const;
 
-export const invalidOrder = (field: string | null, message: string): InvalidOrder => ({ __typename: 'InvalidOrder', field, message });
+export const invalidOrder = (field: string | null, message: string): InvalidOrder => ({
+  __typename: 'InvalidOrder',
+  field,
+  message,
+});
 
 const ADDRESS_LIMITS: [keyof AddressInput, number, number][] = [
   ['name', 1, 200],
@@ -37,10 +41,21 @@ const ADDRESS_LIMITS: [keyof AddressInput, number, number][] = [
 ];
 
 /** Every rule a placeOrder input must pass before anything is reserved; null when valid. */
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
 export function validatePlaceOrder(input: PlaceOrderInput): InvalidOrder | null {
   const key = input.idempotencyKey;
-  if (typeof key !== 'string' || key.length < LIMITS.minKey || key.length > LIMITS.maxKey || /[\u0000-\u001f\u007f]/.test(key))
-    return invalidOrder('idempotencyKey', `idempotencyKey must be ${LIMITS.minKey} to ${LIMITS.maxKey} printable characters`);
+  if (
+    typeof key !== 'string' ||
+    key.length < LIMITS.minKey ||
+    key.length > LIMITS.maxKey ||
+    CONTROL_CHARACTERS.test(key)
+  )
+    return invalidOrder(
+      'idempotencyKey',
+      `idempotencyKey must be ${LIMITS.minKey} to ${LIMITS.maxKey} printable characters`,
+    );
 
   if (input.items.length < LIMITS.minLines || input.items.length > LIMITS.maxLines)
     return invalidOrder('items', `An order has ${LIMITS.minLines} to ${LIMITS.maxLines} lines`);
@@ -51,18 +66,24 @@ export function validatePlaceOrder(input: PlaceOrderInput): InvalidOrder | null 
     if (seen.has(id)) return invalidOrder(`items[${i}].productId`, 'A product may appear only once per order');
     seen.add(id);
     if (!Number.isInteger(item.quantity) || item.quantity < LIMITS.minQuantity || item.quantity > LIMITS.maxQuantity)
-      return invalidOrder(`items[${i}].quantity`, `quantity must be an integer from ${LIMITS.minQuantity} to ${LIMITS.maxQuantity}`);
+      return invalidOrder(
+        `items[${i}].quantity`,
+        `quantity must be an integer from ${LIMITS.minQuantity} to ${LIMITS.maxQuantity}`,
+      );
   }
 
   const address = input.shippingAddress;
   for (const [field, min, max] of ADDRESS_LIMITS) {
     const value = address[field];
     if (min === 0 && value == null) continue;
-    if (!isTextWithin(value, min, max)) return invalidOrder(`shippingAddress.${field}`, `${field} must be ${min} to ${max} characters`);
+    if (!isTextWithin(value, min, max))
+      return invalidOrder(`shippingAddress.${field}`, `${field} must be ${min} to ${max} characters`);
   }
-  if (!ISO_COUNTRIES.has(address.country)) return invalidOrder('shippingAddress.country', 'country must be an ISO 3166-1 alpha-2 code, e.g. "US"');
+  if (!ISO_COUNTRIES.has(address.country))
+    return invalidOrder('shippingAddress.country', 'country must be an ISO 3166-1 alpha-2 code, e.g. "US"');
 
-  if (!isTextWithin(input.paymentToken, 1, 100)) return invalidOrder('paymentToken', 'paymentToken must be 1 to 100 characters');
+  if (!isTextWithin(input.paymentToken, 1, 100))
+    return invalidOrder('paymentToken', 'paymentToken must be 1 to 100 characters');
   return null;
 }
 
@@ -70,7 +91,9 @@ export function validatePlaceOrder(input: PlaceOrderInput): InvalidOrder | null 
 export function requestHash(input: PlaceOrderInput): string {
   const a = input.shippingAddress;
   const canonical = {
-    items: [...input.items].map((i) => [i.productId.toLowerCase(), i.quantity]).sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+    items: [...input.items]
+      .map((i) => [i.productId.toLowerCase(), i.quantity])
+      .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
     address: [a.name, a.line1, a.line2 ?? null, a.city, a.postalCode, a.country],
     paymentToken: input.paymentToken,
   };

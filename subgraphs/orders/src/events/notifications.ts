@@ -1,5 +1,13 @@
 import nodemailer from 'nodemailer';
-import { EventSchemas, RetryLater, backoffMs, sqlPool, type EventEnvelope, type EventHandler, type Logger } from '@orderflow/common';
+import {
+  EventSchemas,
+  RetryLater,
+  backoffMs,
+  sqlPool,
+  type EventEnvelope,
+  type EventHandler,
+  type Logger,
+} from '@orderflow/common';
 import type { Db } from '../db.ts';
 import { EMAIL_FOR_STATUS, renderEmail, type EmailKind, type EmailOrder } from '../domain/emails.ts';
 
@@ -63,12 +71,18 @@ function createSender({ db, mailer, log }: { db: Db; mailer: Mailer; log: Logger
     );
     if (retried.rowCount === 1) return true;
     // PENDING from an attempt that died mid-send: it may have gone out. Never risk a second copy.
-    await sql.query(`UPDATE notifications SET status = 'UNKNOWN', updated_at = now() WHERE event_id = $1::uuid AND status = 'PENDING' AND updated_at < now() - interval '1 minute'`, [eventId]);
+    await sql.query(
+      `UPDATE notifications SET status = 'UNKNOWN', updated_at = now() WHERE event_id = $1::uuid AND status = 'PENDING' AND updated_at < now() - interval '1 minute'`,
+      [eventId],
+    );
     return false;
   }
 
   const settle = (eventId: string, status: 'SENT' | 'FAILED', lastError: string | null = null) =>
-    sql.query(`UPDATE notifications SET status = $2::notification_status, last_error = coalesce($3, last_error), updated_at = now() WHERE event_id = $1::uuid`, [eventId, status, lastError]);
+    sql.query(
+      `UPDATE notifications SET status = $2::notification_status, last_error = coalesce($3, last_error), updated_at = now() WHERE event_id = $1::uuid`,
+      [eventId, status, lastError],
+    );
 
   /** The order as an email shows it (its items in order), and where to send it. */
   async function emailOrder(orderId: string): Promise<(EmailOrder & { customerEmail: string | null }) | null> {

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { EventSchemas, RetryLater, backoffMs, createEvent, money, writeOutbox, type EventHandler, type Sql } from '@orderflow/common';
+import {
+  EventSchemas,
+  RetryLater,
+  backoffMs,
+  createEvent,
+  money,
+  writeOutbox,
+  type EventHandler,
+  type Sql,
+} from '@orderflow/common';
 import type { Order } from '../db.ts';
 import { mirrorShipment } from '../domain/order-status.ts';
 import { decidePayment, maskToken } from '../domain/payment.ts';
@@ -16,7 +25,14 @@ import { applyCancel } from '../service/order-cancellation.ts';
  * Records an order's one payment outcome; false when the order has one already
  * (the unique order_id: a repeated orders.created charges nothing twice).
  */
-async function recordPayment(tx: Sql, order: Order, id: string, status: 'SUCCEEDED' | 'FAILED', attempts: number, reason: string | null = null): Promise<boolean> {
+async function recordPayment(
+  tx: Sql,
+  order: Order,
+  id: string,
+  status: 'SUCCEEDED' | 'FAILED',
+  attempts: number,
+  reason: string | null = null,
+): Promise<boolean> {
   const { rowCount } = await tx.query(
     `INSERT INTO payments (id, order_id, status, amount_cents, currency_code, reason, attempts) VALUES ($1::uuid, $2::uuid, $3::payment_status, $4, $5, $6, $7)
      ON CONFLICT (order_id) DO NOTHING`,
@@ -26,7 +42,11 @@ async function recordPayment(tx: Sql, order: Order, id: string, status: 'SUCCEED
 }
 
 /** orders.created → charge the order (simulated), once, with retries for transient errors. */
-export function paymentWorker({ failureRate }: { failureRate: number }): EventHandler<(typeof EventSchemas)['orders.created']['_output']> {
+export function paymentWorker({
+  failureRate,
+}: {
+  failureRate: number;
+}): EventHandler<(typeof EventSchemas)['orders.created']['_output']> {
   return {
     name: 'payments',
     type: 'orders.created',
@@ -36,7 +56,16 @@ export function paymentWorker({ failureRate }: { failureRate: number }): EventHa
       if (!order) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
       const fail = async (reason: string) => {
         if (!(await recordPayment(tx, order, randomUUID(), 'FAILED', attempt, reason))) return;
-        await writeOutbox(tx, createEvent({ type: 'payments.failed', source: 'orders', correlationId: order.id, causationId: event.id, data: { orderId: order.id, reason, retryable: false } }));
+        await writeOutbox(
+          tx,
+          createEvent({
+            type: 'payments.failed',
+            source: 'orders',
+            correlationId: order.id,
+            causationId: event.id,
+            data: { orderId: order.id, reason, retryable: false },
+          }),
+        );
         log.info({ orderId: order.id, reason, token: maskToken(order.paymentToken) }, 'payment failed');
       };
       // Never charge an order the customer cancelled while it waited.
@@ -48,7 +77,13 @@ export function paymentWorker({ failureRate }: { failureRate: number }): EventHa
       if (!(await recordPayment(tx, order, paymentId, 'SUCCEEDED', attempt))) return;
       await writeOutbox(
         tx,
-        createEvent({ type: 'payments.succeeded', source: 'orders', correlationId: order.id, causationId: event.id, data: { orderId: order.id, paymentId, amount: money(order.totalCents, order.currencyCode) } }),
+        createEvent({
+          type: 'payments.succeeded',
+          source: 'orders',
+          correlationId: order.id,
+          causationId: event.id,
+          data: { orderId: order.id, paymentId, amount: money(order.totalCents, order.currencyCode) },
+        }),
       );
       log.info({ orderId: order.id, attempt }, 'payment succeeded');
     },
@@ -63,8 +98,10 @@ export const onPaymentSucceeded: EventHandler<(typeof EventSchemas)['payments.su
   async handle(event, { tx }) {
     const order = await lockOrder(tx, event.data.orderId);
     if (!order) return;
-    if (order.status === 'PENDING_PAYMENT') await transition(tx, order, 'PENDING_SHIPMENT', { reason: 'payment succeeded', causationId: event.id });
-    else if (order.status === 'CANCELLED') await refund(tx, order.id, 'order cancelled before payment completed', event.id);
+    if (order.status === 'PENDING_PAYMENT')
+      await transition(tx, order, 'PENDING_SHIPMENT', { reason: 'payment succeeded', causationId: event.id });
+    else if (order.status === 'CANCELLED')
+      await refund(tx, order.id, 'order cancelled before payment completed', event.id);
   },
 };
 
@@ -89,10 +126,14 @@ export const onShipmentStatusUpdated: EventHandler<(typeof EventSchemas)['shipme
     const order = await lockOrder(tx, event.data.orderId);
     if (!order) return;
     const decision = mirrorShipment(order.status, event.data.previousStatus, event.data.status);
-    if (decision.action === 'wait') throw new RetryLater(backoffMs(attempt, 100, 2_000), 'an earlier shipment step has not arrived yet');
+    if (decision.action === 'wait')
+      throw new RetryLater(backoffMs(attempt, 100, 2_000), 'an earlier shipment step has not arrived yet');
     if (decision.action === 'ignore') return;
     const where = event.data.location ? ` at ${event.data.location}` : '';
-    await transition(tx, order, decision.status, { reason: `shipment ${event.data.status.toLowerCase().replace('_', ' ')}${where}`, causationId: event.id });
+    await transition(tx, order, decision.status, {
+      reason: `shipment ${event.data.status.toLowerCase().replace('_', ' ')}${where}`,
+      causationId: event.id,
+    });
   },
 };
 
@@ -111,6 +152,7 @@ export const onShipmentCancelled: EventHandler<(typeof EventSchemas)['shipments.
     const order = await lockOrder(tx, event.data.orderId);
     // Shipments cancels only at the request of a cancel of a paid order: any other status has moved on.
     if (!order || order.status !== 'PENDING_SHIPMENT') return;
-    if (await applyCancel(tx, order, event.data.reason, event.id)) log.info({ orderId: order.id, eventId: event.id }, 'order cancel completed from shipments.cancelled');
+    if (await applyCancel(tx, order, event.data.reason, event.id))
+      log.info({ orderId: order.id, eventId: event.id }, 'order cancel completed from shipments.cancelled');
   },
 };

@@ -7,7 +7,13 @@ import {
   retry,
   wrap,
 } from 'cockatiel';
-import { RESERVE_CALL_POLICY, createInternalClient, type InternalAuth, type Logger, type ReserveResult } from '@orderflow/common';
+import {
+  RESERVE_CALL_POLICY,
+  createInternalClient,
+  type InternalAuth,
+  type Logger,
+  type ReserveResult,
+} from '@orderflow/common';
 
 export type { ReservedLine } from '@orderflow/common';
 export type ReserveOutcome = ReserveResult;
@@ -38,12 +44,21 @@ export function createInventoryClient({
   log: Logger;
   timeoutMs?: number;
 }) {
-  const http = createInternalClient({ baseUrl, internalAuth, service: 'orders', scopes: ['internal:inventory'], timeoutMs });
+  const http = createInternalClient({
+    baseUrl,
+    internalAuth,
+    service: 'orders',
+    scopes: ['internal:inventory'],
+    timeoutMs,
+  });
   const transient = handleType(TransientError);
   // Two retries: enough for a dropped connection or a restarting instance, few enough not to multiply an overload.
   // Products' RESERVATION_DEADLINE_MS is validated against this policy (placeOrderWorstCaseMs): change them together.
   const { retries, initialBackoffMs, maxBackoffMs } = RESERVE_CALL_POLICY;
-  const retryPolicy = retry(transient, { maxAttempts: retries, backoff: new ExponentialBackoff({ initialDelay: initialBackoffMs, maxDelay: maxBackoffMs }) });
+  const retryPolicy = retry(transient, {
+    maxAttempts: retries,
+    backoff: new ExponentialBackoff({ initialDelay: initialBackoffMs, maxDelay: maxBackoffMs }),
+  });
   const breaker = circuitBreaker(transient, { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(10) });
   breaker.onBreak(() => log.warn('inventory circuit opened'));
   breaker.onReset(() => log.info('inventory circuit closed'));
@@ -69,8 +84,10 @@ export function createInventoryClient({
   }
 
   return {
-    reserve: (orderId: string, items: { productId: string; quantity: number }[]) => call<ReserveOutcome>('/reservations', { orderId, items }),
-    release: (orderId: string, reason: string) => call<{ released: number }>('/reservations/release', { orderId, reason }),
+    reserve: (orderId: string, items: { productId: string; quantity: number }[]) =>
+      call<ReserveOutcome>('/reservations', { orderId, items }),
+    release: (orderId: string, reason: string) =>
+      call<{ released: number }>('/reservations/release', { orderId, reason }),
   };
 }
 export type InventoryClient = ReturnType<typeof createInventoryClient>;

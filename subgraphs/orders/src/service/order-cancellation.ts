@@ -12,9 +12,20 @@ import { refund, transition } from './order-lifecycle.ts';
  * transition lets only the first of them apply it.
  * Returns the cancelled order, or null when the order had moved on.
  */
-export async function applyCancel(tx: Sql, order: Order, reason: string, causationId: string | null = null): Promise<Order | null> {
+export async function applyCancel(
+  tx: Sql,
+  order: Order,
+  reason: string,
+  causationId: string | null = null,
+): Promise<Order | null> {
   const paid = order.status === 'PENDING_SHIPMENT';
-  const cancelled = createEvent({ type: 'orders.cancelled', source: 'orders', correlationId: order.id, causationId, data: { orderId: order.id, reason, stockCommitted: paid } });
+  const cancelled = createEvent({
+    type: 'orders.cancelled',
+    source: 'orders',
+    correlationId: order.id,
+    causationId,
+    data: { orderId: order.id, reason, stockCommitted: paid },
+  });
   const next = await transition(tx, order, 'CANCELLED', { reason, causationId, extraEvents: [cancelled] });
   if (next && paid) await refund(tx, order.id, reason, cancelled.id);
   return next;

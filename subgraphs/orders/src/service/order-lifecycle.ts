@@ -47,7 +47,11 @@ export async function transition(
   tx: Sql,
   order: Order,
   to: OrderStatus,
-  { reason, causationId = null, extraEvents = [] }: { reason: string | null; causationId?: string | null; extraEvents?: EventEnvelope[] },
+  {
+    reason,
+    causationId = null,
+    extraEvents = [],
+  }: { reason: string | null; causationId?: string | null; extraEvents?: EventEnvelope[] },
 ): Promise<Order | null> {
   if (!canTransition(order.status, to)) return null;
   const {

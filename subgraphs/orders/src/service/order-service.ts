@@ -24,7 +24,13 @@ import { canCancel } from '../domain/order-status.ts';
 import { lockOrder, statusChanged } from './order-lifecycle.ts';
 import { applyCancel } from './order-cancellation.ts';
 import type { ShipmentsClient } from './shipments-client.ts';
-import { invalidOrder, normalizeItems, requestHash, validatePlaceOrder, type PlaceOrderInput } from '../domain/place-order.ts';
+import {
+  invalidOrder,
+  normalizeItems,
+  requestHash,
+  validatePlaceOrder,
+  type PlaceOrderInput,
+} from '../domain/place-order.ts';
 import { InventoryUnavailableError, type InventoryClient } from './inventory-client.ts';
 
 /**
@@ -55,10 +61,15 @@ SELECT placed.*, change.id::text AS change_id, change.occurred_at AS change_occu
 
 export type PlaceOrderResult =
   | { __typename: 'OrderPlaced'; order: Order }
-  | { __typename: 'ProductsUnavailable'; message: string; unavailableItems: { productId: string; requested: number; available: number; isAvailable: false }[] }
+  | {
+      __typename: 'ProductsUnavailable';
+      message: string;
+      unavailableItems: { productId: string; requested: number; available: number; isAvailable: false }[];
+    }
   | ReturnType<typeof invalidOrder>;
 
-export type CancelOrderResult = { __typename: 'OrderCancelled'; order: Order } | { __typename: 'CannotCancel'; message: string; status: OrderStatus };
+export type CancelOrderResult =
+  { __typename: 'OrderCancelled'; order: Order } | { __typename: 'CannotCancel'; message: string; status: OrderStatus };
 
 export interface OrderServiceDeps {
   db: Db;
@@ -72,10 +83,13 @@ export interface OrderServiceDeps {
 export function createOrderService({ db, inventory, shipments, log, onEvents = () => {} }: OrderServiceDeps) {
   /** The pool under `db`, for the hot path's plain SQL (see sqlTransaction). */
   const sql = sqlPool(db);
-  const canSee = (viewer: Viewer, order: Pick<Order, 'customerId'>) => order.customerId === viewer.id || viewer.scopes.has('orders:read:all');
+  const canSee = (viewer: Viewer, order: Pick<Order, 'customerId'>) =>
+    order.customerId === viewer.id || viewer.scopes.has('orders:read:all');
 
   async function replay(viewer: Viewer, key: string, hash: string): Promise<PlaceOrderResult | null> {
-    const existing = await db.order.findUnique({ where: { customerId_idempotencyKey: { customerId: viewer.id, idempotencyKey: key } } });
+    const existing = await db.order.findUnique({
+      where: { customerId_idempotencyKey: { customerId: viewer.id, idempotencyKey: key } },
+    });
     if (!existing) return null;
     if (existing.requestHash !== hash)
       return invalidOrder('idempotencyKey', 'This idempotencyKey was already used for a different order');
@@ -137,13 +151,23 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
           orderId,
           customerId: viewer.id,
           customerEmail: viewer.email ?? null,
-          items: items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: money(priceOf.get(i.productId)!.unitCents, currencyCode).amount })),
+          items: items.map((i) => ({
+            productId: i.productId,
+            quantity: i.quantity,
+            unitPrice: money(priceOf.get(i.productId)!.unitCents, currencyCode).amount,
+          })),
           totalAmount: money(totalCents, currencyCode),
           paymentToken: input.paymentToken,
         },
       });
       try {
-        const statusEvent = statusChanged({ id: orderId, customerId: viewer.id }, null, 'PENDING_PAYMENT', 'order placed', '');
+        const statusEvent = statusChanged(
+          { id: orderId, customerId: viewer.id },
+          null,
+          'PENDING_PAYMENT',
+          'order placed',
+          '',
+        );
         const {
           rows: [row],
         } = await sql.query<{ change_id: string; change_occurred_at: Date }>(PLACE_ORDER_SQL, [
@@ -175,9 +199,25 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         // The response's items and history are what was just written: no need to read them back.
         loaders?.items.prime(
           orderId,
-          items.map((i, position) => ({ orderId, position, productId: i.productId, productName: priceOf.get(i.productId)!.name, quantity: i.quantity, unitPriceCents: priceOf.get(i.productId)!.unitCents })),
+          items.map((i, position) => ({
+            orderId,
+            position,
+            productId: i.productId,
+            productName: priceOf.get(i.productId)!.name,
+            quantity: i.quantity,
+            unitPriceCents: priceOf.get(i.productId)!.unitCents,
+          })),
         );
-        loaders?.history.prime(orderId, [{ id: BigInt(changeId), orderId, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'order placed', occurredAt }]);
+        loaders?.history.prime(orderId, [
+          {
+            id: BigInt(changeId),
+            orderId,
+            previousStatus: null,
+            status: 'PENDING_PAYMENT',
+            reason: 'order placed',
+            occurredAt,
+          },
+        ]);
         return { __typename: 'OrderPlaced', order: modelRow<Order>(columns) };
       } catch (err) {
         await releaseQuietly(orderId, 'order write failed');
@@ -199,10 +239,15 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
      */
     async cancelOrder(viewer: Viewer, orderId: string, reason?: string | null): Promise<CancelOrderResult> {
       if (!isUuid(orderId)) throw badInput('orderId is not a valid order id', 'orderId');
-      if (reason != null && !isTextWithin(reason, 0, 500)) throw badInput('reason must be at most 500 characters', 'reason');
+      if (reason != null && !isTextWithin(reason, 0, 500))
+        throw badInput('reason must be at most 500 characters', 'reason');
       const order = await db.order.findUnique({ where: { id: orderId } });
       if (!order || order.customerId !== viewer.id) throw appError(ErrorCode.NOT_FOUND, 'Order not found');
-      const cannot = (status: OrderStatus): CancelOrderResult => ({ __typename: 'CannotCancel', message: `An order in status ${status} cannot be cancelled`, status });
+      const cannot = (status: OrderStatus): CancelOrderResult => ({
+        __typename: 'CannotCancel',
+        message: `An order in status ${status} cannot be cancelled`,
+        status,
+      });
       if (!canCancel(order.status)) return cannot(order.status);
       const why = reason ?? 'cancelled by customer';
       const paid = order.status === 'PENDING_SHIPMENT';
@@ -212,15 +257,19 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
         const verdict = await shipments.cancel(orderId, why);
         if (verdict.status === 'too-late') return cannot(verdict.orderStatus);
       }
-      const updated = await publishingTransaction(db, async (tx) => {
-        const current = await lockOrder(tx, orderId);
-        if (!current) return null;
-        // The shipments.cancelled consumer got there first: the cancel asked for is done.
-        if (paid && current.status === 'CANCELLED') return { order: current, applied: false };
-        if (current.status !== order.status) return null;
-        const next = await applyCancel(tx, current, why);
-        return next && { order: next, applied: true };
-      }, onEvents);
+      const updated = await publishingTransaction(
+        db,
+        async (tx) => {
+          const current = await lockOrder(tx, orderId);
+          if (!current) return null;
+          // The shipments.cancelled consumer got there first: the cancel asked for is done.
+          if (paid && current.status === 'CANCELLED') return { order: current, applied: false };
+          if (current.status !== order.status) return null;
+          const next = await applyCancel(tx, current, why);
+          return next && { order: next, applied: true };
+        },
+        onEvents,
+      );
       if (!updated) return cannot((await db.order.findUniqueOrThrow({ where: { id: orderId } })).status);
       if (!paid) await releaseQuietly(orderId, why);
       log.info({ orderId, paid }, 'order cancelled');
@@ -252,27 +301,43 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
     },
 
     /** The viewer's orders, newest first. orders:read is @requiresScopes on Query.myOrders, its only caller. */
-    async myOrders(viewer: Viewer, { first, after, status }: { first: number; after?: string | null; status?: OrderStatus | null }) {
+    async myOrders(
+      viewer: Viewer,
+      { first, after, status }: { first: number; after?: string | null; status?: OrderStatus | null },
+    ) {
       if (!isPageSize(first)) throw badInput('first must be an integer from 0 to 100', 'first');
       let cursor: [string, string] | null = null;
       if (after != null) {
         const parts = decodeCursor(after, 2);
-        if (!parts || !isUuid(parts[1]) || Number.isNaN(Date.parse(String(parts[0])))) throw badInput('Invalid cursor', 'after');
+        if (!parts || !isUuid(parts[1]) || Number.isNaN(Date.parse(String(parts[0]))))
+          throw badInput('Invalid cursor', 'after');
         cursor = [String(parts[0]), String(parts[1])];
       }
       const where = { customerId: viewer.id, ...(status ? { status } : {}) };
       const [page, totalCount] = await Promise.all([
         db.order.findMany({
           where: cursor
-            ? { ...where, OR: [{ createdAt: { lt: new Date(cursor[0]) } }, { createdAt: new Date(cursor[0]), id: { lt: cursor[1] } }] }
+            ? {
+                ...where,
+                OR: [
+                  { createdAt: { lt: new Date(cursor[0]) } },
+                  { createdAt: new Date(cursor[0]), id: { lt: cursor[1] } },
+                ],
+              }
             : where,
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
           take: first + 1,
         }),
         db.order.count({ where }),
       ]);
-      const edges = page.slice(0, first).map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node }));
-      return { edges, totalCount, pageInfo: { hasNextPage: page.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+      const edges = page
+        .slice(0, first)
+        .map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node }));
+      return {
+        edges,
+        totalCount,
+        pageInfo: { hasNextPage: page.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+      };
     },
 
     /** Which of these ids are recorded orders (for the products reservation sweeper). */
@@ -291,11 +356,17 @@ export type OrderService = ReturnType<typeof createOrderService>;
 function createLoaders(db: Db) {
   return {
     items: new DataLoader<string, OrderItem[]>(async (orderIds) => {
-      const rows = await db.orderItem.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: [{ orderId: 'asc' }, { position: 'asc' }] });
+      const rows = await db.orderItem.findMany({
+        where: { orderId: { in: [...orderIds] } },
+        orderBy: [{ orderId: 'asc' }, { position: 'asc' }],
+      });
       return orderIds.map((id) => rows.filter((r) => r.orderId === id));
     }),
     history: new DataLoader<string, OrderStatusChange[]>(async (orderIds) => {
-      const rows = await db.orderStatusChange.findMany({ where: { orderId: { in: [...orderIds] } }, orderBy: { id: 'asc' } });
+      const rows = await db.orderStatusChange.findMany({
+        where: { orderId: { in: [...orderIds] } },
+        orderBy: { id: 'asc' },
+      });
       return orderIds.map((id) => rows.filter((r) => r.orderId === id));
     }),
     order: new DataLoader<string, Order | null>(async (ids) => {
@@ -307,4 +378,3 @@ function createLoaders(db: Db) {
 }
 /** One request's DataLoaders (`createLoaders`). */
 export type Loaders = ReturnType<typeof createLoaders>;
-

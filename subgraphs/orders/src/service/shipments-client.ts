@@ -13,11 +13,15 @@ export function createShipmentsClient({ baseUrl, internalAuth }: { baseUrl: stri
     async cancel(orderId: string, reason: string): Promise<CancelVerdict> {
       let res;
       try {
-        res = await http.post<{ status: 'cancelled' | 'too-late'; shipmentStatus?: string }>('/shipments/cancel', { orderId, reason });
+        res = await http.post<{ status: 'cancelled' | 'too-late'; shipmentStatus?: string }>('/shipments/cancel', {
+          orderId,
+          reason,
+        });
       } catch {
         throw appError(ErrorCode.SERVICE_UNAVAILABLE, 'Shipments are temporarily unavailable; please retry');
       }
-      if (res.status !== 200) throw appError(ErrorCode.SERVICE_UNAVAILABLE, 'Shipments are temporarily unavailable; please retry');
+      if (res.status !== 200)
+        throw appError(ErrorCode.SERVICE_UNAVAILABLE, 'Shipments are temporarily unavailable; please retry');
       if (res.body.status === 'cancelled') return { status: 'cancelled' };
       return { status: 'too-late', orderStatus: MIRROR[res.body.shipmentStatus ?? ''] ?? 'SHIPPED' };
     },

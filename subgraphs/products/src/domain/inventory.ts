@@ -35,7 +35,8 @@ export function decideReservation(lines: ReserveLine[], stock: StockRow[]): Rese
   for (const [index, line] of lines.entries()) {
     const row = byId.get(line.productId);
     if (!row || !row.isActive) return { kind: 'unknown-product', index, productId: line.productId };
-    if (row.available < line.quantity) short.push({ productId: line.productId, requested: line.quantity, available: row.available });
+    if (row.available < line.quantity)
+      short.push({ productId: line.productId, requested: line.quantity, available: row.available });
   }
   return short.length ? { kind: 'short', items: short } : { kind: 'ok' };
 }

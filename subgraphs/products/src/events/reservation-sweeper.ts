@@ -33,7 +33,8 @@ export function createReservationSweeper({
     await inventory.confirm([...existing]);
     let released = 0;
     for (const orderId of candidates) {
-      if (!existing.has(orderId)) released += (await inventory.release(orderId, 'expired: order was never recorded')) ? 1 : 0;
+      if (!existing.has(orderId))
+        released += (await inventory.release(orderId, 'expired: order was never recorded')) ? 1 : 0;
     }
     if (released) log.warn({ released }, 'released orphaned reservations');
     return { confirmed: existing.size, released };

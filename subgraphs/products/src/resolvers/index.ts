@@ -13,7 +13,9 @@ export const resolvers: Resolvers = {
     products: (_, args, ctx) => ctx.catalog.list(args),
     lowStockAlert: async (_, a, ctx) => {
       const product = await ctx.loaders.product.load(a.productId);
-      return product && { product, availableQuantity: a.availableQuantity, threshold: a.threshold, occurredAt: a.occurredAt };
+      return (
+        product && { product, availableQuantity: a.availableQuantity, threshold: a.threshold, occurredAt: a.occurredAt }
+      );
     },
     checkAvailability: (_, { items }, ctx) => ctx.catalog.checkAvailability(items),
   },

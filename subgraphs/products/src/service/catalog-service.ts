@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { badInput, decodeCursor, encodeCursor, isPageSize, isUniqueViolation, isUuid, notFound } from '@orderflow/common';
+import {
+  badInput,
+  decodeCursor,
+  encodeCursor,
+  isPageSize,
+  isUniqueViolation,
+  isUuid,
+  notFound,
+} from '@orderflow/common';
 import type { Db, Product } from '../db.ts';
 import { validateCreateProduct, validateRestock, type CreateProductInput } from '../domain/product-input.ts';
 
@@ -22,17 +30,33 @@ export function createCatalogService({ db }: { db: Db }) {
       let cursor: [string, string] | null = null;
       if (after != null) {
         const parts = decodeCursor(after, 2);
-        if (!parts || !isUuid(parts[1]) || Number.isNaN(Date.parse(String(parts[0])))) throw badInput('Invalid cursor', 'after');
+        if (!parts || !isUuid(parts[1]) || Number.isNaN(Date.parse(String(parts[0]))))
+          throw badInput('Invalid cursor', 'after');
         cursor = [String(parts[0]), String(parts[1])];
       }
       // Prisma passes `contains` into ILIKE as is: escape its wildcards so they match literally.
       const term = search?.trim().replace(/[\\%_]/g, '\\$&');
       const where = term
-        ? { OR: [{ name: { contains: term, mode: 'insensitive' as const } }, { sku: { contains: term, mode: 'insensitive' as const } }] }
+        ? {
+            OR: [
+              { name: { contains: term, mode: 'insensitive' as const } },
+              { sku: { contains: term, mode: 'insensitive' as const } },
+            ],
+          }
         : {};
       const page = await db.product.findMany({
         where: cursor
-          ? { AND: [where, { OR: [{ createdAt: { lt: new Date(cursor[0]) } }, { createdAt: new Date(cursor[0]), id: { lt: cursor[1] } }] }] }
+          ? {
+              AND: [
+                where,
+                {
+                  OR: [
+                    { createdAt: { lt: new Date(cursor[0]) } },
+                    { createdAt: new Date(cursor[0]), id: { lt: cursor[1] } },
+                  ],
+                },
+              ],
+            }
           : where,
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: first + 1,
@@ -40,7 +64,11 @@ export function createCatalogService({ db }: { db: Db }) {
       const totalCount = await db.product.count({ where });
       const nodes = page.slice(0, first);
       const edges = nodes.map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node }));
-      return { edges, totalCount, pageInfo: { hasNextPage: page.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+      return {
+        edges,
+        totalCount,
+        pageInfo: { hasNextPage: page.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+      };
     },
 
     async create(input: CreateProductInput): Promise<Product> {
@@ -95,12 +123,20 @@ export function createCatalogService({ db }: { db: Db }) {
         if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > 1000)
           throw badInput('quantity must be an integer from 1 to 1000', `items[${i}].quantity`);
       }
-      const rows = await db.product.findMany({ where: { id: { in: items.map((i) => i.productId) } }, select: { id: true, available: true, isActive: true } });
+      const rows = await db.product.findMany({
+        where: { id: { in: items.map((i) => i.productId) } },
+        select: { id: true, available: true, isActive: true },
+      });
       const byId = new Map(rows.map((r) => [r.id, r]));
       const result = items.map((item) => {
         const row = byId.get(item.productId);
         const available = row && row.isActive ? row.available : 0;
-        return { productId: item.productId, requested: item.quantity, available, isAvailable: available >= item.quantity };
+        return {
+          productId: item.productId,
+          requested: item.quantity,
+          available,
+          isAvailable: available >= item.quantity,
+        };
       });
       return { allAvailable: result.every((r) => r.isAvailable), items: result };
     },

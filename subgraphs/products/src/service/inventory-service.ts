@@ -1,6 +1,18 @@
-import { createEvent, isUniqueViolation, publishingTransaction, sqlPool, writeOutbox, type EventData, type EventEnvelope, type EventType, type Logger, type ReserveResult, type Sql } from '@orderflow/common';
+import {
+  createEvent,
+  isUniqueViolation,
+  publishingTransaction,
+  sqlPool,
+  writeOutbox,
+  type EventData,
+  type EventEnvelope,
+  type EventType,
+  type Logger,
+  type ReserveResult,
+  type Sql,
+} from '@orderflow/common';
 import type { Db } from '../db.ts';
-import { decideReservation, type ReserveLine, type Shortfall, type StockRow } from '../domain/inventory.ts';
+import { decideReservation, type ReserveLine, type StockRow } from '../domain/inventory.ts';
 
 export type { ReservedLine, ReserveResult } from '@orderflow/common';
 
@@ -72,9 +84,36 @@ SELECT l.id::text, l.available, l.is_active, l.low_stock_threshold, l.price_cent
  * line does to the product's quantities and its audit trail.
  */
 const SETTLEMENTS = {
-  release: { from: 'ACTIVE', to: 'RELEASED', available: +1, reserved: -1, sold: 0, movement: 'RELEASE', sign: +1, event: 'inventory.released' },
-  commit: { from: 'ACTIVE', to: 'COMMITTED', available: 0, reserved: -1, sold: +1, movement: 'COMMIT', sign: -1, event: 'inventory.committed' },
-  return: { from: 'COMMITTED', to: 'RETURNED', available: +1, reserved: 0, sold: -1, movement: 'RETURN', sign: +1, event: 'inventory.returned' },
+  release: {
+    from: 'ACTIVE',
+    to: 'RELEASED',
+    available: +1,
+    reserved: -1,
+    sold: 0,
+    movement: 'RELEASE',
+    sign: +1,
+    event: 'inventory.released',
+  },
+  commit: {
+    from: 'ACTIVE',
+    to: 'COMMITTED',
+    available: 0,
+    reserved: -1,
+    sold: +1,
+    movement: 'COMMIT',
+    sign: -1,
+    event: 'inventory.committed',
+  },
+  return: {
+    from: 'COMMITTED',
+    to: 'RETURNED',
+    available: +1,
+    reserved: 0,
+    sold: -1,
+    movement: 'RETURN',
+    sign: +1,
+    event: 'inventory.returned',
+  },
 } as const;
 export type Settlement = keyof typeof SETTLEMENTS;
 
@@ -110,8 +149,12 @@ UPDATE reservations r SET confirmed_at = now(), updated_at = now()
 export function createInventoryService({ db, log, onEvents = () => {} }: InventoryServiceDeps) {
   /** The pool under `db`, for the hot path's plain SQL (see sqlTransaction). */
   const sql = sqlPool(db);
-  const event = <K extends EventType>(type: K, orderId: string, data: EventData<K>, causationId: string | null = null) =>
-    createEvent({ type, source: 'products', correlationId: orderId, causationId, data });
+  const event = <K extends EventType>(
+    type: K,
+    orderId: string,
+    data: EventData<K>,
+    causationId: string | null = null,
+  ) => createEvent({ type, source: 'products', correlationId: orderId, causationId, data });
 
   /**
    * Applies a settlement to every line of an order's reservation in the given
@@ -119,7 +162,13 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
    * a redelivered event or a reservation already released). Three statements:
    * lock the lines, move them (SETTLE_SQL), write the event.
    */
-  async function settle(tx: Sql, orderId: string, kind: Settlement, reason: string | null, causationId: string | null = null): Promise<number> {
+  async function settle(
+    tx: Sql,
+    orderId: string,
+    kind: Settlement,
+    reason: string | null,
+    causationId: string | null = null,
+  ): Promise<number> {
     const s = SETTLEMENTS[kind];
     const { rows: lines } = await tx.query<{ product_id: string; quantity: number }>(
       `SELECT r.product_id::text, r.quantity FROM reservations r JOIN products p ON p.id = r.product_id
@@ -141,18 +190,36 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
       reason,
     ]);
     const items = lines.map((l) => ({ productId: l.product_id, quantity: l.quantity }));
-    await writeOutbox(tx, createEvent({ type: s.event, source: 'products', correlationId: orderId, causationId, data: { orderId, items, ...(kind === 'release' && reason ? { reason } : {}) } }));
+    await writeOutbox(
+      tx,
+      createEvent({
+        type: s.event,
+        source: 'products',
+        correlationId: orderId,
+        causationId,
+        data: { orderId, items, ...(kind === 'release' && reason ? { reason } : {}) },
+      }),
+    );
     log.info({ orderId, kind, reason }, 'reservation settled');
     return lines.length;
   }
 
   /** The reservation already made for an order, as the first call answered it. */
   async function replay(orderId: string): Promise<ReserveResult | null> {
-    const existing = await db.reservation.findMany({ where: { orderId }, include: { product: { select: { currencyCode: true, name: true } } } });
+    const existing = await db.reservation.findMany({
+      where: { orderId },
+      include: { product: { select: { currencyCode: true, name: true } } },
+    });
     if (existing.length === 0) return null;
     return {
       status: 'reserved',
-      lines: existing.map((r) => ({ productId: r.productId, quantity: r.quantity, unitCents: r.unitCents, currencyCode: r.product.currencyCode, name: r.product.name })),
+      lines: existing.map((r) => ({
+        productId: r.productId,
+        quantity: r.quantity,
+        unitCents: r.unitCents,
+        currencyCode: r.product.currencyCode,
+        name: r.product.name,
+      })),
     };
   }
 
@@ -196,14 +263,30 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
           status: 'reserved',
           lines: lines.map((l) => {
             const r = byId.get(l.productId)!;
-            return { productId: l.productId, quantity: l.quantity, unitCents: r.price_cents, currencyCode: r.currency_code, name: r.name };
+            return {
+              productId: l.productId,
+              quantity: l.quantity,
+              unitCents: r.price_cents,
+              currencyCode: r.currency_code,
+              name: r.name,
+            };
           }),
         };
       }
       // Refused: say why, from the rows as they were under the lock.
-      const stock: StockRow[] = rows.map((r) => ({ id: r.id, available: r.available, isActive: r.is_active, lowStockThreshold: r.low_stock_threshold }));
+      const stock: StockRow[] = rows.map((r) => ({
+        id: r.id,
+        available: r.available,
+        isActive: r.is_active,
+        lowStockThreshold: r.low_stock_threshold,
+      }));
       const decision = decideReservation(lines, stock);
-      if (decision.kind === 'unknown-product') return { status: 'invalid', field: `items[${decision.index}].productId`, message: 'Unknown or inactive product' };
+      if (decision.kind === 'unknown-product')
+        return {
+          status: 'invalid',
+          field: `items[${decision.index}].productId`,
+          message: 'Unknown or inactive product',
+        };
       if (decision.kind === 'short') return { status: 'unavailable', items: decision.items };
       // Everything fits now: the stock changed between the statement and our reading of it. Ask again.
       return this.reserve(orderId, lines);

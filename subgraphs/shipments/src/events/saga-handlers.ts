@@ -2,7 +2,9 @@ import { EventSchemas, type EventHandler, type Sql } from '@orderflow/common';
 import type { ShipmentService } from '../service/shipment-service.ts';
 
 /** orders.status_changed to PENDING_SHIPMENT → a PROCESSING shipment with a carrier and tracking number. */
-export function shipOnPaidOrder(shipments: ShipmentService): EventHandler<(typeof EventSchemas)['orders.status_changed']['_output'], Sql> {
+export function shipOnPaidOrder(
+  shipments: ShipmentService,
+): EventHandler<(typeof EventSchemas)['orders.status_changed']['_output'], Sql> {
   return {
     name: 'create-shipment',
     type: 'orders.status_changed',

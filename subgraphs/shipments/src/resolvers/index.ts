@@ -12,7 +12,8 @@ export const resolvers: Resolvers = {
   },
   Mutation: {
     // Scope: @requiresScopes in schema.graphql, enforced before this runs.
-    updateShipmentStatus: (_: unknown, { input }: { input: UpdateShipmentStatusInput }, ctx: ShipmentsContext) => ctx.shipments.updateStatus(input),
+    updateShipmentStatus: (_: unknown, { input }: { input: UpdateShipmentStatusInput }, ctx: ShipmentsContext) =>
+      ctx.shipments.updateStatus(input),
   },
   Order: {
     // Reached only through an order the orders subgraph already let the viewer see.

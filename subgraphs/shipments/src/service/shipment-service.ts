@@ -1,6 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import { ErrorCode, appError, badInput, createEvent, isTextWithin, isUuid, modelRow, publishingTransaction, writeOutbox, type EventEnvelope, type Sql, type Viewer } from '@orderflow/common';
+import {
+  ErrorCode,
+  appError,
+  badInput,
+  createEvent,
+  isTextWithin,
+  isUuid,
+  modelRow,
+  publishingTransaction,
+  writeOutbox,
+  type EventEnvelope,
+  type Sql,
+  type Viewer,
+} from '@orderflow/common';
 import type { Db, DeliveryEvent, Shipment, ShipmentStatus } from '../db.ts';
 import { carrierFor, newTrackingNumber } from '../domain/carrier.ts';
 import { isValidTransition, previousStatus } from '../domain/shipment-status.ts';
@@ -75,8 +88,13 @@ INSERT INTO delivery_events (shipment_id, status, description)
 SELECT id, 'CANCELLED'::shipment_status, $2::text FROM cancelled
 RETURNING shipment_id`;
 
-export function createShipmentService({ db, onEvents = () => {} }: { db: Db; /** After a commit that wrote events, with them (relay.committed). */ onEvents?: (events: EventEnvelope[]) => void }) {
-
+export function createShipmentService({
+  db,
+  onEvents = () => {},
+}: {
+  db: Db;
+  /** After a commit that wrote events, with them (relay.committed). */ onEvents?: (events: EventEnvelope[]) => void;
+}) {
   const canSee = (viewer: Viewer, s: Shipment) =>
     s.customerId === viewer.id || (viewer.scopes.has('shipments:read') && viewer.scopes.has('orders:read:all'));
 
@@ -94,33 +112,51 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; /**
      */
     async updateStatus(input: UpdateShipmentStatusInput): Promise<Shipment> {
       if (!isUuid(input.shipmentId)) throw badInput('shipmentId is not a valid shipment id', 'shipmentId');
-      if (input.location != null && !isTextWithin(input.location, 0, 200)) throw badInput('location must be at most 200 characters', 'location');
-      if (input.description != null && !isTextWithin(input.description, 0, 500)) throw badInput('description must be at most 500 characters', 'description');
-      const result = await publishingTransaction(db, async (tx) => {
-        const { rows: [row] } = await tx.query<Record<string, unknown> & { seen_status: ShipmentStatus }>(MOVE_SQL, [
-          input.shipmentId,
-          input.status,
-          previousStatus(input.status),
-          input.location ?? null,
-          input.description ?? null,
-        ]);
-        if (!row) throw appError(ErrorCode.NOT_FOUND, 'Shipment not found');
-        const { seen_status: from, ...moved } = row;
-        if (!isValidTransition(from, input.status))
-          throw appError(ErrorCode.INVALID_TRANSITION, `A shipment cannot move from ${from} to ${input.status}`, { from, to: input.status });
-        if (moved.id === null) throw appError(ErrorCode.INVALID_TRANSITION, 'The shipment changed concurrently; reload and retry');
-        const updated = modelRow<Shipment>(moved);
-        await writeOutbox(
-          tx,
-          createEvent({
-            type: 'shipments.status_updated',
-            source: 'shipments',
-            correlationId: updated.orderId,
-            data: { shipmentId: updated.id, orderId: updated.orderId, previousStatus: from, status: input.status, location: input.location ?? null },
-          }),
-        );
-        return updated;
-      }, onEvents);
+      if (input.location != null && !isTextWithin(input.location, 0, 200))
+        throw badInput('location must be at most 200 characters', 'location');
+      if (input.description != null && !isTextWithin(input.description, 0, 500))
+        throw badInput('description must be at most 500 characters', 'description');
+      const result = await publishingTransaction(
+        db,
+        async (tx) => {
+          const {
+            rows: [row],
+          } = await tx.query<Record<string, unknown> & { seen_status: ShipmentStatus }>(MOVE_SQL, [
+            input.shipmentId,
+            input.status,
+            previousStatus(input.status),
+            input.location ?? null,
+            input.description ?? null,
+          ]);
+          if (!row) throw appError(ErrorCode.NOT_FOUND, 'Shipment not found');
+          const { seen_status: from, ...moved } = row;
+          if (!isValidTransition(from, input.status))
+            throw appError(ErrorCode.INVALID_TRANSITION, `A shipment cannot move from ${from} to ${input.status}`, {
+              from,
+              to: input.status,
+            });
+          if (moved.id === null)
+            throw appError(ErrorCode.INVALID_TRANSITION, 'The shipment changed concurrently; reload and retry');
+          const updated = modelRow<Shipment>(moved);
+          await writeOutbox(
+            tx,
+            createEvent({
+              type: 'shipments.status_updated',
+              source: 'shipments',
+              correlationId: updated.orderId,
+              data: {
+                shipmentId: updated.id,
+                orderId: updated.orderId,
+                previousStatus: from,
+                status: input.status,
+                location: input.location ?? null,
+              },
+            }),
+          );
+          return updated;
+        },
+        onEvents,
+      );
       return result;
     },
 
@@ -130,14 +166,32 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; /**
      * cleanly against a cancel that got there first (which leaves a
      * CANCELLED shipment in its place).
      */
-    async createForOrder(tx: Sql, { orderId, customerId }: { orderId: string; customerId: string }, causationId: string): Promise<Shipment | null> {
+    async createForOrder(
+      tx: Sql,
+      { orderId, customerId }: { orderId: string; customerId: string },
+      causationId: string,
+    ): Promise<Shipment | null> {
       const carrier = carrierFor(orderId);
-      const { rows: [created] } = await tx.query(CREATE_SQL, [randomUUID(), orderId, customerId, newTrackingNumber(carrier.prefix), carrier.name]);
+      const {
+        rows: [created],
+      } = await tx.query(CREATE_SQL, [
+        randomUUID(),
+        orderId,
+        customerId,
+        newTrackingNumber(carrier.prefix),
+        carrier.name,
+      ]);
       if (!created) return null;
       const shipment = modelRow<Shipment>(created);
       await writeOutbox(
         tx,
-        createEvent({ type: 'shipments.created', source: 'shipments', correlationId: orderId, causationId, data: { shipmentId: shipment.id, orderId, trackingNumber: shipment.trackingNumber, carrier: carrier.name } }),
+        createEvent({
+          type: 'shipments.created',
+          source: 'shipments',
+          correlationId: orderId,
+          causationId,
+          data: { shipmentId: shipment.id, orderId, trackingNumber: shipment.trackingNumber, carrier: carrier.name },
+        }),
       );
       return shipment;
     },
@@ -150,33 +204,69 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; /**
      * orders service completes the order's cancel from it even if its own
      * transaction after this call never commits (a crash, a database blip).
      */
-    async cancelForOrder(orderId: string, reason: string): Promise<{ status: 'cancelled' } | { status: 'too-late'; shipmentStatus: ShipmentStatus }> {
+    async cancelForOrder(
+      orderId: string,
+      reason: string,
+    ): Promise<{ status: 'cancelled' } | { status: 'too-late'; shipmentStatus: ShipmentStatus }> {
       const cancelledEvent = (shipmentId: string, previousStatus: 'PROCESSING' | null) =>
-        createEvent({ type: 'shipments.cancelled', source: 'shipments', correlationId: orderId, data: { shipmentId, orderId, previousStatus, reason } });
-      const result = await publishingTransaction(db, async (tx) => {
-        const carrier = carrierFor(orderId);
-        const placeholderId = randomUUID();
-        // No shipment yet: leave a cancelled one, so a late creation loses.
-        const placeheld = await tx.query(PLACEHOLD_SQL, [placeholderId, orderId, newTrackingNumber(carrier.prefix), carrier.name]);
-        if (placeheld.rowCount === 1) {
-          await writeOutbox(tx, cancelledEvent(placeholderId, null));
-          return { status: 'cancelled' as const };
-        }
-        // A statement of its own: a shipment the insert waited for (created concurrently) is seen only by a later statement's snapshot.
-        const { rows: [cancelled] } = await tx.query<{ shipment_id: string }>(CANCEL_SQL, [orderId, reason]);
-        if (cancelled) {
-          await writeOutbox(
-            tx,
-            createEvent({ type: 'shipments.status_updated', source: 'shipments', correlationId: orderId, data: { shipmentId: cancelled.shipment_id, orderId, previousStatus: 'PROCESSING', status: 'CANCELLED', location: null } }),
-            cancelledEvent(cancelled.shipment_id, 'PROCESSING'),
-          );
-          return { status: 'cancelled' as const };
-        }
-        // Again a statement of its own, so that it sees a dispatch the UPDATE waited for and lost to.
-        const { rows: [current] } = await tx.query<{ status: ShipmentStatus }>(`SELECT status FROM shipments WHERE order_id = $1::uuid`, [orderId]);
-        if (!current) throw new Error(`shipment of order ${orderId} not found`);
-        return current.status === 'CANCELLED' ? { status: 'cancelled' as const } : { status: 'too-late' as const, shipmentStatus: current.status };
-      }, onEvents);
+        createEvent({
+          type: 'shipments.cancelled',
+          source: 'shipments',
+          correlationId: orderId,
+          data: { shipmentId, orderId, previousStatus, reason },
+        });
+      const result = await publishingTransaction(
+        db,
+        async (tx) => {
+          const carrier = carrierFor(orderId);
+          const placeholderId = randomUUID();
+          // No shipment yet: leave a cancelled one, so a late creation loses.
+          const placeheld = await tx.query(PLACEHOLD_SQL, [
+            placeholderId,
+            orderId,
+            newTrackingNumber(carrier.prefix),
+            carrier.name,
+          ]);
+          if (placeheld.rowCount === 1) {
+            await writeOutbox(tx, cancelledEvent(placeholderId, null));
+            return { status: 'cancelled' as const };
+          }
+          // A statement of its own: a shipment the insert waited for (created concurrently) is seen only by a later statement's snapshot.
+          const {
+            rows: [cancelled],
+          } = await tx.query<{ shipment_id: string }>(CANCEL_SQL, [orderId, reason]);
+          if (cancelled) {
+            await writeOutbox(
+              tx,
+              createEvent({
+                type: 'shipments.status_updated',
+                source: 'shipments',
+                correlationId: orderId,
+                data: {
+                  shipmentId: cancelled.shipment_id,
+                  orderId,
+                  previousStatus: 'PROCESSING',
+                  status: 'CANCELLED',
+                  location: null,
+                },
+              }),
+              cancelledEvent(cancelled.shipment_id, 'PROCESSING'),
+            );
+            return { status: 'cancelled' as const };
+          }
+          // Again a statement of its own, so that it sees a dispatch the UPDATE waited for and lost to.
+          const {
+            rows: [current],
+          } = await tx.query<{ status: ShipmentStatus }>(`SELECT status FROM shipments WHERE order_id = $1::uuid`, [
+            orderId,
+          ]);
+          if (!current) throw new Error(`shipment of order ${orderId} not found`);
+          return current.status === 'CANCELLED'
+            ? { status: 'cancelled' as const }
+            : { status: 'too-late' as const, shipmentStatus: current.status };
+        },
+        onEvents,
+      );
       return result;
     },
 
@@ -193,7 +283,10 @@ export function createShipmentService({ db, onEvents = () => {} }: { db: Db; /**
           return ids.map((id) => byId.get(id) ?? null);
         }),
         events: new DataLoader<string, DeliveryEvent[]>(async (shipmentIds) => {
-          const rows = await db.deliveryEvent.findMany({ where: { shipmentId: { in: [...shipmentIds] } }, orderBy: { id: 'asc' } });
+          const rows = await db.deliveryEvent.findMany({
+            where: { shipmentId: { in: [...shipmentIds] } },
+            orderBy: { id: 'asc' },
+          });
           const groups = new Map<string, DeliveryEvent[]>();
           for (const r of rows) groups.set(r.shipmentId, [...(groups.get(r.shipmentId) ?? []), r]);
           return shipmentIds.map((id) => groups.get(id) ?? []);
