@@ -11,8 +11,9 @@ export default defineConfig({
   },
   test: {
     include: ['**/*.test.ts'],
+    // test/hostile/** runs attacks one file at a time: `npm run test:hostile` (vitest.hostile.config.ts).
     // test/chaos/** kills and restarts its own servers for minutes: `npm run test:chaos` (vitest.chaos.config.ts).
-    exclude: ['**/node_modules/**', '**/generated/**', 'test/chaos/**'],
+    exclude: ['**/node_modules/**', '**/generated/**', 'test/chaos/**', 'test/hostile/**'],
     globalSetup: ['test/support/global-setup.ts'],
     // The JSON report gives .ci/run the plain "N passed, N failed" line CI reads.
     reporters: ['default', ['json', { outputFile: '.vitest-tmp/results.json' }]],

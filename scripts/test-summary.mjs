@@ -1,5 +1,5 @@
 // Prints vitest's JSON reports as the plain last line CI reads: "N passed, N failed".
-// `npm test` writes two reports (the main suite, then the chaos suite); the counts are summed.
+// `npm test` writes three reports (the main suite, the hostile suite, the chaos suite); the counts are summed.
 // A missing or unreadable report (that run never got to vitest) counts as one failure.
 // `--status N` is the test command's exit status: a failed run whose reports show
 // no failed test (vitest exits 1 on an unhandled error outside any test, which its
@@ -10,7 +10,10 @@ import { readFileSync } from 'node:fs';
 const args = process.argv.slice(2);
 const statusAt = args.indexOf('--status');
 const status = statusAt >= 0 ? Number(args.splice(statusAt, 2)[1]) : 0;
-const files = args.length > 0 ? args : ['.vitest-tmp/results.json', '.vitest-tmp/chaos-results.json'];
+const files =
+  args.length > 0
+    ? args
+    : ['.vitest-tmp/results.json', '.vitest-tmp/hostile-results.json', '.vitest-tmp/chaos-results.json'];
 let passed = 0;
 let failed = 0;
 let skipped = 0;
