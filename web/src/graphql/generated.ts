@@ -51,7 +51,12 @@ export type PlaceOrderInput = {
   shippingAddress: AddressInput;
 };
 
-export type ShipmentStatus = 'CANCELLED' | 'DELIVERED' | 'IN_TRANSIT' | 'PROCESSING' | 'SHIPPED';
+export type ShipmentStatus =
+  | 'CANCELLED'
+  | 'DELIVERED'
+  | 'IN_TRANSIT'
+  | 'PROCESSING'
+  | 'SHIPPED';
 
 export type SignUpInput = {
   email: string;
@@ -68,124 +73,50 @@ export type UpdateShipmentStatusInput = {
   status: ShipmentStatus;
 };
 
-export type AuthPayloadFieldsFragment = {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: string;
-  expiresIn: number;
-  scope: string;
-};
+export type AuthPayloadFieldsFragment = { accessToken: string, refreshToken: string, tokenType: string, expiresIn: number, scope: string };
 
 export type SignUpMutationVariables = Exact<{
   input: SignUpInput;
 }>;
 
-export type SignUpMutation = {
-  signUp: { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number; scope: string };
-};
+
+export type SignUpMutation = { signUp: { accessToken: string, refreshToken: string, tokenType: string, expiresIn: number, scope: string } };
 
 export type LogInMutationVariables = Exact<{
   input: LogInInput;
 }>;
 
-export type LogInMutation = {
-  logIn: { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number; scope: string };
-};
+
+export type LogInMutation = { logIn: { accessToken: string, refreshToken: string, tokenType: string, expiresIn: number, scope: string } };
 
 export type RefreshTokenMutationVariables = Exact<{
   refreshToken: string;
 }>;
 
-export type RefreshTokenMutation = {
-  refreshToken: { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number; scope: string };
-};
+
+export type RefreshTokenMutation = { refreshToken: { accessToken: string, refreshToken: string, tokenType: string, expiresIn: number, scope: string } };
 
 export type LogOutMutationVariables = Exact<{
   refreshToken: string;
 }>;
 
+
 export type LogOutMutation = { logOut: boolean };
 
-export type OrderDetailsFragment = {
-  id: string;
-  customerId: string;
-  status: OrderStatus;
-  createdAt: string;
-  updatedAt: string;
-  totalAmount: { amount: string; currencyCode: string };
-  items: Array<{
-    productId: string;
-    quantity: number;
-    unitPrice: { amount: string; currencyCode: string };
-    lineTotal: { amount: string; currencyCode: string };
-    product: { id: string; name: string; sku: string };
-  }>;
-  shippingAddress: {
-    name: string;
-    line1: string;
-    line2: string | null;
-    city: string;
-    postalCode: string;
-    country: string;
-  };
-  statusHistory: Array<{
-    previousStatus: OrderStatus | null;
-    status: OrderStatus;
-    reason: string | null;
-    occurredAt: string;
-  }>;
-  shipment: {
-    id: string;
-    orderId: string;
-    carrier: string;
-    trackingNumber: string;
-    status: ShipmentStatus;
-    createdAt: string;
-    updatedAt: string;
-    deliveredAt: string | null;
-    events: Array<{
-      id: string;
-      status: ShipmentStatus;
-      description: string | null;
-      location: string | null;
-      occurredAt: string;
-    }>;
-  } | null;
-};
+export type OrderDetailsFragment = { id: string, customerId: string, status: OrderStatus, createdAt: string, updatedAt: string, totalAmount: { amount: string, currencyCode: string }, items: Array<{ productId: string, quantity: number, unitPrice: { amount: string, currencyCode: string }, lineTotal: { amount: string, currencyCode: string }, product: { id: string, name: string, sku: string } }>, shippingAddress: { name: string, line1: string, line2: string | null, city: string, postalCode: string, country: string }, statusHistory: Array<{ previousStatus: OrderStatus | null, status: OrderStatus, reason: string | null, occurredAt: string }>, shipment: { id: string, orderId: string, carrier: string, trackingNumber: string, status: ShipmentStatus, createdAt: string, updatedAt: string, deliveredAt: string | null, events: Array<{ id: string, status: ShipmentStatus, description: string | null, location: string | null, occurredAt: string }> } | null };
 
-export type OrderSummaryFragment = {
-  id: string;
-  status: OrderStatus;
-  createdAt: string;
-  updatedAt: string;
-  totalAmount: { amount: string; currencyCode: string };
-  items: Array<{ productId: string; quantity: number; product: { id: string; name: string } }>;
-};
+export type OrderSummaryFragment = { id: string, status: OrderStatus, createdAt: string, updatedAt: string, totalAmount: { amount: string, currencyCode: string }, items: Array<{ productId: string, quantity: number, product: { id: string, name: string } }> };
 
 export type PlaceOrderMutationVariables = Exact<{
   input: PlaceOrderInput;
 }>;
 
-export type PlaceOrderMutation = {
-  placeOrder:
-    | { __typename: 'InvalidOrder'; message: string; field: string | null }
-    | {
-        __typename: 'OrderPlaced';
-        order: {
-          id: string;
-          status: OrderStatus;
-          createdAt: string;
-          updatedAt: string;
-          totalAmount: { amount: string; currencyCode: string };
-          items: Array<{ productId: string; quantity: number; product: { id: string; name: string } }>;
-        };
-      }
-    | {
-        __typename: 'ProductsUnavailable';
-        message: string;
-        unavailableItems: Array<{ productId: string; requested: number; available: number; isAvailable: boolean }>;
-      };
-};
+
+export type PlaceOrderMutation = { placeOrder:
+    | { __typename: 'InvalidOrder', message: string, field: string | null }
+    | { __typename: 'OrderPlaced', order: { id: string, status: OrderStatus, createdAt: string, updatedAt: string, totalAmount: { amount: string, currencyCode: string }, items: Array<{ productId: string, quantity: number, product: { id: string, name: string } }> } }
+    | { __typename: 'ProductsUnavailable', message: string, unavailableItems: Array<{ productId: string, requested: number, available: number, isAvailable: boolean }> }
+   };
 
 export type MyOrdersQueryVariables = Exact<{
   first: number;
@@ -193,161 +124,41 @@ export type MyOrdersQueryVariables = Exact<{
   status?: OrderStatus | null | undefined;
 }>;
 
-export type MyOrdersQuery = {
-  myOrders: {
-    totalCount: number;
-    edges: Array<{
-      cursor: string;
-      node: {
-        id: string;
-        status: OrderStatus;
-        createdAt: string;
-        updatedAt: string;
-        totalAmount: { amount: string; currencyCode: string };
-        items: Array<{ productId: string; quantity: number; product: { id: string; name: string } }>;
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
+
+export type MyOrdersQuery = { myOrders: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, status: OrderStatus, createdAt: string, updatedAt: string, totalAmount: { amount: string, currencyCode: string }, items: Array<{ productId: string, quantity: number, product: { id: string, name: string } }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type OrderQueryVariables = Exact<{
   id: string | number;
 }>;
 
-export type OrderQuery = {
-  order: {
-    id: string;
-    customerId: string;
-    status: OrderStatus;
-    createdAt: string;
-    updatedAt: string;
-    totalAmount: { amount: string; currencyCode: string };
-    items: Array<{
-      productId: string;
-      quantity: number;
-      unitPrice: { amount: string; currencyCode: string };
-      lineTotal: { amount: string; currencyCode: string };
-      product: { id: string; name: string; sku: string };
-    }>;
-    shippingAddress: {
-      name: string;
-      line1: string;
-      line2: string | null;
-      city: string;
-      postalCode: string;
-      country: string;
-    };
-    statusHistory: Array<{
-      previousStatus: OrderStatus | null;
-      status: OrderStatus;
-      reason: string | null;
-      occurredAt: string;
-    }>;
-    shipment: {
-      id: string;
-      orderId: string;
-      carrier: string;
-      trackingNumber: string;
-      status: ShipmentStatus;
-      createdAt: string;
-      updatedAt: string;
-      deliveredAt: string | null;
-      events: Array<{
-        id: string;
-        status: ShipmentStatus;
-        description: string | null;
-        location: string | null;
-        occurredAt: string;
-      }>;
-    } | null;
-  } | null;
-};
+
+export type OrderQuery = { order: { id: string, customerId: string, status: OrderStatus, createdAt: string, updatedAt: string, totalAmount: { amount: string, currencyCode: string }, items: Array<{ productId: string, quantity: number, unitPrice: { amount: string, currencyCode: string }, lineTotal: { amount: string, currencyCode: string }, product: { id: string, name: string, sku: string } }>, shippingAddress: { name: string, line1: string, line2: string | null, city: string, postalCode: string, country: string }, statusHistory: Array<{ previousStatus: OrderStatus | null, status: OrderStatus, reason: string | null, occurredAt: string }>, shipment: { id: string, orderId: string, carrier: string, trackingNumber: string, status: ShipmentStatus, createdAt: string, updatedAt: string, deliveredAt: string | null, events: Array<{ id: string, status: ShipmentStatus, description: string | null, location: string | null, occurredAt: string }> } | null } | null };
 
 export type OrderStatusChangedSubscriptionVariables = Exact<{
   orderId: string | number;
   after?: string | null | undefined;
 }>;
 
-export type OrderStatusChangedSubscription = {
-  orderStatusChanged: {
-    orderId: string;
-    previousStatus: OrderStatus | null;
-    status: OrderStatus;
-    reason: string | null;
-    occurredAt: string;
-    order: {
-      id: string;
-      customerId: string;
-      status: OrderStatus;
-      createdAt: string;
-      updatedAt: string;
-      totalAmount: { amount: string; currencyCode: string };
-      items: Array<{
-        productId: string;
-        quantity: number;
-        unitPrice: { amount: string; currencyCode: string };
-        lineTotal: { amount: string; currencyCode: string };
-        product: { id: string; name: string; sku: string };
-      }>;
-      shippingAddress: {
-        name: string;
-        line1: string;
-        line2: string | null;
-        city: string;
-        postalCode: string;
-        country: string;
-      };
-      statusHistory: Array<{
-        previousStatus: OrderStatus | null;
-        status: OrderStatus;
-        reason: string | null;
-        occurredAt: string;
-      }>;
-      shipment: {
-        id: string;
-        orderId: string;
-        carrier: string;
-        trackingNumber: string;
-        status: ShipmentStatus;
-        createdAt: string;
-        updatedAt: string;
-        deliveredAt: string | null;
-        events: Array<{
-          id: string;
-          status: ShipmentStatus;
-          description: string | null;
-          location: string | null;
-          occurredAt: string;
-        }>;
-      } | null;
-    };
-  };
-};
+
+export type OrderStatusChangedSubscription = { orderStatusChanged: { orderId: string, previousStatus: OrderStatus | null, status: OrderStatus, reason: string | null, occurredAt: string, order: { id: string, customerId: string, status: OrderStatus, createdAt: string, updatedAt: string, totalAmount: { amount: string, currencyCode: string }, items: Array<{ productId: string, quantity: number, unitPrice: { amount: string, currencyCode: string }, lineTotal: { amount: string, currencyCode: string }, product: { id: string, name: string, sku: string } }>, shippingAddress: { name: string, line1: string, line2: string | null, city: string, postalCode: string, country: string }, statusHistory: Array<{ previousStatus: OrderStatus | null, status: OrderStatus, reason: string | null, occurredAt: string }>, shipment: { id: string, orderId: string, carrier: string, trackingNumber: string, status: ShipmentStatus, createdAt: string, updatedAt: string, deliveredAt: string | null, events: Array<{ id: string, status: ShipmentStatus, description: string | null, location: string | null, occurredAt: string }> } | null } } };
 
 export type MyOrderUpdatesSubscriptionVariables = Exact<{
   after?: string | null | undefined;
 }>;
 
-export type MyOrderUpdatesSubscription = {
-  myOrderUpdates: {
-    orderId: string;
-    status: OrderStatus;
-    occurredAt: string;
-    order: { id: string; status: OrderStatus; updatedAt: string };
-  };
-};
+
+export type MyOrderUpdatesSubscription = { myOrderUpdates: { orderId: string, status: OrderStatus, occurredAt: string, order: { id: string, status: OrderStatus, updatedAt: string } } };
 
 export type CancelOrderMutationVariables = Exact<{
   orderId: string | number;
   reason?: string | null | undefined;
 }>;
 
-export type CancelOrderMutation = {
-  cancelOrder:
-    | { __typename: 'CannotCancel'; message: string; status: OrderStatus }
-    | { __typename: 'OrderCancelled'; order: { id: string; status: OrderStatus; updatedAt: string } };
-};
+
+export type CancelOrderMutation = { cancelOrder:
+    | { __typename: 'CannotCancel', message: string, status: OrderStatus }
+    | { __typename: 'OrderCancelled', order: { id: string, status: OrderStatus, updatedAt: string } }
+   };
 
 export type CatalogProductsQueryVariables = Exact<{
   first: number;
@@ -355,35 +166,15 @@ export type CatalogProductsQueryVariables = Exact<{
   search?: string | null | undefined;
 }>;
 
-export type CatalogProductsQuery = {
-  products: {
-    totalCount: number;
-    edges: Array<{
-      cursor: string;
-      node: {
-        id: string;
-        sku: string;
-        name: string;
-        description: string | null;
-        availableQuantity: number;
-        lowStockThreshold: number;
-        price: { amount: string; currencyCode: string };
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
+
+export type CatalogProductsQuery = { products: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, sku: string, name: string, description: string | null, availableQuantity: number, lowStockThreshold: number, price: { amount: string, currencyCode: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type CheckAvailabilityQueryVariables = Exact<{
   items: Array<AvailabilityItemInput> | AvailabilityItemInput;
 }>;
 
-export type CheckAvailabilityQuery = {
-  checkAvailability: {
-    allAvailable: boolean;
-    items: Array<{ productId: string; requested: number; available: number; isAvailable: boolean }>;
-  };
-};
+
+export type CheckAvailabilityQuery = { checkAvailability: { allAvailable: boolean, items: Array<{ productId: string, requested: number, available: number, isAvailable: boolean }> } };
 
 export type InventoryProductsQueryVariables = Exact<{
   first: number;
@@ -391,26 +182,8 @@ export type InventoryProductsQueryVariables = Exact<{
   search?: string | null | undefined;
 }>;
 
-export type InventoryProductsQuery = {
-  products: {
-    totalCount: number;
-    edges: Array<{
-      cursor: string;
-      node: {
-        id: string;
-        sku: string;
-        name: string;
-        description: string | null;
-        availableQuantity: number;
-        reservedQuantity: number;
-        lowStockThreshold: number;
-        isActive: boolean;
-        price: { amount: string; currencyCode: string };
-      };
-    }>;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  };
-};
+
+export type InventoryProductsQuery = { products: { totalCount: number, edges: Array<{ cursor: string, node: { id: string, sku: string, name: string, description: string | null, availableQuantity: number, reservedQuantity: number, lowStockThreshold: number, isActive: boolean, price: { amount: string, currencyCode: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type RestockProductMutationVariables = Exact<{
   productId: string | number;
@@ -418,177 +191,28 @@ export type RestockProductMutationVariables = Exact<{
   reason?: string | null | undefined;
 }>;
 
-export type RestockProductMutation = {
-  restockProduct: { id: string; availableQuantity: number; reservedQuantity: number };
-};
+
+export type RestockProductMutation = { restockProduct: { id: string, availableQuantity: number, reservedQuantity: number } };
 
 export type LowStockAlertsSubscriptionVariables = Exact<{
   after?: string | null | undefined;
 }>;
 
-export type LowStockAlertsSubscription = {
-  lowStockAlerts: {
-    availableQuantity: number;
-    threshold: number;
-    occurredAt: string;
-    product: { id: string; name: string; sku: string; availableQuantity: number; lowStockThreshold: number };
-  };
-};
 
-export type ShipmentDetailsFragment = {
-  id: string;
-  orderId: string;
-  carrier: string;
-  trackingNumber: string;
-  status: ShipmentStatus;
-  createdAt: string;
-  updatedAt: string;
-  deliveredAt: string | null;
-  events: Array<{
-    id: string;
-    status: ShipmentStatus;
-    description: string | null;
-    location: string | null;
-    occurredAt: string;
-  }>;
-};
+export type LowStockAlertsSubscription = { lowStockAlerts: { availableQuantity: number, threshold: number, occurredAt: string, product: { id: string, name: string, sku: string, availableQuantity: number, lowStockThreshold: number } } };
+
+export type ShipmentDetailsFragment = { id: string, orderId: string, carrier: string, trackingNumber: string, status: ShipmentStatus, createdAt: string, updatedAt: string, deliveredAt: string | null, events: Array<{ id: string, status: ShipmentStatus, description: string | null, location: string | null, occurredAt: string }> };
 
 export type OperatorLookupQueryVariables = Exact<{
   id: string | number;
 }>;
 
-export type OperatorLookupQuery = {
-  order: {
-    id: string;
-    customerId: string;
-    status: OrderStatus;
-    createdAt: string;
-    updatedAt: string;
-    totalAmount: { amount: string; currencyCode: string };
-    items: Array<{
-      productId: string;
-      quantity: number;
-      unitPrice: { amount: string; currencyCode: string };
-      lineTotal: { amount: string; currencyCode: string };
-      product: { id: string; name: string; sku: string };
-    }>;
-    shippingAddress: {
-      name: string;
-      line1: string;
-      line2: string | null;
-      city: string;
-      postalCode: string;
-      country: string;
-    };
-    statusHistory: Array<{
-      previousStatus: OrderStatus | null;
-      status: OrderStatus;
-      reason: string | null;
-      occurredAt: string;
-    }>;
-    shipment: {
-      id: string;
-      orderId: string;
-      carrier: string;
-      trackingNumber: string;
-      status: ShipmentStatus;
-      createdAt: string;
-      updatedAt: string;
-      deliveredAt: string | null;
-      events: Array<{
-        id: string;
-        status: ShipmentStatus;
-        description: string | null;
-        location: string | null;
-        occurredAt: string;
-      }>;
-    } | null;
-  } | null;
-  shipment: {
-    id: string;
-    orderId: string;
-    carrier: string;
-    trackingNumber: string;
-    status: ShipmentStatus;
-    createdAt: string;
-    updatedAt: string;
-    deliveredAt: string | null;
-    order: {
-      id: string;
-      customerId: string;
-      status: OrderStatus;
-      createdAt: string;
-      updatedAt: string;
-      totalAmount: { amount: string; currencyCode: string };
-      items: Array<{
-        productId: string;
-        quantity: number;
-        unitPrice: { amount: string; currencyCode: string };
-        lineTotal: { amount: string; currencyCode: string };
-        product: { id: string; name: string; sku: string };
-      }>;
-      shippingAddress: {
-        name: string;
-        line1: string;
-        line2: string | null;
-        city: string;
-        postalCode: string;
-        country: string;
-      };
-      statusHistory: Array<{
-        previousStatus: OrderStatus | null;
-        status: OrderStatus;
-        reason: string | null;
-        occurredAt: string;
-      }>;
-      shipment: {
-        id: string;
-        orderId: string;
-        carrier: string;
-        trackingNumber: string;
-        status: ShipmentStatus;
-        createdAt: string;
-        updatedAt: string;
-        deliveredAt: string | null;
-        events: Array<{
-          id: string;
-          status: ShipmentStatus;
-          description: string | null;
-          location: string | null;
-          occurredAt: string;
-        }>;
-      } | null;
-    };
-    events: Array<{
-      id: string;
-      status: ShipmentStatus;
-      description: string | null;
-      location: string | null;
-      occurredAt: string;
-    }>;
-  } | null;
-};
+
+export type OperatorLookupQuery = { order: { id: string, customerId: string, status: OrderStatus, createdAt: string, updatedAt: string, totalAmount: { amount: string, currencyCode: string }, items: Array<{ productId: string, quantity: number, unitPrice: { amount: string, currencyCode: string }, lineTotal: { amount: string, currencyCode: string }, product: { id: string, name: string, sku: string } }>, shippingAddress: { name: string, line1: string, line2: string | null, city: string, postalCode: string, country: string }, statusHistory: Array<{ previousStatus: OrderStatus | null, status: OrderStatus, reason: string | null, occurredAt: string }>, shipment: { id: string, orderId: string, carrier: string, trackingNumber: string, status: ShipmentStatus, createdAt: string, updatedAt: string, deliveredAt: string | null, events: Array<{ id: string, status: ShipmentStatus, description: string | null, location: string | null, occurredAt: string }> } | null } | null, shipment: { id: string, orderId: string, carrier: string, trackingNumber: string, status: ShipmentStatus, createdAt: string, updatedAt: string, deliveredAt: string | null, order: { id: string, customerId: string, status: OrderStatus, createdAt: string, updatedAt: string, totalAmount: { amount: string, currencyCode: string }, items: Array<{ productId: string, quantity: number, unitPrice: { amount: string, currencyCode: string }, lineTotal: { amount: string, currencyCode: string }, product: { id: string, name: string, sku: string } }>, shippingAddress: { name: string, line1: string, line2: string | null, city: string, postalCode: string, country: string }, statusHistory: Array<{ previousStatus: OrderStatus | null, status: OrderStatus, reason: string | null, occurredAt: string }>, shipment: { id: string, orderId: string, carrier: string, trackingNumber: string, status: ShipmentStatus, createdAt: string, updatedAt: string, deliveredAt: string | null, events: Array<{ id: string, status: ShipmentStatus, description: string | null, location: string | null, occurredAt: string }> } | null }, events: Array<{ id: string, status: ShipmentStatus, description: string | null, location: string | null, occurredAt: string }> } | null };
 
 export type UpdateShipmentStatusMutationVariables = Exact<{
   input: UpdateShipmentStatusInput;
 }>;
 
-export type UpdateShipmentStatusMutation = {
-  updateShipmentStatus: {
-    id: string;
-    orderId: string;
-    carrier: string;
-    trackingNumber: string;
-    status: ShipmentStatus;
-    createdAt: string;
-    updatedAt: string;
-    deliveredAt: string | null;
-    events: Array<{
-      id: string;
-      status: ShipmentStatus;
-      description: string | null;
-      location: string | null;
-      occurredAt: string;
-    }>;
-  };
-};
+
+export type UpdateShipmentStatusMutation = { updateShipmentStatus: { id: string, orderId: string, carrier: string, trackingNumber: string, status: ShipmentStatus, createdAt: string, updatedAt: string, deliveredAt: string | null, events: Array<{ id: string, status: ShipmentStatus, description: string | null, location: string | null, occurredAt: string }> } };
