@@ -1,36 +1,15 @@
 // docker-compose.yml cannot be run here (no Docker engine), so its structure is
 // checked against the repository instead: what it builds, runs and configures
 // must exist, and every variable must be one the service actually reads.
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import type { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { envSchema as gatewayEnv } from '../gateway/src/config.ts';
-import { envSchema as authEnv } from '../subgraphs/auth/src/config.ts';
-import { envSchema as ordersEnv } from '../subgraphs/orders/src/config.ts';
-import { envSchema as productsEnv } from '../subgraphs/products/src/config.ts';
-import { envSchema as shipmentsEnv } from '../subgraphs/shipments/src/config.ts';
-import { envSchema as mailEnv } from '../scripts/mail-sink.ts';
+import { LIBRARY_VARIABLES, PROGRAMS } from './support/env-schemas.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-
-/** The program each of our services runs, and the schema of the variables it reads. */
-const PROGRAMS: Record<string, z.ZodObject> = {
-  'gateway/src/index.ts': gatewayEnv,
-  'subgraphs/auth/src/index.ts': authEnv,
-  'subgraphs/products/src/index.ts': productsEnv,
-  'subgraphs/orders/src/index.ts': ordersEnv,
-  'subgraphs/shipments/src/index.ts': shipmentsEnv,
-  'scripts/mail-sink.ts': mailEnv,
-};
-
-/**
- * Read by libraries, not by a config.ts: the OpenTelemetry SDK takes its
- * standard OTEL_* variables itself, Node its NODE_OPTIONS.
- */
-const LIBRARY_VARIABLES = /^(OTEL_[A-Z0-9_]+|NODE_OPTIONS)$/;
 
 const CONDITIONS = ['service_started', 'service_healthy', 'service_completed_successfully'];
 
@@ -60,10 +39,21 @@ function environmentOf(s: Service): Record<string, string> {
   return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v == null ? '' : String(v)]));
 }
 
-/** What compose would pass with nothing set in the shell or .env: `${X:-default}` → default, `${X}` → empty. */
+/** A value of the kind an operator sets for a required secret (`${X:?message}`). */
+const OPERATOR_SECRET = randomBytes(32).toString('hex');
+
+/**
+ * What compose would pass with only the required variables set in the shell or .env:
+ * `${X:-default}` → default, `${X}` → empty, `${X:?message}` → an operator's random value.
+ */
 function interpolateDefaults(value: string): string {
-  return value.replace(/\$\{[A-Z0-9_]+(?::?-([^}]*))?\}/g, (_m, fallback: string | undefined) => fallback ?? '');
+  return value.replace(/\$\{[A-Z0-9_]+(?:(:?-)([^}]*)|(:?\?)[^}]*)?\}/g, (_m, _dash, fallback, required) =>
+    required ? OPERATOR_SECRET : (fallback ?? ''),
+  );
 }
+
+/** `${X:?message}` (or `${X?message}`): compose refuses to start without X. */
+const isRequired = (raw: string) => /^\$\{[A-Z0-9_]+:?\?[^}]*\}$/.test(raw);
 
 const commandOf = (s: Service) => (typeof s.command === 'string' ? s.command.split(/\s+/) : (s.command ?? []));
 const programOf = (s: Service) => commandOf(s).find((arg) => /\.(ts|mjs|js)$/.test(arg) && !arg.startsWith('-'));
@@ -103,6 +93,20 @@ describe('docker-compose.yml', () => {
       Object.fromEntries(Object.entries(env).map(([k, v]) => [k, interpolateDefaults(v)])),
     );
     expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([]);
+  });
+
+  it('requires the signing secrets (${VAR:?…}) and ships no default for any secret of ours', () => {
+    const required = new Set<string>();
+    for (const [name, s] of built) {
+      for (const [key, raw] of Object.entries(environmentOf(s))) {
+        if (!/SECRET|PASSWORD/.test(key)) continue;
+        if (isRequired(raw)) required.add(key);
+        // Optional secrets (an OAuth client registered only when its secret is set) default to empty.
+        else expect(interpolateDefaults(raw), `${name}.${key} has a default value: ${raw}`).toBe('');
+      }
+    }
+    expect([...required].sort()).toEqual(['INTERNAL_AUTH_SECRET', 'SIGNING_KEY_SECRET']);
+    expect(environmentOf(compose.services.auth).NODE_ENV).toBe('production');
   });
 
   it('points every service URL at a service of the file, on the port that service listens on', () => {

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { accessTokenEnvSchema, baseEnvSchema, parseEnv, resolveInternalSecret } from '@orderflow/common';
+import { corsOriginsEnv } from './cors.ts';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 
 const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
@@ -49,6 +50,11 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
     .transform((v): boolean | number | string =>
       v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v,
     ),
+  /**
+   * Browser origins allowed to call the API from another origin (CORS, with
+   * credentials), comma-separated. Default empty: no cross-origin access (gateway/src/cors.ts).
+   */
+  CORS_ORIGINS: corsOriginsEnv,
   /**
    * The built web app (Vite's output) served at `/`, with index.html for the
    * pages a browser navigates to. Default `<repo>/web/dist`. When the folder

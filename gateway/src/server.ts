@@ -23,6 +23,7 @@ import {
 } from '@orderflow/common';
 import { SUPERGRAPH_PATH, type SubgraphName } from './compose.ts';
 import type { GatewayConfig } from './config.ts';
+import { createCors } from './cors.ts';
 import { createAdmissionControl } from './admission.ts';
 import { createIdentityResolver } from './identity.ts';
 import { createLandingPage } from './landing-page.ts';
@@ -186,6 +187,9 @@ export async function startGateway(
   app.disable('x-powered-by');
   // Which address is the client's, for the per-IP rate limit.
   app.set('trust proxy', config.TRUST_PROXY);
+  // Cross-origin browsers (CORS_ORIGINS), answered before any route: preflights never reach the API.
+  const corsHandler = createCors(config.CORS_ORIGINS);
+  if (corsHandler) app.use(corsHandler);
   const httpServer = createServer(app);
   // Depth, cost, aliases, directives, tokens; no batches; CSRF prevention (limits.ts).
   const limits = operationLimitOptions<GatewayContext>(config.operationLimits);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TRANSACTION_LIMITS } from './db.ts';
 import { RESERVE_CALL_POLICY, placeOrderWorstCaseMs } from './inventory-api.ts';
+import { refuseWeakSecrets } from './secrets.ts';
 
 /**
  * Settings every service shares. Each service's own `config.ts` extends this
@@ -16,6 +17,15 @@ export const baseEnvSchema = z.object({
    */
   INTERNAL_AUTH_SECRET: z.string().min(32).optional(),
   NATS_URL: z.string().default('nats://127.0.0.1:4222'),
+  /**
+   * This service's NATS user and password: each service has its own, allowed only its own subjects
+   * (packages/contracts/src/nats-access.ts). Unset: no credentials (a server without authorization).
+   */
+  NATS_USER: z
+    .string()
+    .regex(/^[a-z0-9_-]+$/i)
+    .optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
   /** Prefix of stream names and subjects; tests give every run its own. */
   NATS_PREFIX: z
     .string()
@@ -109,7 +119,9 @@ export function parseEnv<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessE
   return result.data;
 }
 
+/** The internal-token secret: required in production and never a published one there (secrets.ts). */
 export function resolveInternalSecret(nodeEnv: string, secret: string | undefined): string {
+  refuseWeakSecrets(nodeEnv, { INTERNAL_AUTH_SECRET: secret });
   if (secret) return secret;
   if (nodeEnv === 'production')
     throw new Error('Invalid configuration:\n  INTERNAL_AUTH_SECRET: required in production');

@@ -1,6 +1,7 @@
 export * from './access-token.ts';
 export * from './authorization.ts';
 export * from './config.ts';
+export * from './secrets.ts';
 export * from './db.ts';
 export * from './errors.ts';
 export * from './events.ts';

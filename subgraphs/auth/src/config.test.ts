@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 
-const production = { NODE_ENV: 'production', INTERNAL_AUTH_SECRET: 'i'.repeat(40), SIGNING_KEY_SECRET: 's'.repeat(40) };
+const random = () => randomBytes(32).toString('hex');
+const production = { NODE_ENV: 'production', INTERNAL_AUTH_SECRET: random(), SIGNING_KEY_SECRET: random() };
 
 describe('auth configuration', () => {
   it('registers the three development clients with their contract secrets outside production', () => {
@@ -32,6 +34,22 @@ describe('auth configuration', () => {
     expect(() => loadConfig({ ...production, OPS_CONSOLE_CLIENT_SECRET: 'short' })).toThrow(
       /OPS_CONSOLE_CLIENT_SECRET/,
     );
+  });
+
+  it.each([
+    ['SIGNING_KEY_SECRET', 'change-me-to-another-long-random-secret-of-32-chars'],
+    ['SIGNING_KEY_SECRET', 'development-only-signing-key-secret-change-me!'],
+    ['INTERNAL_AUTH_SECRET', 'change-me-to-a-long-random-secret-of-32-chars-or-more'],
+    ['OPS_CONSOLE_CLIENT_SECRET', 'ops-console-dev-secret'],
+    ['STOREFRONT_CLIENT_SECRET', 'storefront-dev-secret'],
+    ['DELIVERY_PARTNER_CLIENT_SECRET', 'delivery-partner-dev-secret'],
+  ])('refuses to start in production with the published %s, naming it without its value', (variable, value) => {
+    expect(() => loadConfig({ ...production, [variable]: value })).toThrow(
+      new RegExp(`^Invalid configuration:\\n  ${variable}: `),
+    );
+    expect(() => loadConfig({ ...production, [variable]: value })).not.toThrow(value);
+    // The same values are the defaults outside production.
+    expect(() => loadConfig({ ...production, NODE_ENV: 'development', [variable]: value })).not.toThrow();
   });
 
   it('takes per-client rate limits', () => {

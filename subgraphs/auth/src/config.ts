@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accessTokenEnvSchema, loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common';
+import { accessTokenEnvSchema, loadSubgraphConfig, refuseWeakSecrets, subgraphEnvSchema } from '@orderflow/common';
 import { DEV_CLIENT_SECRETS, SEED_CLIENTS, type SeedClientId } from './domain/clients.ts';
 
 /** An unset variable and an empty one (`${VAR:-}` in compose) mean the same: not given. */
@@ -73,6 +73,13 @@ export const envSchema = schema;
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const c = loadSubgraphConfig(schema, env);
   const production = c.NODE_ENV === 'production';
+  // A published secret (the development defaults, compose's placeholders) would let anyone forge tokens or log in as a client.
+  refuseWeakSecrets(c.NODE_ENV, {
+    SIGNING_KEY_SECRET: c.SIGNING_KEY_SECRET,
+    STOREFRONT_CLIENT_SECRET: c.STOREFRONT_CLIENT_SECRET,
+    OPS_CONSOLE_CLIENT_SECRET: c.OPS_CONSOLE_CLIENT_SECRET,
+    DELIVERY_PARTNER_CLIENT_SECRET: c.DELIVERY_PARTNER_CLIENT_SECRET,
+  });
   if (production && !c.SIGNING_KEY_SECRET)
     throw new Error('Invalid configuration:\n  SIGNING_KEY_SECRET: required in production');
   const given: Record<SeedClientId, string | undefined> = {
