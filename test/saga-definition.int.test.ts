@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventSchemas, STREAMS, type EventType } from '@orderflow/common';
+import { EventSchemas, STREAMS, type EventType } from '@orderflow/contracts';
 import { EVENTS_DOC_PATH, renderEventsDoc } from '../scripts/events-doc.ts';
 import { ORDER_SAGA, declaredConsumers } from '../subgraphs/orders/src/saga/order-saga.ts';
 import { startSystem, type System } from './support/system.ts';

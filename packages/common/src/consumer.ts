@@ -1,3 +1,4 @@
+import { streamOf } from '@orderflow/contracts';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -96,13 +97,6 @@ export interface EventConsumerOptions<Data, Tx> {
   transactionSlots?: LimitFunction;
 }
 
-const STREAM_OF: Record<string, string> = {
-  orders: 'ORDERS',
-  payments: 'ORDERS',
-  inventory: 'INVENTORY',
-  shipments: 'SHIPMENTS',
-};
-
 export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exp / 2 + Math.random() * (exp / 2));
@@ -127,7 +121,7 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
   } = opts;
   const db = opts.db as object;
   const durable = `${service}-${handler.name}`;
-  const stream = bus.stream(STREAM_OF[handler.type.split('.')[0]] ?? 'ORDERS');
+  const stream = bus.stream(streamOf(handler.type));
   const subject = bus.subject(handler.type);
   const clog = log.child({ consumer: durable });
   let messages: ConsumerMessages | undefined;

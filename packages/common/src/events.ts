@@ -1,20 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { EventData, EventType } from './event-types.ts';
+import type { EventData, EventEnvelope, EventType } from '@orderflow/contracts';
 import { sqlTransaction, type Sql } from './db.ts';
 import { currentTraceparent } from './trace-context.ts';
 
-/** The envelope of every event (shared/contract/events.md). */
-export interface EventEnvelope<T = unknown> {
-  id: string;
-  type: string;
-  version: number;
-  occurredAt: string;
-  source: string;
-  correlationId: string;
-  causationId: string | null;
-  traceparent: string | null;
-  data: T;
-}
+export type { EventEnvelope };
 
 /** A new event; its `traceparent` is the current trace context's unless given. */
 export function createEvent<K extends EventType>({

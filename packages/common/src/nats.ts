@@ -7,19 +7,16 @@ import {
   type JetStreamClient,
   type StreamConfig,
 } from 'nats';
+import { STREAMS } from '@orderflow/contracts';
+import { natsInboxPrefix, natsStreamName, natsSubject } from '@orderflow/contracts/nats-access';
 import type { Logger } from './logger.ts';
 
 /**
- * The streams of the saga, declared in code and created or updated at
- * start-up (schema/events/README.md documents them). `prefix` isolates test
- * runs and tenants sharing one NATS: subjects become `<prefix>.<type>`.
+ * The saga's streams (STREAMS, from the contracts) are created or updated at start-up by `connectBus`
+ * (schema/events/README.md documents them). `prefix` isolates test runs and tenants sharing one NATS:
+ * subjects become `<prefix>.<type>`.
  */
-export const STREAMS = [
-  { name: 'ORDERS', subjects: ['orders.>', 'payments.>'] },
-  { name: 'INVENTORY', subjects: ['inventory.>'] },
-  { name: 'SHIPMENTS', subjects: ['shipments.>'] },
-  { name: 'DLQ', subjects: ['dlq.>'] },
-] as const;
+export { STREAMS };
 
 export interface Bus {
   nc: NatsConnection;
@@ -40,6 +37,8 @@ export async function connectBus({
   replicas = 1,
   duplicateWindowMs = 2 * 60_000,
   streams = STREAMS,
+  user,
+  password,
 }: {
   url: string;
   prefix?: string;
@@ -49,6 +48,13 @@ export async function connectBus({
   duplicateWindowMs?: number;
   /** Streams to declare. Default: the saga's STREAMS; [] for a process that only uses KV (gateway, auth). */
   streams?: readonly { name: string; subjects: readonly string[] }[];
+  /**
+   * This service's NATS user (NATS_USER) and password (NATS_PASSWORD): the server allows each user
+   * only its own subjects (contracts' nats-access.ts). Replies come to `_INBOX_<user>.…`, which only
+   * that user may read. Unset: an unauthenticated connection (a server without authorization).
+   */
+  user?: string;
+  password?: string;
 }): Promise<Bus> {
   const nc = await connect({
     servers: url.split(','),
@@ -56,12 +62,13 @@ export async function connectBus({
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,
+    ...(user ? { user, pass: password, inboxPrefix: natsInboxPrefix(user) } : {}),
   });
   (async () => {
     for await (const s of nc.status()) log.info({ type: s.type }, 'nats status');
   })().catch(() => {});
-  const subject = (type: string) => (prefix ? `${prefix}.${type}` : type);
-  const stream = (n: string) => (prefix ? `${prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_')}_${n}` : n);
+  const subject = (type: string) => natsSubject(prefix, type);
+  const stream = (n: string) => natsStreamName(prefix, n);
 
   const jsm = await nc.jetstreamManager();
   for (const s of streams) {
@@ -80,7 +87,13 @@ export async function connectBus({
     } catch (err) {
       // Exists already (possibly with older settings): bring it up to date.
       if (!/already in use|exists/i.test((err as Error).message)) throw err;
-      await jsm.streams.update(config.name!, config);
+      try {
+        await jsm.streams.update(config.name!, config);
+      } catch (updateErr) {
+        // Another service's stream: created by whoever starts first, kept up to date by its owner.
+        if (!isPermissionError(updateErr)) throw updateErr;
+        log.warn({ stream: config.name }, 'stream settings differ from this service\'s; left to the service that writes it');
+      }
     }
   }
   return {
@@ -93,4 +106,12 @@ export async function connectBus({
       await nc.drain().catch(() => {});
     },
   };
+}
+
+/** Whether NATS refused an operation because the user lacks the permission (`Permissions Violation`). */
+export function isPermissionError(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    ((err as { code?: string }).code === 'PERMISSIONS_VIOLATION' || /permissions violation/i.test(err.message))
+  );
 }

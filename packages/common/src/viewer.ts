@@ -1,28 +1,6 @@
 import { forbidden, unauthenticated } from './errors.ts';
 
-export const SCOPES = [
-  'orders:create',
-  'orders:read',
-  'orders:read:all',
-  'orders:cancel',
-  'products:write',
-  'inventory:read',
-  'inventory:write',
-  'shipments:read',
-  'shipments:write',
-] as const;
-export type Scope = (typeof SCOPES)[number];
-
-/** What a customer token carries (contract: signUp/logIn). */
-export const CUSTOMER_SCOPES: Scope[] = ['orders:create', 'orders:read', 'orders:cancel', 'shipments:read'];
-
-/** Scopes only sibling services hold; never granted to a client. */
-export const SERVICE_SCOPES = [
-  'internal:inventory',
-  'internal:orders',
-  'internal:shipments',
-  'internal:oauth',
-] as const;
+export { SCOPES, CUSTOMER_SCOPES, SERVICE_SCOPES, type Scope } from '@orderflow/contracts';
 
 /** The verified caller of a request, as every subgraph sees it. */
 export interface Viewer {

@@ -1,4 +1,4 @@
-import type { EventType } from '@orderflow/common';
+import type { EventType } from '@orderflow/contracts';
 
 /**
  * The order saga, declared in one place: read this file to follow an order from placeOrder to its last
