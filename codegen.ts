@@ -4,14 +4,12 @@
 // - Each subgraph: typed resolvers (federation mode: __resolveReference and
 //   entity references typed) from its own src/schema.graphql, with parent
 //   types mapped to the Prisma models the resolvers really receive.
-// - The web client: result and variable types of every operation in
-//   web/src/graphql/*.ts, checked against the gateway's API schema.
-import { readFileSync } from 'node:fs';
+// - The web client (client preset): a typed document for every operation and
+//   fragment that web/src writes with graphql(`…`), checked against the public
+//   API schema (schema/api.graphql), in web/src/gql/.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Supergraph } from '@apollo/federation-internals';
 import type { CodegenConfig } from '@graphql-codegen/cli';
-import { printSchema } from 'graphql';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 
@@ -40,15 +38,8 @@ const SUBGRAPHS: Record<string, { context: string; models: string[] }> = {
 export const subgraphTypesFile = (name: string) =>
   join(ROOT, 'subgraphs', name, 'src', 'resolvers', 'types.generated.ts');
 
-/** The API schema clients see: the committed supergraph without its federation internals. */
-function apiSchemaSdl(): string {
-  // Only the schema's shape is read here; the SECURITY features (@authenticated,
-  // @requiresScopes) are enforced by the subgraphs, not by anything built from this.
-  const supergraph = Supergraph.build(readFileSync(join(ROOT, 'schema', 'supergraph.graphql'), 'utf8'), {
-    supportedFeatures: null,
-  });
-  return printSchema(supergraph.apiSchema().toGraphQLJSSchema());
-}
+/** The web client's generated folder (client preset: gql.ts, graphql.ts, index.ts). */
+export const WEB_CLIENT_DIR = join(ROOT, 'web', 'src', 'gql') + '/';
 
 const generates: CodegenConfig['generates'] = {};
 
@@ -73,17 +64,17 @@ for (const [name, { context, models }] of Object.entries(SUBGRAPHS)) {
   };
 }
 
-generates[join(ROOT, 'web', 'src', 'graphql', 'generated.ts')] = {
-  schema: apiSchemaSdl(),
-  documents: [
-    join(ROOT, 'web', 'src', 'graphql', '**', '*.ts'),
-    `!${join(ROOT, 'web', 'src', 'graphql', 'generated.ts')}`,
-  ],
-  // typescript-operations 6 emits the enums and inputs the operations use by itself.
-  plugins: [
-    header('schema/supergraph.graphql (API schema) and the operations in web/src/graphql'),
-    'typescript-operations',
-  ],
+generates[WEB_CLIENT_DIR] = {
+  // The committed API reference; test/api-schema.test.ts keeps it equal to the supergraph's API schema.
+  schema: join(ROOT, 'schema', 'api.graphql'),
+  documents: [join(ROOT, 'web', 'src', '**', '*.{ts,tsx}'), `!${join(WEB_CLIENT_DIR, '**')}`],
+  preset: 'client',
+  presetConfig: {
+    // Components read fragment fields directly: Apollo Client's cache, not fragment
+    // masking, decides what re-renders, so the masking helpers would only add noise.
+    fragmentMasking: false,
+  },
+  plugins: [header('schema/api.graphql and the graphql(`…`) documents in web/src')],
   config: {
     useTypeImports: true,
     enumsAsTypes: true,

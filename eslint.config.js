@@ -9,6 +9,8 @@ export default tseslint.config(
       '**/node_modules/**',
       '**/generated/**',
       '**/*.generated.ts',
+      // codegen's client preset output (codegen.ts)
+      'web/src/gql/**',
       '**/dist/**',
       '.data/**',
       '.vitest-tmp/**',

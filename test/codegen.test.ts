@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, type CodegenConfig } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
-import config, { subgraphTypesFile } from '../codegen.ts';
+import config, { WEB_CLIENT_DIR, subgraphTypesFile } from '../codegen.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -12,14 +12,19 @@ async function generated(generates: CodegenConfig['generates']) {
   return generate({ ...config, generates, silent: true }, false) as Promise<{ filename: string; content: string }[]>;
 }
 
+/** The files an output of codegen.ts holds on disk: the file itself, or every file of a preset's folder. */
+function committed(output: string): string[] {
+  if (!output.endsWith('/')) return [output];
+  return existsSync(output) ? readdirSync(output).map((f) => join(output, f)) : [];
+}
+
+const webClient = config.generates[WEB_CLIENT_DIR] as Record<string, unknown> & { documents: string[] };
+
 describe('generated GraphQL types (codegen.ts)', () => {
   it('are committed and up to date with the schemas and operations: otherwise run `npm run codegen`', async () => {
     const files = await generated(config.generates);
-    expect(files.map((f) => relative(ROOT, f.filename)).sort()).toEqual(
-      Object.keys(config.generates)
-        .map((f) => relative(ROOT, f))
-        .sort(),
-    );
+    const expected = Object.keys(config.generates).flatMap(committed);
+    expect(files.map((f) => relative(ROOT, f.filename)).sort()).toEqual(expected.map((f) => relative(ROOT, f)).sort());
     const stale = files
       .filter((f) => !existsSync(f.filename) || readFileSync(f.filename, 'utf8') !== f.content)
       .map((f) => relative(ROOT, f.filename));
@@ -36,5 +41,24 @@ describe('generated GraphQL types (codegen.ts)', () => {
     const [file] = await generated({ [target]: { ...original, schema: sdl } });
     expect(file.content).toContain('giftWrap');
     expect(file.content).not.toBe(readFileSync(target, 'utf8'));
+  });
+
+  it('types every operation of the web app: each graphql(`…`) document has its typed document', () => {
+    const types = readFileSync(join(WEB_CLIENT_DIR, 'graphql.ts'), 'utf8');
+    const typed = new Set([...types.matchAll(/^export const (\w+)Document = /gm)].map((m) => m[1]));
+    const operations = readdirSync(resolve(ROOT, 'web/src/graphql')).flatMap((f) => [
+      ...readFileSync(resolve(ROOT, 'web/src/graphql', f), 'utf8').matchAll(
+        /^\s*(?:query|mutation|subscription) (\w+)/gm,
+      ),
+    ]);
+    expect(operations.length).toBeGreaterThan(10);
+    expect(operations.map((m) => m[1]).filter((name) => !typed.has(name))).toEqual([]);
+  });
+
+  it('refuses a web operation that the API schema does not allow, and names the field', async () => {
+    const bad = 'query GiftWrapped { products(first: 1) { edges { node { id giftWrap } } } }';
+    await expect(
+      generated({ [WEB_CLIENT_DIR]: { ...webClient, documents: [...webClient.documents, bad] } }),
+    ).rejects.toThrow(/giftWrap/);
   });
 });

@@ -1,9 +1,9 @@
-import type { ShipmentDetails } from '../graphql/types.ts';
+import type { ShipmentDetailsFragment } from '../gql/graphql.ts';
 import { formatDateTime } from '../lib/format.ts';
 import { CopyButton } from './copy-button.tsx';
 import { StatusBadge } from './ui.tsx';
 
-export function ShipmentCard({ shipment }: { shipment: ShipmentDetails }) {
+export function ShipmentCard({ shipment }: { shipment: ShipmentDetailsFragment }) {
   return (
     <div className="shipment" data-testid="shipment" data-shipment-id={shipment.id}>
       <dl className="facts">

@@ -1,6 +1,6 @@
 import { CombinedGraphQLErrors, ServerError } from '@apollo/client';
 import type { ReactNode } from 'react';
-import type { OrderStatus, ShipmentStatus } from '../graphql/types.ts';
+import type { OrderStatus, ShipmentStatus } from '../gql/graphql.ts';
 import type { LiveStatus } from '../lib/live-subscription.ts';
 
 const STATUS_LABELS: Record<OrderStatus | ShipmentStatus, string> = {

@@ -1,100 +1,6 @@
-import { gql, type TypedDocumentNode } from '@apollo/client';
-import type {
-  CancelOrderResult,
-  OrderDetails,
-  OrderStatus,
-  OrderStatusChangeEvent,
-  OrderSummary,
-  PageInfo,
-  PlaceOrderInput,
-  PlaceOrderResult,
-} from './types.ts';
+import { graphql } from '../gql/index.ts';
 
-/** Everything the order page shows; subscription payloads select it too, so each event refreshes the cached order. */
-export const ORDER_DETAILS = gql`
-  fragment OrderDetails on Order {
-    id
-    customerId
-    status
-    totalAmount {
-      amount
-      currencyCode
-    }
-    createdAt
-    updatedAt
-    items {
-      productId
-      quantity
-      unitPrice {
-        amount
-        currencyCode
-      }
-      lineTotal {
-        amount
-        currencyCode
-      }
-      product {
-        id
-        name
-        sku
-      }
-    }
-    shippingAddress {
-      name
-      line1
-      line2
-      city
-      postalCode
-      country
-    }
-    statusHistory {
-      previousStatus
-      status
-      reason
-      occurredAt
-    }
-    shipment {
-      id
-      orderId
-      carrier
-      trackingNumber
-      status
-      createdAt
-      updatedAt
-      deliveredAt
-      events {
-        id
-        status
-        description
-        location
-        occurredAt
-      }
-    }
-  }
-`;
-
-const ORDER_SUMMARY = gql`
-  fragment OrderSummary on Order {
-    id
-    status
-    totalAmount {
-      amount
-      currencyCode
-    }
-    createdAt
-    updatedAt
-    items {
-      productId
-      quantity
-      product {
-        id
-        name
-      }
-    }
-  }
-`;
-
-export const PLACE_ORDER: TypedDocumentNode<{ placeOrder: PlaceOrderResult }, { input: PlaceOrderInput }> = gql`
+export const PLACE_ORDER = graphql(`
   mutation PlaceOrder($input: PlaceOrderInput!) {
     placeOrder(input: $input) {
       __typename
@@ -106,10 +12,7 @@ export const PLACE_ORDER: TypedDocumentNode<{ placeOrder: PlaceOrderResult }, { 
       ... on ProductsUnavailable {
         message
         unavailableItems {
-          productId
-          requested
-          available
-          isAvailable
+          ...ItemAvailabilityFields
         }
       }
       ... on InvalidOrder {
@@ -118,13 +21,9 @@ export const PLACE_ORDER: TypedDocumentNode<{ placeOrder: PlaceOrderResult }, { 
       }
     }
   }
-  ${ORDER_SUMMARY}
-`;
+`);
 
-export const MY_ORDERS: TypedDocumentNode<
-  { myOrders: { edges: { cursor: string; node: OrderSummary }[]; pageInfo: PageInfo; totalCount: number } },
-  { first: number; after?: string | null; status?: OrderStatus | null }
-> = gql`
+export const MY_ORDERS = graphql(`
   query MyOrders($first: Int!, $after: String, $status: OrderStatus) {
     myOrders(first: $first, after: $after, status: $status) {
       edges {
@@ -134,85 +33,59 @@ export const MY_ORDERS: TypedDocumentNode<
         }
       }
       pageInfo {
-        hasNextPage
-        endCursor
+        ...PageInfoFields
       }
       totalCount
     }
   }
-  ${ORDER_SUMMARY}
-`;
+`);
 
-export const ORDER: TypedDocumentNode<{ order: OrderDetails | null }, { id: string }> = gql`
+export const ORDER = graphql(`
   query Order($id: ID!) {
     order(id: $id) {
       ...OrderDetails
     }
   }
-  ${ORDER_DETAILS}
-`;
+`);
 
 /** `after: "0"` replays the order's history first, then follows it live. */
-export const ORDER_STATUS_CHANGED: TypedDocumentNode<
-  { orderStatusChanged: OrderStatusChangeEvent },
-  { orderId: string; after?: string | null }
-> = gql`
+export const ORDER_STATUS_CHANGED = graphql(`
   subscription OrderStatusChanged($orderId: ID!, $after: String) {
     orderStatusChanged(orderId: $orderId, after: $after) {
       orderId
-      previousStatus
-      status
-      reason
-      occurredAt
+      ...StatusChange
       order {
         ...OrderDetails
       }
     }
   }
-  ${ORDER_DETAILS}
-`;
+`);
 
-export const MY_ORDER_UPDATES: TypedDocumentNode<
-  {
-    myOrderUpdates: {
-      orderId: string;
-      status: OrderStatus;
-      occurredAt: string;
-      order: { id: string; status: OrderStatus; updatedAt: string };
-    };
-  },
-  { after?: string | null }
-> = gql`
+export const MY_ORDER_UPDATES = graphql(`
   subscription MyOrderUpdates($after: String) {
     myOrderUpdates(after: $after) {
       orderId
-      status
-      occurredAt
+      ...StatusChange
       order {
-        id
-        status
-        updatedAt
+        ...OrderState
       }
     }
   }
-`;
+`);
 
-export const CANCEL_ORDER: TypedDocumentNode<{ cancelOrder: CancelOrderResult }, { orderId: string; reason?: string }> =
-  gql`
-    mutation CancelOrder($orderId: ID!, $reason: String) {
-      cancelOrder(orderId: $orderId, reason: $reason) {
-        __typename
-        ... on OrderCancelled {
-          order {
-            id
-            status
-            updatedAt
-          }
-        }
-        ... on CannotCancel {
-          message
-          status
+export const CANCEL_ORDER = graphql(`
+  mutation CancelOrder($orderId: ID!, $reason: String) {
+    cancelOrder(orderId: $orderId, reason: $reason) {
+      __typename
+      ... on OrderCancelled {
+        order {
+          ...OrderState
         }
       }
+      ... on CannotCancel {
+        message
+        status
+      }
     }
-  `;
+  }
+`);

@@ -1,86 +1,51 @@
-import { gql, type TypedDocumentNode } from '@apollo/client';
-import type { CatalogProduct, InventoryProduct, ItemAvailability, LowStockAlert, PageInfo } from './types.ts';
+import { graphql } from '../gql/index.ts';
 
-type Connection<T> = { edges: { cursor: string; node: T }[]; pageInfo: PageInfo; totalCount: number };
-export type ProductsVars = { first: number; after?: string | null; search?: string | null };
-
-export const CATALOG_PRODUCTS: TypedDocumentNode<{ products: Connection<CatalogProduct> }, ProductsVars> = gql`
+export const CATALOG_PRODUCTS = graphql(`
   query CatalogProducts($first: Int!, $after: String, $search: String) {
     products(first: $first, after: $after, search: $search) {
       edges {
         cursor
         node {
-          id
-          sku
-          name
-          description
-          price {
-            amount
-            currencyCode
-          }
-          availableQuantity
-          lowStockThreshold
+          ...CatalogProduct
         }
       }
       pageInfo {
-        hasNextPage
-        endCursor
+        ...PageInfoFields
       }
       totalCount
     }
   }
-`;
+`);
 
-export const CHECK_AVAILABILITY: TypedDocumentNode<
-  { checkAvailability: { allAvailable: boolean; items: ItemAvailability[] } },
-  { items: { productId: string; quantity: number }[] }
-> = gql`
+export const CHECK_AVAILABILITY = graphql(`
   query CheckAvailability($items: [AvailabilityItemInput!]!) {
     checkAvailability(items: $items) {
       allAvailable
       items {
-        productId
-        requested
-        available
-        isAvailable
+        ...ItemAvailabilityFields
       }
     }
   }
-`;
+`);
 
-export const INVENTORY_PRODUCTS: TypedDocumentNode<{ products: Connection<InventoryProduct> }, ProductsVars> = gql`
+export const INVENTORY_PRODUCTS = graphql(`
   query InventoryProducts($first: Int!, $after: String, $search: String) {
     products(first: $first, after: $after, search: $search) {
       edges {
         cursor
         node {
-          id
-          sku
-          name
-          description
-          price {
-            amount
-            currencyCode
-          }
-          availableQuantity
-          reservedQuantity
-          lowStockThreshold
-          isActive
+          ...InventoryProduct
         }
       }
       pageInfo {
-        hasNextPage
-        endCursor
+        ...PageInfoFields
       }
       totalCount
     }
   }
-`;
+`);
 
-export const RESTOCK_PRODUCT: TypedDocumentNode<
-  { restockProduct: { id: string; availableQuantity: number; reservedQuantity: number } },
-  { productId: string; quantity: number; reason?: string }
-> = gql`
+export const RESTOCK_PRODUCT = graphql(`
   mutation RestockProduct($productId: ID!, $quantity: Int!, $reason: String) {
     restockProduct(productId: $productId, quantity: $quantity, reason: $reason) {
       id
@@ -88,9 +53,9 @@ export const RESTOCK_PRODUCT: TypedDocumentNode<
       reservedQuantity
     }
   }
-`;
+`);
 
-export const LOW_STOCK_ALERTS: TypedDocumentNode<{ lowStockAlerts: LowStockAlert }, { after?: string | null }> = gql`
+export const LOW_STOCK_ALERTS = graphql(`
   subscription LowStockAlerts($after: String) {
     lowStockAlerts(after: $after) {
       product {
@@ -105,4 +70,4 @@ export const LOW_STOCK_ALERTS: TypedDocumentNode<{ lowStockAlerts: LowStockAlert
       occurredAt
     }
   }
-`;
+`);

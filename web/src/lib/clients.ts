@@ -1,11 +1,11 @@
 import { print } from 'graphql';
 import { REFRESH_TOKEN } from '../graphql/auth.ts';
-import type { AuthPayload } from '../graphql/types.ts';
+import type { AuthPayloadFieldsFragment, RefreshTokenMutation, RefreshTokenMutationVariables } from '../gql/graphql.ts';
 import { createOrderflowClient } from './apollo.ts';
 import { graphqlHttpUrl, oauthTokenUrl } from './config.ts';
 import { createSession, type Tokens } from './session.ts';
 
-export function tokensFromAuthPayload(payload: AuthPayload, label: string): Tokens {
+export function tokensFromAuthPayload(payload: AuthPayloadFieldsFragment, label: string): Tokens {
   return {
     accessToken: payload.accessToken,
     refreshToken: payload.refreshToken,
@@ -21,12 +21,13 @@ export const customer = createOrderflowClient(
     storageKey: 'orderflow.customer',
     async renewTokens(current) {
       if (!current.refreshToken) return null;
+      const variables: RefreshTokenMutationVariables = { refreshToken: current.refreshToken };
       const res = await fetch(graphqlHttpUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: print(REFRESH_TOKEN), variables: { refreshToken: current.refreshToken } }),
+        body: JSON.stringify({ query: print(REFRESH_TOKEN), variables }),
       });
-      const body = (await res.json()) as { data?: { refreshToken?: AuthPayload } | null };
+      const body = (await res.json()) as { data?: RefreshTokenMutation | null };
       const payload = body.data?.refreshToken;
       return payload ? tokensFromAuthPayload(payload, current.label) : null;
     },

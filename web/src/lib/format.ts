@@ -1,6 +1,6 @@
 // Display formatting: money in integer cents, dates in the browser's locale.
 
-import type { Money } from '../graphql/types.ts';
+import type { MoneyFieldsFragment } from '../gql/graphql.ts';
 
 /** "19.99" → 1999: money is added in integer cents, never in floats. */
 export function toCents(amount: string): number {
@@ -13,7 +13,7 @@ export function formatCents(cents: number, currencyCode = 'USD'): string {
   return new Intl.NumberFormat(undefined, { style: 'currency', currency: currencyCode }).format(cents / 100);
 }
 
-export const formatMoney = (money: Money) => formatCents(toCents(money.amount), money.currencyCode);
+export const formatMoney = (money: MoneyFieldsFragment) => formatCents(toCents(money.amount), money.currencyCode);
 
 export function formatDateTime(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });

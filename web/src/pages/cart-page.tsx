@@ -2,7 +2,7 @@ import { useMutation, useQuery } from '@apollo/client/react';
 import { useRef, useState, type FormEvent } from 'react';
 import { PLACE_ORDER } from '../graphql/orders.ts';
 import { CHECK_AVAILABILITY } from '../graphql/products.ts';
-import type { Address, ItemAvailability, PlaceOrderResult } from '../graphql/types.ts';
+import type { AddressInput, ItemAvailabilityFieldsFragment, PlaceOrderMutation } from '../gql/graphql.ts';
 import { Empty, ErrorBanner } from '../components/ui.tsx';
 import { useCart, MAX_QUANTITY } from '../lib/cart.tsx';
 import { customer } from '../lib/clients.ts';
@@ -18,7 +18,7 @@ const PAYMENT_TOKENS = [
 ];
 
 const ADDRESS_FIELDS: {
-  name: keyof Address;
+  name: keyof AddressInput;
   label: string;
   autoComplete: string;
   required: boolean;
@@ -42,14 +42,14 @@ function newIdempotencyKey(): string {
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-const EMPTY_ADDRESS: Address = { name: '', line1: '', line2: '', city: '', postalCode: '', country: '' };
+const EMPTY_ADDRESS: AddressInput = { name: '', line1: '', line2: '', city: '', postalCode: '', country: '' };
 
-type Outcome = Exclude<PlaceOrderResult, { __typename: 'OrderPlaced' }>;
+type Outcome = Exclude<PlaceOrderMutation['placeOrder'], { __typename: 'OrderPlaced' }>;
 
 export function CartPage() {
   const cart = useCart();
   const tokens = useTokens(customer.session);
-  const [address, setAddress] = useState<Address>(EMPTY_ADDRESS);
+  const [address, setAddress] = useState<AddressInput>(EMPTY_ADDRESS);
   const [paymentToken, setPaymentToken] = useState('tok_visa');
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const idempotencyKey = useRef(newIdempotencyKey());
@@ -61,7 +61,7 @@ export function CartPage() {
     skip: items.length === 0,
     pollInterval: 5_000,
   });
-  const availabilityOf = new Map<string, ItemAvailability>(
+  const availabilityOf = new Map<string, ItemAvailabilityFieldsFragment>(
     availability.data?.checkAvailability.items.map((i) => [i.productId, i]) ?? [],
   );
   const currency = cart.lines[0]?.currencyCode ?? 'USD';
@@ -89,7 +89,7 @@ export function CartPage() {
     }
   }
 
-  function applyAvailableQuantities(unavailable: ItemAvailability[]) {
+  function applyAvailableQuantities(unavailable: ItemAvailabilityFieldsFragment[]) {
     for (const item of unavailable) {
       if (item.available <= 0) cart.remove(item.productId);
       else cart.setQuantity(item.productId, item.available);

@@ -1,7 +1,7 @@
 import { useQuery } from '@apollo/client/react';
 import { useEffect, useState } from 'react';
 import { CATALOG_PRODUCTS } from '../graphql/products.ts';
-import type { CatalogProduct } from '../graphql/types.ts';
+import type { CatalogProductFragment } from '../gql/graphql.ts';
 import { Empty, ErrorBanner } from '../components/ui.tsx';
 import { useCart } from '../lib/cart.tsx';
 import { formatMoney } from '../lib/format.ts';
@@ -19,14 +19,14 @@ function useDebounced<T>(value: T, ms: number): T {
   return debounced;
 }
 
-function StockLabel({ product }: { product: CatalogProduct }) {
+function StockLabel({ product }: { product: CatalogProductFragment }) {
   const n = product.availableQuantity;
   if (n <= 0) return <span className="stock stock-out">Out of stock</span>;
   if (n <= product.lowStockThreshold) return <span className="stock stock-low">Only {n} left</span>;
   return <span className="stock stock-ok">{n} in stock</span>;
 }
 
-function ProductCard({ product }: { product: CatalogProduct }) {
+function ProductCard({ product }: { product: CatalogProductFragment }) {
   const cart = useCart();
   const [quantity, setQuantity] = useState(1);
   const [added, setAdded] = useState(false);

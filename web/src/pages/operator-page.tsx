@@ -2,7 +2,7 @@ import { useMutation, useQuery } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { INVENTORY_PRODUCTS, LOW_STOCK_ALERTS, RESTOCK_PRODUCT } from '../graphql/products.ts';
 import { OPERATOR_LOOKUP, UPDATE_SHIPMENT_STATUS } from '../graphql/shipments.ts';
-import type { InventoryProduct, LowStockAlert, ShipmentStatus } from '../graphql/types.ts';
+import type { InventoryProductFragment, LowStockAlertsSubscription, ShipmentStatus } from '../gql/graphql.ts';
 import { ShipmentCard } from '../components/shipment-card.tsx';
 import { Empty, ErrorBanner, LiveIndicator, StatusBadge, errorMessage, statusLabel } from '../components/ui.tsx';
 import { OAuthError, operator, signInOperator, signOutOperator } from '../lib/clients.ts';
@@ -198,7 +198,7 @@ function ShipmentDesk() {
   );
 }
 
-function RestockRow({ product }: { product: InventoryProduct }) {
+function RestockRow({ product }: { product: InventoryProductFragment }) {
   const [quantity, setQuantity] = useState(10);
   const [restock, { loading, error }] = useMutation(RESTOCK_PRODUCT);
   const low = product.availableQuantity <= product.lowStockThreshold;
@@ -291,7 +291,7 @@ function Inventory() {
 const MAX_ALERTS = 50;
 
 function LowStockFeed() {
-  const [alerts, setAlerts] = useState<LowStockAlert[]>([]);
+  const [alerts, setAlerts] = useState<LowStockAlertsSubscription['lowStockAlerts'][]>([]);
   const live = useLiveSubscription(LOW_STOCK_ALERTS, {
     variables: {},
     onData: ({ lowStockAlerts }) => setAlerts((a) => [lowStockAlerts, ...a].slice(0, MAX_ALERTS)),

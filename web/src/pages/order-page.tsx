@@ -1,7 +1,7 @@
 import { useMutation, useQuery } from '@apollo/client/react';
 import { useState } from 'react';
 import { CANCEL_ORDER, ORDER, ORDER_STATUS_CHANGED } from '../graphql/orders.ts';
-import type { CancelOrderResult, OrderDetails, OrderStatus } from '../graphql/types.ts';
+import type { CancelOrderMutation, OrderDetailsFragment, OrderStatus } from '../gql/graphql.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { ShipmentCard } from '../components/shipment-card.tsx';
 import { Empty, ErrorBanner, LiveIndicator, StatusBadge, statusLabel } from '../components/ui.tsx';
@@ -13,7 +13,7 @@ const HAPPY_PATH: OrderStatus[] = ['PENDING_PAYMENT', 'PENDING_SHIPMENT', 'SHIPP
 /** The contract: the owner may cancel before SHIPPED. */
 const CANCELLABLE: OrderStatus[] = ['PENDING_PAYMENT', 'PENDING_SHIPMENT'];
 
-function StatusSteps({ order }: { order: OrderDetails }) {
+function StatusSteps({ order }: { order: OrderDetailsFragment }) {
   const reached = new Set(order.statusHistory.map((h) => h.status));
   const terminal = order.status === 'CANCELLED' || order.status === 'PAYMENT_FAILED';
   const steps = terminal ? [...HAPPY_PATH.filter((s) => reached.has(s)), order.status] : HAPPY_PATH;
@@ -32,9 +32,9 @@ function StatusSteps({ order }: { order: OrderDetails }) {
   );
 }
 
-function CancelOrder({ order }: { order: OrderDetails }) {
+function CancelOrder({ order }: { order: OrderDetailsFragment }) {
   const [cancel, { loading, error }] = useMutation(CANCEL_ORDER);
-  const [result, setResult] = useState<CancelOrderResult | null>(null);
+  const [result, setResult] = useState<CancelOrderMutation['cancelOrder'] | null>(null);
   const [confirming, setConfirming] = useState(false);
 
   async function run() {
