@@ -4,10 +4,18 @@
 // gateway run as supervised child processes; an empty catalog gets demo
 // products. Ctrl-C stops everything in order.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { portAnswers, startMailSink, startNats, startPostgres, stopChild } from '@orderflow/devstack';
+import {
+  portAnswers,
+  provisionServiceDatabase,
+  startMailSink,
+  startNats,
+  startPostgres,
+  stopChild,
+} from '@orderflow/devstack';
 import { seedCatalog } from './seed.ts';
 import { buildWebIfStale, type WebBuild } from './web-build.ts';
 
@@ -125,6 +133,8 @@ interface Postgres extends Infra {
   /** The server, for the banner. */
   url: string;
   databaseUrl(service: string): string;
+  /** Our own server's private Unix socket folder, where the superuser connects. */
+  socketDir?: string;
 }
 
 async function providePostgres(dataDir: string): Promise<Postgres> {
@@ -140,13 +150,36 @@ async function providePostgres(dataDir: string): Promise<Postgres> {
   }
   const port = envPort('PG_PORT', 54329);
   await refuseBusyPort(port, 'PostgreSQL', 'Stop it, use it with DATABASE_URL, or pick another port with PG_PORT.');
-  const pg = await startPostgres({ dataDir: join(dataDir, 'postgres'), port, log: (line) => print('postgres', line) });
-  return {
-    url: `postgresql://postgres@127.0.0.1:${port}`,
-    external: false,
-    databaseUrl: (service) => pg.databaseUrl(`orderflow_${service}`),
-    stop: pg.stop,
-  };
+  const pg = await startPostgres({
+    dataDir: join(dataDir, 'postgres'),
+    port,
+    access: 'private',
+    log: (line) => print('postgres', line),
+  });
+  try {
+    // Least privilege: each service logs in as its own role, which owns its database and can reach no other.
+    // Passwords are new on every start; the superuser is reachable only through the cluster's private socket.
+    const passwords = new Map<string, string>();
+    for (const { name } of SUBGRAPHS) {
+      const password = randomBytes(24).toString('base64url');
+      passwords.set(name, password);
+      await provisionServiceDatabase(pg.admin, { role: `orderflow_${name}`, database: `orderflow_${name}`, password });
+    }
+    say(
+      `PostgreSQL ${pg.binaries.major} (${pg.binaries.source} binaries${pg.binaries.source === 'embedded' ? '' : `, ${pg.binaries.bin}`}), data in ${pg.clusterDir}`,
+    );
+    return {
+      url: `postgresql://127.0.0.1:${port}`,
+      external: false,
+      databaseUrl: (service) =>
+        `postgresql://orderflow_${service}:${passwords.get(service)}@127.0.0.1:${port}/orderflow_${service}`,
+      socketDir: pg.socketDir,
+      stop: pg.stop,
+    };
+  } catch (err) {
+    await pg.stop();
+    throw err;
+  }
 }
 
 // ── Services ────────────────────────────────────────────────────────────────
@@ -378,6 +411,12 @@ function banner({
     "  Subgraphs (internal: they accept only calls carrying the gateway's internal token)",
     ...running.subgraphs.map((s) => `    ${s.name.padEnd(NAME_WIDTH)}       ${s.url}`),
     `  PostgreSQL        ${postgres.url}  (databases ${SUBGRAPHS.map((s) => `orderflow_${s.name}`).join(', ')})${postgres.external ? ', yours, from DATABASE_URL' : ''}`,
+    ...(postgres.socketDir
+      ? [
+          "    each owned by its service's role (orderflow_<service>); as the superuser:",
+          `    psql -h ${postgres.socketDir} -p ${new URL(postgres.url).port} -U postgres orderflow_orders`,
+        ]
+      : []),
     `  NATS              ${nats.url}${nats.external ? '  (yours, from NATS_URL)' : ''}`,
     `  Customer emails   ${mail.external ? `${serverOf(mail.url)}  (yours, from SMTP_URL)` : `${mail.url}, kept as .eml files in ${mail.dir}`}`,
     '  Dead letters      npm run dlq -- list',

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { inject } from 'vitest';
-import { freePorts, startMailSink } from '@orderflow/devstack';
+import { freePorts, provisionServiceDatabase, startMailSink } from '@orderflow/devstack';
 import { loadConfig as authConfig } from '../../subgraphs/auth/src/config.ts';
 import { startAuth } from '../../subgraphs/auth/src/app.ts';
 import { loadConfig as ordersConfig } from '../../subgraphs/orders/src/config.ts';
@@ -96,8 +96,19 @@ export async function startSystem({
     ...urls,
     ...extra,
   };
+  // Least privilege, as npm start does it: each service logs in as its own role (trust auth on the test
+  // server: no password), which owns the service's database; the superuser only creates them.
+  const dbPort = (name: keyof typeof databasePorts) => databasePorts[name] ?? pgPort;
   const db = (name: keyof typeof databasePorts) =>
-    `postgresql://postgres@127.0.0.1:${databasePorts[name] ?? pgPort}/${name}_${suffix}`;
+    `postgresql://${name}_${suffix}@127.0.0.1:${dbPort(name)}/${name}_${suffix}`;
+  await Promise.all(
+    (['auth', 'products', 'orders', 'shipments'] as const).map((name) =>
+      provisionServiceDatabase(
+        (database = 'postgres') => ({ host: '127.0.0.1', port: dbPort(name), user: 'postgres', database }),
+        { role: `${name}_${suffix}`, database: `${name}_${suffix}` },
+      ),
+    ),
+  );
   const log = (name: string) => createLogger(name, common.LOG_LEVEL, logStream);
 
   const services = await Promise.all([
@@ -188,6 +199,8 @@ export async function startSystem({
   return {
     gatewayUrl: gw.url,
     urls,
+    /** Each service's DATABASE_URL: its own role (no password on the test server) and database. */
+    databaseUrls: { auth: db('auth'), products: db('products'), orders: db('orders'), shipments: db('shipments') },
     oauth,
     clientToken,
     signUpCustomer,
