@@ -205,6 +205,63 @@ describe('authentication and tokens', () => {
       ).toBe('invalid_grant');
     });
 
+    it('lets exactly one of 20 concurrent refreshes of one token win; the reuse then ends the whole family', async () => {
+      const c = await system.signUpCustomer('race-20');
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => system.graphql(REFRESH, { t: c.refreshToken })),
+      );
+      const winners = answers.filter((r) => r.data?.refreshToken);
+      expect(winners).toHaveLength(1);
+      expect(answers.filter((r) => code(r) === 'UNAUTHENTICATED')).toHaveLength(19);
+      // The 19 others were reuse: nothing of the family works, not even the winner's fresh pair.
+      const won = winners[0].data.refreshToken;
+      expect(code(await system.graphql(REFRESH, { t: won.refreshToken }))).toBe('UNAUTHENTICATED');
+      expect(await msUntilRefused(bearer(won.accessToken), Date.now())).toBeLessThan(5_000);
+    });
+
+    it('revokes a pair issued by a refresh that was in flight when reuse revoked the family', async () => {
+      const c = await system.signUpCustomer('in-flight');
+      const rotated = (await system.graphql(REFRESH, { t: c.refreshToken })).data.refreshToken;
+      const db = system.auth.db;
+      const waiting = async () =>
+        (
+          await db.$queryRawUnsafe<{ n: number }[]>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        )[0].n;
+      const until = async (n: number) => {
+        for (let i = 0; i < 200 && (await waiting()) < n; i++) await new Promise((r) => setTimeout(r, 25));
+        expect(await waiting()).toBeGreaterThanOrEqual(n);
+      };
+      // Hold the current token's row, so that its owner's refresh stops in the middle of its transaction;
+      // then present the old token (reuse, which revokes the family) while that refresh is still in flight.
+      let owner!: Promise<any>;
+      let reuse!: Promise<any>;
+      await db.$transaction(
+        async (tx) => {
+          await tx.$queryRawUnsafe(
+            `SELECT id FROM refresh_tokens WHERE token_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex') FOR UPDATE`,
+            rotated.refreshToken,
+          );
+          owner = system.graphql(REFRESH, { t: rotated.refreshToken });
+          await until(1);
+          reuse = system.graphql(REFRESH, { t: c.refreshToken });
+          await until(2);
+        },
+        { timeout: 20_000 },
+      );
+      const [ownerAnswer, reuseAnswer] = await Promise.all([owner, reuse]);
+      expect(code(reuseAnswer)).toBe('UNAUTHENTICATED');
+      // Whether or not the owner's refresh got its pair out, that pair is dead: refresh token and access token.
+      const pair = ownerAnswer.data?.refreshToken;
+      if (pair) {
+        expect(code(await system.graphql(REFRESH, { t: pair.refreshToken }))).toBe('UNAUTHENTICATED');
+        expect(await msUntilRefused(bearer(pair.accessToken), Date.now())).toBeLessThan(5_000);
+      } else expect(code(ownerAnswer)).toBe('UNAUTHENTICATED');
+      const live = await db.refreshToken.count({ where: { userId: c.id, revokedAt: null } });
+      expect(live).toBe(0);
+    });
+
     it('refuses unknown, expired and empty refresh tokens', async () => {
       const c = await system.signUpCustomer('expired');
       await system.auth.db.refreshToken.updateMany({

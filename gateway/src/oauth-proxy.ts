@@ -1,5 +1,12 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { INTERNAL_TOKEN_HEADER, traceHeaders, type InternalAuth, type Logger, type Viewer } from '@orderflow/common';
+import {
+  CLIENT_ADDRESS_HEADER,
+  INTERNAL_TOKEN_HEADER,
+  traceHeaders,
+  type InternalAuth,
+  type Logger,
+  type Viewer,
+} from '@orderflow/common';
 import type { RateLimiter } from './rate-limit.ts';
 
 export interface OAuthProxyOptions {
@@ -68,6 +75,8 @@ export function createOAuthProxy({
       };
       if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
       if (req.headers.authorization) headers.authorization = req.headers.authorization;
+      // For the auth service's throttle of client authentication per address.
+      if (req.ip) headers[CLIENT_ADDRESS_HEADER] = req.ip;
       const upstream = await fetch(`${authUrl}/internal/oauth/${target}`, {
         method: req.method,
         headers,

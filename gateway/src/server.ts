@@ -8,6 +8,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError } from 'graphql';
 import {
+  CLIENT_ADDRESS_HEADER,
   ErrorCode,
   INTERNAL_TOKEN_HEADER,
   connectBus,
@@ -29,6 +30,7 @@ import { createIdentityResolver } from './identity.ts';
 import { createLandingPage } from './landing-page.ts';
 import { createGatewayObservability, timeSubgraphFetch } from './observability.ts';
 import { operationLimitOptions } from './limits.ts';
+import { oneCredentialFieldPlugin } from './credential-fields.ts';
 import { GATEWAY_SERVICE, createOAuthProxy } from './oauth-proxy.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createRequestGuard } from './request-guard.ts';
@@ -48,6 +50,8 @@ function paramsAsHeaders(params: Record<string, unknown> | undefined): Record<st
 
 export interface GatewayContext {
   viewer: Viewer | null;
+  /** The client's address (req.ip), forwarded to subgraphs for their limits per address (the log-in throttle). */
+  clientAddress?: string;
 }
 
 /**
@@ -100,6 +104,8 @@ class InternalDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>) {
     const viewer = 'viewer' in context ? (context.viewer ?? null) : null;
     request.http?.headers.set(INTERNAL_TOKEN_HEADER, await this.internalAuth.sign(viewer));
+    if ('clientAddress' in context && context.clientAddress)
+      request.http?.headers.set(CLIENT_ADDRESS_HEADER, context.clientAddress);
     for (const [name, value] of Object.entries(traceHeaders())) request.http?.headers.set(name, value);
   }
   /**
@@ -208,6 +214,7 @@ export async function startGateway(
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       limits.plugin,
+      oneCredentialFieldPlugin,
       observability.plugin,
       // Development: Apollo Sandbox (subscriptions on ws://<host>/graphql); production: the production page.
       createLandingPage({ production, log }),
@@ -273,7 +280,7 @@ export async function startGateway(
     }),
     express.json({ limit: config.MAX_BODY_BYTES }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => ({ viewer: req.viewer ?? null }),
+      context: async ({ req }) => ({ viewer: req.viewer ?? null, clientAddress: req.ip }),
     }),
   );
   // The web app at `/` when it is built (web/dist); after the API routes, which it never shadows.

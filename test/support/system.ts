@@ -93,6 +93,11 @@ export async function startSystem({
     OAUTH_ISSUER: `http://127.0.0.1:${gateway}`,
     // Every test talks from 127.0.0.1: only the rate-limit tests want the per-IP limit to bite.
     ANONYMOUS_RATE_LIMIT_PER_MINUTE: '100000',
+    // Likewise for sign-ups (tests sign hundreds of customers up); the log-in throttle keeps its defaults.
+    SIGNUPS_PER_ADDRESS: '100000',
+    // Hundreds of sign-ups per file at the production cost (17: 0.7 s of CPU each) would be most of a run's time;
+    // 15 is the cost they ran with before. Tests of the cost itself set their own.
+    PASSWORD_HASH_COST: '15',
     ...urls,
     ...extra,
   };

@@ -8,6 +8,13 @@ import type { Viewer } from './viewer.ts';
  * subgraph never trusts a plain header for who the user is.
  */
 export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
+/**
+ * The caller's network address as the gateway saw it (after `trust proxy`),
+ * for limits per address in a subgraph (the auth service's log-in throttle).
+ * Set by the gateway on every subgraph call; trusted only because a request
+ * without a valid internal token never gets that far.
+ */
+export const CLIENT_ADDRESS_HEADER = 'x-client-address';
 const AUDIENCE = 'orderflow-internal';
 const TTL_SECONDS = 60;
 

@@ -17,7 +17,7 @@ import {
 import { applyMigrations } from './migrate.ts';
 import { connectBus, type Bus } from './nats.ts';
 import { createOutboxRelay, type OutboxRelay } from './outbox.ts';
-import { startSubgraphServer } from './subgraph-server.ts';
+import { startSubgraphServer, type RequestInfo } from './subgraph-server.ts';
 import type { Viewer } from './viewer.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a service registers handlers of every event and context type
@@ -58,7 +58,7 @@ interface Database {
 export interface SubgraphParts<Ctx> {
   typeDefs: DocumentNode;
   resolvers: unknown;
-  context: (viewer: Viewer | null) => Ctx;
+  context: (viewer: Viewer | null, request: RequestInfo) => Ctx;
   internalRoutes?: (router: express.Router) => void;
   workers?: Worker[];
 }

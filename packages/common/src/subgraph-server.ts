@@ -9,7 +9,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { DocumentNode } from 'graphql';
 import { enforceAccessRules, readAccessRules } from './authorization.ts';
 import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, maskError } from './errors.ts';
-import { INTERNAL_TOKEN_HEADER, InternalAuthError, type InternalAuth } from './internal-auth.ts';
+import { CLIENT_ADDRESS_HEADER, INTERNAL_TOKEN_HEADER, InternalAuthError, type InternalAuth } from './internal-auth.ts';
 import { httpRequest, keepAliveAgent } from './http-request.ts';
 import type { Logger } from './logger.ts';
 import { createResolverTimingPlugin, metricsHandler, type Registry } from './metrics.ts';
@@ -22,14 +22,20 @@ export interface SubgraphServerOptions<Ctx extends object> {
   resolvers: GraphQLResolverMap<Ctx>;
   internalAuth: InternalAuth;
   log: Logger;
-  /** Per-request context: the verified viewer in, loaders and services out. */
-  context: (viewer: Viewer | null) => Ctx;
+  /** Per-request context: the verified viewer (and where the request came from) in, loaders and services out. */
+  context: (viewer: Viewer | null, request: RequestInfo) => Ctx;
   /** Readiness: resolves true when the service's dependencies answer. */
   ready: () => Promise<boolean>;
   /** Service-to-service routes, mounted under /internal behind `requireService`. */
   internalRoutes?: (router: express.Router) => void;
   /** Served on GET /metrics, with root-field latency added. Default: no /metrics. */
   metrics?: Registry;
+}
+
+/** What a subgraph knows of a request besides its viewer. */
+export interface RequestInfo {
+  /** The end client's address, from the gateway (CLIENT_ADDRESS_HEADER); null when a sibling service calls. */
+  clientAddress: string | null;
 }
 
 export interface RunningServer {
@@ -113,7 +119,8 @@ export async function startSubgraphServer<Ctx extends object>(
     authenticate,
     express.json({ limit: '1mb' }),
     expressMiddleware(apollo, {
-      context: async ({ req }) => opts.context(req.viewer ?? null),
+      context: async ({ req }) =>
+        opts.context(req.viewer ?? null, { clientAddress: req.header(CLIENT_ADDRESS_HEADER) || null }),
     }),
   );
 

@@ -6,6 +6,7 @@ import { createLogger, openRevocationBucket, startSubgraph, type Logger } from '
 import type { AuthConfig } from './config.ts';
 import type { AuthContext } from './context.ts';
 import { createDb } from './db.ts';
+import { addressKey, createLoginThrottle, createSignUpThrottle } from './domain/login-throttle.ts';
 import { oauthRoutes } from './http/oauth-routes.ts';
 import { resolvers } from './resolvers/index.ts';
 import { createAccountService } from './service/account-service.ts';
@@ -37,7 +38,19 @@ export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuer
         replicas: config.NATS_REPLICAS,
         log,
       });
-      const passwords = createPasswordHasher({ cost: config.PASSWORD_HASH_COST });
+      const passwords = createPasswordHasher({
+        cost: config.PASSWORD_HASH_COST,
+        concurrency: config.PASSWORD_HASH_CONCURRENCY,
+        maxQueue: config.PASSWORD_HASH_QUEUE,
+      });
+      const windowMs = config.LOGIN_THROTTLE_WINDOW_SECONDS * 1000;
+      const loginThrottle = createLoginThrottle({
+        perAccountAddress: config.LOGIN_FAILURES_PER_ACCOUNT_ADDRESS,
+        perAccount: config.LOGIN_FAILURES_PER_ACCOUNT,
+        perAddress: config.LOGIN_FAILURES_PER_ADDRESS,
+        windowMs,
+      });
+      const signUpThrottle = createSignUpThrottle({ perAddress: config.SIGNUPS_PER_ADDRESS, windowMs });
       keys = createSigningKeyStore({
         db,
         secret: config.signingKeySecret,
@@ -46,7 +59,7 @@ export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuer
       });
       // Before the first request: the first start creates the signing key, and clients can get tokens at once.
       await keys.current();
-      const clients = createClientService({ db, passwords });
+      const clients = createClientService({ db, passwords, throttle: loginThrottle });
       await clients.seed(config.clients);
       const relay = createRevocationRelay({ db, kv, log });
       const tokens = createTokenService({
@@ -60,11 +73,11 @@ export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuer
         accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
         refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       });
-      const accounts = createAccountService({ db, passwords, tokens, log });
+      const accounts = createAccountService({ db, passwords, tokens, log, loginThrottle, signUpThrottle });
       return {
         typeDefs,
         resolvers,
-        context: (viewer) => ({ viewer, accounts }),
+        context: (viewer, request) => ({ viewer, accounts, clientAddress: addressKey(request.clientAddress) }),
         workers: [relay, createHousekeeping({ db, keys, log })],
         internalRoutes: oauthRoutes({
           clients,

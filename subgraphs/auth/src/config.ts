@@ -21,13 +21,35 @@ const schema = subgraphEnvSchema('auth', 4001)
      */
     SIGNING_KEY_SECRET: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(32).optional()),
     /**
-     * scrypt cost as log2(N), with r=8 and p=1. Default 15 (N=32768: 32 MiB
-     * and about 0.15 s of one core per hash here). OWASP suggests 17 where
-     * memory and CPU allow; 15 keeps log-in bursts affordable on two cores.
-     * Stored hashes carry their own parameters, so a change affects new
-     * hashes only (and logIn keeps verifying the old ones).
+     * scrypt cost as log2(N), with r=8 and p=1. Default 17, OWASP's
+     * recommendation (N=131072: 128 MiB and about 0.7 s of one core per hash
+     * on the reference machine; docs/decisions/001-password-work.md).
+     * Stored hashes carry their own parameters: older ones keep verifying
+     * and are rehashed at the next successful log-in.
      */
-    PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(15),
+    PASSWORD_HASH_COST: z.coerce.number().int().min(10).max(20).default(17),
+    /**
+     * Hashes computed at once (each on a libuv thread, so keep it at most
+     * UV_THREADPOOL_SIZE, 4 by default). Default 1: on two cores, log-ins can
+     * take one and never starve queries.
+     */
+    PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+    /** Hashes waiting for a slot; beyond, SERVICE_UNAVAILABLE with retryAfter 1. Default 10 (about 7 s of work at cost 17). */
+    PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(10),
+    /** The window over which each log-in and sign-up budget below refills. Default 300 s. */
+    LOGIN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+    /** Failed log-ins per account from one address per window. Default 5 (then one a minute). */
+    LOGIN_FAILURES_PER_ACCOUNT_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(5),
+    /**
+     * Failed log-ins per account from addresses that never logged in to it,
+     * per window. Default 20 (then one every 15 s): above what one address
+     * may spend, so one address alone can never exhaust it.
+     */
+    LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(1_000_000).default(20),
+    /** Failed log-ins (and client authentications) from one address, over all accounts, per window. Default 30. */
+    LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(30),
+    /** Sign-ups from one address per window (each one counts). Default 10. */
+    SIGNUPS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(10),
     /**
      * Secrets of the three registered clients. Outside production each
      * defaults to its development secret (contract: `<id>-dev-secret`); in

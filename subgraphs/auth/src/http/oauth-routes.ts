@@ -1,9 +1,11 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import { SCOPES, type Logger } from '@orderflow/common';
+import { CLIENT_ADDRESS_HEADER, SCOPES, type Logger } from '@orderflow/common';
 import { readClientCredentials, readFormParams } from '../domain/client-auth.ts';
+import { addressKey } from '../domain/login-throttle.ts';
 import { OAuthError, invalidClient, invalidRequest, isOAuthError } from '../domain/oauth-error.ts';
 import { grantScopes, parseScope } from '../domain/scopes.ts';
-import type { ClientService } from '../service/client-service.ts';
+import { ClientThrottledError, type ClientService } from '../service/client-service.ts';
+import { isHashQueueFull } from '../service/passwords.ts';
 import type { SigningKeyStore } from '../service/signing-keys.ts';
 import type { TokenService } from '../service/token-service.ts';
 
@@ -66,10 +68,40 @@ export function oauthRoutes({
     res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).status(status).json(err.body);
   }
 
+  /** A refusal before any work: 429 when throttled, 503 when the hashing queue is full; both with Retry-After. */
+  function sendBusy(res: Response, status: 429 | 503, error: string, retryAfter: number, description: string) {
+    res
+      .set({ 'Cache-Control': 'no-store', Pragma: 'no-cache', 'Retry-After': String(retryAfter) })
+      .status(status)
+      .json({ error, error_description: description });
+  }
+
   const handle =
     (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
     (req, res, next: NextFunction) =>
-      fn(req, res).catch((err) => (isOAuthError(err) ? sendError(res, err) : next(err)));
+      fn(req, res).catch((err) => {
+        if (isOAuthError(err)) return sendError(res, err);
+        if (err instanceof ClientThrottledError)
+          return sendBusy(
+            res,
+            429,
+            'rate_limited',
+            err.retryAfterSeconds,
+            `Too many failed client authentications; retry in ${err.retryAfterSeconds} s`,
+          );
+        if (isHashQueueFull(err))
+          return sendBusy(
+            res,
+            503,
+            'temporarily_unavailable',
+            err.retryAfterSeconds,
+            `Too many authentications at once; retry in ${err.retryAfterSeconds} s`,
+          );
+        next(err);
+      });
+
+  /** The caller's address as the gateway saw it (CLIENT_ADDRESS_HEADER). */
+  const addressOf = (req: Request) => addressKey(req.header(CLIENT_ADDRESS_HEADER));
 
   const tokenResponse = (res: Response, body: Record<string, unknown>) =>
     res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' }).json(body);
@@ -91,7 +123,7 @@ export function oauthRoutes({
         switch (params.grant_type) {
           case 'client_credentials': {
             if (!presented) throw invalidClient(false);
-            const client = await clients.authenticate(presented);
+            const client = await clients.authenticate(presented, addressOf(req));
             const scopes = grantScopes(requestedScopes(params.scope), client.allowedScopes);
             if (!scopes) throw new OAuthError('invalid_scope', 'The requested scope exceeds what this client may have');
             const access = await tokens.issueClientToken(client, scopes);
@@ -107,7 +139,7 @@ export function oauthRoutes({
           case 'refresh_token': {
             if (!params.refresh_token) throw invalidRequest('refresh_token is required');
             // A public client (the browser storefront) refreshes without a secret; a client that sends one is checked.
-            const client = presented ? await clients.authenticate(presented) : null;
+            const client = presented ? await clients.authenticate(presented, addressOf(req)) : null;
             const pair = await tokens.refresh(params.refresh_token, {
               clientId: client?.id,
               scopes: requestedScopes(params.scope),
@@ -138,7 +170,7 @@ export function oauthRoutes({
         const params = readFormParams(req.body);
         if (!params.token) throw invalidRequest('token is required');
         const presented = readClientCredentials(req.header('authorization'), params);
-        const client = presented ? await clients.authenticate(presented) : null;
+        const client = presented ? await clients.authenticate(presented, addressOf(req)) : null;
         await tokens.revoke(params.token, { clientId: client?.id, hint: params.token_type_hint });
         // RFC 7009 §2.2: 200 whether or not the token was known.
         res.set({ 'Cache-Control': 'no-store' }).status(200).end();

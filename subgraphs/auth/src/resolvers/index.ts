@@ -1,6 +1,8 @@
 import { requireViewer } from '@orderflow/common';
 import type { AuthContext } from '../context.ts';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { SignUpInput } from '../service/account-service.ts';
+import { assertOneCredentialField } from './one-credential-field.ts';
 import type { Resolvers } from './types.generated.ts';
 
 /** Thin resolvers: arguments → one service call → result. Access rules live in schema.graphql. */
@@ -17,9 +19,19 @@ export const resolvers: Resolvers = {
         : null,
   },
   Mutation: {
-    signUp: (_: unknown, { input }: { input: SignUpInput }, ctx: AuthContext) => ctx.accounts.signUp(input),
-    logIn: (_: unknown, { input }: { input: { email: string; password: string } }, ctx: AuthContext) =>
-      ctx.accounts.logIn(input),
+    signUp: (_: unknown, { input }: { input: SignUpInput }, ctx: AuthContext, info: GraphQLResolveInfo) => {
+      assertOneCredentialField(info);
+      return ctx.accounts.signUp(input, ctx.clientAddress);
+    },
+    logIn: (
+      _: unknown,
+      { input }: { input: { email: string; password: string } },
+      ctx: AuthContext,
+      info: GraphQLResolveInfo,
+    ) => {
+      assertOneCredentialField(info);
+      return ctx.accounts.logIn(input, ctx.clientAddress);
+    },
     refreshToken: (_: unknown, { refreshToken }: { refreshToken: string }, ctx: AuthContext) =>
       ctx.accounts.refresh(refreshToken),
     logOut: (_: unknown, { refreshToken }: { refreshToken: string }, ctx: AuthContext) =>

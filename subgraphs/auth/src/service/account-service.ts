@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { badInput, isUniqueViolation, unauthenticated, type Logger, type Viewer } from '@orderflow/common';
+import {
+  ErrorCode,
+  appError,
+  badInput,
+  isUniqueViolation,
+  unauthenticated,
+  type Logger,
+  type Viewer,
+} from '@orderflow/common';
 import type { Db } from '../db.ts';
 import {
   MAX_PASSWORD_LENGTH,
@@ -8,8 +16,15 @@ import {
   normalizePassword,
   validateSignUp,
 } from '../domain/credentials.ts';
+import {
+  accountKey,
+  type AttemptOutcome,
+  type LoginThrottle,
+  type SignUpThrottle,
+  type ThrottleDecision,
+} from '../domain/login-throttle.ts';
 import { isOAuthError } from '../domain/oauth-error.ts';
-import type { PasswordHasher } from './passwords.ts';
+import { isHashQueueFull, type PasswordHasher } from './passwords.ts';
 import type { TokenPair, TokenService } from './token-service.ts';
 
 export interface SignUpInput {
@@ -23,21 +38,84 @@ export interface AccountServiceDeps {
   passwords: PasswordHasher;
   tokens: TokenService;
   log: Logger;
+  loginThrottle: LoginThrottle;
+  signUpThrottle: SignUpThrottle;
+}
+
+/** Too many failed log-ins (or sign-ups): refused before any hash; `retryAfter` is in seconds. */
+const rateLimited = (what: string, retryAfter: number) =>
+  appError(ErrorCode.RATE_LIMITED, `Too many ${what}; retry in ${retryAfter} s`, { retryAfter });
+
+/** The hashing queue is full: nothing was checked, nothing written; retry in a moment. */
+const hashingBusy = (retryAfter: number) =>
+  appError(ErrorCode.SERVICE_UNAVAILABLE, `Too many log-ins at once; retry in ${retryAfter} s`, { retryAfter });
+
+/**
+ * Runs `check` as the attempt the throttle allowed, settling it with the
+ * outcome `check` reports; an error before that (a full hashing queue, the
+ * database down) settles it as not checked, so it costs the caller nothing.
+ */
+async function throttled<T>(
+  decision: ThrottleDecision,
+  refused: (retryAfter: number) => Error,
+  check: (report: (outcome: AttemptOutcome) => void) => Promise<T>,
+): Promise<T> {
+  if (!decision.allowed) throw refused(decision.retryAfterSeconds);
+  let outcome: AttemptOutcome = 'not-checked';
+  try {
+    return await check((o) => (outcome = o));
+  } catch (err) {
+    if (isHashQueueFull(err)) throw hashingBusy(err.retryAfterSeconds);
+    throw err;
+  } finally {
+    decision.settle(outcome);
+  }
 }
 
 /** Customers' accounts and sessions: the GraphQL side of the auth service. */
-export function createAccountService({ db, passwords, tokens, log }: AccountServiceDeps) {
+export function createAccountService({
+  db,
+  passwords,
+  tokens,
+  log,
+  loginThrottle,
+  signUpThrottle,
+}: AccountServiceDeps) {
+  /**
+   * Rehashes a password made with older parameters, now that it is known
+   * good: after a raise of PASSWORD_HASH_COST every account moves to the new
+   * cost at its next log-in. Best effort: a busy queue leaves it for next time.
+   */
+  async function upgradeHash(userId: string, password: string) {
+    try {
+      const passwordHash = await passwords.hash(password);
+      await db.user.update({ where: { id: userId }, data: { passwordHash } });
+      log.info({ userId }, 'password rehashed with the current parameters');
+    } catch (err) {
+      if (!isHashQueueFull(err)) throw err;
+    }
+  }
+
   return {
     /**
      * Registers a customer and logs them in. A taken email is a BAD_USER_INPUT
      * on `email`: sign-up cannot help saying that much, and says nothing more
      * (not whose it is, nor whether the password matched), after the same
-     * hashing work as a success.
+     * hashing work as a success. Sign-ups per address are limited
+     * (RATE_LIMITED, refused before the hash).
      */
-    async signUp(input: SignUpInput): Promise<TokenPair> {
+    async signUp(input: SignUpInput, address: string): Promise<TokenPair> {
       const problem = validateSignUp(input);
       if (problem) throw badInput(problem.message, problem.field);
-      const passwordHash = await passwords.hash(normalizePassword(input.password));
+      const passwordHash = await throttled(
+        signUpThrottle.attempt(address),
+        (s) => rateLimited('sign-ups from this address', s),
+        async (report) => {
+          const hash = await passwords.hash(normalizePassword(input.password));
+          report('success');
+          return hash;
+        },
+      );
       let user;
       try {
         user = await db.user.create({
@@ -55,14 +133,27 @@ export function createAccountService({ db, passwords, tokens, log }: AccountServ
     /**
      * The same answer, after the same scrypt work, for an unknown email and a
      * wrong password: neither the message nor the timing says which it was.
+     * Failures are throttled per email (known or not) and address
+     * (RATE_LIMITED with retryAfter, before any hash: login-throttle.ts).
      */
-    async logIn({ email, password }: { email: string; password: string }): Promise<TokenPair> {
+    async logIn({ email, password }: { email: string; password: string }, address: string): Promise<TokenPair> {
       const normalized = normalizeEmail(email);
       if (!isEmail(normalized)) throw badInput('Enter a valid email address', 'email');
       const candidate = normalizePassword(password.slice(0, MAX_PASSWORD_LENGTH * 2));
-      const user = await db.user.findUnique({ where: { email: normalized } });
-      const ok = user ? await passwords.verify(candidate, user.passwordHash) : await passwords.verifyNothing(candidate);
-      if (!user || !ok) throw unauthenticated('Invalid email or password');
+      const user = await throttled(
+        loginThrottle.attempt(accountKey.customer(normalized), address),
+        (s) => rateLimited('failed log-ins', s),
+        async (report) => {
+          const found = await db.user.findUnique({ where: { email: normalized } });
+          const ok = found
+            ? await passwords.verify(candidate, found.passwordHash)
+            : await passwords.verifyNothing(candidate);
+          report(found && ok ? 'success' : 'failure');
+          return ok ? found : null;
+        },
+      );
+      if (!user) throw unauthenticated('Invalid email or password');
+      if (passwords.needsRehash(user.passwordHash)) await upgradeHash(user.id, candidate);
       return tokens.startSession(user);
     },
 

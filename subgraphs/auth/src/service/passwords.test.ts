@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPasswordHasher } from './passwords.ts';
+import { createPasswordHasher, isHashQueueFull } from './passwords.ts';
 
 describe('password hashing', () => {
   const hasher = createPasswordHasher({ cost: 10 });
@@ -22,5 +22,22 @@ describe('password hashing', () => {
   it('says false for a malformed stored hash and for nothing', async () => {
     expect(await hasher.verify('x', 'plaintext')).toBe(false);
     expect(await hasher.verifyNothing('x')).toBe(false);
+  });
+
+  it('says which stored hashes were made with other parameters', async () => {
+    expect(hasher.needsRehash(await hasher.hash('x'))).toBe(false);
+    expect(hasher.needsRehash(await createPasswordHasher({ cost: 11 }).hash('x'))).toBe(true);
+    expect(hasher.needsRehash('plaintext')).toBe(true);
+  });
+
+  it('hashes one at a time with a bounded queue, and refuses beyond it at once without hashing', async () => {
+    const bounded = createPasswordHasher({ cost: 12, concurrency: 1, maxQueue: 3 });
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => bounded.hash('pw-123456')));
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4); // one running, three waiting
+    expect(refused).toHaveLength(4);
+    for (const r of refused) expect(isHashQueueFull((r as PromiseRejectedResult).reason)).toBe(true);
+    // The slots are free again afterwards.
+    expect(await bounded.verify('pw-123456', await bounded.hash('pw-123456'))).toBe(true);
   });
 });

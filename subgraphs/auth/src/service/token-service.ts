@@ -48,6 +48,26 @@ type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
 /** Refresh tokens are 256 random bits; SHA-256 is enough to store them (no guessing to slow down). */
 const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
 const MAX_TOKEN_LENGTH = 4096;
+/** First key of the advisory locks on refresh families ("rfam"), apart from any other advisory lock in the database. */
+const FAMILY_LOCK_SPACE = 0x7266616d;
+
+/**
+ * Serializes everything done to one refresh family (a rotation, a
+ * revocation) until `tx` ends. Without it, a rotation in flight when reuse
+ * is detected could commit its new pair after the revocation read the
+ * family, and that pair would live on. With it, whichever comes second sees
+ * what the first committed (READ COMMITTED: each statement reads the
+ * commits made before it), so the revocation catches the new pair, or the
+ * rotation finds its token revoked. Families are hashed to 32 bits: two
+ * that collide only wait for each other.
+ */
+async function lockFamily(tx: Tx, familyId: string): Promise<void> {
+  await tx.$queryRawUnsafe(
+    'SELECT 1 FROM pg_advisory_xact_lock($1::int, hashtext($2::text))',
+    FAMILY_LOCK_SPACE,
+    familyId,
+  );
+}
 
 export function createTokenService({
   db,
@@ -122,6 +142,7 @@ export function createTokenService({
 
   /** Revokes every refresh token of a family and the access tokens issued with them. */
   async function revokeFamily(tx: Tx, familyId: string): Promise<void> {
+    await lockFamily(tx, familyId);
     const members = await tx.refreshToken.findMany({
       where: { familyId },
       select: { accessTokenId: true, accessExpiresAt: true },
@@ -186,8 +207,11 @@ export function createTokenService({
         async (
           tx,
         ): Promise<{ kind: 'ok'; pair: TokenPair } | { kind: 'reused'; familyId: string } | { kind: 'invalid' }> => {
+          const family = await tx.refreshToken.findUnique({ where: { tokenHash }, select: { familyId: true } });
+          if (!family) return { kind: 'invalid' };
+          await lockFamily(tx, family.familyId);
           const now = new Date();
-          // Claiming it with a conditional UPDATE: of two concurrent uses, one wins and the other sees a used token.
+          // Claiming it with a conditional UPDATE (under the family's lock): of concurrent uses, one wins and the others see a used token.
           const claimed = await tx.refreshToken.updateMany({
             where: { tokenHash, usedAt: null, revokedAt: null, expiresAt: { gt: now } },
             data: { usedAt: now },
