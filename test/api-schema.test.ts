@@ -20,6 +20,18 @@ describe('the public API reference, schema/api.graphql', () => {
     expect(graphqlSync({ schema, source: getIntrospectionQuery() }).errors).toBeUndefined();
   });
 
+  it('says which fields need a token and which scopes, as the subgraphs declare them', () => {
+    const reference = readFileSync(API_SCHEMA_PATH, 'utf8');
+    const access = new Map(
+      [...reference.matchAll(/^# {3}(\w+\.\w+) +(.+)$/gm)].map(([, coordinate, needs]) => [coordinate, needs]),
+    );
+    expect(access.get('Mutation.placeOrder')).toBe('scope orders:create');
+    expect(access.get('Query.order')).toBe('a token');
+    expect(access.get('Subscription.lowStockAlerts')).toBe('scope inventory:read');
+    expect(access.has('Query.products')).toBe(false);
+    expect(access.has('Mutation.logIn')).toBe(false);
+  });
+
   it('would see a change to the supergraph (the first check can fail)', () => {
     const changed = supergraph.replace(
       '  isActive: Boolean! @join__field(graph: PRODUCTS)\n',
