@@ -1,5 +1,7 @@
 // Demo catalog for `npm start`: created once, through the public gateway, so
 // it exercises the same path (OAuth token, validation, events) as a real client.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 interface SeedProduct {
   sku: string;
@@ -176,3 +178,25 @@ export async function seedCatalog(
   for (const input of DEMO_PRODUCTS) await graphql(endpoint, token, CREATE_PRODUCT, { input });
   return { created: DEMO_PRODUCTS.length, existing: 0 };
 }
+
+/** `npm run seed`: the demo catalog on a running system (npm start), through its gateway. */
+async function main() {
+  const gatewayUrl = process.env.GATEWAY_URL || `http://127.0.0.1:${process.env.GATEWAY_PORT || 4000}`;
+  try {
+    const { created, existing } = await seedCatalog(gatewayUrl, {
+      clientSecret: process.env.OPS_CONSOLE_CLIENT_SECRET || undefined,
+    });
+    console.log(created ? `demo catalog seeded: ${created} products` : `catalog has ${existing} products: not seeding`);
+  } catch (err) {
+    const reason = (err as Error).cause
+      ? `${(err as Error).message}: ${String((err as Error).cause)}`
+      : (err as Error).message;
+    console.error(
+      `seeding through ${gatewayUrl} failed (is npm start running? GATEWAY_URL names another gateway): ${reason}`,
+    );
+    process.exitCode = 1;
+  }
+}
+
+// Run only as a program: npm start imports seedCatalog.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();

@@ -16,11 +16,17 @@ import {
   startPostgres,
   stopChild,
 } from '@orderflow/devstack';
+import { createStartPrinter } from './log-format.ts';
+import { migrateServices } from './migrate.ts';
 import { seedCatalog } from './seed.ts';
 import { buildWebIfStale, type WebBuild } from './web-build.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NAME_WIDTH = 'shipments'.length;
+/** `npm run dev` (start.ts --watch): Node restarts a service when a file it loaded changes. */
+const WATCH = process.argv.includes('--watch');
+/** `npm run migrate` (start.ts --migrate): only PostgreSQL and every service's migrations. */
+const MIGRATE_ONLY = process.argv.includes('--migrate');
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 const RESTART_DELAY_MS = 1_000;
@@ -69,8 +75,10 @@ const restartTimers = new Set<NodeJS.Timeout>();
 let stopping: Promise<void> | null = null;
 
 /** Prints one line of a component's output behind its padded name. */
+// One short line per event at a terminal (coloured), JSON lines when piped or with LOG_FORMAT=json (log-format.ts).
+const printer = createStartPrinter(NAME_WIDTH);
 function print(name: string, line: string): void {
-  process.stdout.write(`${name.padEnd(NAME_WIDTH)} | ${line}\n`);
+  printer.line(name, line);
 }
 const say = (line: string) => print('start', line);
 
@@ -188,7 +196,7 @@ async function providePostgres(dataDir: string): Promise<Postgres> {
 function spawnService(svc: Service): void {
   // Its own process group: a terminal's Ctrl-C reaches only us, so we stop
   // the services in order (gateway first) instead of all at once.
-  const child = spawn(process.execPath, ['--import', 'tsx', svc.script], {
+  const child = spawn(process.execPath, [...(WATCH ? ['--watch'] : []), '--import', 'tsx', svc.script], {
     cwd: ROOT,
     env: svc.env,
     detached: true,
@@ -440,6 +448,14 @@ function banner({
 async function main(): Promise<void> {
   // startPostgres and startNats create their folders under it when they need them.
   const dataDir = resolve(ROOT, process.env.DATA_DIR ?? '.data');
+  if (MIGRATE_ONLY) {
+    // The same PostgreSQL as a start (DATABASE_URL's server, or ours), its migrations applied, then stopped.
+    const postgres = providePostgres(dataDir);
+    running.postgres = postgres;
+    await migrateServices((await postgres).databaseUrl, say);
+    say('migrations applied');
+    return void (await shutdown(0));
+  }
 
   const starting = { postgres: providePostgres(dataDir), nats: provideNats(dataDir), mail: provideMail(dataDir) };
   running.postgres = starting.postgres;
@@ -455,7 +471,7 @@ async function main(): Promise<void> {
 
   await startServices(postgres, nats.url, mail.url);
   await seed(running.gateway!.url);
-  process.stdout.write(banner({ dataDir, postgres, nats, mail, web }));
+  printer.banner(banner({ dataDir, postgres, nats, mail, web }));
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
