@@ -50,7 +50,7 @@ function walk(node: Nodes, visit: (node: Nodes) => void) {
 }
 
 /** The links and images of a Markdown text (inline, reference definitions and raw HTML), and its anchors as GitHub names them. */
-export function readMarkdown(markdown: string): { links: Link[]; anchors: Set<string> } {
+function readMarkdown(markdown: string): { links: Link[]; anchors: Set<string> } {
   const links: Link[] = [];
   const anchors = new Set<string>();
   const slugger = new GithubSlugger();
@@ -67,24 +67,27 @@ export function readMarkdown(markdown: string): { links: Link[]; anchors: Set<st
   return { links, anchors };
 }
 
+/** What a link may lead to: the repository's files and folders, and a Markdown file's anchors. */
+interface Repository {
+  files: Set<string>;
+  folders: Set<string>;
+  anchorsOf(file: string): Set<string>;
+}
+
 /**
  * The relative links of one Markdown file (repository-relative path) that a
  * reader of the repository could not follow, each with the reason.
  */
-export function brokenLinks(
-  file: string,
-  markdown: string,
-  files: Set<string>,
-  anchorsOf: (file: string) => Set<string>,
-) {
-  const folders = foldersOf(files);
+function brokenLinks(file: string, markdown: string, { files, folders, anchorsOf }: Repository) {
   const broken: string[] = [];
   for (const { url, line } of readMarkdown(markdown).links) {
     if (!url || HAS_SCHEME.test(url)) continue;
     const [rawPath, anchor] = url.split('#', 2) as [string, string | undefined];
     let path: string;
+    let heading: string | undefined;
     try {
       path = decodeURIComponent(rawPath.split('?')[0]);
+      heading = anchor === undefined ? undefined : decodeURIComponent(anchor).toLowerCase();
     } catch {
       broken.push(`${file}:${line} ${url}: not a valid URL`);
       continue;
@@ -96,7 +99,7 @@ export function brokenLinks(
       broken.push(`${file}:${line} ${url}: outside the repository`);
     } else if (!files.has(target) && !folders.has(target === '.' ? '' : target)) {
       broken.push(`${file}:${line} ${url}: no such file in the repository`);
-    } else if (anchor && extname(target).toLowerCase() === '.md' && !anchorsOf(target).has(anchor.toLowerCase())) {
+    } else if (heading && extname(target).toLowerCase() === '.md' && !anchorsOf(target).has(heading)) {
       broken.push(`${file}:${line} ${url}: ${target} has no heading #${anchor}`);
     }
   }
@@ -113,9 +116,8 @@ describe('links in the Markdown files', () => {
       return cache.get(f)!;
     };
     expect(markdownFiles).toContain('README.md');
-    const broken = markdownFiles.flatMap((f) =>
-      brokenLinks(f, readFileSync(resolve(ROOT, f), 'utf8'), files, anchorsOf),
-    );
+    const repository = { files, folders: foldersOf(files), anchorsOf };
+    const broken = markdownFiles.flatMap((f) => brokenLinks(f, readFileSync(resolve(ROOT, f), 'utf8'), repository));
     expect(broken, 'links a reader of the repository cannot follow').toEqual([]);
   });
 
@@ -139,9 +141,11 @@ describe('links in the Markdown files', () => {
       '[in a code block](not/checked.md)',
       '```',
     ].join('\n');
-    const broken = brokenLinks('README.md', markdown, files, (f) =>
-      f === 'README.md' ? readMarkdown(markdown).anchors : new Set(anchors[f] ?? []),
-    );
+    const broken = brokenLinks('README.md', markdown, {
+      files,
+      folders: foldersOf(files),
+      anchorsOf: (f) => (f === 'README.md' ? readMarkdown(markdown).anchors : new Set(anchors[f] ?? [])),
+    });
     expect(broken).toEqual([
       'README.md:4 docs/nope.md: no such file in the repository',
       'README.md:4 docs/img/b.png: no such file in the repository',
