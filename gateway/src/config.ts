@@ -33,6 +33,19 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
    * a 2-core machine. WebSocket subscriptions have their own limits.
    */
   MAX_IN_FLIGHT_REQUESTS: z.coerce.number().int().min(1).default(512),
+  // WebSocket subscriptions (gateway/src/subscriptions/server.ts explains each limit).
+  /** Open WebSockets from one client address; past it a new socket is closed with 4029. Default 32. */
+  WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(32),
+  /** Concurrent subscriptions on one WebSocket. Default 50. */
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(50),
+  /** Concurrent subscriptions of one viewer on this gateway instance. Default 200. */
+  WS_MAX_SUBSCRIPTIONS_PER_VIEWER: z.coerce.number().int().min(1).default(200),
+  /** Subscribe messages per minute from one client address (all its sockets), a token bucket. Default 120. */
+  WS_SUBSCRIBE_RATE_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  /** Most events a replay (`after:` cursor) may have to read; past it REPLAY_TOO_OLD. Default 10,000. */
+  WS_REPLAY_MAX_EVENTS: z.coerce.number().int().min(1).default(10_000),
+  /** Oldest point a replay may start from, in seconds ago; past it REPLAY_TOO_OLD. Default 86,400 (a day). */
+  WS_REPLAY_MAX_AGE_SECONDS: z.coerce.number().int().min(1).default(86_400),
   /**
    * Least time between two JWKS fetches caused by an unknown kid (a token
    * flood with random kids must not become a flood on the auth service).

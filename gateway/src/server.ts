@@ -314,6 +314,18 @@ export async function startGateway(
     validationRules: limits.validationRules,
     checkOperation: limits.checkOperation,
     log,
+    // WebSockets: per-address sockets and subscribe rate, per-socket and per-viewer subscriptions, replay bounds.
+    limits: {
+      perAddress: config.WS_MAX_CONNECTIONS_PER_ADDRESS,
+      subscribesPerMinute: config.WS_SUBSCRIBE_RATE_PER_MINUTE,
+      perConnection: config.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      perViewer: config.WS_MAX_SUBSCRIPTIONS_PER_VIEWER,
+      replay: { maxEvents: config.WS_REPLAY_MAX_EVENTS, maxAgeMs: config.WS_REPLAY_MAX_AGE_SECONDS * 1000 },
+    },
+    // Express's req.ip for the upgrade request: TRUST_PROXY applies as for HTTP.
+    clientAddress: (req) => (Object.setPrototypeOf(req, app.request) as Request).ip ?? 'unknown',
+    // An upgrade is a request without a token yet: it draws on the per-address bucket.
+    upgradeLimit: { limiter, perMinute: config.ANONYMOUS_RATE_LIMIT_PER_MINUTE },
     // connection_init params play the part of request headers (e.g. { authorization: 'Bearer …' }).
     authenticate: async (params) => {
       const viewer = await resolveViewer(paramsAsHeaders(params));

@@ -1,5 +1,6 @@
-import { DeliverPolicy, type ConsumerMessages, type JsMsg } from 'nats';
+import { AckPolicy, DeliverPolicy, nanos, nuid, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
 import type { Bus, EventEnvelope, Logger } from '@orderflow/common';
+import { ReplayTooOldError, replayRefusal, type ReplayBounds } from './replay-bounds.ts';
 
 /** An event as subscribers see it: the envelope and its stream sequence (the cursor). */
 export interface HubEvent {
@@ -9,6 +10,20 @@ export interface HubEvent {
 
 type Listener = (e: HubEvent) => void;
 
+/** A replay admitted within its bounds (`EventHub.openReplay`). */
+export interface Replay {
+  /** Events of the type to read (the subscriber's among them). */
+  pending: number;
+  /**
+   * Delivers the events, oldest first, up to the end of the stream as it is
+   * when the last one is read; resolves when done or as soon as `signal` is
+   * aborted. Closes the replay either way.
+   */
+  run(onEvent: (e: HubEvent) => void, signal: AbortSignal): Promise<void>;
+  /** Releases the replay's consumer (idempotent); a replay never run must be closed. */
+  close(): Promise<void>;
+}
+
 const STREAM_OF: Record<string, string> = { 'orders.status_changed': 'ORDERS', 'inventory.low_stock': 'INVENTORY' };
 
 /**
@@ -16,12 +31,16 @@ const STREAM_OF: Record<string, string> = { 'orders.status_changed': 'ORDERS', '
  * consumer per followed event type and gateway instance (not one per client
  * subscription), fanned out in memory to whoever listens. Replays for
  * reconnecting clients read the stream from their cursor with a short-lived
- * ordered consumer.
+ * consumer of their own, within bounds (replay-bounds.ts), deleted as soon as
+ * the replay ends or its subscriber goes away.
  */
 export function createEventHub({ bus, log, eventTypes }: { bus: Bus; log: Logger; eventTypes: string[] }) {
   const listeners = new Map<string, Set<Listener>>();
   const running: ConsumerMessages[] = [];
   let stopped = false;
+  let active = 0;
+  let jsm: Promise<JetStreamManager> | undefined;
+  const manager = () => (jsm ??= bus.nc.jetstreamManager());
 
   const parse = (m: JsMsg): HubEvent | null => {
     try {
@@ -64,37 +83,94 @@ export function createEventHub({ bus, log, eventTypes }: { bus: Bus; log: Logger
       return () => set!.delete(listener);
     },
     /**
-     * Every stored event of `type` after sequence `afterSeq` (or since
-     * `since`), oldest first, up to the end of the stream as it is now.
+     * Opens a replay of the stored events of `type` after sequence `afterSeq`
+     * (or since `since`), oldest first: null when there is nothing to replay;
+     * throws `ReplayTooOldError` past `bounds`, before reading any event. The
+     * replay holds one ephemeral consumer on the stream until it has run or is
+     * closed; listen first, then `run`, so that no event falls between the two.
      */
-    async replay(
+    async openReplay(
       type: string,
       from: { afterSeq: number } | { since: Date },
-      onEvent: (e: HubEvent) => void,
-      signal?: AbortSignal,
-    ): Promise<void> {
+      bounds: ReplayBounds,
+    ): Promise<Replay | null> {
       const stream = bus.stream(STREAM_OF[type]);
-      const jsm = await bus.nc.jetstreamManager();
-      const lastSeq = (await jsm.streams.info(stream)).state.last_seq;
-      if ('afterSeq' in from && from.afterSeq >= lastSeq) return;
-      const consumer = await bus.js.consumers.get(stream, {
-        filterSubjects: bus.subject(type),
+      const jsm = await manager();
+      const { state } = await jsm.streams.info(stream);
+      if ('afterSeq' in from && from.afterSeq >= state.last_seq) return null;
+      let oldestAt: number | null = null;
+      let gap = false;
+      if ('since' in from) oldestAt = from.since.getTime();
+      else if (from.afterSeq === 0) oldestAt = state.messages > 0 ? Date.parse(state.first_ts) : null;
+      else if (from.afterSeq + 1 < state.first_seq) gap = true;
+      else
+        oldestAt = await jsm.streams.getMessage(stream, { seq: from.afterSeq + 1 }).then(
+          (m) => m.time.getTime(),
+          () => (state.messages > 0 ? Date.parse(state.first_ts) : null),
+        );
+      const early = replayRefusal({ pending: 0, oldestAt, gap }, bounds, Date.now());
+      if (early) throw new ReplayTooOldError(early);
+      const info = await jsm.consumers.add(stream, {
+        // Named (CONSUMER.CREATE.<stream>.<name>.<subject>): what the gateway's NATS user may create.
+        name: `replay_${nuid.next()}`,
+        filter_subject: bus.subject(type),
+        ack_policy: AckPolicy.None,
+        mem_storage: true,
+        // Deleted when the replay ends; this only covers a gateway that died mid-replay.
+        inactive_threshold: nanos(30_000),
         ...('afterSeq' in from
           ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.afterSeq + 1 }
           : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.since.toISOString() }),
       });
-      while (!signal?.aborted) {
-        const batch = await consumer.fetch({ max_messages: 256, expires: 1_000 });
-        let got = 0;
-        let done = false;
-        for await (const m of batch) {
-          got++;
-          const e = parse(m);
-          if (e) onEvent(e);
-          if (m.seq >= lastSeq || m.info.pending === 0) done = true;
-        }
-        if (done || got === 0) return;
+      let closed = false;
+      const close = async () => {
+        if (closed) return;
+        closed = true;
+        active--;
+        await jsm.consumers.delete(stream, info.name).catch(() => {});
+      };
+      active++;
+      const refused = replayRefusal({ pending: info.num_pending, oldestAt, gap }, bounds, Date.now());
+      if (refused || info.num_pending === 0) {
+        await close();
+        if (refused) throw new ReplayTooOldError(refused);
+        return null;
       }
+      return {
+        pending: info.num_pending,
+        close,
+        async run(onEvent, signal) {
+          try {
+            const consumer = await bus.js.consumers.get(stream, info.name);
+            while (!signal.aborted && !closed) {
+              const batch = await consumer.fetch({ max_messages: 256, expires: 2_000 });
+              // Stops a pending pull at once: a completed subscriber's replay reads nothing more.
+              const stop = () => batch.stop();
+              signal.addEventListener('abort', stop, { once: true });
+              let got = 0;
+              let done = false;
+              try {
+                for await (const m of batch) {
+                  if (signal.aborted) break;
+                  got++;
+                  const e = parse(m);
+                  if (e) onEvent(e);
+                  if (m.info.pending === 0) done = true;
+                }
+              } finally {
+                signal.removeEventListener('abort', stop);
+              }
+              if (done || got === 0) return;
+            }
+          } finally {
+            await close();
+          }
+        },
+      };
+    },
+    /** Replays holding a consumer on the stream right now. */
+    get activeReplays() {
+      return active;
     },
     async stop() {
       stopped = true;

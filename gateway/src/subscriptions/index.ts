@@ -25,6 +25,8 @@ export async function startSubscriptions({
   log,
   authenticate,
   limits,
+  clientAddress,
+  upgradeLimit,
 }: {
   httpServer: Server;
   apollo: ApolloServer<{ viewer: Viewer | null }>;
@@ -38,6 +40,8 @@ export async function startSubscriptions({
   log: Logger;
   authenticate: SubscriptionServerOptions['authenticate'];
   limits?: SubscriptionServerOptions['limits'];
+  clientAddress?: SubscriptionServerOptions['clientAddress'];
+  upgradeLimit?: SubscriptionServerOptions['upgradeLimit'];
 }) {
   const hub = createEventHub({ bus, log, eventTypes: ['orders.status_changed', 'inventory.low_stock'] });
   hub.start();
@@ -47,6 +51,8 @@ export async function startSubscriptions({
     hub,
     log,
     limits,
+    clientAddress,
+    upgradeLimit,
     parseOptions,
     validationRules,
     checkOperation,

@@ -1,4 +1,5 @@
-import type { Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   GraphQLError,
   parse,
@@ -15,7 +16,9 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, type Logger, type Viewer } from '@orderflow/common';
-import type { EventHub, HubEvent } from './event-hub.ts';
+import { createRateLimiter, type RateLimiter } from '../rate-limit.ts';
+import { createConnectionCounter } from './address-limits.ts';
+import type { EventHub, HubEvent, Replay } from './event-hub.ts';
 import { Feed } from './feed.ts';
 import {
   SUBSCRIPTION_FIELDS,
@@ -26,6 +29,7 @@ import {
   type ProjectionArgs,
 } from './operation.ts';
 import { createPayloadSharing, viewerIdentityKey } from './payload-sharing.ts';
+import { DEFAULT_REPLAY_BOUNDS, ReplayTooOldError, type ReplayBounds } from './replay-bounds.ts';
 
 /** Close codes of ours, beside graphql-ws's 4401 Unauthorized / 4403 Forbidden / 4409 duplicate id. */
 export const SubscriptionCloseCode = {
@@ -35,9 +39,26 @@ export const SubscriptionCloseCode = {
   SlowConsumer: 1013,
   /** The gateway is shutting down or restarting; reconnect (to another instance) with the last cursor. (RFC 6455 "service restart") */
   Restarting: 1012,
+  /**
+   * Too many open sockets from the client's address (`perAddress`): close
+   * one, or retry later. In the private range, and not one graphql-ws's
+   * client treats as fatal: it retries with its back-off.
+   */
+  TooManyConnections: 4029,
 } as const;
 
 export interface SubscriptionLimits {
+  /** Open sockets from one client address; past it a new socket is closed with 4029. Default 32. */
+  perAddress: number;
+  /**
+   * Subscribe messages per minute from one client address, over all its
+   * sockets (a token bucket: a burst of this many, then this many a minute);
+   * past it the subscribe gets RATE_LIMITED with `retryAfter`. Counted before
+   * anything else is done with the message. Default 120.
+   */
+  subscribesPerMinute: number;
+  /** How far back `after:` may replay (replay-bounds.ts). Default 10,000 events, a day. */
+  replay: ReplayBounds;
   /** Concurrent subscriptions on one socket. Default 50. */
   perConnection: number;
   /** Concurrent subscriptions of one viewer on this gateway instance. Default 200. */
@@ -81,10 +102,25 @@ export interface SubscriptionServerOptions {
   ) => GraphQLError | null;
   /** How long one payload is shared by identical subscriptions (payload-sharing.ts). Default 1,000 ms. */
   sharingWindowMs?: number;
+  /**
+   * The client address of an upgrade request, which the per-address limits
+   * count (the gateway passes Express's `req.ip`, so that TRUST_PROXY applies
+   * as for HTTP). Default: the TCP peer.
+   */
+  clientAddress?: (req: IncomingMessage) => string;
+  /**
+   * The per-address bucket HTTP requests without a token draw from (the
+   * gateway's ANONYMOUS_RATE_LIMIT_PER_MINUTE): each upgrade request takes a
+   * token of it, and is refused with HTTP 429 and Retry-After when it is
+   * empty. Default: none.
+   */
+  upgradeLimit?: { limiter: RateLimiter; perMinute: number };
 }
 
 interface ConnectionState {
   viewer: Viewer | null;
+  /** The client address the socket is counted under. */
+  address: string;
   feeds: Set<Feed>;
   /** Subscriptions admitted on this socket, counted from the subscribe message (they start concurrently). */
   admitted: number;
@@ -94,7 +130,24 @@ interface ConnectionState {
 /** Ownership check at subscribe: the viewer's own view of the order. */
 const ORDER_CHECK = 'query SubscriptionOrderCheck($id: ID!) { order(id: $id) { id createdAt } }';
 
-const error = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
+const error = (message: string, code: string, extensions: Record<string, unknown> = {}) => [
+  new GraphQLError(message, { extensions: { ...extensions, code } }),
+];
+
+/** Answers an upgrade request with a plain HTTP error (before any WebSocket exists) and closes the connection. */
+function refuseUpgrade(socket: Duplex, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = JSON.stringify(body);
+  const lines = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+    'Connection: close',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(text)}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ];
+  socket.on('error', () => socket.destroy());
+  socket.once('finish', () => socket.destroy());
+  socket.end(`${lines.join('\r\n')}\r\n\r\n${text}`);
+}
 
 /**
  * GraphQL subscriptions at the gateway over graphql-ws, on the same port and
@@ -105,6 +158,9 @@ const error = (message: string, code: string) => [new GraphQLError(message, { ex
  */
 export function createSubscriptionServer(opts: SubscriptionServerOptions) {
   const limits: SubscriptionLimits = {
+    perAddress: 32,
+    subscribesPerMinute: 120,
+    replay: DEFAULT_REPLAY_BOUNDS,
     perConnection: 50,
     perViewer: 200,
     queue: 256,
@@ -112,11 +168,61 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     ...opts.limits,
   };
   const { hub, log } = opts;
-  const wss = new WebSocketServer({ server: opts.httpServer, path: opts.path, maxPayload: 256 * 1024 });
+  const wss = new WebSocketServer({ noServer: true, path: opts.path, maxPayload: 256 * 1024 });
+  const connections = createConnectionCounter(limits.perAddress);
+  /** Subscribe messages per address: its own buckets, apart from HTTP's. */
+  const subscribes = createRateLimiter();
+  const addresses = new WeakMap<WebSocket, string>();
+  const clientAddress = opts.clientAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
   const perViewer = new Map<string, number>();
   const states = new WeakMap<WebSocket, ConnectionState>();
   const share = createPayloadSharing<ExecutionResult>({ windowMs: opts.sharingWindowMs });
   let active = 0;
+
+  /**
+   * Upgrades are ours to admit: the per-address bucket first (HTTP 429, as a
+   * request would get), then the per-address socket count (a WebSocket closed
+   * with 4029 and a reason, which a browser can read; an HTTP status it
+   * cannot). Admission control (MAX_IN_FLIGHT_REQUESTS) does not apply: it
+   * counts requests being answered, and a socket would hold its slot for hours.
+   */
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    if (!wss.shouldHandle(req))
+      return refuseUpgrade(socket, 404, {
+        errors: [{ message: 'Not found', extensions: { code: ErrorCode.NOT_FOUND } }],
+      });
+    const address = clientAddress(req);
+    const decision = opts.upgradeLimit?.limiter.take(`ip:${address}`, opts.upgradeLimit.perMinute);
+    if (decision && !decision.allowed) {
+      const retryAfter = decision.retryAfterSeconds;
+      return refuseUpgrade(
+        socket,
+        429,
+        {
+          errors: [
+            {
+              message: `Rate limit exceeded; retry in ${retryAfter} s`,
+              extensions: { code: ErrorCode.RATE_LIMITED, retryAfter },
+            },
+          ],
+        },
+        { 'Retry-After': String(retryAfter) },
+      );
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!connections.open(address)) {
+        ws.close(
+          SubscriptionCloseCode.TooManyConnections,
+          `Too many connections from your address (at most ${limits.perAddress}); close one or retry later`,
+        );
+        return;
+      }
+      addresses.set(ws, address);
+      ws.once('close', () => connections.release(address));
+      wss.emit('connection', ws, req);
+    });
+  }
+  opts.httpServer.on('upgrade', onUpgrade);
 
   async function authorize(
     parsed: ParsedSubscription,
@@ -185,7 +291,12 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           socket.close(CloseCode.Unauthorized, (err as Error).message.slice(0, 120) || 'Unauthorized');
           return false;
         }
-        const state: ConnectionState = { viewer: auth.viewer, feeds: new Set(), admitted: 0 };
+        const state: ConnectionState = {
+          viewer: auth.viewer,
+          address: addresses.get(socket) ?? 'unknown',
+          feeds: new Set(),
+          admitted: 0,
+        };
         if (auth.expiresAt) {
           const ms = auth.expiresAt - Date.now();
           state.expiry = setTimeout(
@@ -199,6 +310,14 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
       },
       async onSubscribe(ctx, _id, payload) {
         const state = states.get(ctx.extra.socket)!;
+        // First, before any work: a loop of subscribe/complete costs the looper its budget, nothing else.
+        const rate = subscribes.take(state.address, limits.subscribesPerMinute);
+        if (!rate.allowed)
+          return error(
+            `Too many subscribe messages from your address; retry in ${rate.retryAfterSeconds} s`,
+            ErrorCode.RATE_LIMITED,
+            { retryAfter: rate.retryAfterSeconds },
+          );
         let document: DocumentNode;
         try {
           document = parse(payload.query, opts.parseOptions);
@@ -241,6 +360,21 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           release(state, viewer);
           return granted.errors;
         }
+        // A replay is bounded before it reads anything: past its bounds the client is told to refetch.
+        let replay: Replay | null = null;
+        if (after != null) {
+          const eventType = SUBSCRIPTION_FIELDS[parsed.fieldName].eventType;
+          const from = Number(after) === 0 && granted.since ? { since: granted.since } : { afterSeq: Number(after) };
+          try {
+            replay = await hub.openReplay(eventType, from, limits.replay);
+          } catch (err) {
+            release(state, viewer);
+            if (err instanceof ReplayTooOldError)
+              return error(err.message, ErrorCode.REPLAY_TOO_OLD, { reason: err.refusal });
+            log.warn({ err: (err as Error).message }, 'subscription replay could not start');
+            return error('The missed events cannot be read right now; please retry', ErrorCode.SERVICE_UNAVAILABLE);
+          }
+        }
         return {
           schema: opts.schema(),
           document,
@@ -252,6 +386,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
             after: after == null ? null : Number(after),
             since: granted.since,
             orderId: 'orderId' in granted ? granted.orderId : undefined,
+            replay,
             socket: ctx.extra.socket,
             state,
           },
@@ -264,18 +399,28 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           after: number | null;
           since?: Date;
           orderId?: string;
+          replay: Replay | null;
           socket: WebSocket;
           state: ConnectionState;
         };
-        const { parsed, viewer, socket, state } = c;
+        const { parsed, viewer, socket, state, replay } = c;
         const eventType = SUBSCRIPTION_FIELDS[parsed.fieldName].eventType;
         const matches = matcher(parsed, viewer, c.orderId);
         const variables = (args.variableValues ?? undefined) as Record<string, unknown> | undefined;
         // One text per subscription, the event's values as variables: parsed, validated and planned once.
-        const payloadQuery = createPayloadQuery(opts.schema(), args.document, parsed, variables);
+        let payloadQuery: ReturnType<typeof createPayloadQuery>;
+        try {
+          payloadQuery = createPayloadQuery(opts.schema(), args.document, parsed, variables);
+        } catch (err) {
+          release(state, viewer);
+          void replay?.close();
+          throw err;
+        }
         // The query's variables follow from the client's and the event's: identical subscriptions share one execution per event.
         const sharedBy = `${viewerIdentityKey(viewer)}\u0000${payloadQuery.query}\u0000${JSON.stringify(variables ?? {})}\u0000`;
         let unlisten = () => {};
+        // Ends the replay the moment the subscriber completes or disconnects (Feed.return()).
+        const abort = new AbortController();
         const feed: Feed = new Feed({
           afterSeq: c.after ?? 0,
           maxQueue: limits.queue,
@@ -296,6 +441,8 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           onOverflow: () =>
             socket.close(SubscriptionCloseCode.SlowConsumer, 'Slow consumer: reconnect with your last cursor'),
           onClose() {
+            abort.abort();
+            void replay?.close();
             unlisten();
             state.feeds.delete(feed);
             active--;
@@ -307,16 +454,15 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
 
         // Live events wait while the missed ones are replayed; the feed drops what it has seen.
         const early: HubEvent[] = [];
-        let replaying = c.after != null;
+        let replaying = replay != null;
         unlisten = hub.listen(eventType, (e) => {
           if (!matches(e)) return;
           if (replaying) early.push(e);
           else feed.push(e);
         });
-        if (c.after != null) {
-          const from = c.after === 0 && c.since ? { since: c.since } : { afterSeq: c.after };
-          hub
-            .replay(eventType, from, (e) => matches(e) && feed.push(e))
+        if (replay) {
+          replay
+            .run((e) => matches(e) && feed.push(e), abort.signal)
             .catch((err) => log.warn({ err: (err as Error).message }, 'subscription replay failed'))
             .finally(() => {
               replaying = false;
@@ -341,6 +487,10 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     get active() {
       return active;
     },
+    /** Replays reading the stream right now. */
+    get replays() {
+      return hub.activeReplays;
+    },
     /** Closes every socket authenticated with this access token (it was revoked). */
     closeToken(tokenId: string, reason = 'Token revoked') {
       for (const socket of wss.clients)
@@ -349,6 +499,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     /** Completes every subscriber with a close code clients reconnect on. */
     async close() {
       for (const socket of wss.clients) socket.close(SubscriptionCloseCode.Restarting, 'Server restarting');
+      opts.httpServer.off('upgrade', onUpgrade);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
