@@ -49,7 +49,14 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
         timeoutMs: config.INVENTORY_TIMEOUT_MS,
       });
       const shipments = createShipmentsClient({ baseUrl: config.SHIPMENTS_URL, internalAuth });
-      const orders = createOrderService({ db, inventory, shipments, log, onEvents: relay?.committed });
+      const orders = createOrderService({
+        db,
+        inventory,
+        shipments,
+        log,
+        onEvents: relay?.committed,
+        maxOrderTotalCents: config.MAX_ORDER_TOTAL_CENTS,
+      });
       const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
       const emails = notificationHandlers({ db, mailer, log });
       return {

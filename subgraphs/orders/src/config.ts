@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { checkReservationTiming, loadSubgraphConfig, reservationEnvSchema, subgraphEnvSchema } from '@orderflow/common';
+import {
+  amountLimitEnv,
+  checkReservationTiming,
+  loadSubgraphConfig,
+  reservationEnvSchema,
+  subgraphEnvSchema,
+} from '@orderflow/common';
 
 const schema = subgraphEnvSchema('orders', 4003)
   .extend({
@@ -16,6 +22,8 @@ const schema = subgraphEnvSchema('orders', 4003)
       .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
       .default('smtp://127.0.0.1:2525'),
     MAIL_FROM: z.string().default('orderflow <orders@orderflow.local>'),
+    /** Largest order total in cents; placeOrder answers InvalidOrder above it. Default 99999999 (999999.99). */
+    MAX_ORDER_TOTAL_CENTS: amountLimitEnv(),
   })
   .superRefine(checkReservationTiming);
 

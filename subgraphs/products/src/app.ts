@@ -45,7 +45,7 @@ export async function startProducts(
     publishesEvents: true,
     setup({ db, relay, internalAuth, consumer, metrics }) {
       const reservationFailures = createReservationFailures(metrics);
-      const catalog = createCatalogService({ db });
+      const catalog = createCatalogService({ db, maxPriceCents: config.MAX_PRICE_CENTS });
       const inventory = createInventoryService({ db, log, onEvents: relay?.committed });
       const orders = createInternalClient({
         baseUrl: config.ORDERS_URL,

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { checkReservationTiming, loadSubgraphConfig, reservationEnvSchema, subgraphEnvSchema } from '@orderflow/common';
+import {
+  amountLimitEnv,
+  checkReservationTiming,
+  loadSubgraphConfig,
+  reservationEnvSchema,
+  subgraphEnvSchema,
+} from '@orderflow/common';
 
 const schema = subgraphEnvSchema('products', 4002)
   .extend({
@@ -9,6 +15,8 @@ const schema = subgraphEnvSchema('products', 4002)
     ...reservationEnvSchema.shape,
     /** How often the reservation sweeper runs. Default 15 s. */
     SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+    /** Largest product price in cents; createProduct refuses more with BAD_USER_INPUT. Default 99999999 (999999.99). */
+    MAX_PRICE_CENTS: amountLimitEnv(),
   })
   .superRefine(checkReservationTiming);
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isTextWithin, isUuid } from '@orderflow/common';
+import { formatCents, isTextWithin, isUuid } from '@orderflow/common';
 import { ISO_COUNTRIES } from './countries.ts';
 
 export interface AddressInput {
@@ -85,6 +85,19 @@ export function validatePlaceOrder(input: PlaceOrderInput): InvalidOrder | null 
   if (!isTextWithin(input.paymentToken, 1, 100))
     return invalidOrder('paymentToken', 'paymentToken must be 1 to 100 characters');
   return null;
+}
+
+/**
+ * An order's total must not exceed `maxTotalCents` (MAX_ORDER_TOTAL_CENTS, default 999999.99): the money
+ * columns hold at most 21474836.47, and one payment cannot charge more anyway. Prices are known only
+ * once products has reserved them, so this runs after the reservation (which the caller then releases).
+ */
+export function checkOrderTotal(totalCents: number, maxTotalCents: number, currencyCode: string): InvalidOrder | null {
+  if (totalCents <= maxTotalCents) return null;
+  return invalidOrder(
+    'items',
+    `The order total ${formatCents(totalCents)} ${currencyCode} is over the maximum of ${formatCents(maxTotalCents)} ${currencyCode} per order`,
+  );
 }
 
 /** Canonical request fingerprint: tells a retry from a different order under the same key. */

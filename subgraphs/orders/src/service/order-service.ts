@@ -25,6 +25,7 @@ import { lockOrder, statusChanged } from './order-lifecycle.ts';
 import { applyCancel } from './order-cancellation.ts';
 import type { ShipmentsClient } from './shipments-client.ts';
 import {
+  checkOrderTotal,
   invalidOrder,
   normalizeItems,
   requestHash,
@@ -78,9 +79,18 @@ export interface OrderServiceDeps {
   log: Logger;
   /** Called after a commit that wrote outbox rows, with the events written (relay.committed). */
   onEvents?: (events: EventEnvelope[]) => void;
+  /** Largest order total in cents (MAX_ORDER_TOTAL_CENTS); a larger order is InvalidOrder and its reservation released. */
+  maxOrderTotalCents: number;
 }
 
-export function createOrderService({ db, inventory, shipments, log, onEvents = () => {} }: OrderServiceDeps) {
+export function createOrderService({
+  db,
+  inventory,
+  shipments,
+  log,
+  onEvents = () => {},
+  maxOrderTotalCents,
+}: OrderServiceDeps) {
   /** The pool under `db`, for the hot path's plain SQL (see sqlTransaction). */
   const sql = sqlPool(db);
   const canSee = (viewer: Viewer, order: Pick<Order, 'customerId'>) =>
@@ -142,6 +152,11 @@ export function createOrderService({ db, inventory, shipments, log, onEvents = (
       const priceOf = new Map(outcome.lines.map((l) => [l.productId, l]));
       const totalCents = items.reduce((sum, i) => sum + priceOf.get(i.productId)!.unitCents * i.quantity, 0);
       const currencyCode = outcome.lines[0].currencyCode;
+      const overTotal = checkOrderTotal(totalCents, maxOrderTotalCents, currencyCode);
+      if (overTotal) {
+        await releaseQuietly(orderId, 'order total over the maximum');
+        return overTotal;
+      }
       const address = input.shippingAddress;
       const created = createEvent({
         type: 'orders.created',

@@ -1,4 +1,4 @@
-import { isTextWithin, parseCents } from '@orderflow/common';
+import { formatCents, isTextWithin, parseCents } from '@orderflow/common';
 
 export interface CreateProductInput {
   sku: string;
@@ -23,7 +23,11 @@ const SKU = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 export type InputCheck<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
 
-export function validateCreateProduct(input: CreateProductInput): InputCheck<ValidProduct> {
+/**
+ * @param maxPriceCents The largest price accepted (MAX_PRICE_CENTS, default 999999.99): bounded so that
+ *   no order total can overflow the money columns (see `MAX_STORABLE_CENTS`).
+ */
+export function validateCreateProduct(input: CreateProductInput, maxPriceCents: number): InputCheck<ValidProduct> {
   if (!SKU.test(input.sku))
     return { ok: false, field: 'sku', message: 'SKU must be 1-64 letters, digits, dots, dashes or underscores' };
   if (!isTextWithin(input.name, 1, 200)) return { ok: false, field: 'name', message: 'Name must be 1-200 characters' };
@@ -36,6 +40,8 @@ export function validateCreateProduct(input: CreateProductInput): InputCheck<Val
       field: 'price',
       message: 'Price must be a positive decimal with at most two fraction digits, e.g. "19.99"',
     };
+  if (priceCents > maxPriceCents)
+    return { ok: false, field: 'price', message: `Price must be at most ${formatCents(maxPriceCents)}` };
   if (!Number.isInteger(input.initialStock) || input.initialStock < 0 || input.initialStock > MAX_STOCK_CHANGE)
     return {
       ok: false,

@@ -12,7 +12,7 @@ import {
 import type { Db, Product } from '../db.ts';
 import { validateCreateProduct, validateRestock, type CreateProductInput } from '../domain/product-input.ts';
 
-export function createCatalogService({ db }: { db: Db }) {
+export function createCatalogService({ db, maxPriceCents }: { db: Db; maxPriceCents: number }) {
   return {
     /** One batched query per request for every product a federated query touches. */
     createProductLoader() {
@@ -72,7 +72,7 @@ export function createCatalogService({ db }: { db: Db }) {
     },
 
     async create(input: CreateProductInput): Promise<Product> {
-      const check = validateCreateProduct(input);
+      const check = validateCreateProduct(input, maxPriceCents);
       if (!check.ok) throw badInput(check.message, check.field);
       const v = check.value;
       try {
