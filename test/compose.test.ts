@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { programs } from '../scripts/build.ts';
 import { LIBRARY_VARIABLES, PROGRAMS } from './support/env-schemas.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -56,7 +57,17 @@ function interpolateDefaults(value: string): string {
 const isRequired = (raw: string) => /^\$\{[A-Z0-9_]+:?\?[^}]*\}$/.test(raw);
 
 const commandOf = (s: Service) => (typeof s.command === 'string' ? s.command.split(/\s+/) : (s.command ?? []));
-const programOf = (s: Service) => commandOf(s).find((arg) => /\.(ts|mjs|js)$/.test(arg) && !arg.startsWith('-'));
+/** The file the command runs: a bundle of `npm run build` (dist/…js) in the image. */
+const runsFile = (s: Service) => commandOf(s).find((arg) => /\.(ts|mjs|js)$/.test(arg) && !arg.startsWith('-'));
+/** What `npm run build` compiles, by the bundle it writes (scripts/build.ts). */
+const SOURCE_OF_BUNDLE = Object.fromEntries(
+  programs(ROOT).map((p) => [`${p.outdir}/${p.entry.split('/').pop()!.replace(/\.ts$/, '.js')}`, p.entry]),
+);
+/** The TypeScript program a service runs (the source of its bundle). */
+const programOf = (s: Service) => {
+  const file = runsFile(s);
+  return file && (SOURCE_OF_BUNDLE[file] ?? file);
+};
 const dependsOn = (s: Service): Record<string, { condition?: string }> =>
   Array.isArray(s.depends_on) ? Object.fromEntries(s.depends_on.map((d) => [d, {}])) : (s.depends_on ?? {});
 const isOptIn = (s: Service) => (s.profiles?.length ?? 0) > 0;
@@ -77,11 +88,15 @@ describe('docker-compose.yml', () => {
     expect(existsSync(join(context, build.dockerfile ?? 'Dockerfile'))).toBe(true);
   });
 
-  it.each(built)('%s: runs a program of this repository, and every path in its command exists', (_name, s) => {
+  it.each(built)('%s: runs the compiled JavaScript of a program of this repository, with node alone', (_name, s) => {
+    const file = runsFile(s)!;
+    expect(SOURCE_OF_BUNDLE[file], `${file} is not a bundle of npm run build (scripts/build.ts)`).toBeDefined();
     const program = programOf(s);
     expect(program && PROGRAMS[program], `no known program in ${JSON.stringify(s.command)}`).toBeTruthy();
-    for (const arg of commandOf(s).filter((a) => /^[\w.-]+\/[\w./-]+$/.test(a)))
-      expect(existsSync(join(ROOT, arg)), arg).toBe(true);
+    expect(existsSync(join(ROOT, program!)), program).toBe(true);
+    // tsx is a development tool: the image does not even install it.
+    expect(commandOf(s)[0]).toBe('node');
+    expect(commandOf(s).join(' ')).not.toMatch(/tsx|\.ts\b/);
   });
 
   it.each(built)('%s: sets only variables its config knows, with values it accepts', (_name, s) => {
@@ -105,7 +120,7 @@ describe('docker-compose.yml', () => {
         else expect(interpolateDefaults(raw), `${name}.${key} has a default value: ${raw}`).toBe('');
       }
     }
-    expect([...required].sort()).toEqual(['INTERNAL_AUTH_SECRET', 'SIGNING_KEY_SECRET']);
+    expect([...required]).toEqual(expect.arrayContaining(['INTERNAL_AUTH_SECRET', 'SIGNING_KEY_SECRET']));
     expect(environmentOf(compose.services.auth).NODE_ENV).toBe('production');
   });
 
@@ -197,5 +212,33 @@ describe('docker-compose.yml', () => {
     }
     expect(dockerfile).toMatch(/npm run build -w web/);
     expect(dockerfile).toMatch(/COPY --from=\w+ \/app\/web\/dist web\/dist/);
+  });
+
+  it('builds the programs to JavaScript in a build stage, and the image runs them without tsx or dev dependencies', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    const runtime = stages.at(-1)!;
+    const build = stages.find((stage) => /^RUN npm run build$/m.test(stage));
+    expect(build, 'a stage runs npm run build').toBeDefined();
+    expect(build).toMatch(/^RUN npm ci\b(?!.*--omit=dev)/m);
+    // The image: production dependencies only (no tsx, esbuild or prisma generator), every bundle and what it reads.
+    expect(runtime).toMatch(/^RUN npm ci --omit=dev --ignore-scripts/m);
+    for (const p of programs(ROOT)) {
+      expect(runtime, p.outdir).toContain(`COPY --from=build /app/${p.outdir} ${p.outdir}`);
+      expect(runtime, p.entry).not.toContain(p.entry);
+    }
+    for (const name of readdirSync(join(ROOT, 'subgraphs')).filter((n) =>
+      existsSync(join(ROOT, 'subgraphs', n, 'prisma')),
+    ))
+      expect(runtime).toContain(`subgraphs/${name}/prisma/migrations`);
+    expect(runtime).toContain('schema/supergraph.graphql');
+    expect(runtime).not.toMatch(/^COPY \. \.$/m);
+    expect(runtime).toMatch(/^CMD \["node", "--enable-source-maps", "gateway\/dist\/index\.js"\]$/m);
+    expect(dockerfile).not.toMatch(/--import",? "?tsx/);
+  });
+
+  it('keeps .env and the local state out of the build context', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['.env', '.data', '**/node_modules']) expect(ignored, entry).toContain(entry);
   });
 });
