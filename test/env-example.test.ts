@@ -14,6 +14,9 @@ const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** Set by the shell or the OS, never by an operator of orderflow. */
 const SYSTEM_VARIABLES = new Set(['PATH', 'HOME', 'CI', 'NODE_OPTIONS']);
 
+/** Names listed more than once (the parser keeps the last). */
+const duplicates: string[] = [];
+
 /** `# NAME=value` or `NAME=value`, the value unquoted. */
 function parseEnvExample(text: string): Map<string, { value: string; comment: string }> {
   const lines = text.split('\n');
@@ -25,6 +28,7 @@ function parseEnvExample(text: string): Map<string, { value: string; comment: st
     // The comment above it, or above the group of variables it belongs to.
     let j = i - 1;
     while (j >= 0 && /^#?\s?[A-Z][A-Z0-9_]*=/.test(lines[j])) j--;
+    if (entries.has(m[1])) duplicates.push(m[1]);
     entries.set(m[1], { value, comment: j >= 0 && lines[j].startsWith('# ') ? lines[j] : '' });
   });
   return entries;
@@ -83,6 +87,17 @@ describe('.env.example', () => {
     expect(missing, 'add these variables to .env.example: # NAME=<default>').toEqual([]);
   });
 
+  it('lists every variable docker-compose.yml takes from the environment or .env', () => {
+    const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+    const read = new Set([...compose.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]));
+    const missing = [...read].filter((name) => !example.has(name));
+    expect(missing, 'add these variables to .env.example: # NAME=<default>').toEqual([]);
+  });
+
+  it('lists each variable once', () => {
+    expect(duplicates).toEqual([]);
+  });
+
   it('gives each variable a one-line comment', () => {
     const bare = [...example].filter(([, e]) => e.comment.length < 10).map(([name]) => name);
     expect(bare, 'variables without a comment line above them').toEqual([]);
@@ -104,10 +119,12 @@ describe('.env.example', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('lists nothing the code does not read (a typo, or a variable that was removed)', () => {
+  it('lists nothing the code or compose does not read (a typo, or a variable that was removed)', () => {
+    const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
     const known = new Set([
       ...Object.values(PROGRAMS).flatMap((s) => Object.keys(s.shape)),
       ...variablesReadBySource().keys(),
+      ...[...compose.matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]),
     ]);
     // A name in quotes counts too: scripts/start.ts reads the subgraphs' ports through a table ('AUTH_PORT').
     const quoted = (name: string) => sources.some(({ text }) => text.includes(`'${name}'`));
