@@ -61,7 +61,7 @@ describe('operations: metrics, health, trace ids, logs', () => {
   const url = (service: 'gateway' | 'auth' | 'products' | 'orders' | 'shipments') =>
     service === 'gateway' ? system.gatewayUrl : system.urls[`${service.toUpperCase()}_URL` as keyof System['urls']];
   async function metrics(service: Parameters<typeof url>[0]): Promise<string> {
-    const res = await fetch(`${url(service)}/metrics`);
+    const res = await fetch(service === 'gateway' ? system.gatewayMetricsUrl : `${url(service)}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     return res.text();

@@ -38,7 +38,7 @@ async function exposedNames(): Promise<Set<string>> {
 describe('observability config for docker compose', () => {
   const compose = parse(read('docker-compose.yml'));
 
-  it('Prometheus scrapes every service of the compose file on the port it listens on', () => {
+  it('Prometheus scrapes every service of the compose file on the port it serves /metrics on', () => {
     const prometheus = parse(read('ops/prometheus/prometheus.yml'));
     const targets = Object.fromEntries(
       prometheus.scrape_configs.map(
@@ -48,7 +48,10 @@ describe('observability config for docker compose', () => {
         ],
       ),
     );
-    for (const name of ['gateway', 'auth', 'products', 'orders', 'shipments'])
+    // The gateway serves /metrics on its metrics listener, not on its public port.
+    expect(targets.gateway).toBe(Number(compose.services.gateway.environment.METRICS_PORT));
+    expect(compose.services.gateway.environment.METRICS_PORT).not.toBe(compose.services.gateway.environment.PORT);
+    for (const name of ['auth', 'products', 'orders', 'shipments'])
       expect(targets[name], name).toBe(Number(compose.services[name].environment.PORT));
     for (const name of ['prometheus', 'grafana']) expect(compose.services[name].profiles).toEqual(['observability']);
   });

@@ -276,7 +276,7 @@ describe('subscriptions at the gateway', () => {
   it("resolves each event once for a viewer's identical subscriptions, and gives every one of them the payload", async () => {
     /** Calls the gateway made to the orders subgraph, from its own metrics. */
     const ordersCalls = async () => {
-      const text = await (await fetch(`${system.gatewayUrl}/metrics`)).text();
+      const text = await (await fetch(system.gatewayMetricsUrl)).text();
       return [...text.matchAll(/^gateway_subgraph_request_duration_seconds_count\{([^}]*)\} (\S+)$/gm)]
         .filter((m) => m[1].includes('subgraph="orders"'))
         .reduce((sum, m) => sum + Number(m[2]), 0);

@@ -33,6 +33,43 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
    * a 2-core machine. WebSocket subscriptions have their own limits.
    */
   MAX_IN_FLIGHT_REQUESTS: z.coerce.number().int().min(1).default(512),
+  /**
+   * Time for a client to send a request's headers; past it the connection is
+   * answered 408 and closed (slowloris). Default 5 s: headers fit in one packet.
+   */
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  /**
+   * Time for a client to send a whole request, headers and body; past it the
+   * connection is answered 408 and closed. A trickled body holds a socket and
+   * a buffer, never an in-flight slot, and not past this. Default 10 s: the
+   * 1 MB body limit at 100 kB/s. At least HEADERS_TIMEOUT_MS.
+   */
+  BODY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * Open HTTP connections from one client address (IPv6: one /64), WebSockets
+   * not counted (they have WS_MAX_CONNECTIONS_PER_ADDRESS); past it a new
+   * connection is answered 429 with Retry-After and closed at once. Default
+   * 128 when clients connect directly; 0 (no cap) when TRUST_PROXY is set,
+   * since every connection then comes from the proxy: cap at the proxy.
+   */
+  MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).optional(),
+  /**
+   * Longest wait for one subgraph call; past it the call is abandoned (its
+   * socket destroyed) and the fields it owns answer SERVICE_UNAVAILABLE.
+   * Default 5 s: well under a client's usual 10–30 s, far over the p95 of
+   * any call (tens of ms).
+   */
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
+  /**
+   * Port of the metrics listener (GET /metrics, Prometheus text), apart from
+   * the public port, which does not serve /metrics. Default 9464; 0 picks a free one.
+   */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /**
+   * Address the metrics listener binds. Default 127.0.0.1: only this host
+   * can scrape. In compose, 0.0.0.0 on the private network, never published.
+   */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   // WebSocket subscriptions (gateway/src/subscriptions/server.ts explains each limit).
   /** Open WebSockets from one client address; past it a new socket is closed with 4029. Default 32. */
   WS_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(32),
@@ -96,8 +133,12 @@ export const envSchema = schema;
 
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const c = parseEnv(schema, env);
+  // Node refuses a headers timeout longer than the whole request's.
+  if (c.HEADERS_TIMEOUT_MS > c.BODY_TIMEOUT_MS)
+    throw new Error('Invalid configuration:\n  HEADERS_TIMEOUT_MS: must be at most BODY_TIMEOUT_MS');
   return {
     ...c,
+    maxConnectionsPerAddress: c.MAX_CONNECTIONS_PER_ADDRESS ?? (c.TRUST_PROXY === false ? 128 : 0),
     internalAuthSecret: resolveInternalSecret(c.NODE_ENV, c.INTERNAL_AUTH_SECRET),
     subgraphUrls: { auth: c.AUTH_URL, products: c.PRODUCTS_URL, orders: c.ORDERS_URL, shipments: c.SHIPMENTS_URL },
     operationLimits: {

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
@@ -6,7 +8,6 @@ import {
   createGatewayMetrics,
   createMetricsRegistry,
   isKnownErrorCode,
-  metricsHandler,
   registerActiveSubscriptions,
   traceparentForRequest,
   withTraceparent,
@@ -26,8 +27,8 @@ export interface GatewayObservabilityOptions {
 
 /**
  * The gateway's operator view: Prometheus metrics (registry, Apollo plugin,
- * GET /metrics), the per-request trace context, and one log line per
- * GraphQL request.
+ * GET /metrics on a listener of its own), the per-request trace context, and
+ * one log line per GraphQL request.
  */
 export function createGatewayObservability({ log, maxOperationNames = 200 }: GatewayObservabilityOptions) {
   const registry = createMetricsRegistry('gateway');
@@ -90,8 +91,40 @@ export function createGatewayObservability({ log, maxOperationNames = 200 }: Gat
     metrics,
     plugin,
     trace,
-    /** GET /metrics. */
-    metricsRoute: metricsHandler(registry),
+    /**
+     * Serves GET /metrics on `host:port`, apart from the public port: metrics
+     * name operations, subgraphs and load, which are nobody else's business.
+     * Default host 127.0.0.1 (METRICS_HOST): only this machine can scrape.
+     */
+    async listenMetrics({ host, port }: { host: string; port: number }) {
+      const server = createServer((req, res) => {
+        if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+          res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
+          return;
+        }
+        registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+          (err: Error) => {
+            log.error({ err }, 'metrics scrape failed');
+            res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"internal_error"}');
+          },
+        );
+      });
+      server.requestTimeout = 10_000;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, resolve);
+      });
+      const actual = (server.address() as AddressInfo).port;
+      return {
+        url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}/metrics`,
+        close: () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      };
+    },
     /** Reports the subscriptions open on this instance at each scrape. */
     trackSubscriptions(active: () => number) {
       registerActiveSubscriptions(registry, active);

@@ -26,6 +26,7 @@ import { SUPERGRAPH_PATH, type SubgraphName } from './compose.ts';
 import type { GatewayConfig } from './config.ts';
 import { createCors } from './cors.ts';
 import { createAdmissionControl } from './admission.ts';
+import { createConnectionLimit } from './connection-limit.ts';
 import { createIdentityResolver } from './identity.ts';
 import { createLandingPage } from './landing-page.ts';
 import { createGatewayObservability, timeSubgraphFetch } from './observability.ts';
@@ -176,7 +177,7 @@ export async function startGateway(
   // Metrics (GET /metrics), the trace of each request, a log line per GraphQL request.
   const observability = createGatewayObservability({ log });
 
-  const subgraphHttp = createSubgraphFetcher();
+  const subgraphHttp = createSubgraphFetcher({ timeoutMs: config.SUBGRAPH_TIMEOUT_MS });
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphForGateway(supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8')),
     buildService: ({ name }) =>
@@ -196,7 +197,23 @@ export async function startGateway(
   // Cross-origin browsers (CORS_ORIGINS), answered before any route: preflights never reach the API.
   const corsHandler = createCors(config.CORS_ORIGINS);
   if (corsHandler) app.use(corsHandler);
-  const httpServer = createServer(app);
+  // Deadlines to receive a request (slow headers or bodies get 408), and a cap on one address's connections.
+  const connections = createConnectionLimit({
+    maxPerAddress: config.maxConnectionsPerAddress,
+    onRefused: () => observability.metrics.rateLimited.inc({ limit: 'connections' }),
+  });
+  const httpServer = createServer(
+    {
+      headersTimeout: config.HEADERS_TIMEOUT_MS,
+      requestTimeout: config.BODY_TIMEOUT_MS,
+      // How often Node checks those deadlines (default 30 s, which would triple a 10 s deadline).
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      if (!connections.isRefused(req)) app(req, res);
+    },
+  );
+  connections.attach(httpServer);
   // Depth, cost, aliases, directives, tokens; no batches; CSRF prevention (limits.ts).
   const limits = operationLimitOptions<GatewayContext>(config.operationLimits);
   const apollo = new ApolloServer<GatewayContext>({
@@ -249,7 +266,6 @@ export async function startGateway(
     const ok = checks.every(([, s]) => s === 'ok') && nats === 'ok';
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', subgraphs: Object.fromEntries(checks), nats });
   });
-  app.get('/metrics', observability.metricsRoute);
   app.use(observability.trace);
 
   // /oauth/token, /oauth/revoke and /.well-known/*, answered by the auth service.
@@ -264,13 +280,14 @@ export async function startGateway(
     }),
   );
 
+  const admission = createAdmissionControl({
+    maxInFlight: config.MAX_IN_FLIGHT_REQUESTS,
+    onShed: () => observability.metrics.shed.inc(),
+  });
   app.use(
     '/graphql',
-    // Shed load first (the cheapest refusal), then identity and rate limit, all before the body is even parsed.
-    createAdmissionControl({
-      maxInFlight: config.MAX_IN_FLIGHT_REQUESTS,
-      onShed: () => observability.metrics.shed.inc(),
-    }),
+    // Refuse when full, then identity and rate limit, all before the body is read; an in-flight slot only once it is.
+    admission.whenFull,
     createRequestGuard({
       resolveIdentity,
       limiter,
@@ -279,6 +296,7 @@ export async function startGateway(
       onLimited: (limit) => observability.metrics.rateLimited.inc({ limit }),
     }),
     express.json({ limit: config.MAX_BODY_BYTES }),
+    admission.admit,
     expressMiddleware(apollo, {
       context: async ({ req }) => ({ viewer: req.viewer ?? null, clientAddress: req.ip }),
     }),
@@ -336,15 +354,19 @@ export async function startGateway(
 
   observability.trackSubscriptions(() => subscriptions.server.active);
 
+  // GET /metrics on its own listener (METRICS_HOST:METRICS_PORT), never on the public port.
+  const metricsListener = await observability.listenMetrics({ host: config.METRICS_HOST, port: config.METRICS_PORT });
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.PORT, config.HOST, resolve);
   });
   const port = (httpServer.address() as AddressInfo).port;
-  log.info({ port }, 'gateway listening');
+  log.info({ port, metrics: metricsListener.url }, 'gateway listening');
   return {
     url: `http://${config.HOST}:${port}`,
     port,
+    /** Where GET /metrics is served (not on `url`). */
+    metricsUrl: metricsListener.url,
     subscriptions: subscriptions.server,
     async stop() {
       await subscriptions.stop();
@@ -352,6 +374,7 @@ export async function startGateway(
       await revocations.stop();
       await bus.close();
       subgraphHttp.close();
+      await metricsListener.close();
     },
   };
 }

@@ -13,8 +13,14 @@ type FetcherResponse = Awaited<ReturnType<Fetcher>>;
  * load (docs/bench/FINDINGS.md). Like the fetch it replaces: connections are
  * kept alive and shared, no per-origin cap, nothing ever retried (a mutation
  * must not be sent twice).
+ *
+ * Every call is given up after `timeoutMs` (SUBGRAPH_TIMEOUT_MS), answer and
+ * body included: its socket is destroyed, not returned to the pool, and the
+ * call fails like an unreachable subgraph (SERVICE_UNAVAILABLE for the fields
+ * that subgraph owns). A hung subgraph thus never holds a client's request,
+ * its in-flight slot or a socket for longer.
  */
-export function createSubgraphFetcher(): Fetcher & { close(): void } {
+export function createSubgraphFetcher({ timeoutMs }: { timeoutMs: number }): Fetcher & { close(): void } {
   const agent = keepAliveAgent();
   const fetcher = async (url: string, init: Parameters<Fetcher>[1] = {}): Promise<FetcherResponse> =>
     new SubgraphResponse(
@@ -24,6 +30,7 @@ export function createSubgraphFetcher(): Fetcher & { close(): void } {
         headers: init.headers,
         body: init.body,
         agent,
+        timeoutMs,
         signal: init.signal,
       }),
     );

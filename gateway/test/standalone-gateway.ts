@@ -24,6 +24,7 @@ export async function startStandaloneGateway(env: Record<string, string> = {}) {
     ORDERS_URL: nowhere,
     SHIPMENTS_URL: nowhere,
     PORT: String(port),
+    METRICS_PORT: '0',
     ...env,
   });
   const gateway = await startGateway(config, { log: createLogger('gateway', config.LOG_LEVEL) });

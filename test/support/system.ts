@@ -93,6 +93,10 @@ export async function startSystem({
     OAUTH_ISSUER: `http://127.0.0.1:${gateway}`,
     // Every test talks from 127.0.0.1: only the rate-limit tests want the per-IP limit to bite.
     ANONYMOUS_RATE_LIMIT_PER_MINUTE: '100000',
+    // Each gateway's metrics listener on a free port (test files run in parallel).
+    METRICS_PORT: '0',
+    // A loaded 2-core CI machine can take seconds for one password hash: only the deadline tests want 5 s to bite.
+    SUBGRAPH_TIMEOUT_MS: '30000',
     // Likewise for sign-ups (tests sign hundreds of customers up); the log-in throttle keeps its defaults.
     SIGNUPS_PER_ADDRESS: '100000',
     // Hundreds of sign-ups per file at the production cost (17: 0.7 s of CPU each) would be most of a run's time;
@@ -203,6 +207,8 @@ export async function startSystem({
 
   return {
     gatewayUrl: gw.url,
+    /** The gateway's GET /metrics, on its own loopback listener (not on gatewayUrl). */
+    gatewayMetricsUrl: gw.metricsUrl,
     urls,
     /** Each service's DATABASE_URL: its own role (no password on the test server) and database. */
     databaseUrls: { auth: db('auth'), products: db('products'), orders: db('orders'), shipments: db('shipments') },
