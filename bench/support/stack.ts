@@ -160,6 +160,10 @@ export function stackEnvironment(o: StackOptions, ports: Record<ServiceName | 'g
     // Thousands of subscribers from one address (127.0.0.1): the per-address WebSocket limits are not what we measure.
     WS_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
     WS_SUBSCRIBE_RATE_PER_MINUTE: '1000000',
+    // Likewise its HTTP connections (thousands of WebSocket handshakes at once), and the gateway's
+    // metrics listener on a free port, beside an `npm start` that may hold the default one.
+    MAX_CONNECTIONS_PER_ADDRESS: '0',
+    METRICS_PORT: '0',
     ...urls,
     ...(o.env ?? {}),
   };
