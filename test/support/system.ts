@@ -99,6 +99,7 @@ export async function startSystem({
     SUBGRAPH_TIMEOUT_MS: '30000',
     // Likewise for sign-ups (tests sign hundreds of customers up); the log-in throttle keeps its defaults.
     SIGNUPS_PER_ADDRESS: '100000',
+    PASSWORD_CHECKS_PER_ADDRESS: '1000',
     // Hundreds of sign-ups per file at the production cost (17: 0.7 s of CPU each) would be most of a run's time;
     // 15 is the cost they ran with before. Tests of the cost itself set their own.
     PASSWORD_HASH_COST: '15',

@@ -6,7 +6,7 @@ import { createLogger, openRevocationBucket, startSubgraph, type Logger } from '
 import type { AuthConfig } from './config.ts';
 import type { AuthContext } from './context.ts';
 import { createDb } from './db.ts';
-import { addressKey, createLoginThrottle, createSignUpThrottle } from './domain/login-throttle.ts';
+import { addressKey, createInFlight, createLoginThrottle, createSignUpThrottle } from './domain/login-throttle.ts';
 import { oauthRoutes } from './http/oauth-routes.ts';
 import { resolvers } from './resolvers/index.ts';
 import { createAccountService } from './service/account-service.ts';
@@ -44,13 +44,15 @@ export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuer
         maxQueue: config.PASSWORD_HASH_QUEUE,
       });
       const windowMs = config.LOGIN_THROTTLE_WINDOW_SECONDS * 1000;
+      const inFlight = createInFlight(config.PASSWORD_CHECKS_PER_ADDRESS);
       const loginThrottle = createLoginThrottle({
         perAccountAddress: config.LOGIN_FAILURES_PER_ACCOUNT_ADDRESS,
         perAccount: config.LOGIN_FAILURES_PER_ACCOUNT,
         perAddress: config.LOGIN_FAILURES_PER_ADDRESS,
         windowMs,
+        inFlight,
       });
-      const signUpThrottle = createSignUpThrottle({ perAddress: config.SIGNUPS_PER_ADDRESS, windowMs });
+      const signUpThrottle = createSignUpThrottle({ perAddress: config.SIGNUPS_PER_ADDRESS, windowMs, inFlight });
       keys = createSigningKeyStore({
         db,
         secret: config.signingKeySecret,

@@ -34,8 +34,18 @@ const schema = subgraphEnvSchema('auth', 4001)
      * take one and never starve queries.
      */
     PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
-    /** Hashes waiting for a slot; beyond, SERVICE_UNAVAILABLE with retryAfter 1. Default 10 (about 7 s of work at cost 17). */
-    PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(10),
+    /**
+     * Hashes waiting for a slot; beyond, SERVICE_UNAVAILABLE with retryAfter 1.
+     * Default 4: about 3 s of work at cost 17, so the last in line is still
+     * answered within the gateway's subgraph deadline (SUBGRAPH_TIMEOUT_MS, 5 s).
+     */
+    PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(4),
+    /**
+     * Password checks (log-ins, client authentications, sign-ups) one address
+     * may have under way at once; beyond, RATE_LIMITED with retryAfter 1.
+     * Default 2: one address cannot fill the hashing queue that everyone shares.
+     */
+    PASSWORD_CHECKS_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000).default(2),
     /** The window over which each log-in and sign-up budget below refills. Default 300 s. */
     LOGIN_THROTTLE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
     /** Failed log-ins per account from one address per window. Default 5 (then one a minute). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLoginThrottle, createSignUpThrottle, type ThrottleDecision } from './login-throttle.ts';
+import { createInFlight, createLoginThrottle, createSignUpThrottle, type ThrottleDecision } from './login-throttle.ts';
 
 const clock = () => {
   let t = 1_000_000;
@@ -36,6 +36,19 @@ describe('login throttle', () => {
       if (d.allowed) d.settle(i % 2 ? 'success' : 'not-checked');
     }
     expect(t.size.buckets).toBe(0);
+  });
+
+  it('lets one address have only so many checks under way at once, sign-ups included', () => {
+    const inFlight = createInFlight(2);
+    const t = throttle(clock().now, { inFlight });
+    const signUps = createSignUpThrottle({ perAddress: 10, windowMs: 60_000, inFlight });
+    const first = t.attempt('user:a', 'busy');
+    const second = signUps.attempt('busy');
+    expect([first.allowed, second.allowed]).toEqual([true, true]);
+    expect(t.attempt('user:b', 'busy')).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    expect(t.attempt('user:a', 'elsewhere').allowed).toBe(true);
+    if (first.allowed) first.settle('failure');
+    expect(signUps.attempt('busy').allowed).toBe(true);
   });
 
   it('holds concurrent attempts to the bucket: tokens are taken before the check, not after', () => {

@@ -36,6 +36,8 @@ export interface LoginThrottleOptions {
   maxKeys?: number;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /** Password checks of one address at once, shared with sign-ups (createInFlight). Default: no cap. */
+  inFlight?: InFlight;
 }
 
 export type AttemptOutcome = 'success' | 'failure' | 'not-checked';
@@ -88,6 +90,34 @@ function createBuckets(capacity: number, windowMs: number, maxKeys: number) {
   };
 }
 
+/**
+ * Password checks (log-ins, sign-ups) of one address under way at once. The
+ * hashing queue is short (a few seconds of work) and shared by everyone: without
+ * this cap, one address could fill it with the five attempts the buckets allow
+ * it, and the owner at another address would be told to retry. Refused with
+ * retryAfter 1.
+ */
+export function createInFlight(maxPerAddress: number) {
+  const counts = new Map<string, number>();
+  return {
+    /** Takes a place for `address`; false when it has `maxPerAddress` already. */
+    enter(address: string): boolean {
+      const n = counts.get(address) ?? 0;
+      if (n >= maxPerAddress) return false;
+      counts.set(address, n + 1);
+      return true;
+    },
+    leave(address: string) {
+      const n = (counts.get(address) ?? 1) - 1;
+      if (n <= 0) counts.delete(address);
+      else counts.set(address, n);
+    },
+  };
+}
+export type InFlight = ReturnType<typeof createInFlight>;
+
+const NO_CAP: InFlight = { enter: () => true, leave: () => {} };
+
 export function createLoginThrottle({
   perAccountAddress,
   perAccount,
@@ -96,6 +126,7 @@ export function createLoginThrottle({
   knownAddressTtlMs = 30 * 24 * 3600_000,
   maxKeys = 50_000,
   now = Date.now,
+  inFlight = NO_CAP,
 }: LoginThrottleOptions) {
   const pair = createBuckets(perAccountAddress, windowMs, maxKeys);
   const account = createBuckets(perAccount, windowMs, maxKeys);
@@ -137,6 +168,7 @@ export function createLoginThrottle({
         exempt ? 0 : account.waitMs(accountKey, at),
       );
       if (wait > 0) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) };
+      if (!inFlight.enter(addressKey)) return { allowed: false, retryAfterSeconds: 1 };
       pair.take(pk, at);
       address.take(addressKey, at);
       if (!exempt) account.take(accountKey, at);
@@ -146,6 +178,7 @@ export function createLoginThrottle({
         settle(outcome) {
           if (settled) return;
           settled = true;
+          inFlight.leave(addressKey);
           if (outcome === 'failure') return;
           const later = now();
           pair.give(pk, later);
@@ -172,11 +205,13 @@ export function createSignUpThrottle({
   windowMs,
   maxKeys = 50_000,
   now = Date.now,
+  inFlight = NO_CAP,
 }: {
   perAddress: number;
   windowMs: number;
   maxKeys?: number;
   now?: () => number;
+  inFlight?: InFlight;
 }) {
   const buckets = createBuckets(perAddress, windowMs, maxKeys);
   return {
@@ -184,14 +219,16 @@ export function createSignUpThrottle({
       const at = now();
       const wait = buckets.waitMs(addressKey, at);
       if (wait > 0) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)) };
+      if (!inFlight.enter(addressKey)) return { allowed: false, retryAfterSeconds: 1 };
       buckets.take(addressKey, at);
       let settled = false;
       return {
         allowed: true,
         settle(outcome) {
-          if (settled || outcome !== 'not-checked') return;
+          if (settled) return;
           settled = true;
-          buckets.give(addressKey, now());
+          inFlight.leave(addressKey);
+          if (outcome === 'not-checked') buckets.give(addressKey, now());
         },
       };
     },

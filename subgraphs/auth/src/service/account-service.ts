@@ -142,7 +142,7 @@ export function createAccountService({
       const candidate = normalizePassword(password.slice(0, MAX_PASSWORD_LENGTH * 2));
       const user = await throttled(
         loginThrottle.attempt(accountKey.customer(normalized), address),
-        (s) => rateLimited('failed log-ins', s),
+        (s) => rateLimited('log-in attempts', s),
         async (report) => {
           const found = await db.user.findUnique({ where: { email: normalized } });
           const ok = found

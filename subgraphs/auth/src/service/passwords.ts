@@ -39,7 +39,7 @@ export interface PasswordHasherOptions {
   cost: number;
   /** Hashes computed at once (PASSWORD_HASH_CONCURRENCY). Default 1. */
   concurrency?: number;
-  /** Hashes waiting for a slot before callers are refused (PASSWORD_HASH_QUEUE). Default 10. */
+  /** Hashes waiting for a slot before callers are refused (PASSWORD_HASH_QUEUE). Default 4. */
   maxQueue?: number;
 }
 
@@ -79,7 +79,7 @@ function createSlots(concurrency: number, maxQueue: number) {
   };
 }
 
-export function createPasswordHasher({ cost, concurrency = 1, maxQueue = 10 }: PasswordHasherOptions): PasswordHasher {
+export function createPasswordHasher({ cost, concurrency = 1, maxQueue = 4 }: PasswordHasherOptions): PasswordHasher {
   const dummySalt = randomBytes(SALT_LENGTH);
   const dummyHash = randomBytes(KEY_LENGTH);
   const inSlot = createSlots(concurrency, maxQueue);
