@@ -117,7 +117,7 @@ describe('operations: metrics, health, trace ids, logs', () => {
     expect(
       sample(orders, 'jetstream_consumer_pending_messages', { consumer: 'orders-payments' }),
     ).toBeGreaterThanOrEqual(0);
-    expect(sample(orders, 'jetstream_consumer_redelivered_messages', { consumer: 'orders-payment-succeeded' })).toBe(0);
+    expect(sample(orders, 'jetstream_consumer_redelivered_messages', { consumer: 'orders-payments' })).toBe(0);
     // Every status is there before its first order.
     expect(sample(orders, 'orders_by_status', { status: 'DELIVERED' })).toBe(0);
     const products = await metrics('products');
@@ -210,8 +210,8 @@ describe('operations: metrics, health, trace ids, logs', () => {
 
   it('reports dead letters in the DLQ size', async () => {
     const js = nc.jetstream();
-    await js.publish(`${system.natsPrefix}.payments.succeeded`, 'not json at all');
-    // Each consumer of payments.succeeded (orders and products) dead-letters it once.
+    await js.publish(`${system.natsPrefix}.orders.created`, 'not json at all');
+    // Each consumer of orders.created (orders' payment worker and its email) dead-letters it once.
     await eventually(async () => (sample(await metrics('orders'), 'dlq_messages') ?? 0) >= 2);
     // Samples are at most a second old.
     await eventually(async () => (sample(await metrics('products'), 'dlq_messages') ?? 0) >= 2);

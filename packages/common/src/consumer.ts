@@ -9,7 +9,7 @@ import {
 } from 'nats';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { z } from 'zod';
-import { sqlPool, type Sql } from './db.ts';
+import type { Sql } from './db.ts';
 import { isDatabaseUnavailable } from './errors.ts';
 import { publishingTransaction, type EventEnvelope } from './events.ts';
 import type { Logger } from './logger.ts';
@@ -62,14 +62,14 @@ export interface EventHandler<Data, Tx = Sql> {
    */
   handle(event: EventEnvelope<Data>, ctx: { tx: Tx; attempt: number; log: Logger }): Promise<void>;
   /**
-   * Run `handle` outside any transaction (`ctx.tx` is then the client itself)
-   * and record the inbox row after it returns. Default false. For a handler
-   * whose effect leaves the database (an email) and that keeps its own
-   * once-only record, committed before that effect: inside the inbox
-   * transaction it would hold a pooled connection idle across the network
-   * call and while it waits for a second connection from the same pool for
-   * that record, which starves the pool under load. A crash between its
-   * effect and the inbox row means a redelivery, which its record absorbs.
+   * Run `handle` outside any transaction (`ctx.tx` is then the client itself),
+   * with no inbox row. Default false. For a handler whose effect leaves the
+   * database (an email) and that keeps its own once-only record, committed
+   * before that effect: inside the inbox transaction it would hold a pooled
+   * connection idle across the network call and while it waits for a second
+   * connection from the same pool for that record, which starves the pool
+   * under load. Its record is also what makes a redelivery harmless, so an
+   * inbox row would only add two statements per event.
    */
   outsideTransaction?: boolean;
 }
@@ -173,16 +173,9 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     return { ...(env.data as EventEnvelope<unknown>), data: data.data };
   }
 
-  /** See EventHandler.outsideTransaction: no connection is held while the handler runs. */
+  /** See EventHandler.outsideTransaction: no connection is held while the handler runs, and its own record is its inbox. */
   async function processOutsideTransaction(event: EventEnvelope<Data>, attempt: number): Promise<void> {
-    const pool = sqlPool(db);
-    const seen = await pool.query(`SELECT 1 FROM inbox WHERE consumer = $1 AND id = $2::uuid`, [durable, event.id]);
-    if (seen.rowCount) return;
     await handler.handle(event, { tx: opts.db as Tx, attempt, log: clog });
-    await pool.query(`INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [
-      durable,
-      event.id,
-    ]);
   }
 
   async function process(msg: JsMsg, event: EventEnvelope<Data>) {

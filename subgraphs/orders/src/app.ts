@@ -11,13 +11,7 @@ import { createInventoryClient } from './service/inventory-client.ts';
 import { createOrderService } from './service/order-service.ts';
 import { createShipmentsClient } from './service/shipments-client.ts';
 import { createMailer, notificationHandlers } from './events/notifications.ts';
-import {
-  onPaymentFailed,
-  onPaymentSucceeded,
-  onShipmentCancelled,
-  onShipmentStatusUpdated,
-  paymentWorker,
-} from './events/saga-handlers.ts';
+import { onShipmentCancelled, onShipmentStatusUpdated, paymentWorker } from './events/saga-handlers.ts';
 
 export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graphql', import.meta.url)), 'utf8'));
 
@@ -62,8 +56,6 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
       return {
         workers: [
           consumer(paymentWorker({ failureRate: config.PAYMENT_FAILURE_RATE })),
-          consumer(onPaymentSucceeded),
-          consumer(onPaymentFailed),
           consumer(onShipmentStatusUpdated, { maxDeliver: 30 }),
           consumer(onShipmentCancelled, { maxDeliver: 30 }),
           // Workers stop in reverse order: the SMTP pool closes after the email consumers have stopped.

@@ -12,7 +12,7 @@ import {
 import type { Order } from '../db.ts';
 import { mirrorShipment } from '../domain/order-status.ts';
 import { decidePayment, maskToken } from '../domain/payment.ts';
-import { lockOrder, refund, transition } from '../service/order-lifecycle.ts';
+import { lockOrder, transition } from '../service/order-lifecycle.ts';
 import { applyCancel } from '../service/order-cancellation.ts';
 
 /**
@@ -41,7 +41,12 @@ async function recordPayment(
   return rowCount === 1;
 }
 
-/** orders.created → charge the order (simulated), once, with retries for transient errors. */
+/**
+ * orders.created → charge the order (simulated), once, with retries for transient errors, and move the
+ * order on in the same transaction: PENDING_SHIPMENT with payments.succeeded, or PAYMENT_FAILED with
+ * payments.failed. The order is locked while it is charged, so a cancel either comes first (nothing is
+ * charged) or waits for the order to be paid (and is then refunded).
+ */
 export function paymentWorker({
   failureRate,
 }: {
@@ -56,16 +61,16 @@ export function paymentWorker({
       if (!order) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
       const fail = async (reason: string) => {
         if (!(await recordPayment(tx, order, randomUUID(), 'FAILED', attempt, reason))) return;
-        await writeOutbox(
-          tx,
-          createEvent({
-            type: 'payments.failed',
-            source: 'orders',
-            correlationId: order.id,
-            causationId: event.id,
-            data: { orderId: order.id, reason, retryable: false },
-          }),
-        );
+        const failed = createEvent({
+          type: 'payments.failed',
+          source: 'orders',
+          correlationId: order.id,
+          causationId: event.id,
+          data: { orderId: order.id, reason, retryable: false },
+        });
+        if (order.status === 'PENDING_PAYMENT')
+          await transition(tx, order, 'PAYMENT_FAILED', { reason, causationId: failed.id, extraEvents: [failed] });
+        else await writeOutbox(tx, failed);
         log.info({ orderId: order.id, reason, token: maskToken(order.paymentToken) }, 'payment failed');
       };
       // Never charge an order the customer cancelled while it waited.
@@ -75,47 +80,22 @@ export function paymentWorker({
       if (decision.outcome === 'declined') return fail(decision.reason);
       const paymentId = randomUUID();
       if (!(await recordPayment(tx, order, paymentId, 'SUCCEEDED', attempt))) return;
-      await writeOutbox(
-        tx,
-        createEvent({
-          type: 'payments.succeeded',
-          source: 'orders',
-          correlationId: order.id,
-          causationId: event.id,
-          data: { orderId: order.id, paymentId, amount: money(order.totalCents, order.currencyCode) },
-        }),
-      );
+      const succeeded = createEvent({
+        type: 'payments.succeeded',
+        source: 'orders',
+        correlationId: order.id,
+        causationId: event.id,
+        data: { orderId: order.id, paymentId, amount: money(order.totalCents, order.currencyCode) },
+      });
+      await transition(tx, order, 'PENDING_SHIPMENT', {
+        reason: 'payment succeeded',
+        causationId: succeeded.id,
+        extraEvents: [succeeded],
+      });
       log.info({ orderId: order.id, attempt }, 'payment succeeded');
     },
   };
 }
-
-/** payments.succeeded → PENDING_SHIPMENT; on an order cancelled meanwhile, refund instead. */
-export const onPaymentSucceeded: EventHandler<(typeof EventSchemas)['payments.succeeded']['_output']> = {
-  name: 'payment-succeeded',
-  type: 'payments.succeeded',
-  schema: EventSchemas['payments.succeeded'],
-  async handle(event, { tx }) {
-    const order = await lockOrder(tx, event.data.orderId);
-    if (!order) return;
-    if (order.status === 'PENDING_PAYMENT')
-      await transition(tx, order, 'PENDING_SHIPMENT', { reason: 'payment succeeded', causationId: event.id });
-    else if (order.status === 'CANCELLED')
-      await refund(tx, order.id, 'order cancelled before payment completed', event.id);
-  },
-};
-
-/** payments.failed → PAYMENT_FAILED (the products service releases the stock). */
-export const onPaymentFailed: EventHandler<(typeof EventSchemas)['payments.failed']['_output']> = {
-  name: 'payment-failed',
-  type: 'payments.failed',
-  schema: EventSchemas['payments.failed'],
-  async handle(event, { tx }) {
-    const order = await lockOrder(tx, event.data.orderId);
-    if (!order || order.status !== 'PENDING_PAYMENT') return;
-    await transition(tx, order, 'PAYMENT_FAILED', { reason: event.data.reason, causationId: event.id });
-  },
-};
 
 /** shipments.status_updated → SHIPPED, IN_TRANSIT, DELIVERED, strictly in order. */
 export const onShipmentStatusUpdated: EventHandler<(typeof EventSchemas)['shipments.status_updated']['_output']> = {

@@ -9,13 +9,6 @@ type Handler<K extends keyof typeof EventSchemas> = EventHandler<(typeof EventSc
  * in the status it expects, so a late or repeated event changes nothing.
  */
 export function inventoryHandlers(inventory: InventoryService) {
-  /** orders.created → the order exists: its reservation is no business of the sweeper. */
-  const confirm: Handler<'orders.created'> = {
-    name: 'confirm-reservation',
-    type: 'orders.created',
-    schema: EventSchemas['orders.created'],
-    handle: (event, { tx }) => inventory.confirm([event.data.orderId], tx),
-  };
   /** payments.succeeded → the units leave the shelf (reserved → sold). */
   const commit: Handler<'payments.succeeded'> = {
     name: 'commit-reservation',
@@ -45,5 +38,5 @@ export function inventoryHandlers(inventory: InventoryService) {
       await inventory.settle(tx, event.data.orderId, 'return', reason, event.id);
     },
   };
-  return [confirm, commit, release, cancel];
+  return [commit, release, cancel];
 }
