@@ -115,6 +115,18 @@ describe('HTTP abuse at the gateway', () => {
     expect((await graphqlFrom(ATTACKER, system, '{ products(first: 1) { edges { node { id } } } }')).status).toBe(200);
   });
 
+  it('subgraphs, reached only from inside, cut slow requests too (headers after 10 s, a whole request after 30 s)', async () => {
+    const products = Number(new URL(system.urls.PRODUCTS_URL).port);
+    const slow = await Promise.all(
+      (['headers', 'silent'] as const).map((kind) => slowConnection(products, ATTACKER, kind, 25_000)),
+    );
+    console.log(`[hostile] slow requests to a subgraph closed after ${slow.map((c) => c.closedAfterMs).join(', ')} ms`);
+    for (const c of slow) {
+      expect(c.closedAfterMs, c.kind).not.toBeNull();
+      expect(statusOf(c), c.answer).toBe('408');
+    }
+  });
+
   it('a hung subgraph answers SERVICE_UNAVAILABLE for its fields after SUBGRAPH_TIMEOUT_MS and releases the request', async () => {
     // A real server in place of the shipments subgraph: it accepts connections, reads, and never answers.
     const hung = new Set<Socket>();

@@ -149,7 +149,12 @@ export async function startSubgraphServer<Ctx extends object>(
     res.status(500).json({ error: 'internal_error' });
   });
 
-  const server: Server = createServer(app);
+  // Only the gateway and siblings call us, each request in one write: a request still arriving after
+  // these deadlines is a fault (or someone inside the network), answered 408 instead of holding a socket.
+  const server: Server = createServer(
+    { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 5_000 },
+    app,
+  );
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
