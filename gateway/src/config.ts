@@ -1,6 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { accessTokenEnvSchema, baseEnvSchema, parseEnv, resolveInternalSecret } from '@orderflow/common';
+import {
+  accessTokenEnvSchema,
+  baseEnvSchema,
+  parseEnv,
+  refuseWeakSecrets,
+  resolveInternalSecret,
+} from '@orderflow/common';
 import { corsOriginsEnv } from './cors.ts';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 
@@ -133,6 +139,7 @@ export const envSchema = schema;
 
 export function loadConfig(env: NodeJS.ProcessEnv) {
   const c = parseEnv(schema, env);
+  refuseWeakSecrets(c.NODE_ENV, { NATS_PASSWORD: c.NATS_PASSWORD });
   // Node refuses a headers timeout longer than the whole request's.
   if (c.HEADERS_TIMEOUT_MS > c.BODY_TIMEOUT_MS)
     throw new Error('Invalid configuration:\n  HEADERS_TIMEOUT_MS: must be at most BODY_TIMEOUT_MS');

@@ -16,9 +16,12 @@ export const PUBLIC_SECRETS: readonly string[] = [
   'delivery-partner-dev-secret',
 ];
 
-/** Words of a value someone was meant to replace. */
+/**
+ * Words of a value someone was meant to replace, or chose by hand: a random
+ * secret (`openssl rand -hex 32`) never spells "secret" or "password".
+ */
 const PLACEHOLDER =
-  /change[-_ ]?me|dev[-_]secret|development|placeholder|example|replace[-_ ]?(me|this)|not[-_ ]?secret/i;
+  /change[-_ ]?me|dev[-_]secret|development|placeholder|example|replace[-_ ]?(me|this)|secret|passw(or)?d/i;
 
 /** Fewer distinct characters than this is a pattern ("xxxx…", "abababab…"), not a random secret. */
 const MIN_DISTINCT_CHARACTERS = 8;
@@ -29,7 +32,8 @@ const MIN_DISTINCT_CHARACTERS = 8;
  */
 export function weakSecretReason(value: string): string | null {
   if (PUBLIC_SECRETS.includes(value)) return 'is a development value published in this repository';
-  if (PLACEHOLDER.test(value)) return 'is a placeholder (it reads like "change me", "dev secret" or "example")';
+  if (PLACEHOLDER.test(value))
+    return 'is a placeholder or was chosen by hand (it reads like "change me", "secret", "password" or "example")';
   if (new Set(value).size < MIN_DISTINCT_CHARACTERS)
     return `has fewer than ${MIN_DISTINCT_CHARACTERS} different characters, which no random secret has`;
   return null;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type express from 'express';
 import type { DocumentNode } from 'graphql';
 import { baseEnvSchema, parseEnv, resolveInternalSecret } from './config.ts';
+import { refuseWeakSecrets } from './secrets.ts';
 import { createEventConsumer, type EventConsumer, type EventHandler } from './consumer.ts';
 import { createInternalAuth, type InternalAuth } from './internal-auth.ts';
 import type { Logger } from './logger.ts';
@@ -38,6 +39,7 @@ export function loadSubgraphConfig<S extends z.ZodType<z.infer<ReturnType<typeof
   env: NodeJS.ProcessEnv,
 ) {
   const c = parseEnv(schema, env) as z.infer<S>;
+  refuseWeakSecrets(c.NODE_ENV, { NATS_PASSWORD: c.NATS_PASSWORD });
   return { ...c, internalAuthSecret: resolveInternalSecret(c.NODE_ENV, c.INTERNAL_AUTH_SECRET) };
 }
 export type SubgraphConfig = ReturnType<typeof loadSubgraphConfig<ReturnType<typeof subgraphEnvSchema>>>;
