@@ -462,7 +462,16 @@ describe('fuzzed mutation inputs', () => {
   let shipmentIds: string[];
 
   beforeAll(async () => {
-    system = await startSystem({ env: { SAGA_RETRY_SCALE: '0.05' } });
+    system = await startSystem({
+      env: {
+        SAGA_RETRY_SCALE: '0.05',
+        // The fuzzing tries hundreds of wrong passwords for its own customer from 127.0.0.1, then logs in with the
+        // right one: the log-in throttle (tested in test/password-work.int.test.ts) would rightly refuse that.
+        LOGIN_FAILURES_PER_ACCOUNT_ADDRESS: '1000000',
+        LOGIN_FAILURES_PER_ACCOUNT: '1000000',
+        LOGIN_FAILURES_PER_ADDRESS: '1000000',
+      },
+    });
     operator = await system.operatorHeaders();
     delivery = { authorization: `Bearer ${await system.clientToken('delivery-partner')}` };
     customer = await system.signUpCustomer('fuzz');

@@ -157,6 +157,9 @@ export function stackEnvironment(o: StackOptions, ports: Record<ServiceName | 'g
     // per-IP and per-client limits are for. (Customer tokens keep theirs.)
     ANONYMOUS_RATE_LIMIT_PER_MINUTE: '1000000',
     OAUTH_CLIENT_RATE_LIMITS: 'ops-console=1000000,delivery-partner=1000000',
+    // Likewise its sign-ups, several at once (the log-in throttle is not what we measure).
+    SIGNUPS_PER_ADDRESS: '1000000',
+    PASSWORD_CHECKS_PER_ADDRESS: '10000',
     // Thousands of subscribers from one address (127.0.0.1): the per-address WebSocket limits are not what we measure.
     WS_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
     WS_SUBSCRIBE_RATE_PER_MINUTE: '1000000',

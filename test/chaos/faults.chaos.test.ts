@@ -54,6 +54,8 @@ const SERVICE_ENV = {
   // reservation and its order write (three 5 s reservation attempts, then pool wait and transaction, ~40 s),
   // or the sweeper would release stock under a slow but successful order.
   SWEEP_INTERVAL_MS: '3000',
+  // The shop's customers all sign up from 127.0.0.1 (the per-address sign-up limit is 10 per 5 minutes).
+  SIGNUPS_PER_ADDRESS: '1000',
 };
 
 const FINAL_STATES = ['PENDING_SHIPMENT', 'PAYMENT_FAILED', 'CANCELLED'];
