@@ -11,6 +11,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import {
@@ -119,7 +120,12 @@ export async function startPostgres({
   const bin = binaries.bin;
   mkdirSync(clusterDir, { recursive: true });
   chmodSync(clusterDir, 0o700);
-  const socketDir = join(clusterDir, 'run');
+  // A socket's path must fit in 104-108 bytes (sun_path): a deep clone gets a private folder in the temp folder instead.
+  const inCluster = join(clusterDir, 'run');
+  const socketDir =
+    Buffer.byteLength(join(inCluster, `.s.PGSQL.${port}`)) <= 100
+      ? inCluster
+      : mkdtempSync(join(tmpdir(), 'orderflow-pg-'));
   if (account) chownTree(clusterDir, account);
   const asAccount = account ? { uid: account.uid, gid: account.gid } : {};
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
@@ -200,7 +206,10 @@ export async function startPostgres({
     admin,
     /** A database as the superuser over TCP (with `access: 'trust'`). */
     databaseUrl: (name: string) => `postgresql://postgres@127.0.0.1:${port}/${name}`,
-    stop: () => stopChild(child, 'SIGINT', 15_000),
+    stop: async () => {
+      await stopChild(child, 'SIGINT', 15_000);
+      if (socketDir !== inCluster) rmSync(socketDir, { recursive: true, force: true });
+    },
   };
 }
 export type RunningPostgres = Awaited<ReturnType<typeof startPostgres>>;
