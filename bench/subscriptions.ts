@@ -82,7 +82,7 @@ const flags = parseFlags(
       type: 'number',
       default: 10,
       min: 0,
-      help: 'PASSWORD_HASH_COST of our own auth service (0: the service default, 15)',
+      help: 'PASSWORD_HASH_COST of our own auth service (0: the service default, 17)',
     },
   },
   'npm run bench:subscriptions -- [options]',

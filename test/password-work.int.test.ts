@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INTERNAL_TOKEN_HEADER, createInternalAuth, resolveInternalSecret } from '@orderflow/common';
 import { createPasswordHasher } from '../subgraphs/auth/src/service/passwords.ts';
 import { startSystem, type System } from './support/system.ts';
 import { graphqlFrom, requestFrom } from './hostile/support/bystander.ts';
@@ -141,6 +142,22 @@ describe('password work is bounded', () => {
     expect(
       (await system.graphql(SIGN_UP, { input: { email: a, password: 'long enough pw', name: 'A' } })).errors,
     ).toBeUndefined();
+  });
+
+  it('is refused by the auth service too when an operation with two reaches it directly (defence in depth)', async () => {
+    const gateway = createInternalAuth({ secret: resolveInternalSecret('test', undefined), issuer: 'gateway' });
+    const [a, b] = [newEmail('direct-a'), newEmail('direct-b')];
+    const input = (email: string) => `{ email: "${email}", password: "long enough pw", name: "Direct" }`;
+    const res = await fetch(`${system.urls.AUTH_URL}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: await gateway.sign(null) },
+      body: JSON.stringify({
+        query: `mutation { a: signUp(input: ${input(a)}) { accessToken } b: signUp(input: ${input(b)}) { accessToken } }`,
+      }),
+    });
+    const body = (await res.json()) as { errors?: { extensions?: { code?: string } }[] };
+    expect(body.errors?.map((e) => e.extensions?.code)).toContain('BAD_USER_INPUT');
+    expect(await system.auth.db.user.count({ where: { email: { in: [a, b] } } })).toBe(0);
   });
 
   it('rehashes a password made with older parameters at its next log-in', async () => {

@@ -90,7 +90,7 @@ export const SYSTEM_FLAGS = {
     type: 'number',
     default: 0,
     min: 0,
-    help: 'PASSWORD_HASH_COST of our own auth service, to sign up big customer pools faster (0: the service default, 15)',
+    help: 'PASSWORD_HASH_COST of our own auth service, to sign up big customer pools faster (0: the service default, 17)',
   },
   logLevel: { type: 'string', default: 'warn', help: 'LOG_LEVEL of the services' },
   opsSecret: {
