@@ -10,6 +10,9 @@ export interface HubEvent {
 
 type Listener = (e: HubEvent) => void;
 
+/** Events a replay reads at once. */
+export const REPLAY_BATCH = 100;
+
 /** A replay admitted within its bounds (`EventHub.openReplay`). */
 export interface Replay {
   /** Events of the type to read (the subscriber's among them). */
@@ -17,9 +20,11 @@ export interface Replay {
   /**
    * Delivers the events, oldest first, up to the end of the stream as it is
    * when the last one is read; resolves when done or as soon as `signal` is
-   * aborted. Closes the replay either way.
+   * aborted. Reads `REPLAY_BATCH` events at a time, each batch once
+   * `ready` resolves (the subscriber has room for it). Closes the replay
+   * either way; rejects when the stream cannot be read to the end.
    */
-  run(onEvent: (e: HubEvent) => void, signal: AbortSignal): Promise<void>;
+  run(onEvent: (e: HubEvent) => void, signal: AbortSignal, ready?: () => Promise<void>): Promise<void>;
   /** Releases the replay's consumer (idempotent); a replay never run must be closed. */
   close(): Promise<void>;
 }
@@ -116,8 +121,8 @@ export function createEventHub({ bus, log, eventTypes }: { bus: Bus; log: Logger
         filter_subject: bus.subject(type),
         ack_policy: AckPolicy.None,
         mem_storage: true,
-        // Deleted when the replay ends; this only covers a gateway that died mid-replay.
-        inactive_threshold: nanos(30_000),
+        // Deleted when the replay ends; this covers a gateway that died mid-replay (and outlasts a slow reader's pauses).
+        inactive_threshold: nanos(120_000),
         ...('afterSeq' in from
           ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.afterSeq + 1 }
           : { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.since.toISOString() }),
@@ -139,11 +144,13 @@ export function createEventHub({ bus, log, eventTypes }: { bus: Bus; log: Logger
       return {
         pending: info.num_pending,
         close,
-        async run(onEvent, signal) {
+        async run(onEvent, signal, ready) {
           try {
             const consumer = await bus.js.consumers.get(stream, info.name);
             while (!signal.aborted && !closed) {
-              const batch = await consumer.fetch({ max_messages: 256, expires: 2_000 });
+              await ready?.();
+              if (signal.aborted) return;
+              const batch = await consumer.fetch({ max_messages: REPLAY_BATCH, expires: 2_000 });
               // Stops a pending pull at once: a completed subscriber's replay reads nothing more.
               const stop = () => batch.stop();
               signal.addEventListener('abort', stop, { once: true });

@@ -53,4 +53,29 @@ describe('Feed', () => {
     expect(await waiting).toEqual({ done: true, value: undefined });
     expect(calls.closed).toBe(1);
   });
+
+  it('tells a replay when there is room again, so the past never overflows the queue', async () => {
+    const { f, calls } = feed(3);
+    for (const s of [1, 2, 3]) f.push(event(s));
+    let roomy = false;
+    const room = f.room(3).then(() => (roomy = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(roomy).toBe(false);
+    await f.next();
+    await room;
+    expect(f.pending).toBe(2);
+    expect(calls.overflow).toBe(0);
+    // A feed that ended has room for nothing more, and says so at once.
+    await f.return();
+    await f.room(0);
+  });
+
+  it('ends with the error of a failed replay once the events it got are delivered', async () => {
+    const { f, calls } = feed(10);
+    f.push(event(1));
+    f.fail(new Error('replay failed'));
+    expect(await f.next()).toEqual({ done: false, value: { data: { n: 1 } } });
+    await expect(f.next()).rejects.toThrow('replay failed');
+    expect(calls.closed).toBe(1);
+  });
 });

@@ -14,6 +14,8 @@ export class Feed implements AsyncIterableIterator<ExecutionResult> {
   private queue: HubEvent[] = [];
   private lastSeq: number;
   private waiting: (() => void) | null = null;
+  private roomWaiters: (() => void)[] = [];
+  private failure: Error | null = null;
   private done = false;
 
   constructor(
@@ -45,9 +47,37 @@ export class Feed implements AsyncIterableIterator<ExecutionResult> {
     return this.queue.length;
   }
 
+  /**
+   * Resolves once fewer than `n` events wait, or the feed has ended: a
+   * replay reads the stream no faster than the client is served, instead of
+   * overflowing the queue with the past.
+   */
+  async room(n: number): Promise<void> {
+    while (!this.done && this.queue.length >= n) await new Promise<void>((r) => this.roomWaiters.push(r));
+  }
+
+  /** Ends the feed with `err` once the events already queued are delivered (the client gets it as an error message). */
+  fail(err: Error): void {
+    if (this.done) return;
+    this.failure = err;
+    this.waiting?.();
+  }
+
+  private wake() {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const r of waiters) r();
+  }
+
   async next(): Promise<IteratorResult<ExecutionResult>> {
     while (!this.done) {
       const e = this.queue.shift();
+      if (e) this.wake();
+      if (!e && this.failure) {
+        const err = this.failure;
+        await this.return();
+        throw err;
+      }
       if (!e) {
         await new Promise<void>((resolve) => (this.waiting = resolve));
         this.waiting = null;
@@ -65,6 +95,7 @@ export class Feed implements AsyncIterableIterator<ExecutionResult> {
       this.queue = [];
       this.opts.onClose();
       this.waiting?.();
+      this.wake();
     }
     return { done: true, value: undefined };
   }

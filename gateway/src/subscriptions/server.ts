@@ -18,7 +18,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, type Logger, type Viewer } from '@orderflow/common';
 import { createRateLimiter, type RateLimiter } from '../rate-limit.ts';
 import { createConnectionCounter } from './address-limits.ts';
-import type { EventHub, HubEvent, Replay } from './event-hub.ts';
+import { REPLAY_BATCH, type EventHub, type HubEvent, type Replay } from './event-hub.ts';
 import { Feed } from './feed.ts';
 import {
   SUBSCRIPTION_FIELDS,
@@ -436,7 +436,11 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
               socket.close(SubscriptionCloseCode.SlowConsumer, 'Slow consumer: reconnect with your last cursor');
               return null;
             }
-            return { ...result, extensions: { cursor: String(e.seq) } };
+            // graphql-ws serialises errors with toJSON(): the gateway's answer holds formatted (plain) ones.
+            const errors = result.errors?.map(
+              (x) => new GraphQLError(x.message, { path: x.path, extensions: x.extensions }),
+            );
+            return { ...result, ...(errors ? { errors } : {}), extensions: { cursor: String(e.seq) } };
           },
           onOverflow: () =>
             socket.close(SubscriptionCloseCode.SlowConsumer, 'Slow consumer: reconnect with your last cursor'),
@@ -462,12 +466,28 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
         });
         if (replay) {
           replay
-            .run((e) => matches(e) && feed.push(e), abort.signal)
-            .catch((err) => log.warn({ err: (err as Error).message }, 'subscription replay failed'))
-            .finally(() => {
-              replaying = false;
-              for (const e of early.splice(0)) feed.push(e);
-            });
+            // A batch is read once the feed has room for all of it: a long replay never overflows the queue.
+            .run(
+              (e) => matches(e) && feed.push(e),
+              abort.signal,
+              () => feed.room(Math.max(1, limits.queue - REPLAY_BATCH)),
+            )
+            .then(
+              () => {
+                replaying = false;
+                for (const e of early.splice(0)) feed.push(e);
+              },
+              (err: Error) => {
+                if (abort.signal.aborted) return;
+                // A gap would be silent: end this subscription instead, and let the client resubscribe.
+                log.warn({ err: err.message }, 'subscription replay failed');
+                feed.fail(
+                  new GraphQLError('The missed events could not all be read; subscribe again with your last cursor', {
+                    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+                  }),
+                );
+              },
+            );
         }
         return feed;
       },
