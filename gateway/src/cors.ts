@@ -34,7 +34,7 @@ export const corsOriginsEnv = z
 /** Response headers a cross-origin client may read (rate limits and auth challenges carry information there). */
 const EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate'];
 
-/** How long a browser may reuse a preflight's answer. 10 minutes, Chromium's own cap at 2 hours notwithstanding. */
+/** How long a browser may reuse a preflight's answer: 10 minutes, so a changed CORS_ORIGINS takes effect soon. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 /**
