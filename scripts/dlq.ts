@@ -7,6 +7,9 @@ const log = createLogger('dlq', 'warn');
 // NATS_REPLICAS as for the services: connectBus declares the streams, and another count would change them.
 const bus = await connectBus({
   url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+  // The operator's user (NATS_USER=admin): a replay publishes other services' subjects.
+  user: process.env.NATS_USER,
+  password: process.env.NATS_PASSWORD,
   prefix: process.env.NATS_PREFIX ?? '',
   name: 'dlq-cli',
   log,

@@ -15,6 +15,8 @@ async function main(): Promise<void> {
   const db = createDb(config.DATABASE_URL, { poolSize: 1 });
   const bus = await connectBus({
     url: config.NATS_URL,
+    user: config.NATS_USER,
+    password: config.NATS_PASSWORD,
     prefix: config.NATS_PREFIX,
     name: 'rotate-signing-key',
     log,

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import {
+  createNatsPasswords,
   portAnswers,
   provisionServiceDatabase,
   startMailSink,
@@ -107,17 +108,29 @@ async function refuseBusyPort(port: number, what: string, hint: string): Promise
     );
 }
 
-async function provideNats(dataDir: string): Promise<Infra & { url: string }> {
+/** NATS_USER and NATS_PASSWORD of one service (empty for a NATS of yours: set them yourself). */
+type NatsLogin = (user: 'auth' | 'products' | 'orders' | 'shipments' | 'gateway') => NodeJS.ProcessEnv;
+
+async function provideNats(dataDir: string): Promise<Infra & { url: string; login: NatsLogin }> {
   const external = process.env.NATS_URL;
-  if (external) return { url: external, external: true, stop: async () => {} };
+  if (external) return { url: external, external: true, stop: async () => {}, login: () => ({}) };
   const port = envPort('NATS_PORT', 4222);
   await refuseBusyPort(
     port,
     'nats-server',
     `Stop it, use it with NATS_URL=nats://127.0.0.1:${port}, or pick another port with NATS_PORT.`,
   );
-  const nats = await startNats({ storeDir: join(dataDir, 'nats'), port, log: (line) => print('nats', line) });
-  return { url: nats.url, external: false, stop: nats.stop };
+  // Each service logs in as its own user, allowed only its own subjects; fresh passwords every start,
+  // kept only in the server's config (.data/nats/users.conf, readable by you alone: `admin` is for npm run dlq).
+  const passwords = createNatsPasswords();
+  const nats = await startNats({
+    storeDir: join(dataDir, 'nats'),
+    port,
+    log: (line) => print('nats', line),
+    auth: { passwords, prefixes: [process.env.NATS_PREFIX ?? ''] },
+  });
+  const login: NatsLogin = (user) => ({ NATS_USER: user, NATS_PASSWORD: passwords[user] });
+  return { url: nats.url, external: false, stop: nats.stop, login };
 }
 
 /**
@@ -278,7 +291,11 @@ function newService(name: string, script: string, port: number, env: NodeJS.Proc
   };
 }
 
-async function startServices(postgres: Postgres, natsUrl: string, smtpUrl: string): Promise<void> {
+async function startServices(
+  postgres: Postgres,
+  { url: natsUrl, login }: { url: string; login: NatsLogin },
+  smtpUrl: string,
+): Promise<void> {
   const ports = SUBGRAPHS.map((s) => envPort(s.portVar, s.defaultPort));
   const siblingUrls = Object.fromEntries(SUBGRAPHS.map((s, i) => [s.urlVar, `http://127.0.0.1:${ports[i]}`]));
   // Access tokens name the gateway's public origin as their issuer (RFC 8414 metadata is served there).
@@ -288,6 +305,7 @@ async function startServices(postgres: Postgres, natsUrl: string, smtpUrl: strin
   running.subgraphs = SUBGRAPHS.map((s, i) =>
     newService(s.name, `subgraphs/${s.name}/src/index.ts`, ports[i], {
       ...shared,
+      ...login(s.name),
       DATABASE_URL: postgres.databaseUrl(s.name),
     }),
   );
@@ -295,7 +313,7 @@ async function startServices(postgres: Postgres, natsUrl: string, smtpUrl: strin
   await Promise.all(running.subgraphs.map(waitReady));
 
   // The gateway has no database; it must not inherit one meant for something else.
-  const gatewayEnv: NodeJS.ProcessEnv = { ...shared };
+  const gatewayEnv: NodeJS.ProcessEnv = { ...shared, ...login('gateway') };
   delete gatewayEnv.DATABASE_URL;
   running.gateway = newService('gateway', 'gateway/src/index.ts', envPort('GATEWAY_PORT', 4000), gatewayEnv);
   spawnService(running.gateway);
@@ -469,7 +487,7 @@ async function main(): Promise<void> {
   const web = await webBuild;
   if (web.state === 'failed') say(`the web app's build failed (${web.reason}): starting the API without it`);
 
-  await startServices(postgres, nats.url, mail.url);
+  await startServices(postgres, nats, mail.url);
   await seed(running.gateway!.url);
   printer.banner(banner({ dataDir, postgres, nats, mail, web }));
 }

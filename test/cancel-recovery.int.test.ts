@@ -20,7 +20,7 @@ describe('cancelling a paid order when the orders database fails after shipments
   let nc: NatsConnection;
   beforeAll(async () => {
     system = await startSystem({ env: { SAGA_RETRY_SCALE: '0.05' } });
-    nc = await connect({ servers: system.natsUrl });
+    nc = await connect(system.natsAdmin);
     // The fault: while an order is listed in fault_cancel, the orders database drops the connection of any
     // transaction that tries to cancel it (as a restart, failover or kill -9 of the session would), so that
     // transaction never commits. Everything else goes through.

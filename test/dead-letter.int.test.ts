@@ -4,6 +4,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
 import { connectBus, createEventConsumer, createLogger, type Bus, type EventConsumer } from '@orderflow/common';
 import { eventually } from './support/system.ts';
+import { natsAdminOptions } from './support/nats-auth.ts';
 
 // Found by the fault suite (test/chaos): on nats-server 2.9, Debian's, a message
 // terminated with a reason ("+TERM <reason>") is not terminated at all and
@@ -18,8 +19,12 @@ describe('a dead-lettered message', () => {
 
   it('is never delivered again', async () => {
     const log = createLogger('dead-letter-test', 'silent');
+    // The operator's user: this test declares a consumer of its own, which no service's user may.
+    const admin = natsAdminOptions(inject('natsUrl'));
     bus = await connectBus({
       url: inject('natsUrl'),
+      user: admin.user,
+      password: admin.pass,
       prefix: `dl${randomBytes(4).toString('hex')}`,
       name: 'dead-letter-test',
       log,

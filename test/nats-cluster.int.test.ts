@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { describe, expect, it } from 'vitest';
-import { startNatsCluster } from '@orderflow/devstack';
+import { createNatsPasswords, startNatsCluster } from '@orderflow/devstack';
 import {
   PLACE_ORDER,
   buildOrderInput,
@@ -31,10 +32,14 @@ async function replicaHealth(jsm: JetStreamManager, stream: string) {
 describe('the saga on a 3-node NATS cluster', () => {
   it('loses no event and completes every saga when the stream leader is killed under load', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'orderflow-nats-cluster-'));
-    const cluster = await startNatsCluster({ dir });
+    // Every node with the services' users, as in production.
+    const prefix = `t${randomBytes(4).toString('hex')}`;
+    const passwords = createNatsPasswords();
+    const cluster = await startNatsCluster({ dir, auth: { passwords, prefixes: [prefix] } });
     let nc: NatsConnection | null = null;
     const system = await startSystem({
       natsUrl: cluster.url,
+      natsAuth: { passwords, prefix },
       env: { NATS_REPLICAS: '3', SAGA_RETRY_SCALE: '0.05' },
     }).catch(async (err) => {
       await cluster.stop();
@@ -42,6 +47,7 @@ describe('the saga on a 3-node NATS cluster', () => {
     });
     try {
       nc = await connect({
+        ...system.natsAdmin,
         servers: cluster.nodes.map((n) => n.url),
         maxReconnectAttempts: -1,
         reconnectTimeWait: 250,

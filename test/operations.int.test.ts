@@ -50,7 +50,7 @@ describe('operations: metrics, health, trace ids, logs', () => {
 
   beforeAll(async () => {
     system = await startSystem({ logStream, env: { SAGA_RETRY_SCALE: '0.05' } });
-    nc = await connect({ servers: system.natsUrl });
+    nc = await connect(system.natsAdmin);
   });
   afterAll(async () => {
     for (const c of clients) await c.dispose();

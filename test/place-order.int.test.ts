@@ -235,7 +235,7 @@ describe('placeOrder', () => {
       buildOrderInput({ items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_visa' }),
     );
     const orderId = res.data.placeOrder.order.id;
-    const nc = await connect({ servers: system.natsUrl });
+    const nc = await connect(system.natsAdmin);
     try {
       const js = nc.jetstream();
       const subject = `${system.natsPrefix}.orders.created`;

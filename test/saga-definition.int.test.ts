@@ -26,7 +26,7 @@ describe('the order saga’s declaration', () => {
     let nc: NatsConnection;
     beforeAll(async () => {
       system = await startSystem();
-      nc = await connect({ servers: system.natsUrl });
+      nc = await connect(system.natsAdmin);
     });
     afterAll(async () => {
       await nc?.close();

@@ -134,6 +134,8 @@ export async function startGateway(
   // Revoked tokens: the NATS KV bucket the auth service writes, held in memory and watched.
   const bus = await connectBus({
     url: config.NATS_URL,
+    user: config.NATS_USER,
+    password: config.NATS_PASSWORD,
     prefix: config.NATS_PREFIX,
     name: 'gateway',
     log,

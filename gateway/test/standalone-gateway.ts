@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createLogger } from '@orderflow/common';
 import { freePort } from '@orderflow/devstack';
 import { loadConfig } from '../src/config.ts';
 import { startGateway } from '../src/server.ts';
+import { claimNatsPrefix, natsServiceEnv, runNatsPasswords } from '../../test/support/nats-auth.ts';
 
 /**
  * One real gateway on a free port, on the run's real nats-server (a fresh
@@ -18,7 +18,8 @@ export async function startStandaloneGateway(env: Record<string, string> = {}) {
     NODE_ENV: 'development',
     LOG_LEVEL: 'silent',
     NATS_URL: inject('natsUrl'),
-    NATS_PREFIX: `t${randomBytes(4).toString('hex')}`,
+    NATS_PREFIX: claimNatsPrefix(),
+    ...natsServiceEnv(runNatsPasswords(), 'gateway'),
     AUTH_URL: nowhere,
     PRODUCTS_URL: nowhere,
     ORDERS_URL: nowhere,

@@ -8,7 +8,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NATS_ADMIN_USER } from '@orderflow/contracts/nats-access';
 import {
+  createNatsPasswords,
   freePorts,
   startMailSink,
   startNats,
@@ -100,7 +102,10 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
   const pgOut = infraLog('postgres');
   const natsOut = infraLog('nats');
   const startPg = () => startPostgres({ dataDir: join(dir, 'pg'), port: pgPort, log: pgOut.line });
-  const startBus = () => startNats({ storeDir: join(dir, 'nats'), port: natsPort, log: natsOut.line });
+  // Each service logs in as its own NATS user, as in production (no NATS_PREFIX here).
+  const natsAuth = { passwords: createNatsPasswords(), prefixes: [''] };
+  const startBus = () => startNats({ storeDir: join(dir, 'nats'), port: natsPort, log: natsOut.line, auth: natsAuth });
+  const natsUser = (user: ServiceName) => ({ NATS_USER: user, NATS_PASSWORD: natsAuth.passwords[user] });
   const [firstPostgres, firstNats, mail] = await Promise.all([startPg(), startBus(), startMailSink()]);
   let postgres: RunningPostgres = firstPostgres;
   let nats: RunningNats | null = firstNats;
@@ -129,11 +134,15 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
       name,
       newService(name, servicePorts[i], `subgraphs/${name}/src/index.ts`, {
         ...shared,
+        ...natsUser(name),
         DATABASE_URL: databaseUrl(name),
       }),
     );
   }
-  services.set('gateway', newService('gateway', gatewayPort, 'gateway/src/index.ts', shared));
+  services.set(
+    'gateway',
+    newService('gateway', gatewayPort, 'gateway/src/index.ts', { ...shared, ...natsUser('gateway') }),
+  );
 
   const unexpectedExits: UnexpectedExit[] = [];
   let stopping = false;
@@ -253,6 +262,14 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
     mail,
     get natsUrl() {
       return `nats://127.0.0.1:${natsPort}`;
+    },
+    /** `connect()` options of the operator's NATS user (every subject), for the test's own look. */
+    get natsAdmin() {
+      return {
+        servers: [`nats://127.0.0.1:${natsPort}`],
+        user: NATS_ADMIN_USER,
+        pass: natsAuth.passwords[NATS_ADMIN_USER],
+      };
     },
     /** A service's database on our PostgreSQL (orderflow_<service>). */
     databaseUrl,

@@ -220,7 +220,7 @@ describe('faults under load', () => {
     }
 
     say('waiting for the saga to settle');
-    nc = await connect({ servers: cluster.natsUrl });
+    nc = await connect(cluster.natsAdmin);
     const settleStart = Date.now();
     left = await leftovers();
     while (Object.values(left).some((n) => n > 0) && Date.now() - settleStart < SETTLE_TIMEOUT_MS) {

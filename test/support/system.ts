@@ -14,6 +14,8 @@ import { loadConfig as gatewayConfig } from '../../gateway/src/config.ts';
 import { startGateway } from '../../gateway/src/server.ts';
 import { createLogger } from '@orderflow/common';
 import type { DestinationStream } from 'pino';
+import type { NatsPasswords } from '@orderflow/contracts/nats-access';
+import { claimNatsPrefix, natsAdminOptions, natsServiceEnv, runNatsPasswords } from './nats-auth.ts';
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -61,19 +63,29 @@ const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { access
 export async function startSystem({
   productQueries,
   env: extra = {},
-  natsUrl = inject('natsUrl'),
+  natsUrl,
+  natsAuth,
   logStream,
   databasePorts = {},
 }: {
   productQueries?: (sql: string) => void;
   env?: Record<string, string>;
+  /** Another nats-server (a test's own); default the run's, with its users. */
   natsUrl?: string;
+  /** That server's users and the prefix they are granted (`NatsAuth` of devstack); none: it has no authorization. */
+  natsAuth?: { passwords: NatsPasswords; prefix: string };
   /** Every service's JSON log lines go here (at LOG_LEVEL from env, default info) instead of being silenced. */
   logStream?: DestinationStream;
   /** Services whose database lives on another PostgreSQL server on 127.0.0.1 (its port): a test can stop that one. Default: the run's server. */
   databasePorts?: Partial<Record<'auth' | 'products' | 'orders' | 'shipments', number>>;
 } = {}) {
   const suffix = randomBytes(4).toString('hex');
+  // Each service logs in to NATS as its own user, allowed only its own subjects under this prefix.
+  const nats = natsUrl
+    ? { url: natsUrl, passwords: natsAuth?.passwords ?? null, prefix: natsAuth?.prefix ?? `t${suffix}` }
+    : { url: inject('natsUrl'), passwords: runNatsPasswords(), prefix: claimNatsPrefix() };
+  const natsUser = (user: 'auth' | 'products' | 'orders' | 'shipments' | 'gateway') =>
+    nats.passwords ? natsServiceEnv(nats.passwords, user) : {};
   const mail = await startMailSink();
   const pgPort = inject('postgresPort');
   const [auth, products, orders, shipments, gateway] = await freePorts(5);
@@ -86,23 +98,23 @@ export async function startSystem({
   const common = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? (logStream ? 'info' : 'silent'),
-    NATS_URL: natsUrl,
-    NATS_PREFIX: `t${suffix}`,
+    NATS_URL: nats.url,
+    NATS_PREFIX: nats.prefix,
     SMTP_URL: mail.url,
     // Tokens name the gateway's origin as their issuer, as in production.
     OAUTH_ISSUER: `http://127.0.0.1:${gateway}`,
     // Every test talks from 127.0.0.1: only the rate-limit tests want the per-IP limit to bite.
     ANONYMOUS_RATE_LIMIT_PER_MINUTE: '100000',
-    // Each gateway's metrics listener on a free port (test files run in parallel).
-    METRICS_PORT: '0',
-    // A loaded 2-core CI machine can take seconds for one password hash: only the deadline tests want 5 s to bite.
-    SUBGRAPH_TIMEOUT_MS: '30000',
     // Likewise for sign-ups (tests sign hundreds of customers up); the log-in throttle keeps its defaults.
     SIGNUPS_PER_ADDRESS: '100000',
     PASSWORD_CHECKS_PER_ADDRESS: '1000',
     // Hundreds of sign-ups per file at the production cost (17: 0.7 s of CPU each) would be most of a run's time;
     // 15 is the cost they ran with before. Tests of the cost itself set their own.
     PASSWORD_HASH_COST: '15',
+    // Each gateway's metrics listener on a free port (test files run in parallel).
+    METRICS_PORT: '0',
+    // A loaded 2-core CI machine can take seconds for one password hash: only the deadline tests want 5 s to bite.
+    SUBGRAPH_TIMEOUT_MS: '30000',
     ...urls,
     ...extra,
   };
@@ -122,18 +134,25 @@ export async function startSystem({
   const log = (name: string) => createLogger(name, common.LOG_LEVEL, logStream);
 
   const services = await Promise.all([
-    startAuth(authConfig({ ...common, PORT: String(auth), DATABASE_URL: db('auth') }), { log: log('auth') }),
-    startProducts(productsConfig({ ...common, PORT: String(products), DATABASE_URL: db('products') }), {
-      log: log('products'),
-      onQuery: productQueries,
+    startAuth(authConfig({ ...common, ...natsUser('auth'), PORT: String(auth), DATABASE_URL: db('auth') }), {
+      log: log('auth'),
     }),
-    startOrders(ordersConfig({ ...common, PORT: String(orders), DATABASE_URL: db('orders') }), { log: log('orders') }),
-    startShipments(shipmentsConfig({ ...common, PORT: String(shipments), DATABASE_URL: db('shipments') }), {
-      log: log('shipments'),
+    startProducts(
+      productsConfig({ ...common, ...natsUser('products'), PORT: String(products), DATABASE_URL: db('products') }),
+      { log: log('products'), onQuery: productQueries },
+    ),
+    startOrders(ordersConfig({ ...common, ...natsUser('orders'), PORT: String(orders), DATABASE_URL: db('orders') }), {
+      log: log('orders'),
     }),
+    startShipments(
+      shipmentsConfig({ ...common, ...natsUser('shipments'), PORT: String(shipments), DATABASE_URL: db('shipments') }),
+      { log: log('shipments') },
+    ),
   ]);
   const [authSvc, productsSvc, ordersSvc, shipmentsSvc] = services;
-  const gw = await startGateway(gatewayConfig({ ...common, PORT: String(gateway) }), { log: log('gateway') });
+  const gw = await startGateway(gatewayConfig({ ...common, ...natsUser('gateway'), PORT: String(gateway) }), {
+    log: log('gateway'),
+  });
 
   async function graphql<T = any>(
     query: string,
@@ -237,8 +256,14 @@ export async function startSystem({
     },
     natsUrl: common.NATS_URL,
     natsPrefix: common.NATS_PREFIX,
-    /** The settings every service of this system shares (to start another gateway instance, say). */
-    env: common,
+    /** `connect()` options for the test's own look at NATS: the operator's user (every subject) when the server has users. */
+    natsAdmin: nats.passwords
+      ? natsAdminOptions(nats.url, nats.passwords)
+      : { servers: nats.url.split(','), user: undefined, pass: undefined },
+    /** The NATS passwords of this system's server (null: it has no authorization). */
+    natsPasswords: nats.passwords,
+    /** The settings every service of this system shares, with the gateway's NATS user: to start another gateway instance. */
+    env: { ...common, ...natsUser('gateway') },
     graphql,
     auth: authSvc,
     products: productsSvc,

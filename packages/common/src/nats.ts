@@ -92,7 +92,10 @@ export async function connectBus({
       } catch (updateErr) {
         // Another service's stream: created by whoever starts first, kept up to date by its owner.
         if (!isPermissionError(updateErr)) throw updateErr;
-        log.warn({ stream: config.name }, 'stream settings differ from this service\'s; left to the service that writes it');
+        log.warn(
+          { stream: config.name },
+          "stream settings differ from this service's; left to the service that writes it",
+        );
       }
     }
   }

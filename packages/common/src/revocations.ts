@@ -1,6 +1,6 @@
 import type { KV } from 'nats';
 import type { Logger } from './logger.ts';
-import type { Bus } from './nats.ts';
+import { isPermissionError, type Bus } from './nats.ts';
 
 /**
  * Revoked access tokens travel from the auth service to every gateway on one
@@ -47,8 +47,14 @@ export async function openRevocationBucket(
   if (status.ttl !== ttl || status.replicas !== replicas) {
     const jsm = await bus.nc.jetstreamManager();
     const { config } = status.streamInfo;
-    await jsm.streams.update(config.name, { ...config, max_age: ttl * 1_000_000, num_replicas: replicas });
-    log?.info({ bucket: name, ttlMs: ttl, replicas }, 'revocation bucket settings updated');
+    try {
+      await jsm.streams.update(config.name, { ...config, max_age: ttl * 1_000_000, num_replicas: replicas });
+      log?.info({ bucket: name, ttlMs: ttl, replicas }, 'revocation bucket settings updated');
+    } catch (err) {
+      // A reader (the gateway) may not change the bucket: the auth service, which writes it, does.
+      if (!isPermissionError(err)) throw err;
+      log?.warn({ bucket: name }, "revocation bucket settings differ from this service's; left to the auth service");
+    }
   }
   return kv;
 }

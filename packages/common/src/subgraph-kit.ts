@@ -105,6 +105,8 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
     publishesEvents || usesNats
       ? await connectBus({
           url: config.NATS_URL,
+          user: config.NATS_USER,
+          password: config.NATS_PASSWORD,
           prefix: config.NATS_PREFIX,
           name,
           log,

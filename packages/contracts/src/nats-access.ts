@@ -27,9 +27,14 @@ export interface NatsAccess {
 export const NATS_ACCESS: Readonly<Record<NatsUser, NatsAccess>> = {
   auth: { publishes: [], consumes: {}, follows: [], revocations: 'write' },
   products: {
-    publishes: ['inventory.reserved', 'inventory.released', 'inventory.committed', 'inventory.returned', 'inventory.low_stock'],
+    publishes: [
+      'inventory.reserved',
+      'inventory.released',
+      'inventory.committed',
+      'inventory.returned',
+      'inventory.low_stock',
+    ],
     consumes: {
-      'confirm-reservation': 'orders.created',
       'commit-reservation': 'payments.succeeded',
       'release-on-payment-failure': 'payments.failed',
       'restock-on-cancel': 'orders.cancelled',
@@ -48,8 +53,6 @@ export const NATS_ACCESS: Readonly<Record<NatsUser, NatsAccess>> = {
     ],
     consumes: {
       payments: 'orders.created',
-      'payment-succeeded': 'payments.succeeded',
-      'payment-failed': 'payments.failed',
       'shipment-status': 'shipments.status_updated',
       'shipment-cancelled': 'shipments.cancelled',
       'email-order-received': 'orders.created',
@@ -64,7 +67,12 @@ export const NATS_ACCESS: Readonly<Record<NatsUser, NatsAccess>> = {
     follows: [],
     revocations: null,
   },
-  gateway: { publishes: [], consumes: {}, follows: ['orders.status_changed', 'inventory.low_stock'], revocations: 'read' },
+  gateway: {
+    publishes: [],
+    consumes: {},
+    follows: ['orders.status_changed', 'inventory.low_stock'],
+    revocations: 'read',
+  },
 };
 
 /** Subject on the wire of an event type (or `dlq.<type>`) under a NATS_PREFIX. */
@@ -205,3 +213,13 @@ export function natsAuthorization(passwords: NatsPasswords, prefixes: readonly s
   ].join('\n');
   return ['authorization {', '  users = [', [...users, admin].join('\n'), '  ]', '}', ''].join('\n');
 }
+
+/** The variables holding each user's password in compose (`.env`): nats-server and the service read the same one. */
+export const NATS_PASSWORD_VARIABLES: Readonly<Record<NatsUser | typeof NATS_ADMIN_USER, string>> = {
+  auth: 'NATS_AUTH_PASSWORD',
+  products: 'NATS_PRODUCTS_PASSWORD',
+  orders: 'NATS_ORDERS_PASSWORD',
+  shipments: 'NATS_SHIPMENTS_PASSWORD',
+  gateway: 'NATS_GATEWAY_PASSWORD',
+  admin: 'NATS_ADMIN_PASSWORD',
+};

@@ -1,7 +1,8 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureNatsServer } from './nats.ts';
+import { natsAuthorization } from '@orderflow/contracts/nats-access';
+import { ensureNatsServer, type NatsAuth } from './nats.ts';
 import { freePorts, portAnswers, spawnKept, stopChild, waitFor } from './process.ts';
 
 /** One nats-server of a local cluster. */
@@ -32,6 +33,8 @@ export interface NatsClusterOptions {
   ports?: number[];
   /** `cluster.name`. Default "orderflow". */
   name?: string;
+  /** Users and their permissions (every node has the same); none: anyone may do anything. */
+  auth?: NatsAuth;
   log?: (line: string) => void;
 }
 
@@ -44,6 +47,7 @@ function config({
   clusterName,
   routes,
   syncAlways,
+  authorization,
 }: {
   name: string;
   port: number;
@@ -53,6 +57,8 @@ function config({
   clusterName: string;
   routes: number[];
   syncAlways: boolean;
+  /** An `authorization { … }` block, or '' for none. */
+  authorization: string;
 }) {
   return [
     `server_name: ${name}`,
@@ -69,6 +75,7 @@ function config({
     `  listen: 127.0.0.1:${clusterPort}`,
     `  routes: [${routes.map((p) => `nats-route://127.0.0.1:${p}`).join(', ')}]`,
     '}',
+    authorization,
     '',
   ].join('\n');
 }
@@ -95,7 +102,7 @@ function acceptsSyncInterval(bin: string, dir: string): boolean {
  * Services connect with `NATS_URL` set to `url` (the client URLs joined by
  * commas) and `NATS_REPLICAS=3`.
  */
-export async function startNatsCluster({ dir, ports, name: clusterName = 'orderflow', log }: NatsClusterOptions) {
+export async function startNatsCluster({ dir, ports, name: clusterName = 'orderflow', log, auth }: NatsClusterOptions) {
   const bin = ensureNatsServer(log);
   mkdirSync(dir, { recursive: true });
   const count = ports?.length ?? 3;
@@ -106,6 +113,7 @@ export async function startNatsCluster({ dir, ports, name: clusterName = 'orderf
   const clusterPorts = free.slice(count, 2 * count);
   const monitorPorts = free.slice(2 * count);
   const syncAlways = acceptsSyncInterval(bin, dir);
+  const authorization = auth ? natsAuthorization(auth.passwords, auth.prefixes) : '';
 
   const nodes: NatsClusterNode[] = clientPorts.map((port, i) => {
     const name = `n${i + 1}`;
@@ -123,7 +131,9 @@ export async function startNatsCluster({ dir, ports, name: clusterName = 'orderf
         clusterName,
         routes: clusterPorts,
         syncAlways,
+        authorization,
       }),
+      { mode: 0o600 },
     );
     let child: ChildProcess | null = null;
     const node: NatsClusterNode = {
