@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ErrorCode,
+  appError,
+  createEvent,
+  isUniqueViolation,
+  modelRow,
+  money,
+  sqlPool,
+  type EventEnvelope,
+  type Logger,
+  type Viewer,
+} from '@orderflow/common';
+import type { Db, Order } from '../db.ts';
+import {
+  checkOrderTotal,
+  invalidOrder,
+  normalizeItems,
+  requestHash,
+  validatePlaceOrder,
+  type PlaceOrderInput,
+} from '../domain/place-order.ts';
+import { createHistoryIds, insertPlacedOrder } from '../store/orders-store.ts';
+import { InventoryUnavailableError, type InventoryClient } from './inventory-client.ts';
+import { statusChanged } from './order-lifecycle.ts';
+import type { Loaders } from './order-queries.ts';
+
+export type PlaceOrderResult =
+  | { __typename: 'OrderPlaced'; order: Order }
+  | {
+      __typename: 'ProductsUnavailable';
+      message: string;
+      unavailableItems: { productId: string; requested: number; available: number; isAvailable: false }[];
+    }
+  | ReturnType<typeof invalidOrder>;
+
+export interface PlaceOrderDeps {
+  db: Db;
+  inventory: InventoryClient;
+  log: Logger;
+  /** Called after the order's commit with the events it wrote (relay.committed). */
+  onEvents: (events: EventEnvelope[]) => void;
+  /** Largest order total in cents (MAX_ORDER_TOTAL_CENTS); a larger order is InvalidOrder and its reservation released. */
+  maxOrderTotalCents: number;
+  /** Releases a reservation no order will use; never throws (the products sweeper is the safety net). */
+  releaseQuietly: (orderId: string, reason: string) => Promise<void>;
+}
+
+/**
+ * placeOrder: validate → replay an idempotent retry → reserve every line in products (all or nothing, the
+ * one synchronous call between services) → one statement: order, items, first history row and the
+ * `orders.status_changed` and `orders.created` outbox rows. A failed write releases the reservation.
+ */
+export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCents, releaseQuietly }: PlaceOrderDeps) {
+  const sql = sqlPool(db);
+  const nextHistoryId = createHistoryIds(sql);
+
+  async function replay(viewer: Viewer, key: string, hash: string): Promise<PlaceOrderResult | null> {
+    const existing = await db.order.findUnique({
+      where: { customerId_idempotencyKey: { customerId: viewer.id, idempotencyKey: key } },
+    });
+    if (!existing) return null;
+    if (existing.requestHash !== hash)
+      return invalidOrder('idempotencyKey', 'This idempotencyKey was already used for a different order');
+    return { __typename: 'OrderPlaced', order: existing };
+  }
+
+  return async function placeOrder(
+    viewer: Viewer,
+    input: PlaceOrderInput,
+    loaders?: Loaders,
+  ): Promise<PlaceOrderResult> {
+    const invalid = validatePlaceOrder(input);
+    if (invalid) return invalid;
+    const hash = requestHash(input);
+    const replayed = await replay(viewer, input.idempotencyKey, hash);
+    if (replayed) return replayed;
+
+    const orderId = randomUUID();
+    const items = normalizeItems(input.items);
+    let outcome;
+    try {
+      outcome = await inventory.reserve(orderId, items);
+    } catch (err) {
+      if (err instanceof InventoryUnavailableError) {
+        // The reservation may have landed before the call gave up: no order will use it.
+        void releaseQuietly(orderId, 'reservation call failed');
+        throw appError(ErrorCode.SERVICE_UNAVAILABLE, 'Inventory is temporarily unavailable; please retry');
+      }
+      throw err;
+    }
+    if (outcome.status === 'invalid') return invalidOrder(outcome.field, outcome.message);
+    if (outcome.status === 'unavailable')
+      return {
+        __typename: 'ProductsUnavailable',
+        message: 'Some products are not available in the requested quantity',
+        unavailableItems: outcome.items.map((i) => ({ ...i, isAvailable: false as const })),
+      };
+
+    const priceOf = new Map(outcome.lines.map((l) => [l.productId, l]));
+    const lines = items.map((i) => ({
+      productId: i.productId,
+      productName: priceOf.get(i.productId)!.name,
+      quantity: i.quantity,
+      unitPriceCents: priceOf.get(i.productId)!.unitCents,
+    }));
+    const totalCents = lines.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
+    const currencyCode = outcome.lines[0].currencyCode;
+    const overTotal = checkOrderTotal(totalCents, maxOrderTotalCents, currencyCode);
+    if (overTotal) {
+      await releaseQuietly(orderId, 'order total over the maximum');
+      return overTotal;
+    }
+    try {
+      const changeId = await nextHistoryId();
+      const placed = statusChanged(
+        { id: orderId, customerId: viewer.id },
+        null,
+        'PENDING_PAYMENT',
+        'order placed',
+        changeId.toString(),
+      );
+      const created = createEvent({
+        type: 'orders.created',
+        source: 'orders',
+        correlationId: orderId,
+        data: {
+          orderId,
+          customerId: viewer.id,
+          customerEmail: viewer.email ?? null,
+          items: lines.map((l) => ({
+            productId: l.productId,
+            quantity: l.quantity,
+            unitPrice: money(l.unitPriceCents, currencyCode).amount,
+          })),
+          totalAmount: money(totalCents, currencyCode),
+          paymentToken: input.paymentToken,
+        },
+      });
+      const { columns, occurredAt } = await insertPlacedOrder(sql, {
+        order: {
+          id: orderId,
+          customerId: viewer.id,
+          customerEmail: viewer.email ?? null,
+          totalCents,
+          currencyCode,
+          shippingAddress: input.shippingAddress,
+          paymentToken: input.paymentToken,
+          idempotencyKey: input.idempotencyKey,
+          requestHash: hash,
+        },
+        lines,
+        changeId,
+        events: [placed, created],
+      });
+      onEvents([placed, created]);
+      log.info({ orderId, lines: lines.length }, 'order placed');
+      // The response's items and history are what was just written: no need to read them back.
+      loaders?.items.prime(
+        orderId,
+        lines.map((l, position) => ({ orderId, position, ...l })),
+      );
+      loaders?.history.prime(orderId, [
+        { id: changeId, orderId, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'order placed', occurredAt },
+      ]);
+      return { __typename: 'OrderPlaced', order: modelRow<Order>(columns) };
+    } catch (err) {
+      await releaseQuietly(orderId, 'order write failed');
+      // Lost a race with a concurrent request under the same key: answer as that one.
+      if (isUniqueViolation(err)) {
+        const winner = await replay(viewer, input.idempotencyKey, hash);
+        if (winner) return winner;
+      }
+      throw err;
+    }
+  };
+}
