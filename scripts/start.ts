@@ -434,6 +434,7 @@ function banner({
     '',
     ...webLines(web, gw.port),
     `  GraphQL gateway   ${graphqlUrl}   (open it in a browser: Apollo Sandbox)`,
+    `  Gateway metrics   http://${process.env.METRICS_HOST || '127.0.0.1'}:${process.env.METRICS_PORT || 9464}/metrics   (not on the public port)`,
     "  Subgraphs (internal: they accept only calls carrying the gateway's internal token)",
     ...running.subgraphs.map((s) => `    ${s.name.padEnd(NAME_WIDTH)}       ${s.url}`),
     `  PostgreSQL        ${postgres.url}  (databases ${SUBGRAPHS.map((s) => `orderflow_${s.name}`).join(', ')})${postgres.external ? ', yours, from DATABASE_URL' : ''}`,
