@@ -40,6 +40,15 @@ describe('password work is bounded', () => {
       expect(a.retryAfter).toBeGreaterThanOrEqual(1);
       expect(a.retryAfter).toBeLessThanOrEqual(60);
     }
+    // Operators see it: auth_password_checks_refused_total{reason="throttled",kind="login"}.
+    const metrics = await (await fetch(`${system.urls.AUTH_URL}/metrics`)).text();
+    const refusals = metrics
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('auth_password_checks_refused_total{') && /reason="throttled"/.test(l) && /kind="login"/.test(l),
+      );
+    expect(Number(refusals?.split(' ').at(-1))).toBeGreaterThanOrEqual(3);
     // Even the right password is refused from there for now: the throttle is decided before the check.
     expect(code((await logInFrom(attacker, owner.email, owner.password)).json)).toBe('RATE_LIMITED');
     // The owner, at another address, logs in.

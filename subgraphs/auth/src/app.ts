@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import type { KV } from 'nats';
-import { createLogger, openRevocationBucket, startSubgraph, type Logger } from '@orderflow/common';
+import {
+  createLogger,
+  createPasswordCheckRefusals,
+  openRevocationBucket,
+  startSubgraph,
+  type Logger,
+} from '@orderflow/common';
 import type { AuthConfig } from './config.ts';
 import type { AuthContext } from './context.ts';
 import { createDb } from './db.ts';
@@ -32,7 +38,7 @@ export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuer
     publishesEvents: false,
     // Revocations go to every gateway on a NATS KV bucket.
     usesNats: true,
-    async setup({ db, bus }) {
+    async setup({ db, bus, metrics }) {
       kv = await openRevocationBucket(bus!, {
         accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
         replicas: config.NATS_REPLICAS,
@@ -61,7 +67,10 @@ export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuer
       });
       // Before the first request: the first start creates the signing key, and clients can get tokens at once.
       await keys.current();
-      const clients = createClientService({ db, passwords, throttle: loginThrottle });
+      const refusals = createPasswordCheckRefusals(metrics);
+      const onRefused = (reason: 'throttled' | 'busy', kind: 'login' | 'signup' | 'client') =>
+        refusals.inc({ reason, kind });
+      const clients = createClientService({ db, passwords, throttle: loginThrottle, onRefused });
       await clients.seed(config.clients);
       const relay = createRevocationRelay({ db, kv, log });
       const tokens = createTokenService({
@@ -75,7 +84,15 @@ export async function startAuth(config: AuthConfig, opts: { log?: Logger; onQuer
         accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
         refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       });
-      const accounts = createAccountService({ db, passwords, tokens, log, loginThrottle, signUpThrottle });
+      const accounts = createAccountService({
+        db,
+        passwords,
+        tokens,
+        log,
+        loginThrottle,
+        signUpThrottle,
+        onRefused,
+      });
       return {
         typeDefs,
         resolvers,

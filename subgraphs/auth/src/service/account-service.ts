@@ -40,6 +40,8 @@ export interface AccountServiceDeps {
   log: Logger;
   loginThrottle: LoginThrottle;
   signUpThrottle: SignUpThrottle;
+  /** Counts a check refused before its hash (auth_password_checks_refused_total). */
+  onRefused?: (reason: 'throttled' | 'busy', kind: 'login' | 'signup') => void;
 }
 
 /** Too many failed log-ins (or sign-ups): refused before any hash; `retryAfter` is in seconds. */
@@ -59,13 +61,20 @@ async function throttled<T>(
   decision: ThrottleDecision,
   refused: (retryAfter: number) => Error,
   check: (report: (outcome: AttemptOutcome) => void) => Promise<T>,
+  onRefused: (reason: 'throttled' | 'busy') => void,
 ): Promise<T> {
-  if (!decision.allowed) throw refused(decision.retryAfterSeconds);
+  if (!decision.allowed) {
+    onRefused('throttled');
+    throw refused(decision.retryAfterSeconds);
+  }
   let outcome: AttemptOutcome = 'not-checked';
   try {
     return await check((o) => (outcome = o));
   } catch (err) {
-    if (isHashQueueFull(err)) throw hashingBusy(err.retryAfterSeconds);
+    if (isHashQueueFull(err)) {
+      onRefused('busy');
+      throw hashingBusy(err.retryAfterSeconds);
+    }
     throw err;
   } finally {
     decision.settle(outcome);
@@ -80,6 +89,7 @@ export function createAccountService({
   log,
   loginThrottle,
   signUpThrottle,
+  onRefused = () => {},
 }: AccountServiceDeps) {
   /**
    * Rehashes a password made with older parameters, now that it is known
@@ -115,6 +125,7 @@ export function createAccountService({
           report('success');
           return hash;
         },
+        (reason) => onRefused(reason, 'signup'),
       );
       let user;
       try {
@@ -151,6 +162,7 @@ export function createAccountService({
           report(found && ok ? 'success' : 'failure');
           return ok ? found : null;
         },
+        (reason) => onRefused(reason, 'login'),
       );
       if (!user) throw unauthenticated('Invalid email or password');
       if (passwords.needsRehash(user.passwordHash)) await upgradeHash(user.id, candidate);

@@ -3,7 +3,7 @@ import { DEFAULT_RATE_LIMIT_PER_MINUTE, type ClientSeed } from '../domain/client
 import type { PresentedClient } from '../domain/client-auth.ts';
 import { accountKey, type LoginThrottle } from '../domain/login-throttle.ts';
 import { invalidClient } from '../domain/oauth-error.ts';
-import type { PasswordHasher } from './passwords.ts';
+import { isHashQueueFull, type PasswordHasher } from './passwords.ts';
 
 const MAX_CLIENT_ID = 100;
 const MAX_SECRET = 500;
@@ -21,11 +21,14 @@ export function createClientService({
   db,
   passwords,
   throttle,
+  onRefused = () => {},
 }: {
   db: Db;
   passwords: PasswordHasher;
   /** The customers' log-in throttle: a client id is an account like any other. */
   throttle: LoginThrottle;
+  /** Counts an authentication refused before its hash (auth_password_checks_refused_total). */
+  onRefused?: (reason: 'throttled' | 'busy', kind: 'client') => void;
 }) {
   const limits = new Map<string, { perMinute: number; until: number }>();
 
@@ -40,7 +43,10 @@ export function createClientService({
      */
     async authenticate(presented: PresentedClient, address: string): Promise<OAuthClient> {
       const decision = throttle.attempt(accountKey.client(presented.clientId), address);
-      if (!decision.allowed) throw new ClientThrottledError(decision.retryAfterSeconds);
+      if (!decision.allowed) {
+        onRefused('throttled', 'client');
+        throw new ClientThrottledError(decision.retryAfterSeconds);
+      }
       let outcome: 'success' | 'failure' | 'not-checked' = 'not-checked';
       try {
         const plausible = presented.clientId.length <= MAX_CLIENT_ID && presented.secret.length <= MAX_SECRET;
@@ -50,6 +56,9 @@ export function createClientService({
         outcome = client && ok ? 'success' : 'failure';
         if (!client || !ok) throw invalidClient(presented.basic);
         return client;
+      } catch (err) {
+        if (isHashQueueFull(err)) onRefused('busy', 'client');
+        throw err;
       } finally {
         decision.settle(outcome);
       }
