@@ -181,13 +181,40 @@ describe('password work is bounded', () => {
   });
 });
 
-describe('the hashing queue', () => {
+describe('hashing (at the test cost, 15)', () => {
   let system: System;
   beforeAll(async () => {
     // One hash at a time and one waiting: a burst of sign-ups overflows it at once.
     system = await startSystem({ env: { PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_QUEUE: '1' } });
   });
   afterAll(async () => system?.stop());
+
+  it('takes as long for an unknown client id as for a wrong secret (no timing oracle)', async () => {
+    const address = '127.0.0.250';
+    const token = async (id: string) => {
+      const t = performance.now();
+      const res = await requestFrom(address, `${system.gatewayUrl}/oauth/token`, {
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(id, 'wrong-secret') },
+        body: 'grant_type=client_credentials',
+      });
+      expect(res.status).toBe(401);
+      return performance.now() - t;
+    };
+    const wrong: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      wrong.push(await token('ops-console'));
+      unknown.push(await token(`nobody-${i}`));
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+    // Without the dummy hash the unknown id would answer in a fraction of the time; the margin is for a busy machine.
+    const ratio = median(wrong) / median(unknown);
+    console.log(
+      `[password-work] client auth: wrong secret ${Math.round(median(wrong))} ms, unknown id ${Math.round(median(unknown))} ms`,
+    );
+    expect(ratio).toBeGreaterThan(1 / 3);
+    expect(ratio).toBeLessThan(3);
+  });
 
   it('answers SERVICE_UNAVAILABLE with retryAfter beyond it, hashing and creating nothing for those', async () => {
     const emails = Array.from({ length: 8 }, () => newEmail('queue'));
