@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createInFlight, createLoginThrottle, createSignUpThrottle, type ThrottleDecision } from './login-throttle.ts';
+import {
+  addressKey,
+  createInFlight,
+  createLoginThrottle,
+  createSignUpThrottle,
+  type ThrottleDecision,
+} from './login-throttle.ts';
 
 const clock = () => {
   let t = 1_000_000;
@@ -121,5 +127,21 @@ describe('sign-up throttle', () => {
     }
     expect(t.attempt('a')).toEqual({ allowed: false, retryAfterSeconds: 30 });
     expect(t.attempt('b').allowed).toBe(true);
+  });
+});
+
+describe('address keys', () => {
+  it.each([
+    ['127.0.0.3', '127.0.0.3'],
+    ['::ffff:127.0.0.3', '127.0.0.3'],
+    ['2001:db8:1:2:aaaa:bbbb:cccc:dddd', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002::1', '2001:db8:1:2::/64'],
+    ['2001:DB8:1:2::ffff%eth0', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    [null, '-'],
+    ['', '-'],
+  ])('%s → %s', (address, key) => {
+    expect(addressKey(address)).toBe(key);
   });
 });

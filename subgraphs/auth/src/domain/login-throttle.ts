@@ -236,9 +236,29 @@ export function createSignUpThrottle({
 }
 export type SignUpThrottle = ReturnType<typeof createSignUpThrottle>;
 
-/** The address key of a request; '-' stands for "not given" (a sibling service's call), one shared budget. */
-export const addressKey = (clientAddress: string | null | undefined) =>
-  clientAddress ? clientAddress.slice(0, 64) : '-';
+/**
+ * The address key of a request: an IPv4 address as it is (also when written
+ * IPv4-mapped, `::ffff:a.b.c.d`), an IPv6 address by its /64 — one
+ * subscriber's network, whose 2^64 addresses would otherwise be as many
+ * budgets. '-' stands for "not given" (a sibling service's call): one shared budget.
+ */
+export function addressKey(clientAddress: string | null | undefined): string {
+  if (!clientAddress) return '-';
+  const address = clientAddress.split('%')[0].toLowerCase().slice(0, 64);
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (mapped) return mapped[1];
+  if (!address.includes(':')) return address;
+  const [head, tail] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups =
+    tail === undefined ? left : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/.test(g))) return address;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
 
 /** The account key of a customer (by normalized email, so unknown emails are throttled alike) or a client. */
 export const accountKey = {
