@@ -30,7 +30,7 @@ describe('the order saga', () => {
   };
   beforeAll(async () => {
     system = await startSystem({ env: { SAGA_RETRY_SCALE: '0.05' } });
-    nc = await connect({ servers: system.natsUrl });
+    nc = await connect(system.natsAdmin);
   });
   afterAll(async () => {
     await nc?.close();
@@ -416,6 +416,9 @@ describe('the order saga', () => {
     const bus = await connectBus({
       url: system.natsUrl,
       prefix: system.natsPrefix,
+      // The operator's user: a test's own look at the dead letters, as `npm run dlq` does.
+      user: system.natsAdmin.user,
+      password: system.natsAdmin.pass,
       name: 'test-dlq',
       log: createLogger('test', 'silent'),
     });
@@ -471,6 +474,9 @@ describe('the order saga', () => {
     const bus = await connectBus({
       url: system.natsUrl,
       prefix: system.natsPrefix,
+      // The operator's user: a test's own look at the dead letters, as `npm run dlq` does.
+      user: system.natsAdmin.user,
+      password: system.natsAdmin.pass,
       name: 'test-dlq',
       log: createLogger('test', 'silent'),
     });
