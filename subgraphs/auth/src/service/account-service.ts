@@ -94,7 +94,8 @@ export function createAccountService({
   /**
    * Rehashes a password made with older parameters, now that it is known
    * good: after a raise of PASSWORD_HASH_COST every account moves to the new
-   * cost at its next log-in. Best effort: a busy queue leaves it for next time.
+   * cost at its next log-in. Best effort: a busy queue or a failed write
+   * leaves it for next time, and the log-in goes ahead.
    */
   async function upgradeHash(userId: string, password: string) {
     try {
@@ -102,7 +103,7 @@ export function createAccountService({
       await db.user.update({ where: { id: userId }, data: { passwordHash } });
       log.info({ userId }, 'password rehashed with the current parameters');
     } catch (err) {
-      if (!isHashQueueFull(err)) throw err;
+      if (!isHashQueueFull(err)) log.warn({ userId, err: (err as Error).message }, 'rehashing a password failed');
     }
   }
 
