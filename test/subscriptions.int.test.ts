@@ -307,6 +307,28 @@ describe('subscriptions at the gateway', () => {
     for (const tab of tabs) tab.dispose();
   });
 
+  it('delivers a payload with errors (a field the viewer may not see) and keeps the subscription going', async () => {
+    const p = await createProduct(system, { name: 'Sugar bowl' });
+    const sub = follow(
+      connect((await who('nosy')).headers),
+      `subscription { myOrderUpdates { orderId status order { items { product { name stockMovements(first: 1) { id } } } } } }`,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const id = await place('nosy', p.id);
+    // Both status changes arrive, each with the error of the field that needs inventory:read.
+    await eventually(async () => sub.errors.length >= 2);
+    expect(sub.completed).toBe(false);
+    expect(sub.errors.slice(0, 2).map((e) => e.extensions?.code)).toEqual(['FORBIDDEN', 'FORBIDDEN']);
+    expect(JSON.stringify(sub.errors)).not.toMatch(/toJSON/);
+    expect(sub.errors[0].path).toContain('stockMovements');
+    // …and the next order's changes still come.
+    await place('nosy', p.id);
+    await eventually(async () => sub.errors.length >= 4);
+    expect(sub.completed).toBe(false);
+    expect(id).toBeTruthy();
+    sub.dispose();
+  });
+
   it('closes the socket with 4401 as soon as the token is revoked (logOut)', async () => {
     const c = await system.signUpCustomer('leaver');
     const ws = new WebSocket(wsUrl(), 'graphql-transport-ws');

@@ -93,7 +93,7 @@ describe('the subscription server at the upgrade', () => {
     expect(keep(await connect(port, '127.0.0.2')).kind).toBe('open');
   });
 
-  it('counts the address the gateway says is the client’s (TRUST_PROXY)', async () => {
+  it('counts the address the gateway says is the client’s (TRUST_PROXY), IPv6 per /64', async () => {
     const port = await start({
       limits: { perAddress: 1 },
       clientAddress: (req) => String(req.headers['x-test-client'] ?? req.socket.remoteAddress),
@@ -110,6 +110,10 @@ describe('the subscription server at the upgrade', () => {
     expect((await from('203.0.113.7')).kind).toBe('open');
     expect((await from('203.0.113.8')).kind).toBe('open');
     expect(await from('203.0.113.7')).toMatchObject({ kind: 'closed', code: 4029 });
+    // IPv6: one /64 is one client, as for the HTTP connection cap.
+    expect((await from('2001:db8:1:2::1')).kind).toBe('open');
+    expect(await from('2001:db8:1:2::ffff')).toMatchObject({ kind: 'closed', code: 4029 });
+    expect((await from('2001:db8:1:3::1')).kind).toBe('open');
   });
 
   it('answers an upgrade on another path with 404 and no socket', async () => {

@@ -16,6 +16,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ErrorCode, type Logger, type Viewer } from '@orderflow/common';
+import { addressKey } from '../connection-limit.ts';
 import { createRateLimiter, type RateLimiter } from '../rate-limit.ts';
 import { createConnectionCounter } from './address-limits.ts';
 import { REPLAY_BATCH, type EventHub, type HubEvent, type Replay } from './event-hub.ts';
@@ -105,7 +106,8 @@ export interface SubscriptionServerOptions {
   /**
    * The client address of an upgrade request, which the per-address limits
    * count (the gateway passes Express's `req.ip`, so that TRUST_PROXY applies
-   * as for HTTP). Default: the TCP peer.
+   * as for HTTP). Default: the TCP peer. IPv6 addresses are counted per /64,
+   * as the HTTP connection cap counts them (`addressKey`).
    */
   clientAddress?: (req: IncomingMessage) => string;
   /**
@@ -173,7 +175,9 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
   /** Subscribe messages per address: its own buckets, apart from HTTP's. */
   const subscribes = createRateLimiter();
   const addresses = new WeakMap<WebSocket, string>();
-  const clientAddress = opts.clientAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
+  // Counted as the HTTP connection cap counts: IPv4 whole, IPv6 per /64 (one host commonly holds a whole /64).
+  const peer = opts.clientAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
+  const clientAddress = (req: IncomingMessage) => addressKey(peer(req));
   const perViewer = new Map<string, number>();
   const states = new WeakMap<WebSocket, ConnectionState>();
   const share = createPayloadSharing<ExecutionResult>({ windowMs: opts.sharingWindowMs });
