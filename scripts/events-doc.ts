@@ -15,7 +15,12 @@ export const EVENTS_DOC_PATH = join(dirname(fileURLToPath(import.meta.url)), '..
 const READ_BY_GATEWAY: readonly EventType[] = ['orders.status_changed', 'inventory.low_stock'];
 
 /** Subjects this project added to the public event contract (which it extends, never changes). */
-const ADDED_TO_CONTRACT: readonly EventType[] = ['payments.refunded', 'shipments.cancelled'];
+const ADDED_TO_CONTRACT: readonly EventType[] = [
+  'payments.refunded',
+  'shipments.cancelled',
+  'orders.reservation_checked',
+  'inventory.reservation_overdue',
+];
 
 const code = (s: string) => `\`${s}\``;
 const cell = (s: string) => s.replace(/\|/g, '\\|');

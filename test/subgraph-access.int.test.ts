@@ -85,7 +85,7 @@ describe('subgraphs are closed to everyone but the gateway and siblings', () => 
       id: 'service:x',
       clientId: 'x',
       kind: 'service',
-      scopes: new Set(['internal:orders']),
+      scopes: new Set(['internal:shipments']),
     });
     expect(
       (await call(`${system.urls.PRODUCTS_URL}/internal/reservations`, { [INTERNAL_TOKEN_HEADER]: wrongScope }, body))

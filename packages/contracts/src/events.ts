@@ -43,6 +43,11 @@ export const EventSchemas = {
     reason: z.string().nullable(),
     stockCommitted: z.boolean(),
   }),
+  /**
+   * Orders' answer to inventory.reservation_overdue: whether the order was recorded. Products keeps a
+   * recorded order's reservation and releases the others. Not in the contract's table: an addition.
+   */
+  'orders.reservation_checked': z.object({ orderId: z.string().uuid(), orderExists: z.boolean() }),
   'payments.succeeded': z.object({ orderId: z.string().uuid(), paymentId: z.string().uuid(), amount: money }),
   'payments.failed': z.object({ orderId: z.string().uuid(), reason: z.string(), retryable: z.boolean() }),
   'payments.refunded': z.object({
@@ -60,6 +65,12 @@ export const EventSchemas = {
     availableQuantity: z.number().int(),
     threshold: z.number().int(),
   }),
+  /**
+   * A reservation is still held past its deadline and no recorded order has confirmed it: products asks
+   * orders whether the order exists (orders answers with orders.reservation_checked). Not in the
+   * contract's table: an addition.
+   */
+  'inventory.reservation_overdue': z.object({ orderId: z.string().uuid() }),
   'shipments.created': z.object({
     shipmentId: z.string().uuid(),
     orderId: z.string().uuid(),

@@ -16,9 +16,4 @@ export type Scope = (typeof SCOPES)[number];
 export const CUSTOMER_SCOPES: Scope[] = ['orders:create', 'orders:read', 'orders:cancel', 'shipments:read'];
 
 /** Scopes only sibling services hold; never granted to a client. */
-export const SERVICE_SCOPES = [
-  'internal:inventory',
-  'internal:orders',
-  'internal:shipments',
-  'internal:oauth',
-] as const;
+export const SERVICE_SCOPES = ['internal:inventory', 'internal:shipments', 'internal:oauth'] as const;

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { z } from 'zod';
 import { createLogger, registerOrdersByStatus, sampleQuery, startSubgraph, type Logger } from '@orderflow/common';
 import type { OrdersConfig } from './config.ts';
 import type { OrdersContext } from './context.ts';
@@ -11,11 +10,14 @@ import { createInventoryClient } from './service/inventory-client.ts';
 import { createOrderService } from './service/order-service.ts';
 import { createShipmentsClient } from './service/shipments-client.ts';
 import { createMailer, notificationHandlers } from './events/notifications.ts';
-import { onShipmentCancelled, onShipmentStatusUpdated, paymentWorker } from './events/saga-handlers.ts';
+import {
+  onReservationOverdue,
+  onShipmentCancelled,
+  onShipmentStatusUpdated,
+  paymentWorker,
+} from './events/saga-handlers.ts';
 
 export const typeDefs = parse(readFileSync(fileURLToPath(new URL('./schema.graphql', import.meta.url)), 'utf8'));
-
-const existingBody = z.object({ orderIds: z.array(z.string()).max(1000) });
 
 export async function startOrders(config: OrdersConfig, opts: { log?: Logger; onQuery?: (sql: string) => void } = {}) {
   const log = opts.log ?? createLogger('orders', config.LOG_LEVEL);
@@ -58,6 +60,7 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
           consumer(paymentWorker({ failureRate: config.PAYMENT_FAILURE_RATE })),
           consumer(onShipmentStatusUpdated, { maxDeliver: 30 }),
           consumer(onShipmentCancelled, { maxDeliver: 30 }),
+          consumer(onReservationOverdue),
           // Workers stop in reverse order: the SMTP pool closes after the email consumers have stopped.
           {
             init: async () => {},
@@ -72,14 +75,6 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
         typeDefs,
         resolvers,
         context: (viewer) => ({ viewer, orders, loaders: orders.createLoaders() }),
-        internalRoutes(router) {
-          router.post('/orders/existing', async (req, res, next) => {
-            if (!req.viewer?.scopes.has('internal:orders')) return void res.status(403).json({ error: 'forbidden' });
-            const body = existingBody.safeParse(req.body);
-            if (!body.success) return void res.status(400).json({ error: 'invalid_request' });
-            orders.existing(body.data.orderIds).then((existing) => res.json({ existing }), next);
-          });
-        },
       };
     },
   });

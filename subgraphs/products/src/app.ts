@@ -2,14 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { z } from 'zod';
-import {
-  createInternalClient,
-  createLogger,
-  createReservationFailures,
-  isUuid,
-  startSubgraph,
-  type Logger,
-} from '@orderflow/common';
+import { createLogger, createReservationFailures, isUuid, startSubgraph, type Logger } from '@orderflow/common';
 import type { ProductsConfig } from './config.ts';
 import type { ProductsContext } from './context.ts';
 import { createDb } from './db.ts';
@@ -43,26 +36,15 @@ export async function startProducts(
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
-    setup({ db, relay, internalAuth, consumer, metrics }) {
+    setup({ db, relay, consumer, metrics }) {
       const reservationFailures = createReservationFailures(metrics);
       const catalog = createCatalogService({ db, maxPriceCents: config.MAX_PRICE_CENTS });
       const inventory = createInventoryService({ db, log, onEvents: relay?.committed });
-      const orders = createInternalClient({
-        baseUrl: config.ORDERS_URL,
-        internalAuth,
-        service: 'products',
-        scopes: ['internal:orders'],
-      });
       sweeper = createReservationSweeper({
         inventory,
         log,
         deadlineMs: config.RESERVATION_DEADLINE_MS,
         intervalMs: config.SWEEP_INTERVAL_MS,
-        async existingOrders(orderIds) {
-          const res = await orders.post<{ existing: string[] }>('/orders/existing', { orderIds });
-          if (res.status !== 200) throw new Error(`orders service answered ${res.status}`);
-          return res.body.existing;
-        },
       });
       return {
         typeDefs,

@@ -9,7 +9,6 @@ import {
 
 const schema = subgraphEnvSchema('products', 4002)
   .extend({
-    ORDERS_URL: z.string().url().default('http://127.0.0.1:4003'),
     // RESERVATION_DEADLINE_MS (an unconfirmed reservation older than this is checked against the orders
     // service) and INVENTORY_TIMEOUT_MS (orders' reservation call, read to check the deadline outlasts it).
     ...reservationEnvSchema.shape,

@@ -136,3 +136,27 @@ export const onShipmentCancelled: EventHandler<(typeof EventSchemas)['shipments.
       log.info({ orderId: order.id, eventId: event.id }, 'order cancel completed from shipments.cancelled');
   },
 };
+
+/**
+ * inventory.reservation_overdue → tells products whether the order of an overdue reservation was recorded
+ * (orders.reservation_checked). The reservation's deadline outlasts any placeOrder still in flight, so an
+ * order that is not here now never will be.
+ */
+export const onReservationOverdue: EventHandler<(typeof EventSchemas)['inventory.reservation_overdue']['_output']> = {
+  name: 'check-reservation',
+  type: 'inventory.reservation_overdue',
+  schema: EventSchemas['inventory.reservation_overdue'],
+  async handle(event, { tx }) {
+    const { rowCount } = await tx.query(`SELECT 1 FROM orders WHERE id = $1::uuid`, [event.data.orderId]);
+    await writeOutbox(
+      tx,
+      createEvent({
+        type: 'orders.reservation_checked',
+        source: 'orders',
+        correlationId: event.data.orderId,
+        causationId: event.id,
+        data: { orderId: event.data.orderId, orderExists: (rowCount ?? 0) > 0 },
+      }),
+    );
+  },
+};

@@ -36,12 +36,15 @@ export interface SagaStep {
 export const ORDER_SAGA: readonly SagaStep[] = [
   {
     step: 'reserve stock',
-    starts: { call: 'placeOrder → POST /internal/reservations (the one synchronous call)', from: 'orders' },
+    starts: {
+      call: 'placeOrder → POST /internal/reservations (the one synchronous call between services)',
+      from: 'orders',
+    },
     owner: 'products',
     effect: 'available → reserved for every line, all or nothing, in one statement (no unit sold twice)',
     emits: ['inventory.reserved', 'inventory.low_stock'],
     compensation:
-      'placeOrder releases it (POST /internal/reservations/release) when recording the order fails; the sweeper releases what was never recorded',
+      'placeOrder releases it (POST /internal/reservations/release, part of the same call’s API) when recording the order fails; overdue reservations are released by the steps below',
   },
   {
     step: 'record the order',
@@ -52,13 +55,31 @@ export const ORDER_SAGA: readonly SagaStep[] = [
     compensation: 'cancelOrder; a failed payment ends it in PAYMENT_FAILED',
   },
   {
-    step: 'release orphaned reservations',
+    step: 'ask about overdue reservations',
     starts: { timer: 'every SWEEP_INTERVAL_MS (products), over reservations still held past their deadline' },
     owner: 'products',
     effect:
-      'asks orders which of them exist (POST /internal/orders/existing), confirms those, releases the rest; payment settles almost every reservation long before',
-    emits: ['inventory.released'],
+      'marks them asked (again after a minute without an answer); payment settles almost every reservation long before its deadline',
+    emits: ['inventory.reservation_overdue'],
     compensation: 'none: this is the reservation call’s compensation of last resort',
+  },
+  {
+    step: 'say whether the order exists',
+    starts: { event: 'inventory.reservation_overdue' },
+    owner: 'orders',
+    handler: 'check-reservation',
+    effect: 'reads whether the order was recorded (the deadline outlasts any placeOrder in flight)',
+    emits: ['orders.reservation_checked'],
+    compensation: 'none: a read',
+  },
+  {
+    step: 'release orphaned reservations',
+    starts: { event: 'orders.reservation_checked' },
+    owner: 'products',
+    handler: 'settle-overdue-reservation',
+    effect: 'a recorded order keeps its reservation (confirmed); any other is released (RELEASE)',
+    emits: ['inventory.released'],
+    compensation: 'none',
   },
   {
     step: 'charge the payment',

@@ -83,12 +83,6 @@ export function createOrderQueries({ db }: { db: Db }) {
       };
     },
 
-    /** Which of these ids are recorded orders (for the products reservation sweeper). */
-    async existing(orderIds: string[]): Promise<string[]> {
-      const rows = await db.order.findMany({ where: { id: { in: orderIds.filter(isUuid) } }, select: { id: true } });
-      return rows.map((r) => r.id);
-    },
-
     createLoaders: () => createLoaders(db),
     canSee,
   };

@@ -38,5 +38,18 @@ export function inventoryHandlers(inventory: InventoryService) {
       await inventory.settle(tx, event.data.orderId, 'return', reason, event.id);
     },
   };
-  return [commit, release, cancel];
+  /**
+   * orders.reservation_checked → the orders service's answer about an overdue reservation (the sweeper
+   * asked): a recorded order keeps it (confirmed: never asked about again), any other is released.
+   */
+  const overdue: Handler<'orders.reservation_checked'> = {
+    name: 'settle-overdue-reservation',
+    type: 'orders.reservation_checked',
+    schema: EventSchemas['orders.reservation_checked'],
+    async handle(event, { tx }) {
+      if (event.data.orderExists) await inventory.confirm([event.data.orderId], tx);
+      else await inventory.settle(tx, event.data.orderId, 'release', 'expired: order was never recorded', event.id);
+    },
+  };
+  return [commit, release, cancel, overdue];
 }

@@ -146,6 +146,26 @@ UPDATE reservations r SET confirmed_at = now(), updated_at = now()
          ORDER BY order_id, product_id FOR UPDATE) l
  WHERE r.order_id = l.order_id AND r.product_id = l.product_id`;
 
+/**
+ * Marks the overdue reservations of at most $3 orders as checked now and returns their order ids: ACTIVE,
+ * unconfirmed, created more than $1 ms ago, and not asked about in the last $2 ms. Lines a settlement holds
+ * are skipped (it decides them anyway); locked in the order `settle` locks them.
+ */
+const REQUEST_CHECKS_SQL = `
+WITH due AS (
+  SELECT order_id FROM reservations
+   WHERE status = 'ACTIVE' AND confirmed_at IS NULL
+     AND created_at < now() - ($1::int * interval '1 millisecond')
+     AND (check_requested_at IS NULL OR check_requested_at < now() - ($2::int * interval '1 millisecond'))
+   GROUP BY order_id LIMIT $3
+), lines AS (
+  SELECT r.order_id, r.product_id FROM reservations r JOIN due USING (order_id)
+   WHERE r.status = 'ACTIVE' ORDER BY r.order_id, r.product_id FOR UPDATE OF r SKIP LOCKED
+)
+UPDATE reservations r SET check_requested_at = now() FROM lines
+ WHERE r.order_id = lines.order_id AND r.product_id = lines.product_id
+RETURNING r.order_id::text`;
+
 export function createInventoryService({ db, log, onEvents = () => {} }: InventoryServiceDeps) {
   /** The pool under `db`, for the hot path's plain SQL (see sqlTransaction). */
   const sql = sqlPool(db);
@@ -312,15 +332,37 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
       await tx.query(CONFIRM_SQL, [orderIds]);
     },
 
-    /** Orders whose reservation is still unconfirmed after `olderThanMs`. */
-    async unconfirmed(olderThanMs: number, limit = 500): Promise<string[]> {
-      const rows = await db.reservation.findMany({
-        where: { status: 'ACTIVE', confirmedAt: null, createdAt: { lt: new Date(Date.now() - olderThanMs) } },
-        select: { orderId: true },
-        distinct: ['orderId'],
-        take: limit,
-      });
-      return rows.map((r) => r.orderId);
+    /**
+     * Asks the orders service, with one inventory.reservation_overdue event per order, whether the orders of
+     * reservations still held after `olderThanMs` exist (an order that was never recorded: placeOrder cut
+     * short by a crash, its release call lost). Each order is asked again only after `recheckAfterMs`
+     * without an answer. Returns the order ids asked about.
+     */
+    async requestChecks(olderThanMs: number, recheckAfterMs: number, limit = 500): Promise<string[]> {
+      return publishingTransaction(
+        db,
+        async (tx) => {
+          const { rows } = await tx.query<{ order_id: string }>(REQUEST_CHECKS_SQL, [
+            olderThanMs,
+            recheckAfterMs,
+            limit,
+          ]);
+          const orderIds = [...new Set(rows.map((r) => r.order_id))];
+          await writeOutbox(
+            tx,
+            ...orderIds.map((orderId) =>
+              createEvent({
+                type: 'inventory.reservation_overdue',
+                source: 'products',
+                correlationId: orderId,
+                data: { orderId },
+              }),
+            ),
+          );
+          return orderIds;
+        },
+        onEvents,
+      );
     },
   };
 }
