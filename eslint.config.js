@@ -34,6 +34,33 @@ export default tseslint.config(
     },
   },
   {
+    // Domain rules are pure: they import the contracts, never a mechanism (database, bus, server).
+    files: ['subgraphs/*/src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@orderflow/common',
+                '@orderflow/common/*',
+                'pg',
+                '@prisma/*',
+                'nats',
+                'express',
+                '@apollo/*',
+                'node:net',
+                'node:http',
+              ],
+              message: 'domain/ is pure: import @orderflow/contracts, and do I/O in service/ or store/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests and benchmarks read untyped JSON answers from real servers.
     files: ['**/*.test.ts', 'test/**', 'bench/**', '**/test/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

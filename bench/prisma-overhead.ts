@@ -12,7 +12,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyMigrations, sqlPool, withTransaction } from '@orderflow/common';
+import { applyMigrations, sqlPool, withTransaction } from '@orderflow/common/db';
 import { freePort, startPostgres } from '@orderflow/devstack';
 import { createDb } from '../subgraphs/orders/src/db.ts';
 

@@ -1,6 +1,7 @@
 // npm run dlq -- list | show <seq> | replay <seq> | replay-all
 // Inspects and replays the dead-letter stream. NATS_URL and NATS_PREFIX as for the services.
-import { connectBus, createLogger, getDeadLetter, listDeadLetters, replayDeadLetter } from '@orderflow/common';
+import { connectBus, getDeadLetter, listDeadLetters, replayDeadLetter } from '@orderflow/common/messaging';
+import { createLogger } from '@orderflow/common/observability';
 
 const [command = 'list', arg] = process.argv.slice(2);
 const log = createLogger('dlq', 'warn');

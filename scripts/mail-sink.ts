@@ -4,7 +4,8 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { createLogger, parseEnv } from '@orderflow/common';
+import { createLogger } from '@orderflow/common/observability';
+import { parseEnv } from '@orderflow/common/server';
 import { startMailSink } from '@orderflow/devstack';
 
 /** Every variable the sink reads (test/compose.test.ts checks docker-compose.yml against it). */

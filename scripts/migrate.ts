@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyMigrations } from '@orderflow/common';
+import { applyMigrations } from '@orderflow/common/db';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -4,7 +4,8 @@
 // its keys at once from the announcement on NATS. Reads the auth service's
 // configuration from the environment (DATABASE_URL, NATS_URL,
 // SIGNING_KEY_SECRET, …), like the service itself.
-import { connectBus, createLogger, openRevocationBucket } from '@orderflow/common';
+import { connectBus, openRevocationBucket } from '@orderflow/common/messaging';
+import { createLogger } from '@orderflow/common/observability';
 import { loadConfig } from '../subgraphs/auth/src/config.ts';
 import { createDb } from '../subgraphs/auth/src/db.ts';
 import { createSigningKeyStore, rotateSigningKey } from '../subgraphs/auth/src/service/signing-keys.ts';

@@ -1,6 +1,7 @@
 import { generateKeyPair, SignJWT, UnsecuredJWT, decodeJwt, decodeProtectedHeader, exportJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCOPES, createLogger } from '@orderflow/common';
+import { createLogger } from '@orderflow/common/observability';
+import { SCOPES } from '@orderflow/contracts';
 import { loadConfig as authConfig } from '../subgraphs/auth/src/config.ts';
 import { createSigningKeyStore } from '../subgraphs/auth/src/service/signing-keys.ts';
 import { DEV_CLIENTS, bearer, startSystem, type Customer, type Headers, type System } from './support/system.ts';

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { AckPolicy, DeliverPolicy } from 'nats';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { z } from 'zod';
-import { connectBus, createEventConsumer, createLogger, type Bus, type EventConsumer } from '@orderflow/common';
+import { connectBus, createEventConsumer, type Bus, type EventConsumer } from '@orderflow/common/messaging';
+import { createLogger } from '@orderflow/common/observability';
 import { eventually } from './support/system.ts';
 import { natsAdminOptions } from './support/nats-auth.ts';
 

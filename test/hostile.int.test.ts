@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, isKnownErrorCode } from '@orderflow/common';
+import { createLogger } from '@orderflow/common/observability';
+import { isKnownErrorCode } from '@orderflow/contracts';
 import { freePort } from '@orderflow/devstack';
 import { loadConfig as gatewayConfig } from '../gateway/src/config.ts';
 import { startGateway } from '../gateway/src/server.ts';

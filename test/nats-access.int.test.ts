@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AckPolicy, connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPermissionError, revokedTokenKey } from '@orderflow/common';
+import { isPermissionError, revokedTokenKey } from '@orderflow/common/messaging';
 import {
   NATS_ACCESS,
   NATS_USERS,

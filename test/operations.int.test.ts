@@ -3,7 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createLogger } from '@orderflow/common';
+import { createLogger } from '@orderflow/common/observability';
 import { freePort } from '@orderflow/devstack';
 import { loadConfig as gatewayConfig } from '../gateway/src/config.ts';
 import { startGateway } from '../gateway/src/server.ts';

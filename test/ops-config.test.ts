@@ -11,7 +11,7 @@ import {
   registerDlqMetrics,
   registerOrdersByStatus,
   registerOutboxMetrics,
-} from '@orderflow/common';
+} from '@orderflow/common/observability';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 

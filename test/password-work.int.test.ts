@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INTERNAL_TOKEN_HEADER, createInternalAuth, resolveInternalSecret } from '@orderflow/common';
+import { INTERNAL_TOKEN_HEADER, createInternalAuth, resolveInternalSecret } from '@orderflow/common/server';
 import { createPasswordHasher } from '../subgraphs/auth/src/service/passwords.ts';
 import { startSystem, type System } from './support/system.ts';
 import { graphqlFrom, requestFrom } from './hostile/support/bystander.ts';

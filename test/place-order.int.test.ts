@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type JsMsg } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInternalAuth, createInternalClient, resolveInternalSecret } from '@orderflow/common';
+import { createInternalAuth, createInternalClient, resolveInternalSecret } from '@orderflow/common/server';
 import {
   PLACE_ORDER,
   buildOrderInput,

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectBus, createEvent, createLogger, listDeadLetters, replayDeadLetter } from '@orderflow/common';
+import { connectBus, createEvent, listDeadLetters, replayDeadLetter } from '@orderflow/common/messaging';
+import { createLogger } from '@orderflow/common/observability';
 import { freePort, startNats } from '@orderflow/devstack';
 import {
   PLACE_ORDER,

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INTERNAL_TOKEN_HEADER, createInternalAuth, resolveInternalSecret } from '@orderflow/common';
+import { INTERNAL_TOKEN_HEADER, createInternalAuth, resolveInternalSecret } from '@orderflow/common/server';
 import { startStandaloneGateway } from '../gateway/test/standalone-gateway.ts';
 import { startSystem, type System } from './support/system.ts';
 

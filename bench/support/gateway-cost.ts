@@ -7,12 +7,12 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import {
-  CUSTOMER_SCOPES,
   INTERNAL_TOKEN_HEADER,
   createInternalAuth,
   resolveInternalSecret,
   type Viewer,
-} from '@orderflow/common';
+} from '@orderflow/common/server';
+import { CUSTOMER_SCOPES } from '@orderflow/contracts';
 import { ORDER_DETAIL } from './graphql.ts';
 import type { ResourceSampler } from './proc.ts';
 import { summarize, type Summary } from './stats.ts';

@@ -13,7 +13,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createLogger } from '@orderflow/common';
+import { createLogger } from '@orderflow/common/observability';
 import { freePort, startMailSink, startNats, startPostgres } from '@orderflow/devstack';
 import { cpuSeconds } from './proc.ts';
 

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ErrorCode } from '@orderflow/common';
+import { ErrorCode } from '@orderflow/contracts';
 
 export interface AdmissionControlOptions {
   /** Requests being answered at once, beyond which new ones are refused. */

@@ -6,7 +6,7 @@ import {
   parseEnv,
   refuseWeakSecrets,
   resolveInternalSecret,
-} from '@orderflow/common';
+} from '@orderflow/common/server';
 import { corsOriginsEnv } from './cors.ts';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 

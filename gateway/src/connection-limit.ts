@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { isIPv4, isIPv6, type Socket } from 'node:net';
-import { ErrorCode } from '@orderflow/common';
+import { ErrorCode } from '@orderflow/contracts';
 
 /**
  * The key a connection is counted under: the IPv4 address (also when it

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError, Kind, type DocumentNode, type SelectionSetNode } from 'graphql';
-import { ErrorCode } from '@orderflow/common';
+import { ErrorCode } from '@orderflow/contracts';
 
 /** The auth service's root fields that check or set a password: each one costs a hash. */
 const CREDENTIAL_FIELDS = new Set(['signUp', 'logIn']);

@@ -3,7 +3,7 @@ import {
   ApolloServerPluginLandingPageLocalDefault,
   ApolloServerPluginLandingPageProductionDefault,
 } from '@apollo/server/plugin/landingPage/default';
-import type { Logger } from '@orderflow/common';
+import type { Logger } from '@orderflow/common/observability';
 
 /**
  * The operation Sandbox opens with. Its comment is the only help a newcomer

@@ -22,7 +22,7 @@ import {
   visit,
   BREAK,
 } from 'graphql';
-import { ErrorCode } from '@orderflow/common';
+import { ErrorCode } from '@orderflow/contracts';
 
 /**
  * Limits on the shape of one GraphQL operation, checked by the gateway before

@@ -1,12 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import {
-  CLIENT_ADDRESS_HEADER,
-  INTERNAL_TOKEN_HEADER,
-  traceHeaders,
-  type InternalAuth,
-  type Logger,
-  type Viewer,
-} from '@orderflow/common';
+import { traceHeaders, type Logger } from '@orderflow/common/observability';
+import { CLIENT_ADDRESS_HEADER, INTERNAL_TOKEN_HEADER, type InternalAuth, type Viewer } from '@orderflow/common/server';
 import type { RateLimiter } from './rate-limit.ts';
 
 export interface OAuthProxyOptions {

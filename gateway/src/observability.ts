@@ -3,17 +3,16 @@ import type { AddressInfo } from 'node:net';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
-  ErrorCode,
   TRACEPARENT_HEADER,
   createGatewayMetrics,
   createMetricsRegistry,
-  isKnownErrorCode,
   registerActiveSubscriptions,
   traceparentForRequest,
   withTraceparent,
   type GatewayMetrics,
   type Logger,
-} from '@orderflow/common';
+} from '@orderflow/common/observability';
+import { ErrorCode, isKnownErrorCode } from '@orderflow/contracts';
 
 export interface GatewayObservabilityOptions {
   log: Logger;

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ErrorCode, type Logger } from '@orderflow/common';
+import { type Logger } from '@orderflow/common/observability';
+import { ErrorCode } from '@orderflow/contracts';
 import type { IdentityResolver } from './identity.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { InvalidTokenError } from './token-verifier.ts';

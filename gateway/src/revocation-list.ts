@@ -1,5 +1,6 @@
 import type { KV, KvEntry } from 'nats';
-import { KEYS_ROTATED_KEY, REVOKED_KEY_PREFIX, type Logger } from '@orderflow/common';
+import { KEYS_ROTATED_KEY, REVOKED_KEY_PREFIX } from '@orderflow/common/messaging';
+import { type Logger } from '@orderflow/common/observability';
 
 export interface RevocationListOptions {
   kv: KV;

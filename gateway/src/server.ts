@@ -7,21 +7,18 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError } from 'graphql';
+import { connectBus, openRevocationBucket } from '@orderflow/common/messaging';
+import { traceHeaders, type GatewayMetrics, type Logger } from '@orderflow/common/observability';
 import {
   CLIENT_ADDRESS_HEADER,
-  ErrorCode,
   INTERNAL_TOKEN_HEADER,
-  connectBus,
   createInternalAuth,
   maskError,
-  openRevocationBucket,
-  traceHeaders,
   unauthenticated,
-  type GatewayMetrics,
   type InternalAuth,
-  type Logger,
   type Viewer,
-} from '@orderflow/common';
+} from '@orderflow/common/server';
+import { ErrorCode } from '@orderflow/contracts';
 import { SUPERGRAPH_PATH, type SubgraphName } from './compose.ts';
 import type { GatewayConfig } from './config.ts';
 import { createCors } from './cors.ts';

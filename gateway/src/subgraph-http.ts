@@ -1,5 +1,5 @@
 import type { RemoteGraphQLDataSource } from '@apollo/gateway';
-import { httpRequest, keepAliveAgent, type HttpAnswer } from '@orderflow/common';
+import { httpRequest, keepAliveAgent, type HttpAnswer } from '@orderflow/common/server';
 
 /** What a data source calls (fetch's signature, narrowed: @apollo/utils.fetcher). */
 export type Fetcher = RemoteGraphQLDataSource['fetcher'];

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYPE, type AccessTokenClaims, type Viewer } from '@orderflow/common';
+import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYPE, type AccessTokenClaims, type Viewer } from '@orderflow/common/server';
 
 /** Why a bearer token was refused; the message is safe to show the client. */
 export class InvalidTokenError extends Error {}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { readAccessRules, type AccessRule } from '@orderflow/common';
+import { readAccessRules, type AccessRule } from '@orderflow/common/server';
 import { SUBGRAPHS, subgraphSdlPath } from '../src/compose.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { inject } from 'vitest';
-import { createLogger } from '@orderflow/common';
+import { createLogger } from '@orderflow/common/observability';
 import { freePort } from '@orderflow/devstack';
 import { loadConfig } from '../src/config.ts';
 import { startGateway } from '../src/server.ts';

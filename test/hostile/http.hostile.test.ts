@@ -1,7 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import { connect, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@orderflow/common';
+import { createLogger } from '@orderflow/common/observability';
 import { freePort } from '@orderflow/devstack';
 import { loadConfig as gatewayConfig } from '../../gateway/src/config.ts';
 import { startGateway } from '../../gateway/src/server.ts';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { connectBus, createEvent, createLogger, type Bus } from '@orderflow/common';
+import { connectBus, createEvent, type Bus } from '@orderflow/common/messaging';
+import { createLogger } from '@orderflow/common/observability';
 import {
   PLACE_ORDER,
   buildOrderInput,

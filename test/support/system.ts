@@ -12,7 +12,7 @@ import { loadConfig as shipmentsConfig } from '../../subgraphs/shipments/src/con
 import { startShipments } from '../../subgraphs/shipments/src/app.ts';
 import { loadConfig as gatewayConfig } from '../../gateway/src/config.ts';
 import { startGateway } from '../../gateway/src/server.ts';
-import { createLogger } from '@orderflow/common';
+import { createLogger } from '@orderflow/common/observability';
 import type { DestinationStream } from 'pino';
 import type { NatsPasswords } from '@orderflow/contracts/nats-access';
 import { claimNatsPrefix, natsAdminOptions, natsServiceEnv, runNatsPasswords } from './nats-auth.ts';

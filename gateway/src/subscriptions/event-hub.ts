@@ -1,5 +1,7 @@
 import { AckPolicy, DeliverPolicy, nanos, nuid, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
-import type { Bus, EventEnvelope, Logger } from '@orderflow/common';
+import type { Bus } from '@orderflow/common/messaging';
+import type { Logger } from '@orderflow/common/observability';
+import type { EventEnvelope } from '@orderflow/contracts';
 import { ReplayTooOldError, replayRefusal, type ReplayBounds } from './replay-bounds.ts';
 
 /** An event as subscribers see it: the envelope and its stream sequence (the cursor). */

@@ -2,7 +2,9 @@ import type { Server } from 'node:http';
 import type { ApolloGateway } from '@apollo/gateway';
 import type { ApolloServer } from '@apollo/server';
 import type { ExecutionResult } from 'graphql';
-import type { Bus, Logger, Viewer } from '@orderflow/common';
+import type { Bus } from '@orderflow/common/messaging';
+import type { Logger } from '@orderflow/common/observability';
+import type { Viewer } from '@orderflow/common/server';
 import { createEventHub } from './event-hub.ts';
 import { createSubscriptionServer, type SubscriptionServerOptions } from './server.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Viewer } from '@orderflow/common';
+import type { Viewer } from '@orderflow/common/server';
 import { createPayloadSharing, viewerIdentityKey } from './payload-sharing.ts';
 
 describe('payload sharing', () => {

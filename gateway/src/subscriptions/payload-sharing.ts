@@ -1,4 +1,4 @@
-import type { Viewer } from '@orderflow/common';
+import type { Viewer } from '@orderflow/common/server';
 
 export interface PayloadSharingOptions {
   /**

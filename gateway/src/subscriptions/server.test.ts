@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { buildSchema } from 'graphql';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createLogger } from '@orderflow/common';
+import { createLogger } from '@orderflow/common/observability';
 import { createRateLimiter } from '../rate-limit.ts';
 import type { EventHub } from './event-hub.ts';
 import { createSubscriptionServer, type SubscriptionServerOptions } from './server.ts';

@@ -15,7 +15,9 @@ import {
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ErrorCode, type Logger, type Viewer } from '@orderflow/common';
+import { type Logger } from '@orderflow/common/observability';
+import { type Viewer } from '@orderflow/common/server';
+import { ErrorCode } from '@orderflow/contracts';
 import { addressKey } from '../connection-limit.ts';
 import { createRateLimiter, type RateLimiter } from '../rate-limit.ts';
 import { createConnectionCounter } from './address-limits.ts';

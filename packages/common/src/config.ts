@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TRANSACTION_LIMITS } from './db.ts';
-import { RESERVE_CALL_POLICY, placeOrderWorstCaseMs } from './inventory-api.ts';
+import { RESERVE_CALL_POLICY } from '@orderflow/contracts';
+import { placeOrderWorstCaseMs } from './inventory-api.ts';
 import { refuseWeakSecrets } from './secrets.ts';
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, appError, isDatabaseUnavailable, maskError } from './errors.ts';
+import { ErrorCode } from '@orderflow/contracts';
+import { appError, isDatabaseUnavailable, maskError } from './errors.ts';
 
 /** Errors as Prisma 7 with the pg adapter throws them (shapes taken from a real server being stopped and restarted). */
 const adapterError = (cause: Record<string, unknown>, code = 'P2010') =>

@@ -1,8 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode, isKnownErrorCode } from '@orderflow/contracts';
 
-export { ErrorCode, isKnownErrorCode } from '@orderflow/contracts';
-
 export function appError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { ...extensions, code } });
 }

@@ -3,8 +3,6 @@ import type { EventData, EventEnvelope, EventType } from '@orderflow/contracts';
 import { sqlTransaction, type Sql } from './db.ts';
 import { currentTraceparent } from './trace-context.ts';
 
-export type { EventEnvelope };
-
 /** A new event; its `traceparent` is the current trace context's unless given. */
 export function createEvent<K extends EventType>({
   type,

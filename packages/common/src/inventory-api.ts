@@ -2,8 +2,6 @@ import { TRANSACTION_LIMITS } from './db.ts';
 
 import { RESERVE_CALL_POLICY } from '@orderflow/contracts';
 
-export { RESERVE_CALL_POLICY, type ReserveRequest, type ReservedLine, type ReserveResult } from '@orderflow/contracts';
-
 /**
  * The longest an in-flight placeOrder can hold a reservation before its
  * order is committed: every attempt of the reservation call running to its

@@ -16,7 +16,6 @@ import type { Logger } from './logger.ts';
  * (schema/events/README.md documents them). `prefix` isolates test runs and tenants sharing one NATS:
  * subjects become `<prefix>.<type>`.
  */
-export { STREAMS };
 
 export interface Bus {
   nc: NatsConnection;

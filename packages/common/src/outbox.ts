@@ -1,6 +1,6 @@
 import { headers as natsHeaders } from 'nats';
 import type { Bus } from './nats.ts';
-import type { EventEnvelope } from './events.ts';
+import type { EventEnvelope } from '@orderflow/contracts';
 import type { Logger } from './logger.ts';
 import { sqlPool, withTransaction } from './db.ts';
 

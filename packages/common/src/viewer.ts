@@ -1,7 +1,5 @@
 import { forbidden, unauthenticated } from './errors.ts';
 
-export { SCOPES, CUSTOMER_SCOPES, SERVICE_SCOPES, type Scope } from '@orderflow/contracts';
-
 /** The verified caller of a request, as every subgraph sees it. */
 export interface Viewer {
   /** Token subject: the customer id, or the client id for service clients. */

@@ -8,3 +8,4 @@ export * from './reservation.ts';
 export * from './scopes.ts';
 export * from './subgraphs.ts';
 export * from './validation.ts';
+export * from './money.ts';

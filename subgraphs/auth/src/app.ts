@@ -2,13 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import type { KV } from 'nats';
-import {
-  createLogger,
-  createPasswordCheckRefusals,
-  openRevocationBucket,
-  startSubgraph,
-  type Logger,
-} from '@orderflow/common';
+import { openRevocationBucket } from '@orderflow/common/messaging';
+import { createLogger, createPasswordCheckRefusals, type Logger } from '@orderflow/common/observability';
+import { startSubgraph } from '@orderflow/common/server';
 import type { AuthConfig } from './config.ts';
 import type { AuthContext } from './context.ts';
 import { createDb } from './db.ts';

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { accessTokenEnvSchema, loadSubgraphConfig, refuseWeakSecrets, subgraphEnvSchema } from '@orderflow/common';
+import {
+  accessTokenEnvSchema,
+  loadSubgraphConfig,
+  refuseWeakSecrets,
+  subgraphEnvSchema,
+} from '@orderflow/common/server';
 import { DEV_CLIENT_SECRETS, SEED_CLIENTS, type SeedClientId } from './domain/clients.ts';
 
 /** An unset variable and an empty one (`${VAR:-}` in compose) mean the same: not given. */

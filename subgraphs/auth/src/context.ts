@@ -1,4 +1,4 @@
-import type { Viewer } from '@orderflow/common';
+import type { Viewer } from '@orderflow/common/server';
 import type { AccountService } from './service/account-service.ts';
 
 export interface AuthContext {

@@ -1,4 +1,4 @@
-import { createPrismaClient } from '@orderflow/common';
+import { createPrismaClient } from '@orderflow/common/db';
 import { PrismaClient } from './generated/prisma/client.ts';
 
 export { PrismaClient };

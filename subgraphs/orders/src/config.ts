@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import {
-  amountLimitEnv,
   checkReservationTiming,
   loadSubgraphConfig,
   reservationEnvSchema,
   subgraphEnvSchema,
-} from '@orderflow/common';
+} from '@orderflow/common/server';
+import { amountLimitEnv } from '@orderflow/contracts';
 
 const schema = subgraphEnvSchema('orders', 4003)
   .extend({

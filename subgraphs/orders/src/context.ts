@@ -1,4 +1,4 @@
-import type { Viewer } from '@orderflow/common';
+import type { Viewer } from '@orderflow/common/server';
 import type { OrderService } from './service/order-service.ts';
 
 export interface OrdersContext {

@@ -1,18 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  TRANSACTION_LIMITS,
-  applyMigrations,
-  createEvent,
-  eventsWrittenIn,
-  publishingTransaction,
-  sqlPool,
-  sqlTransaction,
-  writeOutbox,
-  type EventEnvelope,
-  type Sql,
-} from '@orderflow/common';
+import { TRANSACTION_LIMITS, applyMigrations, sqlPool, sqlTransaction, type Sql } from '@orderflow/common/db';
+import { createEvent, eventsWrittenIn, publishingTransaction, writeOutbox } from '@orderflow/common/messaging';
+import { type EventEnvelope } from '@orderflow/contracts';
 import { createDb, type Db } from '../src/db.ts';
 
 // The plain-SQL transactions of the hot paths (packages/common/src/db.ts), on a

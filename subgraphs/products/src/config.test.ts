@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placeOrderWorstCaseMs } from '@orderflow/common';
+import { placeOrderWorstCaseMs } from '@orderflow/common/server';
 import { loadConfig } from './config.ts';
 
 describe('products configuration: the reservation deadline', () => {

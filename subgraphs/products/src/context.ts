@@ -1,4 +1,4 @@
-import type { Viewer } from '@orderflow/common';
+import type { Viewer } from '@orderflow/common/server';
 import type { CatalogService } from './service/catalog-service.ts';
 import type { InventoryService } from './service/inventory-service.ts';
 

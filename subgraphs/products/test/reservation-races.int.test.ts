@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { applyMigrations, createLogger, sqlTransaction } from '@orderflow/common';
+import { applyMigrations, sqlTransaction } from '@orderflow/common/db';
+import { createLogger } from '@orderflow/common/observability';
 import { createDb, type Db } from '../src/db.ts';
 import { createInventoryService, type InventoryService } from '../src/service/inventory-service.ts';
 

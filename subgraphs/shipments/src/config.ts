@@ -1,4 +1,4 @@
-import { loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common';
+import { loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common/server';
 
 const schema = subgraphEnvSchema('shipments', 4004);
 

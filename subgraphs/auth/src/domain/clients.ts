@@ -1,4 +1,4 @@
-import { CUSTOMER_SCOPES, SCOPES } from '@orderflow/common';
+import { CUSTOMER_SCOPES, SCOPES } from '@orderflow/contracts';
 
 /**
  * The registered OAuth clients the contract names. Their secrets come from

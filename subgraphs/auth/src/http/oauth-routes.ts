@@ -1,5 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import { CLIENT_ADDRESS_HEADER, SCOPES, type Logger } from '@orderflow/common';
+import { type Logger } from '@orderflow/common/observability';
+import { CLIENT_ADDRESS_HEADER } from '@orderflow/common/server';
+import { SCOPES } from '@orderflow/contracts';
 import { readClientCredentials, readFormParams } from '../domain/client-auth.ts';
 import { addressKey } from '../domain/login-throttle.ts';
 import { OAuthError, invalidClient, invalidRequest, isOAuthError } from '../domain/oauth-error.ts';

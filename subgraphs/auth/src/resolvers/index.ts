@@ -1,4 +1,4 @@
-import { requireViewer } from '@orderflow/common';
+import { requireViewer } from '@orderflow/common/server';
 import type { AuthContext } from '../context.ts';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { SignUpInput } from '../service/account-service.ts';

@@ -1,5 +1,5 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
-import { badInput } from '@orderflow/common';
+import { badInput } from '@orderflow/common/server';
 
 /** The root fields that check or set a password: each costs a hash. */
 const CREDENTIAL_FIELDS = new Set(['signUp', 'logIn']);

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ErrorCode,
-  appError,
-  badInput,
-  isUniqueViolation,
-  unauthenticated,
-  type Logger,
-  type Viewer,
-} from '@orderflow/common';
+import { type Logger } from '@orderflow/common/observability';
+import { appError, badInput, isUniqueViolation, unauthenticated, type Viewer } from '@orderflow/common/server';
+import { ErrorCode } from '@orderflow/contracts';
 import type { Db } from '../db.ts';
 import {
   MAX_PASSWORD_LENGTH,

@@ -1,4 +1,4 @@
-import type { Logger } from '@orderflow/common';
+import type { Logger } from '@orderflow/common/observability';
 import type { Db } from '../db.ts';
 import type { SigningKeyStore } from './signing-keys.ts';
 

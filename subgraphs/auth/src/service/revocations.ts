@@ -1,4 +1,5 @@
-import { isRevocableTokenId, revokedTokenKey, type Logger } from '@orderflow/common';
+import { isRevocableTokenId, revokedTokenKey } from '@orderflow/common/messaging';
+import { type Logger } from '@orderflow/common/observability';
 import type { KV } from 'nats';
 import type { Db } from '../db.ts';
 

@@ -12,7 +12,9 @@ import {
   type JWK,
 } from 'jose';
 import type { KV } from 'nats';
-import { ACCESS_TOKEN_ALG, KEYS_ROTATED_KEY, type Logger } from '@orderflow/common';
+import { KEYS_ROTATED_KEY } from '@orderflow/common/messaging';
+import { type Logger } from '@orderflow/common/observability';
+import { ACCESS_TOKEN_ALG } from '@orderflow/common/server';
 import type { Db } from '../db.ts';
 
 /**

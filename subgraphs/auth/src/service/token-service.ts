@@ -1,12 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
-import {
-  ACCESS_TOKEN_ALG,
-  ACCESS_TOKEN_TYPE,
-  CUSTOMER_SCOPES,
-  type AccessTokenClaims,
-  type Logger,
-} from '@orderflow/common';
+import { type Logger } from '@orderflow/common/observability';
+import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYPE, type AccessTokenClaims } from '@orderflow/common/server';
+import { CUSTOMER_SCOPES } from '@orderflow/contracts';
 import type { Db, OAuthClient } from '../db.ts';
 import { CUSTOMER_CLIENT_ID } from '../domain/clients.ts';
 import { OAuthError, invalidGrant } from '../domain/oauth-error.ts';

@@ -1,4 +1,4 @@
-import { formatCents } from '@orderflow/common';
+import { formatCents } from '@orderflow/contracts';
 
 /** The customer-visible stages that send an email, by the order status they report. */
 export type EmailKind = 'order-received' | 'payment-failed' | 'shipped' | 'delivered' | 'cancelled';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { formatCents, isTextWithin, isUuid } from '@orderflow/common';
+import { formatCents, isTextWithin, isUuid } from '@orderflow/contracts';
 import { ISO_COUNTRIES } from './countries.ts';
 
 export interface AddressInput {

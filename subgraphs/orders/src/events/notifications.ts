@@ -1,13 +1,8 @@
 import nodemailer from 'nodemailer';
-import {
-  EventSchemas,
-  RetryLater,
-  backoffMs,
-  sqlPool,
-  type EventEnvelope,
-  type EventHandler,
-  type Logger,
-} from '@orderflow/common';
+import { sqlPool } from '@orderflow/common/db';
+import { RetryLater, backoffMs, type EventHandler } from '@orderflow/common/messaging';
+import { type Logger } from '@orderflow/common/observability';
+import { EventSchemas, type EventEnvelope } from '@orderflow/contracts';
 import type { Db } from '../db.ts';
 import { EMAIL_FOR_STATUS, renderEmail, type EmailKind, type EmailOrder } from '../domain/emails.ts';
 

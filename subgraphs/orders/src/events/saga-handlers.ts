@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  EventSchemas,
-  RetryLater,
-  backoffMs,
-  createEvent,
-  money,
-  writeOutbox,
-  type EventHandler,
-  type Sql,
-} from '@orderflow/common';
+import { type Sql } from '@orderflow/common/db';
+import { RetryLater, backoffMs, createEvent, writeOutbox, type EventHandler } from '@orderflow/common/messaging';
+import { EventSchemas, money } from '@orderflow/contracts';
 import type { Order } from '../db.ts';
 import { mirrorShipment } from '../domain/order-status.ts';
 import { decidePayment, maskToken } from '../domain/payment.ts';

@@ -1,4 +1,5 @@
-import { money, requireViewer } from '@orderflow/common';
+import { requireViewer } from '@orderflow/common/server';
+import { money } from '@orderflow/contracts';
 import type { Resolvers } from './types.generated.ts';
 
 /**

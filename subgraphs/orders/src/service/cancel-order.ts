@@ -1,14 +1,7 @@
-import {
-  ErrorCode,
-  appError,
-  badInput,
-  isTextWithin,
-  isUuid,
-  publishingTransaction,
-  type EventEnvelope,
-  type Logger,
-  type Viewer,
-} from '@orderflow/common';
+import { publishingTransaction } from '@orderflow/common/messaging';
+import { type Logger } from '@orderflow/common/observability';
+import { appError, badInput, type Viewer } from '@orderflow/common/server';
+import { ErrorCode, isTextWithin, isUuid, type EventEnvelope } from '@orderflow/contracts';
 import type { Db, Order, OrderStatus } from '../db.ts';
 import { canCancel } from '../domain/order-status.ts';
 import { applyCancel } from './order-cancellation.ts';

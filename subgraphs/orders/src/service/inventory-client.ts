@@ -7,15 +7,11 @@ import {
   retry,
   wrap,
 } from 'cockatiel';
-import {
-  RESERVE_CALL_POLICY,
-  createInternalClient,
-  type InternalAuth,
-  type Logger,
-  type ReserveResult,
-} from '@orderflow/common';
+import { type Logger } from '@orderflow/common/observability';
+import { createInternalClient, type InternalAuth } from '@orderflow/common/server';
+import { RESERVE_CALL_POLICY, type ReserveResult } from '@orderflow/contracts';
 
-export type { ReservedLine } from '@orderflow/common';
+export type { ReservedLine } from '@orderflow/contracts';
 export type ReserveOutcome = ReserveResult;
 
 /** The products service could not be reached (after retries, or the circuit is open). */

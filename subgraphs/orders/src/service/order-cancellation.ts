@@ -1,4 +1,5 @@
-import { createEvent, type Sql } from '@orderflow/common';
+import { type Sql } from '@orderflow/common/db';
+import { createEvent } from '@orderflow/common/messaging';
 import type { Order } from '../db.ts';
 import { refund, transition } from './order-lifecycle.ts';
 

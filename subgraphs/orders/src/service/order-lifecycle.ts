@@ -1,4 +1,6 @@
-import { createEvent, modelRow, money, writeOutbox, type EventEnvelope, type Sql } from '@orderflow/common';
+import { modelRow, type Sql } from '@orderflow/common/db';
+import { createEvent, writeOutbox } from '@orderflow/common/messaging';
+import { money, type EventEnvelope } from '@orderflow/contracts';
 import type { Order, OrderStatus } from '../db.ts';
 import { canTransition } from '../domain/order-status.ts';
 

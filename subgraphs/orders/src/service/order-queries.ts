@@ -1,14 +1,7 @@
 import DataLoader from 'dataloader';
-import {
-  badInput,
-  decodeCursor,
-  encodeCursor,
-  isPageSize,
-  isUuid,
-  modelRow,
-  sqlPool,
-  type Viewer,
-} from '@orderflow/common';
+import { modelRow, sqlPool } from '@orderflow/common/db';
+import { badInput, type Viewer } from '@orderflow/common/server';
+import { decodeCursor, encodeCursor, isPageSize, isUuid } from '@orderflow/contracts';
 import type { Db, Order, OrderItem, OrderStatus, OrderStatusChange } from '../db.ts';
 
 /** Whether the viewer may see an order: its customer, or a client with orders:read:all. */

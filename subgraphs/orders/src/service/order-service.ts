@@ -1,4 +1,5 @@
-import type { EventEnvelope, Logger } from '@orderflow/common';
+import type { Logger } from '@orderflow/common/observability';
+import type { EventEnvelope } from '@orderflow/contracts';
 import type { Db } from '../db.ts';
 import { createCancelOrder } from './cancel-order.ts';
 import type { InventoryClient } from './inventory-client.ts';

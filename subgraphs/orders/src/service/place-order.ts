@@ -1,16 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ErrorCode,
-  appError,
-  createEvent,
-  isUniqueViolation,
-  modelRow,
-  money,
-  sqlPool,
-  type EventEnvelope,
-  type Logger,
-  type Viewer,
-} from '@orderflow/common';
+import { modelRow, sqlPool } from '@orderflow/common/db';
+import { createEvent } from '@orderflow/common/messaging';
+import { type Logger } from '@orderflow/common/observability';
+import { appError, isUniqueViolation, type Viewer } from '@orderflow/common/server';
+import { ErrorCode, money, type EventEnvelope } from '@orderflow/contracts';
 import type { Db, Order } from '../db.ts';
 import {
   checkOrderTotal,

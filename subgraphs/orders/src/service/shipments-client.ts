@@ -1,4 +1,5 @@
-import { ErrorCode, appError, createInternalClient, type InternalAuth } from '@orderflow/common';
+import { appError, createInternalClient, type InternalAuth } from '@orderflow/common/server';
+import { ErrorCode } from '@orderflow/contracts';
 import type { OrderStatus } from '../db.ts';
 
 export type CancelVerdict = { status: 'cancelled' } | { status: 'too-late'; orderStatus: OrderStatus };

@@ -1,4 +1,5 @@
-import type { EventEnvelope, Sql } from '@orderflow/common';
+import type { Sql } from '@orderflow/common/db';
+import type { EventEnvelope } from '@orderflow/contracts';
 
 /**
  * The orders service's statements that are hot enough to be plain SQL (docs/data-access.md says when

@@ -1,4 +1,4 @@
-import { formatCents, isTextWithin, parseCents } from '@orderflow/common';
+import { formatCents, isTextWithin, parseCents } from '@orderflow/contracts';
 
 export interface CreateProductInput {
   sku: string;

@@ -1,4 +1,4 @@
-import type { Logger } from '@orderflow/common';
+import type { Logger } from '@orderflow/common/observability';
 import type { InventoryService } from '../service/inventory-service.ts';
 
 /**

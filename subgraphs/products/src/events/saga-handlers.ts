@@ -1,4 +1,6 @@
-import { EventSchemas, type EventHandler, type Sql } from '@orderflow/common';
+import { type Sql } from '@orderflow/common/db';
+import { type EventHandler } from '@orderflow/common/messaging';
+import { EventSchemas } from '@orderflow/contracts';
 import type { InventoryService } from '../service/inventory-service.ts';
 
 type Handler<K extends keyof typeof EventSchemas> = EventHandler<(typeof EventSchemas)[K]['_output'], Sql>;

@@ -1,4 +1,4 @@
-import { money } from '@orderflow/common';
+import { money } from '@orderflow/contracts';
 import type { Resolvers } from './types.generated.ts';
 
 /**

@@ -1,14 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import {
-  badInput,
-  decodeCursor,
-  encodeCursor,
-  isPageSize,
-  isUniqueViolation,
-  isUuid,
-  notFound,
-} from '@orderflow/common';
+import { badInput, isUniqueViolation, notFound } from '@orderflow/common/server';
+import { decodeCursor, encodeCursor, isPageSize, isUuid } from '@orderflow/contracts';
 import type { Db, Product } from '../db.ts';
 import { validateCreateProduct, validateRestock, type CreateProductInput } from '../domain/product-input.ts';
 

@@ -1,20 +1,12 @@
-import {
-  createEvent,
-  isUniqueViolation,
-  publishingTransaction,
-  sqlPool,
-  writeOutbox,
-  type EventData,
-  type EventEnvelope,
-  type EventType,
-  type Logger,
-  type ReserveResult,
-  type Sql,
-} from '@orderflow/common';
+import { sqlPool, type Sql } from '@orderflow/common/db';
+import { createEvent, publishingTransaction, writeOutbox } from '@orderflow/common/messaging';
+import { type Logger } from '@orderflow/common/observability';
+import { isUniqueViolation } from '@orderflow/common/server';
+import { type EventData, type EventEnvelope, type EventType, type ReserveResult } from '@orderflow/contracts';
 import type { Db } from '../db.ts';
 import { decideReservation, type ReserveLine, type StockRow } from '../domain/inventory.ts';
 
-export type { ReservedLine, ReserveResult } from '@orderflow/common';
+export type { ReservedLine, ReserveResult } from '@orderflow/contracts';
 
 interface LockedRow {
   id: string;

@@ -1,4 +1,6 @@
-import { EventSchemas, type EventHandler, type Sql } from '@orderflow/common';
+import { type Sql } from '@orderflow/common/db';
+import { type EventHandler } from '@orderflow/common/messaging';
+import { EventSchemas } from '@orderflow/contracts';
 import type { ShipmentService } from '../service/shipment-service.ts';
 
 /** orders.status_changed to PENDING_SHIPMENT → a PROCESSING shipment with a carrier and tracking number. */

@@ -1,19 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import DataLoader from 'dataloader';
-import {
-  ErrorCode,
-  appError,
-  badInput,
-  createEvent,
-  isTextWithin,
-  isUuid,
-  modelRow,
-  publishingTransaction,
-  writeOutbox,
-  type EventEnvelope,
-  type Sql,
-  type Viewer,
-} from '@orderflow/common';
+import { modelRow, type Sql } from '@orderflow/common/db';
+import { createEvent, publishingTransaction, writeOutbox } from '@orderflow/common/messaging';
+import { appError, badInput, type Viewer } from '@orderflow/common/server';
+import { ErrorCode, isTextWithin, isUuid, type EventEnvelope } from '@orderflow/contracts';
 import type { Db, DeliveryEvent, Shipment, ShipmentStatus } from '../db.ts';
 import { carrierFor, newTrackingNumber } from '../domain/carrier.ts';
 import { isValidTransition, previousStatus } from '../domain/shipment-status.ts';

@@ -1,1 +1,0 @@
-export { EventSchemas, type EventType, type EventData } from '@orderflow/contracts';

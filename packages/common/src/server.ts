@@ -1,0 +1,17 @@
+/**
+ * `@orderflow/common/server`: what a service's HTTP and GraphQL side needs — the subgraph server and its
+ * start-up kit, config and secrets checks, internal auth and access tokens, schema-driven authorization,
+ * the viewer, error masking, the internal HTTP client and the reservation call's timing.
+ */
+export * from './access-token.ts';
+export * from './authorization.ts';
+export * from './config.ts';
+export * from './errors.ts';
+export * from './http-request.ts';
+export * from './internal-auth.ts';
+export * from './inventory-api.ts';
+export * from './secrets.ts';
+export * from './service-runtime.ts';
+export * from './subgraph-kit.ts';
+export * from './subgraph-server.ts';
+export * from './viewer.ts';
