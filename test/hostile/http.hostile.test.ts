@@ -64,7 +64,7 @@ describe('HTTP abuse at the gateway', () => {
   beforeAll(async () => {
     // Fewer in-flight slots (100) than the connections one address may hold (128 by default): if a trickled
     // body held a slot, the attacker's admitted connections alone would fill every slot.
-    system = await startSystem({ env: { MAX_IN_FLIGHT_REQUESTS: '100' } });
+    system = await startSystem({ env: { MAX_IN_FLIGHT_REQUESTS: '100', MAX_CONNECTIONS_PER_ADDRESS: '128' } });
     port = Number(new URL(system.gatewayUrl).port);
   });
   afterAll(async () => system?.stop());

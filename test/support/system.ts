@@ -107,6 +107,8 @@ export async function startSystem({
     ANONYMOUS_RATE_LIMIT_PER_MINUTE: '100000',
     // Likewise for sign-ups (tests sign hundreds of customers up); the log-in throttle keeps its defaults.
     SIGNUPS_PER_ADDRESS: '100000',
+    // And for open connections (200 concurrent buyers from one address): test/hostile/http sets the cap it attacks.
+    MAX_CONNECTIONS_PER_ADDRESS: '0',
     PASSWORD_CHECKS_PER_ADDRESS: '1000',
     // Hundreds of sign-ups per file at the production cost (17: 0.7 s of CPU each) would be most of a run's time;
     // 15 is the cost they ran with before. Tests of the cost itself set their own.
