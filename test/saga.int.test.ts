@@ -22,6 +22,16 @@ const ORDER = `query($id: ID!) { order(id: $id) { id status statusHistory { prev
 const SHIP = `mutation($id: ID!, $s: ShipmentStatus!, $loc: String) { updateShipmentStatus(input: { shipmentId: $id, status: $s, location: $loc }) { id status deliveredAt events { status location } } }`;
 
 describe('the order saga', () => {
+  /** The operator's user: a test's own look at the dead letters, as `npm run dlq` does. */
+  const adminBus = () =>
+    connectBus({
+      url: system.natsUrl,
+      prefix: system.natsPrefix,
+      user: system.natsAdmin.user,
+      password: system.natsAdmin.pass,
+      name: 'test-dlq',
+      log: createLogger('test', 'silent'),
+    });
   let system: System;
   /** Customers by test name: signed up once each, with real tokens. */
   const customers = new Map<string, ReturnType<System['signUpCustomer']>>();
@@ -414,15 +424,7 @@ describe('the order saga', () => {
     });
     await js.publish(subject, JSON.stringify(wrongData), { msgID: wrongData.id });
 
-    const bus = await connectBus({
-      url: system.natsUrl,
-      prefix: system.natsPrefix,
-      // The operator's user: a test's own look at the dead letters, as `npm run dlq` does.
-      user: system.natsAdmin.user,
-      password: system.natsAdmin.pass,
-      name: 'test-dlq',
-      log: createLogger('test', 'silent'),
-    });
+    const bus = await adminBus();
     try {
       // products-commit-reservation reads payments.succeeded: it dead-letters each message.
       const letters = await eventually(async () => {
@@ -472,15 +474,7 @@ describe('the order saga', () => {
       },
     });
     await nc.jetstream().publish(`${system.natsPrefix}.orders.created`, JSON.stringify(ghost), { msgID: ghost.id });
-    const bus = await connectBus({
-      url: system.natsUrl,
-      prefix: system.natsPrefix,
-      // The operator's user: a test's own look at the dead letters, as `npm run dlq` does.
-      user: system.natsAdmin.user,
-      password: system.natsAdmin.pass,
-      name: 'test-dlq',
-      log: createLogger('test', 'silent'),
-    });
+    const bus = await adminBus();
     try {
       const letter = await eventually(
         async () =>

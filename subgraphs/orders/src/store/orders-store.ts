@@ -1,5 +1,6 @@
 import type { Sql } from '@orderflow/common/db';
 import type { EventEnvelope } from '@orderflow/contracts';
+import type { AddressInput } from '../domain/place-order.ts';
 
 /**
  * The orders service's statements that are hot enough to be plain SQL (docs/data-access.md says when
@@ -15,14 +16,7 @@ export interface PlacedOrderRow {
   customerEmail: string | null;
   totalCents: number;
   currencyCode: string;
-  shippingAddress: {
-    name: string;
-    line1: string;
-    line2?: string | null;
-    city: string;
-    postalCode: string;
-    country: string;
-  };
+  shippingAddress: AddressInput;
   paymentToken: string;
   idempotencyKey: string;
   requestHash: string;
