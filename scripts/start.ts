@@ -17,6 +17,7 @@ import {
   startPostgres,
   stopChild,
 } from '@orderflow/devstack';
+import { GATEWAY_DEFAULT_PORT, defaultPortOf } from '@orderflow/contracts';
 import { createStartPrinter } from './log-format.ts';
 import { migrateServices } from './migrate.ts';
 import { seedCatalog } from './seed.ts';
@@ -34,12 +35,15 @@ const RESTART_DELAY_MS = 1_000;
 const MAX_RESTARTS_PER_MINUTE = 5;
 const TAIL_LINES = 30;
 
-const SUBGRAPHS = [
-  { name: 'auth', portVar: 'AUTH_PORT', defaultPort: 4001, urlVar: 'AUTH_URL' },
-  { name: 'products', portVar: 'PRODUCTS_PORT', defaultPort: 4002, urlVar: 'PRODUCTS_URL' },
-  { name: 'orders', portVar: 'ORDERS_PORT', defaultPort: 4003, urlVar: 'ORDERS_URL' },
-  { name: 'shipments', portVar: 'SHIPMENTS_PORT', defaultPort: 4004, urlVar: 'SHIPMENTS_URL' },
-] as const;
+/** The subgraphs, with the variables that move each (`<NAME>_PORT` here, `<NAME>_URL` for its callers); default ports from the contracts. */
+const SUBGRAPHS = (
+  [
+    { name: 'auth', portVar: 'AUTH_PORT', urlVar: 'AUTH_URL' },
+    { name: 'products', portVar: 'PRODUCTS_PORT', urlVar: 'PRODUCTS_URL' },
+    { name: 'orders', portVar: 'ORDERS_PORT', urlVar: 'ORDERS_URL' },
+    { name: 'shipments', portVar: 'SHIPMENTS_PORT', urlVar: 'SHIPMENTS_URL' },
+  ] as const
+).map((s) => ({ ...s, defaultPort: defaultPortOf(s.name) }));
 
 /** PostgreSQL or NATS: ours (stopped with us) or an external server (left alone). */
 interface Infra {
@@ -299,7 +303,7 @@ async function startServices(
   const ports = SUBGRAPHS.map((s) => envPort(s.portVar, s.defaultPort));
   const siblingUrls = Object.fromEntries(SUBGRAPHS.map((s, i) => [s.urlVar, `http://127.0.0.1:${ports[i]}`]));
   // Access tokens name the gateway's public origin as their issuer (RFC 8414 metadata is served there).
-  const issuer = process.env.OAUTH_ISSUER || `http://localhost:${envPort('GATEWAY_PORT', 4000)}`;
+  const issuer = process.env.OAUTH_ISSUER || `http://localhost:${envPort('GATEWAY_PORT', GATEWAY_DEFAULT_PORT)}`;
   const shared = { ...process.env, NATS_URL: natsUrl, SMTP_URL: smtpUrl, OAUTH_ISSUER: issuer, ...siblingUrls };
 
   running.subgraphs = SUBGRAPHS.map((s, i) =>
@@ -315,7 +319,12 @@ async function startServices(
   // The gateway has no database; it must not inherit one meant for something else.
   const gatewayEnv: NodeJS.ProcessEnv = { ...shared, ...login('gateway') };
   delete gatewayEnv.DATABASE_URL;
-  running.gateway = newService('gateway', 'gateway/src/index.ts', envPort('GATEWAY_PORT', 4000), gatewayEnv);
+  running.gateway = newService(
+    'gateway',
+    'gateway/src/index.ts',
+    envPort('GATEWAY_PORT', GATEWAY_DEFAULT_PORT),
+    gatewayEnv,
+  );
   spawnService(running.gateway);
   await waitReady(running.gateway);
 }

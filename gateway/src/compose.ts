@@ -3,14 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 
-/** The subgraphs of the supergraph, in a stable order, with their default URLs. */
-export const SUBGRAPHS = [
-  { name: 'auth', port: 4001 },
-  { name: 'products', port: 4002 },
-  { name: 'orders', port: 4003 },
-  { name: 'shipments', port: 4004 },
-] as const;
-export type SubgraphName = (typeof SUBGRAPHS)[number]['name'];
+import { SUBGRAPHS, type SubgraphName } from '@orderflow/contracts';
+
+/** The subgraphs of the supergraph, in a stable order, with their default ports (one list: the contracts'). */
+export { SUBGRAPHS, type SubgraphName };
 
 export const SUPERGRAPH_PATH = fileURLToPath(new URL('../../schema/supergraph.graphql', import.meta.url));
 
@@ -26,7 +22,7 @@ export function subgraphSdlPath(name: SubgraphName): string {
  */
 export function composeSupergraph(): { supergraphSdl: string | null; errors: string[]; hints: string[] } {
   const result = composeServices(
-    SUBGRAPHS.map(({ name, port }) => ({
+    SUBGRAPHS.map(({ name, defaultPort: port }) => ({
       name,
       url: `http://127.0.0.1:${port}/graphql`,
       typeDefs: parse(readFileSync(subgraphSdlPath(name), 'utf8')),

@@ -7,15 +7,16 @@ import {
   refuseWeakSecrets,
   resolveInternalSecret,
 } from '@orderflow/common/server';
+import { GATEWAY_DEFAULT_PORT, defaultUrlOf } from '@orderflow/contracts';
 import { corsOriginsEnv } from './cors.ts';
 import { DEFAULT_OPERATION_LIMITS, type OperationLimits } from './limits.ts';
 
 const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
-  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
-  AUTH_URL: z.string().url().default('http://127.0.0.1:4001'),
-  PRODUCTS_URL: z.string().url().default('http://127.0.0.1:4002'),
-  ORDERS_URL: z.string().url().default('http://127.0.0.1:4003'),
-  SHIPMENTS_URL: z.string().url().default('http://127.0.0.1:4004'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(GATEWAY_DEFAULT_PORT),
+  AUTH_URL: z.string().url().default(defaultUrlOf('auth')),
+  PRODUCTS_URL: z.string().url().default(defaultUrlOf('products')),
+  ORDERS_URL: z.string().url().default(defaultUrlOf('orders')),
+  SHIPMENTS_URL: z.string().url().default(defaultUrlOf('shipments')),
   /** Largest accepted request body. Default 1 MB. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
   /** Largest body of /oauth/token and /oauth/revoke. Default 8 KiB: a refresh token and a scope list fit many times over. */

@@ -5,7 +5,7 @@ import { readAccessRules, type AccessRule } from '@orderflow/common/server';
 import { SUBGRAPHS, subgraphSdlPath } from '../src/compose.ts';
 
 /**
- * The contract's access marks (shared/contract/api.graphql), as the subgraph
+ * The public API contract's access marks (its reference: schema/api.graphql), as the subgraph
  * SDLs must declare them: the directives are what the subgraphs enforce, so
  * a field that loses its directive loses its protection — this test notices.
  */

@@ -5,12 +5,13 @@ import {
   refuseWeakSecrets,
   subgraphEnvSchema,
 } from '@orderflow/common/server';
+import { defaultPortOf } from '@orderflow/contracts';
 import { DEV_CLIENT_SECRETS, SEED_CLIENTS, type SeedClientId } from './domain/clients.ts';
 
 /** An unset variable and an empty one (`${VAR:-}` in compose) mean the same: not given. */
 const optionalSecret = z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional());
 
-const schema = subgraphEnvSchema('auth', 4001)
+const schema = subgraphEnvSchema('auth', defaultPortOf('auth'))
   .extend(accessTokenEnvSchema.shape)
   .extend({
     /** Refresh-token lifetime in seconds. Default 30 days (the issue's). */

@@ -5,12 +5,12 @@ import {
   reservationEnvSchema,
   subgraphEnvSchema,
 } from '@orderflow/common/server';
-import { amountLimitEnv } from '@orderflow/contracts';
+import { amountLimitEnv, defaultPortOf, defaultUrlOf } from '@orderflow/contracts';
 
-const schema = subgraphEnvSchema('orders', 4003)
+const schema = subgraphEnvSchema('orders', defaultPortOf('orders'))
   .extend({
-    PRODUCTS_URL: z.string().url().default('http://127.0.0.1:4002'),
-    SHIPMENTS_URL: z.string().url().default('http://127.0.0.1:4004'),
+    PRODUCTS_URL: z.string().url().default(defaultUrlOf('products')),
+    SHIPMENTS_URL: z.string().url().default(defaultUrlOf('shipments')),
     // INVENTORY_TIMEOUT_MS (one reservation call) and RESERVATION_DEADLINE_MS (read to check that
     // products' sweeper cannot release a reservation this service may still be confirming).
     ...reservationEnvSchema.shape,

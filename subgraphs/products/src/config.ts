@@ -5,9 +5,9 @@ import {
   reservationEnvSchema,
   subgraphEnvSchema,
 } from '@orderflow/common/server';
-import { amountLimitEnv } from '@orderflow/contracts';
+import { amountLimitEnv, defaultPortOf } from '@orderflow/contracts';
 
-const schema = subgraphEnvSchema('products', 4002)
+const schema = subgraphEnvSchema('products', defaultPortOf('products'))
   .extend({
     // RESERVATION_DEADLINE_MS (an unconfirmed reservation older than this is checked against the orders
     // service) and INVENTORY_TIMEOUT_MS (orders' reservation call, read to check the deadline outlasts it).

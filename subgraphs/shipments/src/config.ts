@@ -1,6 +1,7 @@
 import { loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common/server';
+import { defaultPortOf } from '@orderflow/contracts';
 
-const schema = subgraphEnvSchema('shipments', 4004);
+const schema = subgraphEnvSchema('shipments', defaultPortOf('shipments'));
 
 export type ShipmentsConfig = ReturnType<typeof loadConfig>;
 /** Every variable this service reads (test/compose.test.ts checks docker-compose.yml against it). */
