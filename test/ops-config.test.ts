@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
-  createGatewayMetrics,
   createMetricsRegistry,
-  createReservationFailures,
   createResolverTimingPlugin,
-  registerActiveSubscriptions,
   registerConsumerMetrics,
   registerDlqMetrics,
-  registerOrdersByStatus,
   registerOutboxMetrics,
 } from '@orderflow/common/observability';
+import { createGatewayMetrics, registerActiveSubscriptions } from '../gateway/src/metrics.ts';
+import { registerOrdersByStatus } from '../subgraphs/orders/src/metrics.ts';
+import { createReservationFailures } from '../subgraphs/products/src/metrics.ts';
+import { createPasswordCheckRefusals } from '../subgraphs/auth/src/metrics.ts';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 
@@ -26,6 +26,7 @@ async function exposedNames(): Promise<Set<string>> {
   registerDlqMetrics(registry, async () => 0);
   registerOrdersByStatus(registry, async () => []);
   createReservationFailures(registry);
+  createPasswordCheckRefusals(registry);
   const names = new Set<string>();
   for (const m of await registry.getMetricsAsJSON()) {
     names.add(m.name);

@@ -4,15 +4,13 @@ import type { ApolloServerPlugin } from '@apollo/server';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   TRACEPARENT_HEADER,
-  createGatewayMetrics,
   createMetricsRegistry,
-  registerActiveSubscriptions,
   traceparentForRequest,
   withTraceparent,
-  type GatewayMetrics,
   type Logger,
 } from '@orderflow/common/observability';
 import { ErrorCode, isKnownErrorCode } from '@orderflow/contracts';
+import { createGatewayMetrics, registerActiveSubscriptions, type GatewayMetrics } from './metrics.ts';
 
 export interface GatewayObservabilityOptions {
   log: Logger;

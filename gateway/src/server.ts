@@ -8,7 +8,8 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError } from 'graphql';
 import { connectBus, openRevocationBucket } from '@orderflow/common/messaging';
-import { traceHeaders, type GatewayMetrics, type Logger } from '@orderflow/common/observability';
+import { traceHeaders, type Logger } from '@orderflow/common/observability';
+import type { GatewayMetrics } from './metrics.ts';
 import {
   CLIENT_ADDRESS_HEADER,
   INTERNAL_TOKEN_HEADER,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMetricsRegistry, createSampler, registerOrdersByStatus } from './metrics.ts';
+import { createSampler } from './metrics.ts';
 
 describe('scrape-time samples', () => {
   it('reads at most once per interval, and keeps the last value when a read fails or is too slow', async () => {
@@ -26,16 +26,5 @@ describe('scrape-time samples', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
     behaviour = 'ok';
     expect(await sample()).toBe(4);
-  });
-
-  it('exposes a labelled gauge in Prometheus text, replacing the previous set of series', async () => {
-    const registry = createMetricsRegistry('orders', { defaultMetrics: false });
-    let rows = [{ status: 'PENDING_PAYMENT', count: 2 }];
-    registerOrdersByStatus(registry, async () => rows, { minIntervalMs: 0 });
-    expect(await registry.metrics()).toContain('orders_by_status{status="PENDING_PAYMENT",service="orders"} 2');
-    rows = [{ status: 'SHIPPED', count: 1 }];
-    const text = await registry.metrics();
-    expect(text).toContain('orders_by_status{status="SHIPPED",service="orders"} 1');
-    expect(text).not.toContain('PENDING_PAYMENT');
   });
 });

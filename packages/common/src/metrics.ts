@@ -3,6 +3,8 @@ import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type { Registry };
+/** prom-client's metric types, for a service's own metrics (src/metrics.ts in each service). */
+export { Counter, Gauge, Histogram };
 
 /**
  * Every metric a process exposes on GET /metrics (docs/operations.md says
@@ -31,7 +33,8 @@ export function metricsHandler(registry: Registry): RequestHandler {
 }
 
 /** Seconds; from a fast cached read to a slow saga call. */
-const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Buckets of every latency histogram, in seconds. */
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export interface SamplerOptions {
   /** Longest a read may hold a scrape; a slower read keeps the last value. Default 1 s. */
@@ -94,63 +97,6 @@ export function sampleQuery<T>(db: unknown, sql: string, timeoutMs = 1_000): Pro
   return (db as QueryClient).$transaction(async (tx) => {
     await tx.$executeRawUnsafe(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
     return tx.$queryRawUnsafe<T>(sql);
-  });
-}
-
-// ---- gateway -------------------------------------------------------------
-
-export function createGatewayMetrics(registry: Registry) {
-  return {
-    requests: new Counter({
-      name: 'graphql_requests_total',
-      help: 'GraphQL operations served over HTTP, by operation name and type',
-      labelNames: ['operation', 'type'] as const,
-      registers: [registry],
-    }),
-    duration: new Histogram({
-      name: 'graphql_request_duration_seconds',
-      help: 'Time from receiving a GraphQL operation to sending its response',
-      labelNames: ['operation', 'type'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
-    errors: new Counter({
-      name: 'graphql_request_errors_total',
-      help: 'Errors in GraphQL responses, by operation and error code',
-      labelNames: ['operation', 'type', 'code'] as const,
-      registers: [registry],
-    }),
-    subgraphDuration: new Histogram({
-      name: 'gateway_subgraph_request_duration_seconds',
-      help: 'Time of one fetch from the gateway to a subgraph; outcome ok, error (GraphQL errors) or failure (no answer)',
-      labelNames: ['subgraph', 'outcome'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
-    rateLimited: new Counter({
-      name: 'gateway_rate_limited_requests_total',
-      help: 'GraphQL requests refused with RATE_LIMITED; limit is client (token holders) or ip (everyone else)',
-      labelNames: ['limit'] as const,
-      registers: [registry],
-    }),
-    shed: new Counter({
-      name: 'gateway_shed_requests_total',
-      help: 'GraphQL requests refused with HTTP 503 because MAX_IN_FLIGHT_REQUESTS were already being answered',
-      registers: [registry],
-    }),
-  };
-}
-export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
-
-/** Subscriptions open on this gateway instance, read at scrape time. */
-export function registerActiveSubscriptions(registry: Registry, active: () => number) {
-  return new Gauge({
-    name: 'gateway_active_subscriptions',
-    help: 'GraphQL subscriptions open on this gateway instance',
-    registers: [registry],
-    collect() {
-      this.set(active());
-    },
   });
 }
 
@@ -274,50 +220,5 @@ export function registerDlqMetrics(registry: Registry, read: () => Promise<numbe
       const n = await sample();
       if (n !== undefined) this.set(n);
     },
-  });
-}
-
-/** Orders per status, read from the orders database at scrape time. */
-export function registerOrdersByStatus(
-  registry: Registry,
-  read: () => Promise<{ status: string; count: number }[]>,
-  options?: SamplerOptions,
-) {
-  const sample = createSampler(read, options);
-  return new Gauge({
-    name: 'orders_by_status',
-    help: 'Orders in each status',
-    labelNames: ['status'] as const,
-    registers: [registry],
-    async collect() {
-      const rows = await sample();
-      if (!rows) return;
-      this.reset();
-      for (const r of rows) this.set({ status: r.status }, r.count);
-    },
-  });
-}
-
-/** Reservations the products service refused: reason unavailable (stock short) or invalid (unknown or inactive product). */
-export function createReservationFailures(registry: Registry) {
-  return new Counter({
-    name: 'reservation_failures_total',
-    help: 'Stock reservations refused, by reason: unavailable (not enough stock) or invalid (bad product)',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
-}
-
-/**
- * Password checks the auth service refused before hashing: reason throttled
- * (the log-in throttle: RATE_LIMITED) or busy (the hashing queue was full:
- * SERVICE_UNAVAILABLE); kind login, client (OAuth client authentication) or signup.
- */
-export function createPasswordCheckRefusals(registry: Registry) {
-  return new Counter({
-    name: 'auth_password_checks_refused_total',
-    help: 'Password checks refused before any hash, by reason (throttled, busy) and kind (login, client, signup)',
-    labelNames: ['reason', 'kind'] as const,
-    registers: [registry],
   });
 }

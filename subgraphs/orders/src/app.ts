@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { createLogger, registerOrdersByStatus, sampleQuery, type Logger } from '@orderflow/common/observability';
+import { createLogger, sampleQuery, type Logger } from '@orderflow/common/observability';
+import { registerOrdersByStatus } from './metrics.ts';
 import { startSubgraph } from '@orderflow/common/server';
 import type { OrdersConfig } from './config.ts';
 import type { OrdersContext } from './context.ts';
