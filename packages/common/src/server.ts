@@ -15,3 +15,4 @@ export * from './service-runtime.ts';
 export * from './subgraph-kit.ts';
 export * from './subgraph-server.ts';
 export * from './viewer.ts';
+export * from './credential-fields.ts';
