@@ -28,4 +28,10 @@ describe('gateway config: deadlines, connection cap and metrics listener', () =>
     );
     expect(() => loadConfig({ SUBGRAPH_TIMEOUT_MS: 'soon' })).toThrow(/SUBGRAPH_TIMEOUT_MS/);
   });
+
+  it('shares identical in-flight subgraph fetches unless GATEWAY_DEDUP=off; anything else is refused by name', () => {
+    expect(loadConfig({}).GATEWAY_DEDUP).toBe('on');
+    expect(loadConfig({ GATEWAY_DEDUP: 'off' }).GATEWAY_DEDUP).toBe('off');
+    expect(() => loadConfig({ GATEWAY_DEDUP: 'no' })).toThrow(/GATEWAY_DEDUP/);
+  });
 });

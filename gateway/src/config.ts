@@ -68,6 +68,13 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
    */
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5_000),
   /**
+   * In-flight deduplication of subgraph fetches (gateway/src/subgraph-dedup.ts):
+   * `on` (default) lets identical query fetches to one subgraph, for the same
+   * viewer and scopes, wait for one call while it is in flight; `off` makes
+   * every fetch its own call. Never mutations, never across viewers, no cache.
+   */
+  GATEWAY_DEDUP: z.enum(['on', 'off']).default('on'),
+  /**
    * Port of the metrics listener (GET /metrics, Prometheus text), apart from
    * the public port, which does not serve /metrics. Default 9464; 0 picks a free one.
    */

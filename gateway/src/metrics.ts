@@ -29,6 +29,12 @@ export function createGatewayMetrics(registry: Registry) {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    sharedFetches: new Counter({
+      name: 'gateway_subgraph_fetches_shared_total',
+      help: 'Subgraph fetches answered by an identical call already in flight (GATEWAY_DEDUP), by subgraph',
+      labelNames: ['subgraph'] as const,
+      registers: [registry],
+    }),
     rateLimited: new Counter({
       name: 'gateway_rate_limited_requests_total',
       help: 'GraphQL requests refused with RATE_LIMITED; limit is client (token holders) or ip (everyone else)',

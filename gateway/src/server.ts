@@ -34,6 +34,7 @@ import { GATEWAY_SERVICE, createOAuthProxy } from './oauth-proxy.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createRequestGuard } from './request-guard.ts';
 import { createRevocationList } from './revocation-list.ts';
+import { createSubgraphDedup } from './subgraph-dedup.ts';
 import { createSubgraphFetcher, type Fetcher } from './subgraph-http.ts';
 import { supergraphForGateway } from './supergraph.ts';
 import { InvalidTokenError, createTokenVerifier, type TokenVerifier } from './token-verifier.ts';
@@ -178,13 +179,18 @@ export async function startGateway(
   const observability = createGatewayObservability({ log });
 
   const subgraphHttp = createSubgraphFetcher({ timeoutMs: config.SUBGRAPH_TIMEOUT_MS });
+  // Identical query fetches in flight (same subgraph, document, variables, viewer) share one call (subgraph-dedup.ts).
+  const dedup = createSubgraphDedup({
+    enabled: config.GATEWAY_DEDUP === 'on',
+    onShared: (subgraph) => observability.metrics.sharedFetches.inc({ subgraph }),
+  });
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphForGateway(supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8')),
     buildService: ({ name }) =>
       new InternalDataSource(
         `${config.subgraphUrls[name as SubgraphName]}/graphql`,
         internalAuth,
-        subgraphHttp,
+        dedup.wrap(name, subgraphHttp),
         name,
         observability.metrics,
       ),
