@@ -33,6 +33,20 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
    */
   ANONYMOUS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(600),
   /**
+   * Share of a key's per-minute limit a gateway takes from the shared
+   * rate-limit store (NATS KV) at once and spends locally. Default 0.01 (1 %,
+   * at least one token): with N gateways a client gets its limit within
+   * ±N % (gateway/src/shared-rate-limit.ts). Larger: fewer store round trips,
+   * a looser limit.
+   */
+  RATE_LIMIT_LEASE_FRACTION: z.coerce.number().gt(0).max(1).default(0.01),
+  /**
+   * Longest wait for the shared rate-limit store; past it (or on any failure)
+   * the gateway falls back to per-instance limits, logs it once, and tries
+   * the store again every 5 s. Default 500 ms.
+   */
+  RATE_LIMIT_STORE_TIMEOUT_MS: z.coerce.number().int().min(10).default(500),
+  /**
    * GraphQL requests over HTTP answered at once by this gateway; beyond it a
    * request is refused at once with HTTP 503, Retry-After and
    * SERVICE_UNAVAILABLE (load shedding) instead of queueing until it times

@@ -1,13 +1,13 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { traceHeaders, type Logger } from '@orderflow/common/observability';
 import { CLIENT_ADDRESS_HEADER, INTERNAL_TOKEN_HEADER, type InternalAuth, type Viewer } from '@orderflow/common/server';
-import type { RateLimiter } from './rate-limit.ts';
+import type { RequestRateLimiter } from './rate-limit.ts';
 
 export interface OAuthProxyOptions {
   /** The auth service's base URL. */
   authUrl: string;
   internalAuth: InternalAuth;
-  limiter: RateLimiter;
+  limiter: RequestRateLimiter;
   /** Requests per minute per IP (shared with anonymous GraphQL calls). */
   perIpPerMinute: number;
   maxBodyBytes: number;
@@ -45,8 +45,8 @@ export function createOAuthProxy({
       .set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' })
       .json({ error, error_description: description });
 
-  const perIp = (req: Request, res: Response, next: NextFunction) => {
-    const decision = limiter.take(`ip:${req.ip}`, perIpPerMinute);
+  const perIp = async (req: Request, res: Response, next: NextFunction) => {
+    const decision = await limiter.take(`ip:${req.ip}`, perIpPerMinute);
     if (decision.allowed) return next();
     res.set('Retry-After', String(decision.retryAfterSeconds));
     oauthError(res, 429, 'rate_limited', `Too many requests; retry in ${decision.retryAfterSeconds} s`);

@@ -3,11 +3,18 @@
  * holds up to `perMinute` tokens and refills at `perMinute / 60` per second,
  * so a client may burst its whole minute and then goes at its steady rate.
  *
- * Per gateway instance: with N instances behind a balancer a client gets up
- * to N times its limit. That is the usual trade for not making every request
- * wait on a shared store; put the limit in the token lower if it matters.
+ * Per gateway instance: with N instances behind a balancer a client would get
+ * up to N times its limit, so HTTP requests take their tokens from the
+ * buckets every gateway shares (shared-rate-limit.ts), and these are its
+ * fallback while that store is unreachable. WebSocket upgrades and subscribe
+ * messages, which cannot wait for a store, use these directly.
  */
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+/** Where a request takes its token: these per-instance buckets, or the shared ones (which answer asynchronously). */
+export interface RequestRateLimiter {
+  take(key: string, perMinute: number): RateDecision | Promise<RateDecision>;
+}
 
 export interface RateLimiterOptions {
   /** Keys kept before idle (full) buckets are dropped. Default 100,000. */

@@ -2,12 +2,12 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type Logger } from '@orderflow/common/observability';
 import { ErrorCode } from '@orderflow/contracts';
 import type { IdentityResolver } from './identity.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { RequestRateLimiter } from './rate-limit.ts';
 import { InvalidTokenError } from './token-verifier.ts';
 
 export interface RequestGuardOptions {
   resolveIdentity: IdentityResolver;
-  limiter: RateLimiter;
+  limiter: RequestRateLimiter;
   /** Requests per minute per IP without a valid token. */
   anonymousPerMinute: number;
   log: Logger;
@@ -46,32 +46,35 @@ export function createRequestGuard({
   };
 
   return (req: Request, res: Response, next: NextFunction) => {
-    resolveIdentity(req.headers).then(
-      (identity) => {
-        const decision = identity
-          ? limiter.take(identity.rateKey, identity.rateLimit)
-          : limiter.take(`ip:${req.ip}`, anonymousPerMinute);
-        if (!decision.allowed) return limited(res, decision.retryAfterSeconds, identity ? 'client' : 'ip');
-        req.viewer = identity?.viewer ?? null;
-        next();
-      },
-      (err: unknown) => {
-        if (!(err instanceof InvalidTokenError)) {
-          log.error({ err }, 'token verification failed');
-          return graphqlError(
-            res,
-            ErrorCode.SERVICE_UNAVAILABLE,
-            'Authentication is temporarily unavailable; please retry',
+    resolveIdentity(req.headers)
+      .then(
+        async (identity) => {
+          const decision = identity
+            ? await limiter.take(identity.rateKey, identity.rateLimit)
+            : await limiter.take(`ip:${req.ip}`, anonymousPerMinute);
+          if (!decision.allowed) return limited(res, decision.retryAfterSeconds, identity ? 'client' : 'ip');
+          req.viewer = identity?.viewer ?? null;
+          next();
+        },
+        async (err: unknown) => {
+          if (!(err instanceof InvalidTokenError)) {
+            log.error({ err }, 'token verification failed');
+            return graphqlError(
+              res,
+              ErrorCode.SERVICE_UNAVAILABLE,
+              'Authentication is temporarily unavailable; please retry',
+            );
+          }
+          const decision = await limiter.take(`ip:${req.ip}`, anonymousPerMinute);
+          if (!decision.allowed) return limited(res, decision.retryAfterSeconds, 'ip');
+          res.set(
+            'WWW-Authenticate',
+            `Bearer realm="orderflow", error="invalid_token", error_description="${err.message.replace(/"/g, "'")}"`,
           );
-        }
-        const decision = limiter.take(`ip:${req.ip}`, anonymousPerMinute);
-        if (!decision.allowed) return limited(res, decision.retryAfterSeconds, 'ip');
-        res.set(
-          'WWW-Authenticate',
-          `Bearer realm="orderflow", error="invalid_token", error_description="${err.message.replace(/"/g, "'")}"`,
-        );
-        graphqlError(res, ErrorCode.UNAUTHENTICATED, err.message);
-      },
-    );
+          graphqlError(res, ErrorCode.UNAUTHENTICATED, err.message);
+        },
+      )
+      // A limiter that failed unexpectedly: Express's error handler answers 500 and logs it.
+      .catch(next);
   };
 }

@@ -33,6 +33,7 @@ import { oneCredentialFieldPlugin } from './credential-fields.ts';
 import { GATEWAY_SERVICE, createOAuthProxy } from './oauth-proxy.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createRequestGuard } from './request-guard.ts';
+import { createSharedRateLimiter, openRateLimitBucket } from './shared-rate-limit.ts';
 import { createRevocationList } from './revocation-list.ts';
 import { createSubgraphDedup } from './subgraph-dedup.ts';
 import { createSubgraphFetcher, type Fetcher } from './subgraph-http.ts';
@@ -174,7 +175,16 @@ export async function startGateway(
       throw err instanceof InvalidTokenError ? unauthenticated(err.message) : err;
     }
   };
-  const limiter = createRateLimiter();
+  // Per-instance buckets: for WebSocket upgrades, and for HTTP while the shared store is unreachable.
+  const localLimiter = createRateLimiter();
+  // HTTP requests (GraphQL, /oauth) draw on buckets every gateway shares, in NATS KV (shared-rate-limit.ts).
+  const limiter = createSharedRateLimiter({
+    openBucket: () =>
+      openRateLimitBucket(bus, { replicas: config.NATS_REPLICAS, timeoutMs: config.RATE_LIMIT_STORE_TIMEOUT_MS }),
+    fallback: localLimiter,
+    leaseFraction: config.RATE_LIMIT_LEASE_FRACTION,
+    log,
+  });
   // Metrics (GET /metrics), the trace of each request, a log line per GraphQL request.
   const observability = createGatewayObservability({ log });
 
@@ -349,7 +359,7 @@ export async function startGateway(
     // Express's req.ip for the upgrade request: TRUST_PROXY applies as for HTTP.
     clientAddress: (req) => (Object.setPrototypeOf(req, app.request) as Request).ip ?? 'unknown',
     // An upgrade is a request without a token yet: it draws on the per-address bucket.
-    upgradeLimit: { limiter, perMinute: config.ANONYMOUS_RATE_LIMIT_PER_MINUTE },
+    upgradeLimit: { limiter: localLimiter, perMinute: config.ANONYMOUS_RATE_LIMIT_PER_MINUTE },
     // connection_init params play the part of request headers (e.g. { authorization: 'Bearer …' }).
     authenticate: async (params) => {
       const viewer = await resolveViewer(paramsAsHeaders(params));
@@ -378,6 +388,7 @@ export async function startGateway(
       await subscriptions.stop();
       await apollo.stop();
       await revocations.stop();
+      limiter.close();
       await bus.close();
       subgraphHttp.close();
       await metricsListener.close();

@@ -22,10 +22,12 @@ export interface NatsAccess {
   follows: readonly EventType[];
   /** The token-revocation KV bucket: written by auth, read (watched) by the gateway. */
   revocations: 'write' | 'read' | null;
+  /** The rate-limit KV bucket (gateway/src/shared-rate-limit.ts): read and written, compare-and-set, by every gateway. */
+  rateLimits: boolean;
 }
 
 export const NATS_ACCESS: Readonly<Record<NatsUser, NatsAccess>> = {
-  auth: { publishes: [], consumes: {}, follows: [], revocations: 'write' },
+  auth: { publishes: [], consumes: {}, follows: [], revocations: 'write', rateLimits: false },
   products: {
     publishes: [
       'inventory.reserved',
@@ -43,6 +45,7 @@ export const NATS_ACCESS: Readonly<Record<NatsUser, NatsAccess>> = {
     },
     follows: [],
     revocations: null,
+    rateLimits: false,
   },
   orders: {
     publishes: [
@@ -64,18 +67,21 @@ export const NATS_ACCESS: Readonly<Record<NatsUser, NatsAccess>> = {
     },
     follows: [],
     revocations: null,
+    rateLimits: false,
   },
   shipments: {
     publishes: ['shipments.created', 'shipments.status_updated', 'shipments.cancelled'],
     consumes: { 'create-shipment': 'orders.status_changed' },
     follows: [],
     revocations: null,
+    rateLimits: false,
   },
   gateway: {
     publishes: [],
     consumes: {},
     follows: ['orders.status_changed', 'inventory.low_stock'],
     revocations: 'read',
+    rateLimits: true,
   },
 };
 
@@ -88,6 +94,9 @@ export const natsStreamName = (prefix: string, name: string) =>
 
 /** The logical name of the revocation bucket (its stream is `KV_<bucket>`). */
 export const REVOCATION_BUCKET = 'REVOCATIONS';
+
+/** The logical name of the gateways' shared rate-limit bucket (its stream is `KV_<bucket>`). */
+export const RATE_LIMIT_BUCKET = 'RATE_LIMITS';
 
 /** Inbox prefix of a user's replies: only that user may subscribe to it, so no service reads another's replies. */
 export const natsInboxPrefix = (user: string) => `_INBOX_${user}`;
@@ -173,6 +182,16 @@ export function natsPermissions(user: NatsUser, prefix: string): NatsPermissions
       allow.add(api('STREAM', 'UPDATE', kv));
       allow.add(`$KV.${bucket}.>`);
     }
+  }
+  if (access.rateLimits) {
+    const bucket = stream(RATE_LIMIT_BUCKET);
+    const kv = `KV_${bucket}`;
+    // Create (or bring its settings up to date), read and compare-and-set its entries; no watchers, so no consumers.
+    for (const verb of ['CREATE', 'INFO', 'UPDATE']) allow.add(api('STREAM', verb, kv));
+    allow.add(api('STREAM', 'MSG', 'GET', kv));
+    allow.add(api('DIRECT', 'GET', kv));
+    allow.add(api('DIRECT', 'GET', kv, '>'));
+    allow.add(`$KV.${bucket}.>`);
   }
   return {
     publish: { allow: [...allow], deny: [...deny] },
