@@ -8,11 +8,10 @@ type FetcherResponse = Awaited<ReturnType<Fetcher>>;
 /**
  * The gateway's HTTP client for subgraph calls: `httpRequest` (node:http) on a
  * keep-alive agent, answering with the small part of a fetch Response that
- * RemoteGraphQLDataSource reads (ok, status, headers, json/text). Node's
- * fetch cost about a quarter of the gateway's CPU under the benchmark's order
- * load (docs/bench/FINDINGS.md). Like the fetch it replaces: connections are
- * kept alive and shared, no per-origin cap, nothing ever retried (a mutation
- * must not be sent twice).
+ * RemoteGraphQLDataSource reads (ok, status, headers, json/text), instead of
+ * fetch (docs/decisions/007-subgraph-calls-on-node-http.md). Like the fetch
+ * it replaces: connections are kept alive and shared, no per-origin cap,
+ * nothing ever retried (a mutation must not be sent twice).
  *
  * Every call is given up after `timeoutMs` (SUBGRAPH_TIMEOUT_MS), answer and
  * body included: its socket is destroyed, not returned to the pool, and the

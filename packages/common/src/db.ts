@@ -34,11 +34,8 @@ export function createPrismaClient<T extends object>(
     // stalled between statements) is ended with its locks. Set once per connection, no statement per transaction.
     options: `-c statement_timeout=${TRANSACTION_LIMITS.timeout} -c idle_in_transaction_session_timeout=${TRANSACTION_LIMITS.timeout}`,
   });
-  // A connection the server drops (a restart: 57P01) emits 'error' on its client, and an 'error' event nobody
-  // listens to kills the process. pg-pool listens only while a client is idle, Prisma's adapter only while its
-  // transaction holds it; one seen in between (chaos suite: PostgreSQL restarted under load) crashed the orders
-  // service. Every client gets a listener of its own for its whole life: the queries on it fail on their own, and
-  // a client that is no longer queryable is discarded when released.
+  // Every client listens for 'error' all its life, or a dropped connection kills the process:
+  // docs/decisions/005-pooled-connections-listen-for-errors.md.
   pool.on('connect', (client) => client.on('error', () => {}));
   pool.on('error', () => {});
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });

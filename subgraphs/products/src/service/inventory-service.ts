@@ -28,16 +28,8 @@ export interface InventoryServiceDeps {
 /**
  * The reservation statement; $1 product ids, $2 quantities, $3 order id,
  * $4 the inventory.reserved envelope. Returns the locked rows as they were
- * before the update, each with the verdict `ok`.
- *
- * `moved` computes every quantity from `locked` (the current row, which we
- * hold locked), never from `p`: p is the version in the statement's snapshot,
- * and PostgreSQL checks CHECK constraints on the new row built from it before
- * it notices a concurrent update and re-reads the row. A release or commit
- * that committed after our snapshot would make that stale row fail the
- * non-negative or balance check (a spurious 500 under load on a low-stock
- * product), although the re-read row fits. Setting sold and stocked to their
- * locked values keeps the balance check on the current numbers too.
+ * before the update, each with the verdict `ok`. `moved` computes every quantity from `locked`, never
+ * from `p` (docs/decisions/006-reservation-computes-from-the-locked-row.md).
  */
 const RESERVE_SQL = `
 WITH req AS (
