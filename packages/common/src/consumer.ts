@@ -30,6 +30,9 @@ export class RetryLater extends Error {
 /** A message that can never succeed: straight to the dead-letter stream. */
 export class PoisonMessage extends Error {}
 
+/** Events a consumer handles in one transaction at most, unless told otherwise (CONSUMER_BATCH_SIZE). */
+export const DEFAULT_CONSUMER_BATCH_SIZE = 32;
+
 const envelopeSchema = z.object({
   id: z.string().uuid(),
   type: z.string().min(1),
@@ -60,11 +63,16 @@ export interface EventHandler<Data, Tx = Sql> {
    * Applies the event inside the inbox transaction: its writes (and outbox
    * rows) commit with the record that the event was handled, or not at all.
    * The events it wrote with `writeOutbox` are published after the commit.
+   * Several events (up to the consumer's batch size) share one transaction,
+   * one `handle` after the other in the stream's order; when one throws, the
+   * whole transaction is rolled back and each event is handled again alone
+   * (see `createEventConsumer`), so `handle` must not rely on anything but
+   * its own writes surviving a throw.
    */
   handle(event: EventEnvelope<Data>, ctx: { tx: Tx; attempt: number; log: Logger }): Promise<void>;
   /**
    * Run `handle` outside any transaction (`ctx.tx` is then the client itself),
-   * with no inbox row. Default false. For a handler whose effect leaves the
+   * with no inbox row, one event at a time (never batched). Default false. For a handler whose effect leaves the
    * database (an email) and that keeps its own once-only record, committed
    * before that effect: inside the inbox transaction it would hold a pooled
    * connection idle across the network call and while it waits for a second
@@ -84,7 +92,13 @@ export interface EventConsumerOptions<Data, Tx> {
   handler: EventHandler<Data, Tx>;
   /** Attempts before a failing message is dead-lettered (while the database cannot be reached, none is). Default 8. */
   maxDeliver?: number;
-  /** Messages handled at once; events of one saga (correlationId) are always handled one after another. Default 8 (a service runs several consumers on one connection pool). */
+  /**
+   * Events handled in one transaction at most (one inbox insert, one commit, then one ack each). Default 32
+   * (`DEFAULT_CONSUMER_BATCH_SIZE`, CONSUMER_BATCH_SIZE). A batch is what arrived while the previous one ran: one event
+   * when the saga is quiet (no added latency), up to this many under a backlog.
+   */
+  batchSize?: number;
+  /** `outsideTransaction` handlers only: events handled at once; events of one saga (correlationId) one after another. Default 8. */
   concurrency?: number;
   /** Called after a commit in which the handler wrote events with `writeOutbox`, with those events (see relay.committed). */
   onPublished?: (events: EventEnvelope[]) => void;
@@ -103,10 +117,26 @@ export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number
   return Math.round(exp / 2 + Math.random() * (exp / 2));
 }
 
+interface Delivery<Data> {
+  msg: JsMsg;
+  event: EventEnvelope<Data>;
+}
+
 /**
  * A durable JetStream pull consumer for one event type, with explicit acks,
- * an inbox for idempotency, per-saga ordering, retries with backoff and a
- * dead-letter stream for poison messages.
+ * an inbox for idempotency, retries with backoff and a dead-letter stream for
+ * poison messages.
+ *
+ * Events are handled in batches: what arrived while the previous batch ran (up
+ * to `batchSize`) goes through one transaction — one multi-row inbox insert
+ * that returns the ids not seen before, the handler for each of those in the
+ * stream's order, their outbox rows — and is acknowledged after the commit.
+ * When that transaction fails, each event of the batch is handled again alone,
+ * in its own transaction: the good ones commit and are acknowledged once, and
+ * only the failing one is retried (nak with backoff) and in the end
+ * dead-lettered. Batches run one after another, so one process applies the
+ * events of an order in stream order; across replicas of the service the
+ * order rests on the handlers' transition guards (docs/decisions/004-batched-consumers.md).
  */
 export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<Data, Tx>) {
   const {
@@ -115,6 +145,7 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     service,
     handler,
     maxDeliver = 8,
+    batchSize = DEFAULT_CONSUMER_BATCH_SIZE,
     concurrency = 8,
     onPublished = () => {},
     retryScale = 1,
@@ -129,8 +160,11 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
   let loop: Promise<void> | undefined;
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
-  /** Tail of the chain of each saga's messages, so they are applied in order. */
+  /** Tail of the chain of each saga's messages, so they are applied in order (outsideTransaction handlers). */
   const chains = new Map<string, Promise<void>>();
+  /** Messages pulled and not yet taken into a batch, in stream order, and the batches running (at most one). */
+  let waiting: JsMsg[] = [];
+  let batches: Promise<void> | null = null;
   let infoJsm: Promise<JetStreamManager> | undefined;
 
   async function deadLetter(msg: JsMsg, reason: string) {
@@ -174,49 +208,120 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     return { ...(env.data as EventEnvelope<unknown>), data: data.data };
   }
 
-  /** See EventHandler.outsideTransaction: no connection is held while the handler runs, and its own record is its inbox. */
-  async function processOutsideTransaction(event: EventEnvelope<Data>, attempt: number): Promise<void> {
-    await handler.handle(event, { tx: opts.db as Tx, attempt, log: clog });
+  /** The handler's run for one event, as a child of the trace the event carries (its logs and events keep the saga's trace id). */
+  function inTrace<T>({ msg, event }: Delivery<Data>, fn: () => Promise<T>): Promise<T> {
+    return runInTrace(
+      `${durable} ${handler.type}`,
+      event.traceparent ?? (msg.headers?.get(TRACEPARENT_HEADER) || null),
+      fn,
+    );
   }
 
-  async function process(msg: JsMsg, event: EventEnvelope<Data>) {
-    if (handler.relevant && !handler.relevant(event)) return void msg.ack();
-    const attempt = msg.info.redeliveryCount;
+  /** The inbox transaction of a batch: the events not seen before are handled, in order, and committed together. */
+  function applyTogether(batch: Delivery<Data>[]): Promise<void> {
+    return transactionSlots(() =>
+      publishingTransaction(
+        db,
+        async (tx) => {
+          const { rows } = await tx.query<{ id: string }>(
+            `INSERT INTO inbox (consumer, id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING id::text`,
+            [durable, batch.map((d) => d.event.id)],
+          );
+          // Seen before (a redelivery, a replayed dead letter): the effect is already committed.
+          const fresh = new Set(rows.map((r) => r.id));
+          for (const d of batch) {
+            if (!fresh.delete(d.event.id)) continue; // also a second copy within the batch
+            const ctx = { tx: tx as Tx, attempt: d.msg.info.redeliveryCount, log: clog };
+            // Alone, the whole transaction already runs in the event's trace (handleAlone).
+            await (batch.length === 1 ? handler.handle(d.event, ctx) : inTrace(d, () => handler.handle(d.event, ctx)));
+          }
+        },
+        onPublished,
+      ),
+    );
+  }
+
+  /** After a failure of `d` handled alone: dead letter, or nak with a delay. */
+  async function failed(d: Delivery<Data>, err: unknown) {
+    const attempt = d.msg.info.redeliveryCount;
+    if (err instanceof PoisonMessage) return deadLetter(d.msg, err.message);
+    // A database that is down or restarting is no fault of the message: it is retried (backoff capped at
+    // 10 s) until the database is back, however long that takes, and never dead-lettered for it.
+    if (attempt >= maxDeliver && !isDatabaseUnavailable(err))
+      return deadLetter(d.msg, `failed ${attempt} times: ${(err as Error).message}`);
+    const delay = err instanceof RetryLater ? err.delayMs : backoffMs(attempt);
+    if (!(err instanceof RetryLater))
+      clog.warn({ eventId: d.event.id, attempt, err: (err as Error).message }, 'handler failed; will retry');
+    d.msg.nak(Math.round(delay * retryScale));
+  }
+
+  /** One event in a transaction of its own (or none, outsideTransaction); acknowledged after its commit. */
+  async function handleAlone(d: Delivery<Data>) {
     try {
-      if (handler.outsideTransaction) await processOutsideTransaction(event, attempt);
-      else
-        await transactionSlots(() =>
-          publishingTransaction(
-            db,
-            async (tx) => {
-              const fresh = await tx.query(
-                `INSERT INTO inbox (consumer, id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`,
-                [durable, event.id],
-              );
-              if (fresh.rowCount === 0) return; // seen before: the effect is already committed
-              await handler.handle(event, { tx: tx as Tx, attempt, log: clog });
-            },
-            onPublished,
-          ),
-        );
-      msg.ack();
-      clog.debug({ eventId: event.id, type: event.type, attempt }, 'event handled');
+      await inTrace(d, () =>
+        handler.outsideTransaction
+          ? handler.handle(d.event, { tx: opts.db as Tx, attempt: d.msg.info.redeliveryCount, log: clog })
+          : applyTogether([d]),
+      );
+      d.msg.ack();
     } catch (err) {
-      if (err instanceof PoisonMessage) return deadLetter(msg, err.message);
-      // A database that is down or restarting is no fault of the message: it is retried (backoff capped at
-      // 10 s) until the database is back, however long that takes, and never dead-lettered for it.
-      if (attempt >= maxDeliver && !isDatabaseUnavailable(err))
-        return deadLetter(msg, `failed ${attempt} times: ${(err as Error).message}`);
-      const delay = err instanceof RetryLater ? err.delayMs : backoffMs(attempt);
-      if (!(err instanceof RetryLater))
-        clog.warn({ eventId: event.id, attempt, err: (err as Error).message }, 'handler failed; will retry');
-      msg.nak(Math.round(delay * retryScale));
+      await inTrace(d, () => failed(d, err));
     }
   }
 
-  function dispatch(msg: JsMsg) {
+  /**
+   * A batch: messages that are not events are dead-lettered, events the handler has nothing to do with are
+   * acknowledged, the rest are applied in one transaction, and alone each when that transaction fails (a
+   * poison message, a "not yet", a deadlock) so that the others still commit once and only the failing one is
+   * retried.
+   */
+  async function handleBatch(msgs: JsMsg[]) {
+    const batch: Delivery<Data>[] = [];
+    for (const msg of msgs) {
+      const event = parse(msg);
+      if (typeof event === 'string')
+        await runInTrace(`dead-letter ${handler.type}`, msg.headers?.get(TRACEPARENT_HEADER) || null, () =>
+          deadLetter(msg, event),
+        );
+      else if (handler.relevant && !handler.relevant(event)) msg.ack();
+      else batch.push({ msg, event });
+    }
+    if (batch.length === 1) return handleAlone(batch[0]);
+    if (batch.length === 0) return;
+    try {
+      await applyTogether(batch);
+    } catch (err) {
+      clog.debug({ events: batch.length, err: (err as Error).message }, 'batch failed; handling its events alone');
+      for (const d of batch) await handleAlone(d);
+      return;
+    }
+    for (const d of batch) d.msg.ack();
+    clog.debug({ events: batch.length }, 'batch handled');
+  }
+
+  /**
+   * Takes batches of waiting messages until none is left. Started on the next turn of the event loop, so the
+   * messages of one read from the socket make one batch rather than the first of them a batch alone.
+   */
+  function runBatches() {
+    batches ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(async () => {
+        while (waiting.length) {
+          const batch = waiting.slice(0, batchSize);
+          waiting = waiting.slice(batch.length);
+          await handleBatch(batch).catch((err) => clog.error({ err: (err as Error).message }, 'consumer failure'));
+        }
+      })
+      .finally(() => {
+        batches = null;
+        if (waiting.length && !stopped) runBatches();
+      });
+    return batches;
+  }
+
+  /** outsideTransaction handlers: each message on its own, several at once, one saga's in order. */
+  function dispatchAlone(msg: JsMsg) {
     const event = parse(msg);
-    // The handler runs in the trace the event carries: its logs and the events it writes keep the saga's trace id.
     if (typeof event === 'string')
       return track(
         runInTrace(`dead-letter ${handler.type}`, msg.headers?.get(TRACEPARENT_HEADER) || null, () =>
@@ -225,13 +330,7 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
       );
     const key = event.correlationId;
     const next = (chains.get(key) ?? Promise.resolve())
-      .then(() =>
-        runInTrace(
-          `${durable} ${handler.type}`,
-          event.traceparent ?? (msg.headers?.get(TRACEPARENT_HEADER) || null),
-          () => process(msg, event),
-        ),
-      )
+      .then(() => (handler.relevant && !handler.relevant(event) ? msg.ack() : handleAlone({ msg, event })))
       .catch((err) => clog.error({ err }, 'consumer failure'));
     chains.set(key, next);
     void next.then(() => {
@@ -265,6 +364,26 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     }
   }
 
+  /** Pulls: messages go to `dispatchAlone`, or wait for a batch; pulling pauses while a full batch waits. */
+  async function pull() {
+    const consumer = await bus.js.consumers.get(stream, durable);
+    const buffered = handler.outsideTransaction ? concurrency * 2 : batchSize * 2;
+    // Short pulls: a pull request held by a consumer leader that died (a cluster node lost) is
+    // noticed after two missed idle heartbeats, half of `expires` each: 5 s instead of 30 s.
+    messages = await consumer.consume({ max_messages: buffered, expires: 5_000 });
+    for await (const msg of messages) {
+      if (handler.outsideTransaction) {
+        void dispatchAlone(msg);
+        while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      } else {
+        waiting.push(msg);
+        const running = runBatches();
+        if (waiting.length >= batchSize) await running;
+      }
+      if (stopped) break;
+    }
+  }
+
   return {
     name: durable,
     /** JetStream's view of this durable (pending, redelivered): for metrics. */
@@ -280,15 +399,7 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
       loop = (async () => {
         while (!stopped) {
           try {
-            const consumer = await bus.js.consumers.get(stream, durable);
-            // Short pulls: a pull request held by a consumer leader that died (a cluster node lost) is
-            // noticed after two missed idle heartbeats, half of `expires` each: 5 s instead of 30 s.
-            messages = await consumer.consume({ max_messages: concurrency * 2, expires: 5_000 });
-            for await (const msg of messages) {
-              dispatch(msg);
-              while (inFlight.size >= concurrency) await Promise.race(inFlight);
-              if (stopped) break;
-            }
+            await pull();
           } catch (err) {
             if (stopped) break;
             clog.warn({ err: (err as Error).message }, 'consumer interrupted; resuming');
@@ -302,7 +413,9 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
       stopped = true;
       messages?.stop();
       await loop;
-      await Promise.allSettled([...inFlight]);
+      await Promise.allSettled([...inFlight, batches]);
+      // Pulled but never started: JetStream redelivers them after ack_wait; a nak hands them on at once.
+      for (const msg of waiting.splice(0)) msg.nak();
     },
   };
 }

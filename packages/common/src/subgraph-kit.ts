@@ -4,7 +4,7 @@ import type express from 'express';
 import type { DocumentNode } from 'graphql';
 import { baseEnvSchema, parseEnv, resolveInternalSecret } from './config.ts';
 import { refuseWeakSecrets } from './secrets.ts';
-import { createEventConsumer, type EventConsumer, type EventHandler } from './consumer.ts';
+import { DEFAULT_CONSUMER_BATCH_SIZE, createEventConsumer, type EventConsumer, type EventHandler } from './consumer.ts';
 import { createInternalAuth, type InternalAuth } from './internal-auth.ts';
 import type { Logger } from './logger.ts';
 import {
@@ -31,6 +31,8 @@ export function subgraphEnvSchema(name: string, defaultPort: number) {
     DATABASE_URL: z.string().url().default(`postgresql://postgres@127.0.0.1:5432/orderflow_${name}`),
     /** Connections in this process's pool. Default 10. */
     DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    /** Saga events a consumer handles in one transaction at most. Default 32 (DEFAULT_CONSUMER_BATCH_SIZE). */
+    CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(DEFAULT_CONSUMER_BATCH_SIZE),
   });
 }
 
@@ -131,6 +133,7 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
       handler,
       onPublished: relay?.committed,
       retryScale: config.SAGA_RETRY_SCALE,
+      batchSize: config.CONSUMER_BATCH_SIZE,
       transactionSlots,
       ...options,
     });
