@@ -26,7 +26,11 @@
  * 4. physical  the same writes as raw SQL on the same PostgreSQL (N
  *              clients): what the database alone does on this machine.
  * 5. gateway   the order page through the gateway vs the same plan sent
- *              straight to the subgraphs: the gateway's own cost.
+ *              straight to the subgraphs: the gateway's own cost. Then
+ *              in-flight deduplication: 32 connections (--gateway-connections)
+ *              of one order page, and of 48 customers' pages (--gateway-pages),
+ *              through gateways with GATEWAY_DEDUP=on and off and direct:
+ *              gateway and subgraph CPU per request, throughput.
  *
  * The machine is shared: every phase records /proc/loadavg and the CPU
  * used by processes that are not ours.
@@ -43,7 +47,9 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { boot, log } from './support/boot.ts';
 import { SYSTEM_FLAGS, parseFlags } from './support/cli.ts';
-import { measureGatewayCost } from './support/gateway-cost.ts';
+import { measureDedup, measureGatewayCost, type ReadTarget } from './support/gateway-cost.ts';
+import { PLACE_ORDER, call, orderInput } from './support/graphql.ts';
+import { benchPort } from './support/stack.ts';
 import { runOpenModel, type Completion } from './support/load.ts';
 import { cpuReference, loadAverage, machineInfo, statusKb } from './support/proc.ts';
 import { summarizeProfile } from './support/profile.ts';
@@ -109,6 +115,24 @@ const flags = parseFlags(
       default: 8,
       min: 1,
       help: 'seconds per concurrency level and path of the gateway-cost phase',
+    },
+    gatewayConnections: {
+      type: 'number',
+      default: 32,
+      min: 1,
+      help: "closed-loop connections of the gateway phase's deduplication runs (same page, different pages)",
+    },
+    gatewayPages: {
+      type: 'number',
+      default: 48,
+      min: 2,
+      help: "different customers' order pages of the deduplication runs (orders are placed for customers without one)",
+    },
+    dedupSeconds: {
+      type: 'number',
+      default: 8,
+      min: 1,
+      help: 'seconds per scenario and path (dedup on, off, direct) of the deduplication runs; 0 skips them',
     },
     steps: { type: 'number', default: 4, min: 0, help: 'saturation steps at most' },
     stepDuration: { type: 'number', default: 15, min: 3, help: 'measured seconds per saturation step' },
@@ -706,7 +730,7 @@ async function main() {
       const reserve =
         (skip.has('main') ? 0 : flags.warmup + flags.duration + 15) +
         (skip.has('physical') ? 0 : flags.rawDuration + 5) +
-        (skip.has('gateway') ? 0 : 4 * flags.gatewaySeconds + 8) +
+        (skip.has('gateway') ? 0 : 4 * flags.gatewaySeconds + 6 * flags.dedupSeconds + 30) +
         10;
       const withinBudget = () => (performance.now() - suiteStart) / 1000 + stepCost + reserve <= flags.budget;
       const step = async (at: number) => {
@@ -830,6 +854,49 @@ async function main() {
       );
     }
 
+    /**
+     * One order page (an order with its shipment) for each of `count` customers: the orders placed so
+     * far, one per customer, and a new order for each customer still without one (its saga awaited).
+     */
+    const orderPagesOfDistinctCustomers = async (count: number): Promise<ReadTarget[]> => {
+      const tracker = workload.tracker;
+      const withOrder = new Set([...tracker.orders.values()].map((t) => t.customer));
+      const missing = workload.customers
+        .map((_, i) => i)
+        .filter((i) => !withOrder.has(i))
+        .slice(0, Math.max(0, count - withOrder.size));
+      for (const customer of missing) {
+        const body = JSON.stringify({
+          query: PLACE_ORDER,
+          variables: { input: orderInput(workload.productIds, random, `pages-${runId}-${customer}`) },
+        });
+        const at = performance.now();
+        const r = await call(
+          `${stack.gatewayUrl}/graphql`,
+          body,
+          { authorization: `Bearer ${workload.customers[customer].accessToken}` },
+          flags.timeout * 1000,
+          'placeOrder',
+        );
+        if (r.outcome === 'OrderPlaced')
+          tracker.placed(r.body!.data!.placeOrder.order.id as string, customer, at, performance.now(), false);
+      }
+      const byCustomer = () => {
+        const out = new Map<number, ReadTarget>();
+        for (const t of tracker.orders.values())
+          if (t.shipmentSeen !== undefined && !out.has(t.customer))
+            out.set(t.customer, {
+              orderId: t.orderId,
+              customerId: workload.customers[t.customer].id,
+              accessToken: workload.customers[t.customer].accessToken,
+            });
+        return out;
+      };
+      for (const until = performance.now() + 60_000; byCustomer().size < count && performance.now() < until;)
+        await sleep(500);
+      return [...byCustomer().values()].slice(0, count);
+    };
+
     if (!skip.has('gateway') && stack.mode !== 'external') {
       const targets = [...w.tracker.orders.values()]
         .filter((t) => t.shipmentSeen !== undefined)
@@ -851,6 +918,25 @@ async function main() {
         });
         phases.gateway = { ...cost, loadAverage: { start: load, end: loadAverage() } };
         log(`phase gateway: ratios ${JSON.stringify(cost.ratios)}; same answer: ${cost.sameAnswer}`);
+        if (flags.dedupSeconds > 0 && stack.mode === 'processes') {
+          const pages = await orderPagesOfDistinctCustomers(flags.gatewayPages);
+          log(
+            `phase gateway: deduplication, ${flags.gatewayConnections} connections: one order page, then ${pages.length} customers' pages (gateways with GATEWAY_DEDUP=on and off, and direct)`,
+          );
+          const dedup = await measureDedup({
+            stackEnv: stack.env,
+            urls: stack.urls,
+            samePage: targets[targets.length - 1],
+            differentPages: pages,
+            sampler,
+            seconds: flags.dedupSeconds,
+            connections: flags.gatewayConnections,
+            port: benchPort,
+            log,
+          });
+          (phases.gateway as Record<string, unknown>).dedup = dedup;
+          log(`phase gateway: deduplication ${JSON.stringify(dedup.targets)}`);
+        }
       } else log('phase gateway: skipped (no order with a shipment)');
     }
 

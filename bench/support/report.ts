@@ -646,6 +646,59 @@ export function writeReport(r: Json, dir: string): string[] {
     );
     out.push('');
   }
+  if (gw?.dedup?.runs) {
+    const d = gw.dedup;
+    out.push('## In-flight deduplication of subgraph fetches');
+    out.push('');
+    out.push(
+      `${d.connections} closed-loop connections reading ${d.query}: the **same page** (one customer's order, every request alike), then **different pages** (${d.differentPages.orders} orders of ${d.differentPages.customers} customers in turn: no two requests in flight alike). ` +
+        `Through a gateway with \`GATEWAY_DEDUP=on\`, one with \`off\` (both started for this phase, against the same subgraphs), and the same plan sent straight to the subgraphs (direct); alternated twice, the rounds averaged. CPU per request from /proc (subgraph CPU: products, orders and shipments, the page's three; auth, which the page never calls, shows the background); in brackets, less each process's idle CPU measured just before (${Object.entries(
+          (d.idleCores ?? {}) as Record<string, number | null>,
+        )
+          .map(([k, v]) => `${k} ${n(v, 3)}`)
+          .join(', ')} cores). Subgraph calls from the subgraphs' own metrics.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        [
+          'scenario',
+          'path',
+          'requests/s',
+          'p50',
+          'p95',
+          'gateway CPU ms / req (less idle)',
+          'subgraph CPU ms / req (less idle)',
+          'products / orders / shipments / auth',
+          'subgraph calls / req',
+          'errors',
+          'load average (1 min)',
+        ],
+        (d.runs as Json[]).map((x) => [
+          x.scenario,
+          x.path,
+          n(x.perSec, 0),
+          ms(x.latencyP50Ms),
+          ms(x.latencyP95Ms),
+          x.gatewayCpuMs == null ? '—' : `${n(x.gatewayCpuMs, 2)} (${n(x.gatewayCpuMsMarginal, 2)})`,
+          `${n(x.subgraphCpuMs, 2)} (${n(x.subgraphCpuMsMarginal, 2)})`,
+          ['products', 'orders', 'shipments', 'auth'].map((k) => n(x.subgraphCpuMsBy?.[k], 2)).join(' / '),
+          n(x.subgraphCallsPerRequest, 2),
+          x.errors,
+          x.loadAverage,
+        ]),
+      ),
+    );
+    out.push('');
+    for (const [scenario, v] of Object.entries(d.summary as Record<string, Json>))
+      out.push(
+        `- ${scenario}: throughput on/off ${v.throughputOnOverOff}×, subgraph CPU per request on/off ${v.subgraphCpuOnOverOff}×; throughput over direct: on ${v.throughputOverDirect?.on}×, off ${v.throughputOverDirect?.off}×; latency p50 over direct: on ${v.latencyP50OverDirect?.on}×, off ${v.latencyP50OverDirect?.off}×.`,
+      );
+    out.push(
+      `- Targets (issue 14): same page subgraph CPU per request ≤ ${d.targets.samePageSubgraphCpuMsAtMost} ms: **${n(d.targets.samePageSubgraphCpuMs, 2)} ms** (${n(d.targets.samePageSubgraphCpuMsLessIdle, 2)} ms less the subgraphs' idle CPU); same page throughput on/off ≥ ${d.targets.samePageThroughputOnOverOffAtLeast}×: **${d.targets.samePageThroughputOnOverOff}×**; different pages on/off: **${d.targets.differentPagesThroughputOnOverOff}×** (no slower: ≈ 1).`,
+    );
+    out.push('');
+  }
 
   // ---------------------------------------------------------------- the other benchmarks
   const saga = readJson(join(dir, 'saga-latest.json'));
