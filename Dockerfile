@@ -62,6 +62,8 @@ COPY subgraphs/products/prisma/migrations subgraphs/products/prisma/migrations
 COPY subgraphs/orders/prisma/migrations subgraphs/orders/prisma/migrations
 COPY subgraphs/shipments/prisma/migrations subgraphs/shipments/prisma/migrations
 COPY schema/supergraph.graphql schema/
+# The web app's trusted documents, the same release as web/dist (TRUSTED_DOCUMENTS_MANIFESTS).
+COPY web/src/gql/persisted-documents.json web/src/gql/
 COPY --from=web /app/web/dist web/dist
 
 # The SMTP sink (docker-compose.yml's `mail`) keeps messages here, in a volume

@@ -6,10 +6,13 @@
 //   types mapped to the Prisma models the resolvers really receive.
 // - The web client (client preset): a typed document for every operation and
 //   fragment that web/src writes with graphql(`…`), checked against the public
-//   API schema (schema/api.graphql), in web/src/gql/.
+//   API schema (schema/api.graphql), in web/src/gql/; and the manifest of those
+//   operations (persisted-documents.json: sha256 → document), the trusted
+//   documents a production gateway accepts by id from first-party clients.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import { addTypenameSelectionDocumentTransform } from '@graphql-codegen/client-preset';
 
 const ROOT = dirname(fileURLToPath(import.meta.url));
 
@@ -38,8 +41,11 @@ const SUBGRAPHS: Record<string, { context: string; models: string[] }> = {
 export const subgraphTypesFile = (name: string) =>
   join(ROOT, 'subgraphs', name, 'src', 'resolvers', 'types.generated.ts');
 
-/** The web client's generated folder (client preset: gql.ts, graphql.ts, index.ts). */
+/** The web client's generated folder (client preset: gql.ts, graphql.ts, index.ts, persisted-documents.json). */
 export const WEB_CLIENT_DIR = join(ROOT, 'web', 'src', 'gql') + '/';
+
+/** The web app's trusted documents: sha256 of each operation's text → the text (gateway/src/trusted-documents.ts). */
+export const WEB_MANIFEST = join(WEB_CLIENT_DIR, 'persisted-documents.json');
 
 const generates: CodegenConfig['generates'] = {};
 
@@ -73,7 +79,13 @@ generates[WEB_CLIENT_DIR] = {
     // Components read fragment fields directly: Apollo Client's cache, not fragment
     // masking, decides what re-renders, so the masking helpers would only add noise.
     fragmentMasking: false,
+    // Each document carries `__meta__.hash`, the sha256 of its text, which the
+    // production build sends instead of the text (web/src/lib/persisted-documents.ts).
+    persistedDocuments: { mode: 'embedHashInDocument', hashAlgorithm: 'sha256' },
   },
+  // Apollo Client adds __typename to every selection it sends; a document sent by id
+  // runs as the manifest has it, so the manifest must already hold them.
+  documentTransforms: [addTypenameSelectionDocumentTransform],
   plugins: [header('schema/api.graphql and the graphql(`…`) documents in web/src')],
   config: {
     useTypeImports: true,

@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, type CodegenConfig } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
-import config, { WEB_CLIENT_DIR, subgraphTypesFile } from '../codegen.ts';
+import config, { WEB_CLIENT_DIR, WEB_MANIFEST, subgraphTypesFile } from '../codegen.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -53,6 +54,21 @@ describe('generated GraphQL types (codegen.ts)', () => {
     ]);
     expect(operations.length).toBeGreaterThan(10);
     expect(operations.map((m) => m[1]).filter((name) => !typed.has(name))).toEqual([]);
+  });
+
+  it('keeps the trusted-document manifest with the operations: sha256 ids, and a changed operation changes it', async () => {
+    const manifest = JSON.parse(readFileSync(WEB_MANIFEST, 'utf8')) as Record<string, string>;
+    const types = readFileSync(join(WEB_CLIENT_DIR, 'graphql.ts'), 'utf8');
+    const embedded = [...types.matchAll(/"__meta__":\{"hash":"(sha256:[0-9a-f]{64})"\}/g)].map((m) => m[1]);
+    expect(Object.keys(manifest).sort()).toEqual([...new Set(embedded)].sort());
+    for (const [id, text] of Object.entries(manifest))
+      expect(id).toBe(`sha256:${createHash('sha256').update(text).digest('hex')}`);
+    // A new operation in web/src would be a new manifest entry: the staleness check above sees it.
+    const extra = 'query GiftCards { products(first: 1) { totalCount } }';
+    const files = await generated({ [WEB_CLIENT_DIR]: { ...webClient, documents: [...webClient.documents, extra] } });
+    const regenerated = files.find((f) => f.filename === WEB_MANIFEST)!;
+    expect(regenerated.content).toContain('GiftCards');
+    expect(regenerated.content).not.toBe(readFileSync(WEB_MANIFEST, 'utf8'));
   });
 
   it('refuses a web operation that the API schema does not allow, and names the field', async () => {

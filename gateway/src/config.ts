@@ -142,6 +142,26 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
     .string()
     .min(1)
     .default(fileURLToPath(new URL('../../web/dist', import.meta.url))),
+  /**
+   * First-party OAuth client ids (the verified token's client_id), comma-separated,
+   * that in production may run only the web app's trusted documents, sent by id
+   * (gateway/src/trusted-documents.ts). Default `storefront`: every customer token.
+   * Empty: none. Outside production no client is held to them.
+   */
+  TRUSTED_DOCUMENT_CLIENTS: z
+    .string()
+    .default('storefront')
+    .transform((v) => new Set(v.split(',').map((s) => s.trim()).filter(Boolean))),
+  /**
+   * The manifests of trusted documents (codegen's persisted documents: "sha256:<hash>" →
+   * document), comma-separated. Default the web app's, `<repo>/web/src/gql/persisted-documents.json`;
+   * during a roll-out or roll back, add the other release's so pages loaded from either keep working.
+   */
+  TRUSTED_DOCUMENTS_MANIFESTS: z
+    .string()
+    .min(1)
+    .default(fileURLToPath(new URL('../../web/src/gql/persisted-documents.json', import.meta.url)))
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   // Limits on one GraphQL operation (gateway/src/limits.ts explains each measure).
   /** Deepest nesting of fields. Default 12. */
   MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxDepth),

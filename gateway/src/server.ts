@@ -33,6 +33,7 @@ import { oneCredentialFieldPlugin } from './credential-fields.ts';
 import { GATEWAY_SERVICE, createOAuthProxy } from './oauth-proxy.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createRequestGuard } from './request-guard.ts';
+import { createTrustedDocuments, loadTrustedDocuments } from './trusted-documents.ts';
 import { createSharedRateLimiter, openRateLimitBucket } from './shared-rate-limit.ts';
 import { createRevocationList } from './revocation-list.ts';
 import { createSubgraphDedup } from './subgraph-dedup.ts';
@@ -312,6 +313,12 @@ export async function startGateway(
       onLimited: (limit) => observability.metrics.rateLimited.inc({ limit }),
     }),
     express.json({ limit: config.MAX_BODY_BYTES }),
+    // The web app's operations by id; in production its first-party clients may send nothing else.
+    createTrustedDocuments({
+      documents: loadTrustedDocuments(config.TRUSTED_DOCUMENTS_MANIFESTS),
+      enforcedClients: config.TRUSTED_DOCUMENT_CLIENTS,
+      enforce: production,
+    }),
     admission.admit,
     expressMiddleware(apollo, {
       context: async ({ req }) => ({ viewer: req.viewer ?? null, clientAddress: req.ip }),

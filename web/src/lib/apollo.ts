@@ -6,6 +6,7 @@ import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import { from, mergeMap, throwError } from 'rxjs';
 import { graphqlHttpUrl, graphqlWsUrl } from './config.ts';
+import { createTrustedDocumentLink } from './persisted-documents.ts';
 import type { Session } from './session.ts';
 
 export type SocketState = 'idle' | 'connecting' | 'connected' | 'closed';
@@ -77,7 +78,9 @@ export function createOrderflowClient(session: Session): OrderflowClient {
     return from(session.renew()).pipe(mergeMap((ok) => (ok ? forward(operation) : throwError(() => error))));
   });
 
-  const http = ApolloLink.from([renewOnUnauthenticated, auth, new HttpLink({ uri: graphqlHttpUrl })]);
+  // Production builds send queries and mutations by id (the manifest's sha256), never their text.
+  const byId = import.meta.env.PROD ? [createTrustedDocumentLink()] : [];
+  const http = ApolloLink.from([renewOnUnauthenticated, auth, ...byId, new HttpLink({ uri: graphqlHttpUrl })]);
   const link = ApolloLink.split(
     ({ query }) => {
       const def = getMainDefinition(query);
