@@ -101,6 +101,17 @@ describe('NATS users: each service only its own subjects', () => {
     expect((await gatewayKv.get(revokedTokenKey(jti)))?.json()).toHaveProperty('exp');
   });
 
+  it('lets only the gateways keep the shared rate limits (compare-and-set), and no one else touch them', async () => {
+    const rateLimits = `${system.natsPrefix.toUpperCase()}_RATE_LIMITS`;
+    // The running gateway made the bucket; another gateway instance reads and writes it with compare-and-set.
+    const kv = await (await as('gateway')).jetstream().views.kv(rateLimits);
+    const revision = await kv.create('probe-key', '1');
+    expect(await kv.update('probe-key', '2', revision)).toBeGreaterThan(revision);
+    await expect(kv.update('probe-key', '3', revision)).rejects.toThrow(/wrong last sequence/);
+    for (const user of ['auth', 'orders', 'products', 'shipments'] as const)
+      await expectRefused((await as(user)).jetstream().publish(`$KV.${rateLimits}.probe-key`, '0'));
+  });
+
   it("keeps the gateway out of the saga's messages: no payment tokens, no other service's consumers", async () => {
     const jsm = await (await as('gateway')).jetstreamManager();
     const orders = `${system.natsPrefix.toUpperCase()}_ORDERS`;
