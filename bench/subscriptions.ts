@@ -29,6 +29,7 @@
  * but, to make 1,000 of them affordable, our own auth service hashes with
  * PASSWORD_HASH_COST=10 unless --hash-cost says otherwise.
  */
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -76,6 +77,11 @@ const flags = parseFlags(
       type: 'string',
       default: resolve(ROOT, 'docs/bench/subscriptions-latest.json'),
       help: 'where the JSON summary goes',
+    },
+    heapSnapshots: {
+      type: 'string',
+      default: null,
+      help: "directory for V8 heap snapshots of the gateway: before any subscriber and with each size's subscribers idle",
     },
     ...SYSTEM_FLAGS,
     hashCost: {
@@ -169,8 +175,56 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
     await warm.dispose();
     log('warm-up done');
   }
+  /** placeOrder for random customers among the first `among`, at the bench's rate and for its duration. */
+  const orderArrivals = (tag: string, among: number, placed: { orderId: string; customer: number }[]) =>
+    schedule('placeOrder', flags.rate, 0, flags.duration, 0, 0, (i) => {
+      const customer = Math.floor(random() * among);
+      const body = JSON.stringify({
+        query: PLACE_ORDER,
+        variables: { input: orderInput(productIds, random, `${tag}-${i}`) },
+      });
+      return async () => {
+        const r = await call(
+          `${gateway}/graphql`,
+          body,
+          { authorization: `Bearer ${customers[customer].accessToken}` },
+          flags.timeout * 1000,
+          'placeOrder',
+        );
+        if (r.outcome === 'OrderPlaced') placed.push({ orderId: r.body!.data!.placeOrder.order.id, customer });
+        return r;
+      };
+    });
+
+  // Control: the same orders with nobody subscribed. The gateway's share of placeOrder (and its idle work)
+  // per order, which the phases subtract to give the CPU of the deliveries alone.
+  const controlPlaced: { orderId: string; customer: number }[] = [];
+  const controlCpu0 = cpuSeconds(gatewayPid);
+  await runOpenModel(orderArrivals(`control-${runId}`, customers.length, controlPlaced));
+  await sleep(2_000); // the saga's second status change, which the hub reads and nobody wants
+  const controlCpu1 = cpuSeconds(gatewayPid);
+  const control = {
+    orders: controlPlaced.length,
+    gatewayCpuMsPerOrder:
+      controlCpu0 !== null && controlCpu1 !== null && controlPlaced.length
+        ? Math.round(((controlCpu1 - controlCpu0) * 1000 * 100) / controlPlaced.length) / 100
+        : null,
+  };
+  log(
+    `control: ${control.orders} orders with nobody subscribed, gateway ${control.gatewayCpuMsPerOrder} ms CPU per order`,
+  );
+
   await quiet();
   const baseline = await memory();
+  const snapshot = async (name: string) => {
+    if (!flags.heapSnapshots) return;
+    mkdirSync(flags.heapSnapshots, { recursive: true });
+    const r = await stack.probe('gateway', 'heap-snapshot', {
+      path: resolve(flags.heapSnapshots, `gateway-${name}.heapsnapshot`),
+    });
+    log(`heap snapshot: ${r?.path ?? 'none (the gateway is not a process of ours)'}`);
+  };
+  await snapshot('baseline');
   log(`gateway before any subscriber: heap ${baseline.heapUsedMb} MB, RSS ${baseline.rssMb} MB`);
 
   let deliveries: Delivery[] = [];
@@ -190,6 +244,7 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
     );
     await quiet();
     const idle = await memory();
+    await snapshot(String(pool.open));
     const per = (a: number | null, b: number | null) =>
       a === null || b === null ? null : Math.round(((a - b) * 1024 * 1024) / pool.open);
     log(
@@ -200,24 +255,7 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
     deliveries = [];
     const subscribedCustomers = Math.min(customers.length, Math.ceil(pool.open / flags.perCustomer));
     const placed: { orderId: string; customer: number }[] = [];
-    const arrivals = schedule('placeOrder', flags.rate, 0, flags.duration, 0, 0, (i) => {
-      const customer = Math.floor(random() * subscribedCustomers);
-      const body = JSON.stringify({
-        query: PLACE_ORDER,
-        variables: { input: orderInput(productIds, random, `subs-${runId}-${n}-${i}`) },
-      });
-      return async () => {
-        const r = await call(
-          `${gateway}/graphql`,
-          body,
-          { authorization: `Bearer ${customers[customer].accessToken}` },
-          flags.timeout * 1000,
-          'placeOrder',
-        );
-        if (r.outcome === 'OrderPlaced') placed.push({ orderId: r.body!.data!.placeOrder.order.id, customer });
-        return r;
-      };
-    });
+    const arrivals = orderArrivals(`subs-${runId}-${n}`, subscribedCustomers, placed);
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
     const cpu0 = { gateway: cpuSeconds(gatewayPid), bench: cpuSeconds(process.pid), at: performance.now() };
@@ -258,6 +296,15 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
               msPerDelivery: deliveries.length
                 ? Math.round((((cpu1.gateway - cpu0.gateway) * 1000) / deliveries.length) * 100) / 100
                 : null,
+              // Less the control's CPU for as many orders: what the deliveries cost on their own.
+              netMsPerDelivery:
+                deliveries.length && control.gatewayCpuMsPerOrder !== null
+                  ? Math.round(
+                      (((cpu1.gateway - cpu0.gateway) * 1000 - control.gatewayCpuMsPerOrder * placed.length) /
+                        deliveries.length) *
+                        100,
+                    ) / 100
+                  : null,
             }
           : null,
       benchCpuCores:
@@ -272,7 +319,7 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
     phases.push(phase);
     const d = phase.delayFromCommitMs;
     log(
-      `N=${pool.open}: ${deliveries.length}/${expected} payloads; commit → client p50 ${d.p50} p95 ${d.p95} p99 ${d.p99} max ${d.max} ms; gateway ${phase.gatewayCpu?.msPerDelivery ?? '?'} ms CPU per payload; load ${phase.loadAverage.raw}`,
+      `N=${pool.open}: ${deliveries.length}/${expected} payloads; commit → client p50 ${d.p50} p95 ${d.p95} p99 ${d.p99} max ${d.max} ms; gateway ${phase.gatewayCpu?.msPerDelivery ?? '?'} ms CPU per payload (${phase.gatewayCpu?.netMsPerDelivery ?? '?'} without placeOrder's share); load ${phase.loadAverage.raw}`,
     );
   }
 
@@ -338,7 +385,7 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
       subscription: 'myOrderUpdates { orderId previousStatus status occurredAt } (one per socket)',
       hashCost: flags.hashCost || null,
     },
-    { results: { baseline, phases, fanout, afterClose } },
+    { results: { baseline, control, phases, fanout, afterClose } },
   );
   const pad = (x: string) => x.padEnd(34);
   const lines = [
@@ -347,12 +394,13 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
     `${pad('machine')}${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; load average ${machine.loadAtStart.raw} at start, ${summary.machine.loadAtEnd.raw} at end`,
     `${pad('target')}${stack.mode} ${gateway}; ${flags.perCustomer} subscriptions per customer; ${flags.rate} orders/s for ${flags.duration} s per size`,
     `${pad('gateway before subscribers')}heap ${baseline.heapUsedMb} MB, RSS ${baseline.rssMb} MB`,
+    `${pad('control (nobody subscribed)')}${control.orders} orders, gateway ${control.gatewayCpuMsPerOrder ?? '?'} ms CPU per order`,
     ...phases.flatMap((p) => [
       `N = ${p.subscribers}`,
       `${pad('  memory per idle subscriber')}${p.memoryPerIdleSubscriberBytes.heap} B heap, ${p.memoryPerIdleSubscriberBytes.rss} B RSS (gateway heap ${p.idleMemory.heapUsedMb} MB, RSS ${p.idleMemory.rssMb} MB)`,
       `${pad('  commit → client ms')}p50 ${p.delayFromCommitMs.p50}  p95 ${p.delayFromCommitMs.p95}  p99 ${p.delayFromCommitMs.p99}  max ${p.delayFromCommitMs.max}  (n=${p.delayFromCommitMs.count}, ${p.missing} missing of ${p.deliveriesExpected})`,
       `${pad('  occurredAt → client ms')}p50 ${p.delayFromOccurredAtMs.p50}  p95 ${p.delayFromOccurredAtMs.p95}  p99 ${p.delayFromOccurredAtMs.p99}`,
-      `${pad('  gateway CPU')}${p.gatewayCpu?.cores ?? '?'} cores, ${p.gatewayCpu?.msPerDelivery ?? '?'} ms per payload; bench ${p.benchCpuCores} cores, event loop delay p99 ${p.benchEventLoopDelayMs.p99} ms; load ${p.loadAverage.raw}`,
+      `${pad('  gateway CPU')}${p.gatewayCpu?.cores ?? '?'} cores, ${p.gatewayCpu?.msPerDelivery ?? '?'} ms per payload (${p.gatewayCpu?.netMsPerDelivery ?? '?'} ms without placeOrder's share); bench ${p.benchCpuCores} cores, event loop delay p99 ${p.benchEventLoopDelayMs.p99} ms; load ${p.loadAverage.raw}`,
     ]),
     ...(fanout
       ? [

@@ -354,6 +354,146 @@ describe('subscriptions at the gateway', () => {
     expect(Date.now() - started).toBeLessThan(3_000);
   });
 
+  describe('payloads that cost little', () => {
+    /** Sums a counter of the gateway's own metrics over the series whose labels contain `label`. */
+    const metric = async (name: string, label = '') => {
+      const text = await (await fetch(system.gatewayMetricsUrl)).text();
+      return [...text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))]
+        .filter((m) => (m[1] ?? '').includes(label))
+        .reduce((sum, m) => sum + Number(m[2]), 0);
+    };
+    /** Every fetch the gateway made to any subgraph. */
+    const subgraphCalls = () => metric('gateway_subgraph_request_duration_seconds_count');
+    const computed = (source: 'event' | 'fetch') =>
+      metric('gateway_subscription_payloads_computed_total', `source="${source}"`);
+    /** Whole results (data and errors together) of one subscription. */
+    const results = (client: Client, query: string, variables: Record<string, unknown> = {}) => {
+      const out: any[] = [];
+      const dispose = client.subscribe(
+        { query, variables },
+        { next: (r) => out.push(r), error: () => {}, complete: () => {} },
+      );
+      return { out, dispose };
+    };
+    const COVERED = `subscription { myOrderUpdates { orderId previousStatus status reason } }`;
+    const historyOf = async (customer: string, id: string) =>
+      (
+        await system.graphql(
+          `query($id: ID!) { order(id: $id) { statusHistory { previousStatus status reason occurredAt } items { product { name } } } }`,
+          { id },
+          (await who(customer)).headers,
+        )
+      ).data.order;
+
+    it('computes a selection the event carries once per event for all its subscribers, and asks no subgraph for it', async () => {
+      const p = await createProduct(system, { name: 'Milk jug', initialStock: 1000 });
+      // What placing an order costs the subgraphs by itself, with nobody subscribed to it (signed up first: that calls auth).
+      await who('covered-control');
+      let before = await subgraphCalls();
+      await place('covered-control', p.id);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const placeOnly = (await subgraphCalls()) - before;
+
+      const sockets = [connect((await who('covered')).headers), connect((await who('covered')).headers)];
+      const tabs = Array.from({ length: 10 }, (_, i) => results(sockets[i % 2], COVERED));
+      await new Promise((r) => setTimeout(r, 300));
+      before = await subgraphCalls();
+      const [event0, fetch0] = [await computed('event'), await computed('fetch')];
+      const id = await place('covered', p.id);
+      const mine = (tab: (typeof tabs)[number]) =>
+        tab.out.map((r) => r.data.myOrderUpdates).filter((u: { orderId: string }) => u.orderId === id);
+      for (const tab of tabs) await eventually(async () => mine(tab).length === 2);
+      await new Promise((r) => setTimeout(r, 1_000));
+
+      expect((await subgraphCalls()) - before).toBe(placeOnly);
+      expect((await computed('event')) - event0).toBe(2);
+      expect((await computed('fetch')) - fetch0).toBe(0);
+      // …and the payloads are what a query of the order's history says.
+      const history = (await historyOf('covered', id)).statusHistory.slice(0, 2);
+      for (const tab of tabs) {
+        expect(tab.out.every((r) => !r.errors)).toBe(true);
+        expect(mine(tab)).toEqual(
+          history.map((h: Record<string, unknown>) => ({
+            orderId: id,
+            previousStatus: h.previousStatus,
+            status: h.status,
+            reason: h.reason,
+          })),
+        );
+      }
+      for (const tab of tabs) tab.dispose();
+    });
+
+    it('resolves fetched fields as a query does, with aliases and fragments, and the status row’s own occurredAt', async () => {
+      const p = await createProduct(system, { name: 'Butter dish', initialStock: 1000 });
+      const id = await place('federated', p.id, 2);
+      const sub = results(
+        connect((await who('federated')).headers),
+        `subscription($id: ID!) {
+          live: orderStatusChanged(orderId: $id, after: "0") {
+            s: status ...Change
+            order { items { quantity product { name } } }
+          }
+        }
+        fragment Change on OrderStatusChange { previousStatus reason occurredAt }`,
+        { id },
+      );
+      await eventually(async () => sub.out.length >= 2);
+      const order = await historyOf('federated', id);
+      expect(sub.out.slice(0, 2)).toEqual(
+        order.statusHistory.slice(0, 2).map((h: Record<string, unknown>) => ({
+          data: {
+            live: {
+              s: h.status,
+              previousStatus: h.previousStatus,
+              reason: h.reason,
+              occurredAt: h.occurredAt,
+              order: { items: [{ quantity: 2, product: { name: 'Butter dish' } }] },
+            },
+          },
+          extensions: { cursor: expect.stringMatching(/^\d+$/) },
+        })),
+      );
+      sub.dispose();
+    });
+
+    it("never hands one viewer a payload computed for another's visibility", async () => {
+      const p = await createProduct(system, { name: 'Egg cup', initialStock: 1000 });
+      // From the event alone: the same selection for two customers, each sees only their own orders.
+      const a = results(connect((await who('owner-a')).headers), COVERED);
+      const b = results(connect((await who('owner-b')).headers), COVERED);
+      await new Promise((r) => setTimeout(r, 300));
+      const idA = await place('owner-a', p.id);
+      await eventually(async () => a.out.filter((r) => r.data.myOrderUpdates.orderId === idA).length === 2);
+      const idB = await place('owner-b', p.id);
+      await eventually(async () => b.out.filter((r) => r.data.myOrderUpdates.orderId === idB).length === 2);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(a.out.map((r) => r.data.myOrderUpdates.orderId)).toEqual([idA, idA]);
+      expect(b.out.map((r) => r.data.myOrderUpdates.orderId)).toEqual([idB, idB]);
+      a.dispose();
+      b.dispose();
+
+      // With a fetch: the owner and the operator follow the same order with the same text, at the same
+      // events; one field needs inventory:read, which only the operator has.
+      const text = `subscription($id: ID!) {
+        orderStatusChanged(orderId: $id, after: "0") { status order { items { product { name stockMovements(first: 1) { id } } } } }
+      }`;
+      const owner = results(connect((await who('owner-a')).headers), text, { id: idA });
+      const operator = results(connect(await system.operatorHeaders()), text, { id: idA });
+      await eventually(async () => owner.out.length >= 2 && operator.out.length >= 2);
+      for (const r of owner.out.slice(0, 2)) {
+        expect(r.errors?.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['FORBIDDEN']);
+        expect(JSON.stringify(r.data)).not.toContain('"stockMovements":[');
+      }
+      for (const r of operator.out.slice(0, 2)) {
+        expect(r.errors).toBeUndefined();
+        expect(r.data.orderStatusChanged.order.items[0].product.stockMovements).toEqual([{ id: expect.any(String) }]);
+      }
+      owner.dispose();
+      operator.dispose();
+    });
+  });
+
   describe('protocol and limits', () => {
     /** A raw graphql-ws socket, to send what a well-behaved client never would. */
     async function raw(given?: Record<string, string>) {

@@ -8,6 +8,7 @@
  *   { probe: 1, id, cmd: 'elu' }                → event-loop utilization since the previous 'elu'
  *   { probe: 1, id, cmd: 'profile-start', intervalUs? } / { cmd: 'profile-stop', path }
  *                                               → a V8 CPU profile of exactly that window, written to `path`
+ *   { probe: 1, id, cmd: 'heap-snapshot', path } → a V8 heap snapshot (after a full GC) written to `path`
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -17,7 +18,7 @@ import v8 from 'node:v8';
 interface Request {
   probe: 1;
   id: number;
-  cmd: 'memory' | 'elu' | 'profile-start' | 'profile-stop';
+  cmd: 'memory' | 'elu' | 'profile-start' | 'profile-stop' | 'heap-snapshot';
   gc?: boolean;
   path?: string;
   intervalUs?: number;
@@ -68,6 +69,11 @@ if (process.send) {
         const { profile } = await session.post('Profiler.stop');
         if (m.path) writeFileSync(m.path, JSON.stringify(profile));
         return { path: m.path ?? null };
+      }
+      case 'heap-snapshot': {
+        if (!m.path) throw new Error('heap-snapshot needs a path');
+        gc?.();
+        return { path: v8.writeHeapSnapshot(m.path) };
       }
       default:
         throw new Error(`unknown probe command ${(m as { cmd: string }).cmd}`);

@@ -192,7 +192,7 @@ export interface Stack {
   /** Memory, event-loop utilization or a CPU profile of a service process; null in-process. */
   probe(
     name: string,
-    cmd: 'memory' | 'elu' | 'profile-start' | 'profile-stop',
+    cmd: 'memory' | 'elu' | 'profile-start' | 'profile-stop' | 'heap-snapshot',
     args?: Record<string, unknown>,
   ): Promise<any>;
   /** Stops the gateway, then the subgraphs; `onStopped` hears how long each took. */

@@ -41,6 +41,7 @@ import { createSubgraphFetcher, type Fetcher } from './subgraph-http.ts';
 import { supergraphForGateway } from './supergraph.ts';
 import { InvalidTokenError, createTokenVerifier, type TokenVerifier } from './token-verifier.ts';
 import { startSubscriptions } from './subscriptions/index.ts';
+import { registerPayloadMetrics } from './subscriptions/metrics.ts';
 import { createWebApp } from './web-app.ts';
 
 /** connection_init params as lower-case header names (string values only). */
@@ -376,6 +377,7 @@ export async function startGateway(
   onTokenRevoked = (jti) => subscriptions.server.closeToken(jti);
 
   observability.trackSubscriptions(() => subscriptions.server.active);
+  registerPayloadMetrics(observability.registry, () => subscriptions.server.payloadsComputed);
 
   // GET /metrics on its own listener (METRICS_HOST:METRICS_PORT), never on the public port.
   const metricsListener = await observability.listenMetrics({ host: config.METRICS_HOST, port: config.METRICS_PORT });

@@ -80,6 +80,10 @@ export interface PayloadQuery {
   query: string;
   /** The variables of one event's query: the client's that the query still uses, and the event's values. */
   variables(args: ProjectionArgs): Record<string, unknown>;
+  /** The client's variables the query still uses (the others change nothing in a payload). */
+  clientVariables: string[];
+  /** The query's variable for each projection argument (the event's values). */
+  eventVariables: { arg: string; variable: string }[];
 }
 
 /**
@@ -166,6 +170,8 @@ export function createPayloadQuery(
   }
   return {
     query,
+    clientVariables: kept.map((d) => d.variable.name.value),
+    eventVariables: eventVariables.map(({ arg, variable }) => ({ arg, variable })),
     variables(values) {
       const out = { ...fromClient };
       for (const { arg, variable } of eventVariables) out[variable] = values[arg] ?? null;

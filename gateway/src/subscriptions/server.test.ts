@@ -116,6 +116,15 @@ describe('the subscription server at the upgrade', () => {
     expect((await from('2001:db8:1:3::1')).kind).toBe('open');
   });
 
+  it('closes a socket that sends no connection_init within 5 s with 4408', { timeout: 15_000 }, async () => {
+    const port = await start({});
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
+    expect(closed).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
+  });
+
   it('answers an upgrade on another path with 404 and no socket', async () => {
     const port = await start({});
     const outcome = await new Promise<Outcome>((resolve) => {

@@ -22,15 +22,25 @@ import { addressKey } from '../connection-limit.ts';
 import { createRateLimiter, type RateLimiter } from '../rate-limit.ts';
 import { createConnectionCounter } from './address-limits.ts';
 import { REPLAY_BATCH, type EventHub, type HubEvent, type Replay } from './event-hub.ts';
+import { createEventRouter, routeKey } from './event-router.ts';
+import { createExpiryWheel } from './expiry.ts';
+import { startHeartbeat } from './heartbeat.ts';
+import type { PayloadCounts } from './metrics.ts';
 import { Feed } from './feed.ts';
 import {
   SUBSCRIPTION_FIELDS,
   argument,
-  createPayloadQuery,
   parseSubscription,
   type ParsedSubscription,
   type ProjectionArgs,
 } from './operation.ts';
+import {
+  createPayloadPlan,
+  createPreparedCache,
+  selectionVariables,
+  type PayloadPlan,
+  type PreparedSubscription,
+} from './payload-plan.ts';
 import { createPayloadSharing, viewerIdentityKey } from './payload-sharing.ts';
 import { DEFAULT_REPLAY_BOUNDS, ReplayTooOldError, type ReplayBounds } from './replay-bounds.ts';
 
@@ -106,6 +116,12 @@ export interface SubscriptionServerOptions {
   /** How long one payload is shared by identical subscriptions (payload-sharing.ts). Default 1,000 ms. */
   sharingWindowMs?: number;
   /**
+   * Every socket is pinged this often, and closed when it has not answered
+   * by the next ping (heartbeat.ts). Default 12,000 ms, graphql-ws's own:
+   * a dead peer goes within 24 s, and no proxy idles the socket out.
+   */
+  keepAliveMs?: number;
+  /**
    * The client address of an upgrade request, which the per-address limits
    * count (the gateway passes Express's `req.ip`, so that TRUST_PROXY applies
    * as for HTTP). Default: the TCP peer. IPv6 addresses are counted per /64,
@@ -123,12 +139,18 @@ export interface SubscriptionServerOptions {
 
 interface ConnectionState {
   viewer: Viewer | null;
+  /**
+   * The viewer as the subgraphs see it (payload-sharing.ts): payloads fetched as one identity are shared
+   * only within it. Made at the first fetch (`identityOf`): an idle socket does not hold it.
+   */
+  identity: string | null;
   /** The client address the socket is counted under. */
   address: string;
   feeds: Set<Feed>;
   /** Subscriptions admitted on this socket, counted from the subscribe message (they start concurrently). */
   admitted: number;
-  expiry?: NodeJS.Timeout;
+  /** When the access token expires (ms since the epoch): the socket is closed then (expiry.ts). */
+  expiresAt?: number;
 }
 
 /** Ownership check at subscribe: the viewer's own view of the order. */
@@ -183,6 +205,37 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
   const perViewer = new Map<string, number>();
   const states = new WeakMap<WebSocket, ConnectionState>();
   const share = createPayloadSharing<ExecutionResult>({ windowMs: opts.sharingWindowMs });
+  const documents = createPreparedCache();
+  const router = createEventRouter(hub);
+  const computed: PayloadCounts = { event: 0, fetch: 0 };
+  const expiries = createExpiryWheel<WebSocket>((socket) =>
+    socket.close(SubscriptionCloseCode.Unauthorized, 'Token expired'),
+  );
+  const identityOf = (state: ConnectionState) => (state.identity ??= viewerIdentityKey(state.viewer));
+
+  /** Parses, validates and plans a subscribe document; errors as the client gets them. */
+  function prepare(query: string, operationName: string | null | undefined): PreparedSubscription | GraphQLError[] {
+    const schema = opts.schema();
+    let document: DocumentNode;
+    try {
+      document = parse(query, opts.parseOptions);
+    } catch (err) {
+      return [new GraphQLError((err as Error).message, { extensions: { code: ErrorCode.GRAPHQL_PARSE_FAILED } })];
+    }
+    const invalid = validate(schema, document, [...specifiedRules, ...(opts.validationRules ?? [])]);
+    if (invalid.length)
+      return invalid.map(
+        (e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }),
+      );
+    const parsed = parseSubscription(document, operationName);
+    if (typeof parsed === 'string') return error(parsed, ErrorCode.BAD_REQUEST);
+    try {
+      return { document, parsed, plan: createPayloadPlan(schema, document, parsed) };
+    } catch (err) {
+      log.error({ err: (err as Error).message, field: parsed.fieldName }, 'subscription payload could not be planned');
+      return error('This subscription cannot be served right now', ErrorCode.INTERNAL_SERVER_ERROR);
+    }
+  }
   let active = 0;
 
   /**
@@ -224,10 +277,26 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
         return;
       }
       addresses.set(ws, address);
-      ws.once('close', () => connections.release(address));
+      ws.on('close', releaseOnClose(address)); // `on`: once() would wrap it in one more object per socket
+      awaitInit(ws);
       wss.emit('connection', ws, req);
     });
   }
+  // Built apart from onUpgrade: a closure made there would keep the upgrade request alive with the socket.
+  const releaseOnClose = (address: string) => () => connections.release(address);
+  /**
+   * A socket has 5 s to send connection_init. Our timer, not graphql-ws's: that one stays referenced, fired,
+   * for the socket's whole life; this one is cleared and dropped at connection_init (onConnect).
+   */
+  const initTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
+  const awaitInit = (ws: WebSocket) => {
+    const timer = setTimeout(() => {
+      initTimers.delete(ws);
+      ws.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+    }, 5_000);
+    timer.unref();
+    initTimers.set(ws, timer);
+  };
   opts.httpServer.on('upgrade', onUpgrade);
 
   async function authorize(
@@ -266,10 +335,13 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     else perViewer.delete(viewer.id);
   }
 
+  /** Whether an event is for a subscription (replays read every event of the type), and the key live events come under. */
   function matcher(parsed: ParsedSubscription, viewer: Viewer, orderId?: string) {
-    if (parsed.fieldName === 'orderStatusChanged') return (e: HubEvent) => e.event.data.orderId === orderId;
-    if (parsed.fieldName === 'myOrderUpdates') return (e: HubEvent) => e.event.data.customerId === viewer.id;
-    return () => true;
+    if (parsed.fieldName === 'orderStatusChanged')
+      return { key: routeKey.order(orderId!), matches: (e: HubEvent) => e.event.data.orderId === orderId };
+    if (parsed.fieldName === 'myOrderUpdates')
+      return { key: routeKey.customer(viewer.id), matches: (e: HubEvent) => e.event.data.customerId === viewer.id };
+    return { key: routeKey.all, matches: () => true };
   }
 
   function projectionArgs(parsed: ParsedSubscription, e: HubEvent): ProjectionArgs | null {
@@ -287,30 +359,33 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
   useServer<Record<string, unknown>, { socket: WebSocket }>(
     {
       schema: () => opts.schema(),
-      connectionInitWaitTimeout: 5_000,
+      connectionInitWaitTimeout: 0, // awaitInit
       async onConnect(ctx) {
         const socket = ctx.extra.socket;
+        clearTimeout(initTimers.get(socket));
+        initTimers.delete(socket);
+        const params = ctx.connectionParams;
+        // Held by graphql-ws for the socket's life otherwise: the upgrade request (a few KB of an idle
+        // subscriber's heap) and the bearer token, which nothing reads after this.
+        // (Cleared, not deleted: a delete would turn both objects into slower, bigger dictionaries.)
+        (ctx.extra as { request?: IncomingMessage }).request = undefined;
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         let auth;
         try {
-          auth = await opts.authenticate(ctx.connectionParams);
+          auth = await opts.authenticate(params);
         } catch (err) {
           socket.close(CloseCode.Unauthorized, (err as Error).message.slice(0, 120) || 'Unauthorized');
           return false;
         }
         const state: ConnectionState = {
           viewer: auth.viewer,
+          identity: null,
           address: addresses.get(socket) ?? 'unknown',
           feeds: new Set(),
           admitted: 0,
+          expiresAt: auth.expiresAt,
         };
-        if (auth.expiresAt) {
-          const ms = auth.expiresAt - Date.now();
-          state.expiry = setTimeout(
-            () => socket.close(SubscriptionCloseCode.Unauthorized, 'Token expired'),
-            Math.max(0, ms),
-          );
-          state.expiry.unref();
-        }
+        if (auth.expiresAt) expiries.add(socket, auth.expiresAt);
         states.set(socket, state);
         return true;
       },
@@ -324,19 +399,11 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
             ErrorCode.RATE_LIMITED,
             { retryAfter: rate.retryAfterSeconds },
           );
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, opts.parseOptions);
-        } catch (err) {
-          return [new GraphQLError((err as Error).message, { extensions: { code: ErrorCode.GRAPHQL_PARSE_FAILED } })];
-        }
-        const invalid = validate(opts.schema(), document, [...specifiedRules, ...(opts.validationRules ?? [])]);
-        if (invalid.length)
-          return invalid.map(
-            (e) => new GraphQLError(e.message, { extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }),
-          );
-        const parsed = parseSubscription(document, payload.operationName);
-        if (typeof parsed === 'string') return error(parsed, ErrorCode.BAD_REQUEST);
+        const prepared = documents.get(opts.schema(), payload.query, payload.operationName, () =>
+          prepare(payload.query, payload.operationName),
+        );
+        if (Array.isArray(prepared)) return prepared;
+        const { document, parsed, plan } = prepared;
         const refused = opts.checkOperation?.(
           opts.schema(),
           document,
@@ -388,6 +455,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           operationName: payload.operationName,
           contextValue: {
             parsed,
+            plan,
             viewer: viewer!,
             after: after == null ? null : Number(after),
             since: granted.since,
@@ -401,6 +469,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
       async subscribe(args) {
         const c = args.contextValue as {
           parsed: ParsedSubscription;
+          plan: PayloadPlan;
           viewer: Viewer;
           after: number | null;
           since?: Date;
@@ -409,33 +478,35 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           socket: WebSocket;
           state: ConnectionState;
         };
-        const { parsed, viewer, socket, state, replay } = c;
+        const { parsed, plan, viewer, socket, state, replay } = c;
+        // graphql-ws keeps the execution arguments as long as the subscription: not this object too.
+        (args as { contextValue?: unknown }).contextValue = undefined;
         const eventType = SUBSCRIPTION_FIELDS[parsed.fieldName].eventType;
-        const matches = matcher(parsed, viewer, c.orderId);
-        const variables = (args.variableValues ?? undefined) as Record<string, unknown> | undefined;
-        // One text per subscription, the event's values as variables: parsed, validated and planned once.
-        let payloadQuery: ReturnType<typeof createPayloadQuery>;
-        try {
-          payloadQuery = createPayloadQuery(opts.schema(), args.document, parsed, variables);
-        } catch (err) {
-          release(state, viewer);
-          void replay?.close();
-          throw err;
-        }
-        // The query's variables follow from the client's and the event's: identical subscriptions share one execution per event.
-        const sharedBy = `${viewerIdentityKey(viewer)}\u0000${payloadQuery.query}\u0000${JSON.stringify(variables ?? {})}\u0000`;
+        const { key, matches } = matcher(parsed, viewer, c.orderId);
+        const client = selectionVariables(plan, args.variableValues as Record<string, unknown> | undefined);
+        // The selection: the plan (one per document text) and the client's variables it uses.
+        const selection = `${plan.id}\u0000${JSON.stringify(client)}`;
+        const fetch = (query: string, variables: Record<string, unknown>) => opts.execute(query, variables, viewer);
         let unlisten = () => {};
         // Ends the replay the moment the subscriber completes or disconnects (Feed.return()).
-        const abort = new AbortController();
+        const abort = replay ? new AbortController() : null;
         const feed: Feed = new Feed({
           afterSeq: c.after ?? 0,
           maxQueue: limits.queue,
           async resolve(e) {
             const projected = projectionArgs(parsed, e);
             if (!projected) return null;
-            const result = await share(sharedBy + JSON.stringify(projected), () =>
-              opts.execute(payloadQuery.query, payloadQuery.variables(projected), viewer),
-            );
+            // One payload per event and selection when the event carries all it asks for (the matcher and the
+            // check at subscribe made sure the event is this viewer's to see); else one per viewer identity too.
+            const result = plan.needsFetch(e)
+              ? await share(`${identityOf(state)}\u0000${selection}\u0000${e.seq}`, () => {
+                  computed.fetch++;
+                  return plan.fetched(e, plan.variables(client, projected), fetch);
+                })
+              : await share(`\u0000${selection}\u0000${e.seq}`, async () => {
+                  computed.event++;
+                  return plan.local(e, plan.variables(client, projected));
+                });
             const payload = (result.data as Record<string, unknown> | null | undefined)?.[parsed.responseKey];
             if (payload == null && !result.errors?.length) return null; // no longer visible to this viewer
             if (socket.bufferedAmount > limits.socketBuffer) {
@@ -451,7 +522,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
           onOverflow: () =>
             socket.close(SubscriptionCloseCode.SlowConsumer, 'Slow consumer: reconnect with your last cursor'),
           onClose() {
-            abort.abort();
+            abort?.abort();
             void replay?.close();
             unlisten();
             state.feeds.delete(feed);
@@ -463,14 +534,14 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
         active++;
 
         // Live events wait while the missed ones are replayed; the feed drops what it has seen.
-        const early: HubEvent[] = [];
+        let early: HubEvent[] | null = null;
         let replaying = replay != null;
-        unlisten = hub.listen(eventType, (e) => {
+        unlisten = router.listen(eventType, key, (e) => {
           if (!matches(e)) return;
-          if (replaying) early.push(e);
+          if (replaying) (early ??= []).push(e);
           else feed.push(e);
         });
-        if (replay) {
+        if (replay && abort) {
           replay
             // A batch is read once the feed has room for all of it: a long replay never overflows the queue.
             .run(
@@ -481,7 +552,8 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
             .then(
               () => {
                 replaying = false;
-                for (const e of early.splice(0)) feed.push(e);
+                for (const e of early ?? []) feed.push(e);
+                early = null;
               },
               (err: Error) => {
                 if (abort.signal.aborted) return;
@@ -500,18 +572,23 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
       onClose(ctx) {
         const state = states.get(ctx.extra.socket);
         if (!state) return;
-        clearTimeout(state.expiry);
+        if (state.expiresAt) expiries.delete(ctx.extra.socket, state.expiresAt);
         for (const feed of [...state.feeds]) void feed.return();
       },
     },
     wss,
-    12_000,
+    0, // keep-alive: one timer for all sockets (heartbeat.ts), not graphql-ws's two per socket
   );
+  const heartbeat = startHeartbeat(wss, { intervalMs: opts.keepAliveMs });
 
   return {
     /** Subscriptions open on this instance. */
     get active() {
       return active;
+    },
+    /** Payloads computed since start, by source (metrics.ts). */
+    get payloadsComputed(): PayloadCounts {
+      return { ...computed };
     },
     /** Replays reading the stream right now. */
     get replays() {
@@ -526,6 +603,8 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     async close() {
       for (const socket of wss.clients) socket.close(SubscriptionCloseCode.Restarting, 'Server restarting');
       opts.httpServer.off('upgrade', onUpgrade);
+      heartbeat.stop();
+      expiries.stop();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
