@@ -30,12 +30,18 @@ const SCALARS = { DateTime: 'string' };
  * subgraph's db.ts) rather than the GraphQL shape: codegen types their
  * parents, and every field that returns them, as the model.
  */
-const SUBGRAPHS: Record<string, { context: string; models: string[] }> = {
+const SUBGRAPHS: Record<string, { context: string; models: string[]; refs?: string[] }> = {
   auth: { context: 'AuthContext', models: [] },
-  products: { context: 'ProductsContext', models: ['Product', 'StockMovement'] },
+  products: { context: 'ProductsContext', models: ['Product', 'StockMovement'], refs: ['Order'] },
   orders: { context: 'OrdersContext', models: ['Order', 'OrderItem', 'OrderStatusChange'] },
-  shipments: { context: 'ShipmentsContext', models: ['Shipment', 'DeliveryEvent'] },
+  shipments: { context: 'ShipmentsContext', models: ['Shipment', 'DeliveryEvent'], refs: ['Order'] },
 };
+
+/**
+ * Entities another subgraph owns, which this one only extends: its resolvers receive and return
+ * just the key (`{ id }`), and resolve every field they add themselves.
+ */
+const ENTITY_REF = '{ id: string }';
 
 /** The output file of a subgraph's resolver types (committed; src/generated/ is Prisma's and ignored). */
 export const subgraphTypesFile = (name: string) =>
@@ -49,7 +55,7 @@ export const WEB_MANIFEST = join(WEB_CLIENT_DIR, 'persisted-documents.json');
 
 const generates: CodegenConfig['generates'] = {};
 
-for (const [name, { context, models }] of Object.entries(SUBGRAPHS)) {
+for (const [name, { context, models, refs = [] }] of Object.entries(SUBGRAPHS)) {
   generates[subgraphTypesFile(name)] = {
     // federation: true declares the federation directives and _FieldSet itself; the
     // ones our SDLs import with @link (@authenticated, @requiresScopes) need no resolver types.
@@ -62,7 +68,10 @@ for (const [name, { context, models }] of Object.entries(SUBGRAPHS)) {
       scalars: SCALARS,
       contextType: `../context.ts#${context}`,
       mapperTypeSuffix: 'Model',
-      mappers: Object.fromEntries(models.map((m) => [m, `../db.ts#${m}`])),
+      mappers: {
+        ...Object.fromEntries(models.map((m) => [m, `../db.ts#${m}`])),
+        ...Object.fromEntries(refs.map((r) => [r, ENTITY_REF])),
+      },
       // A union member a resolver returns must say which member it is: __resolveType
       // answers with that __typename, so it cannot be left out.
       resolversNonOptionalTypename: { unionMember: true },

@@ -19,6 +19,10 @@ const CONTRACT: Record<string, AccessRule | null> = {
   'Query.checkAvailability': null,
   'Query.order': authenticated, // owner, or orders:read:all (ownership in the service)
   'Query.myOrders': scope('orders:read'),
+  'Query.orders': scope('orders:read:all'),
+  'Query.businessMetrics': scope('orders:read:all'),
+  'Mutation.cancelOrderAsOperator': scope('orders:cancel:any'), // same rules as cancelOrder, any owner
+  'Mutation.replayDeadLetter': scope('dlq:replay'),
   'Query.shipment': authenticated, // the order's owner, or shipments:read with orders:read:all (in the service)
   'Mutation.signUp': null,
   'Mutation.logIn': null,

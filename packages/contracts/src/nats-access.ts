@@ -24,6 +24,12 @@ export interface NatsAccess {
   revocations: 'write' | 'read' | null;
   /** The rate-limit KV bucket (gateway/src/shared-rate-limit.ts): read and written, compare-and-set, by every gateway. */
   rateLimits: boolean;
+  /**
+   * Serves the operator console (orders): reads every durable's state (its backlog), reads the
+   * dead-letter stream's messages and deletes one it has replayed. A replay publishes the original
+   * event, so only events the service itself publishes.
+   */
+  operatorConsole?: boolean;
 }
 
 export const NATS_ACCESS: Readonly<Record<NatsUser, NatsAccess>> = {
@@ -67,6 +73,7 @@ export const NATS_ACCESS: Readonly<Record<NatsUser, NatsAccess>> = {
     },
     follows: [],
     revocations: null,
+    operatorConsole: true,
     rateLimits: false,
   },
   shipments: {
@@ -164,6 +171,11 @@ export function natsPermissions(user: NatsUser, prefix: string): NatsPermissions
       deny.add(api('CONSUMER', 'CREATE', st, d.durable, '>'));
       deny.add(`$JS.ACK.${st}.${d.durable}.>`);
     }
+  }
+  if (access.operatorConsole) {
+    for (const d of natsDurables()) allow.add(api('CONSUMER', 'INFO', stream(d.stream), d.durable));
+    allow.add(api('STREAM', 'MSG', 'GET', stream('DLQ')));
+    allow.add(api('STREAM', 'MSG', 'DELETE', stream('DLQ')));
   }
   if (access.revocations) {
     const bucket = stream(REVOCATION_BUCKET);

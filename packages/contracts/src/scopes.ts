@@ -4,6 +4,9 @@ export const SCOPES = [
   'orders:read',
   'orders:read:all',
   'orders:cancel',
+  // Staff: cancel any customer's order (cancelOrderAsOperator); replay a dead-lettered event (replayDeadLetter).
+  'orders:cancel:any',
+  'dlq:replay',
   'products:write',
   'inventory:read',
   'inventory:write',

@@ -9,6 +9,7 @@ import type { OrdersContext } from './context.ts';
 import { createDb } from './db.ts';
 import { resolvers } from './resolvers/index.ts';
 import { createInventoryClient } from './service/inventory-client.ts';
+import { createOperatorConsole } from './service/operator-console.ts';
 import { createOrderService } from './service/order-service.ts';
 import { createShipmentsClient } from './service/shipments-client.ts';
 import { createMailer, notificationHandlers } from './events/notifications.ts';
@@ -30,7 +31,7 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
     migrationsDir: fileURLToPath(new URL('../prisma/migrations', import.meta.url)),
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
-    setup({ db, relay, internalAuth, consumer, metrics }) {
+    setup({ db, bus, relay, internalAuth, consumer, metrics }) {
       // Every status, zeros included, so a dashboard shows a status before its first order.
       // count(o.status), not count(o.id): only status is read, so orders_status_idx answers
       // it with an index-only scan instead of a scan of the whole table.
@@ -57,6 +58,7 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
       });
       const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });
       const emails = notificationHandlers({ db, mailer, log });
+      const operations = createOperatorConsole({ db, bus, orders, log });
       return {
         workers: [
           consumer(paymentWorker({ failureRate: config.PAYMENT_FAILURE_RATE })),
@@ -76,7 +78,7 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
         ],
         typeDefs,
         resolvers,
-        context: (viewer) => ({ viewer, orders, loaders: orders.createLoaders() }),
+        context: (viewer) => ({ viewer, orders, loaders: orders.createLoaders(), operations }),
       };
     },
   });

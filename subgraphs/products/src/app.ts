@@ -8,6 +8,7 @@ import { startSubgraph } from '@orderflow/common/server';
 import { isUuid } from '@orderflow/contracts';
 import type { ProductsConfig } from './config.ts';
 import type { ProductsContext } from './context.ts';
+import { createStockTimelineLoader } from './service/stock-timeline.ts';
 import { createDb } from './db.ts';
 import { createReservationSweeper } from './events/reservation-sweeper.ts';
 import { inventoryHandlers } from './events/saga-handlers.ts';
@@ -52,7 +53,12 @@ export async function startProducts(
       return {
         typeDefs,
         resolvers,
-        context: (viewer) => ({ viewer, catalog, inventory, loaders: { product: catalog.createProductLoader() } }),
+        context: (viewer) => ({
+          viewer,
+          catalog,
+          inventory,
+          loaders: { product: catalog.createProductLoader(), stockTimeline: createStockTimelineLoader(db) },
+        }),
         workers: [sweeper, ...inventoryHandlers(inventory).map((handler) => consumer(handler))],
         internalRoutes(router) {
           router.post('/reservations', async (req, res, next) => {

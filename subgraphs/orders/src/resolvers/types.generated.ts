@@ -38,12 +38,36 @@ export type AddressInput = {
   postalCode: Scalars['String']['input'];
 };
 
+/** The shop over the last windowMinutes, from per-minute rollups written as orders progress. */
+export type BusinessMetrics = {
+  __typename?: 'BusinessMetrics';
+  /** Average total of the orders placed in the window; null when none was. */
+  averageOrderValue?: Maybe<Money>;
+  /** Every saga consumer's backlog, now. */
+  backlog: Array<ConsumerBacklog>;
+  /** Orders placed in each minute of the window, oldest first (the current minute last). */
+  ordersPerMinute: Array<MetricPoint>;
+  /** 95th percentile of the time from placing an order to PENDING_SHIPMENT, for orders paid in the window (ms, from a histogram); null when none was. */
+  p95ToPendingShipmentMs?: Maybe<Scalars['Float']['output']>;
+  /** Of the orders whose payment was decided in the window, the share paid (0..1); null when none was. */
+  successRate?: Maybe<Scalars['Float']['output']>;
+  windowMinutes: Scalars['Int']['output'];
+};
+
 export type CancelOrderResult = CannotCancel | OrderCancelled;
 
 export type CannotCancel = {
   __typename?: 'CannotCancel';
   message: Scalars['String']['output'];
   status: OrderStatus;
+};
+
+export type ConsumerBacklog = {
+  __typename?: 'ConsumerBacklog';
+  /** The durable consumer, <service>-<handler>. */
+  consumer: Scalars['String']['output'];
+  /** Messages on its subject not yet delivered to it (JetStream num_pending). */
+  pending: Scalars['Int']['output'];
 };
 
 export type InvalidOrder = {
@@ -61,6 +85,13 @@ export type ItemAvailability = {
   requested: Scalars['Int']['output'];
 };
 
+export type MetricPoint = {
+  __typename?: 'MetricPoint';
+  /** Start of the minute. */
+  at: Scalars['DateTime']['output'];
+  value: Scalars['Float']['output'];
+};
+
 /** Exact money. amount is a decimal string with two fraction digits, e.g. "59.98"; never a float. */
 export type Money = {
   __typename?: 'Money';
@@ -72,8 +103,15 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Owner with orders:cancel, before SHIPPED. */
   cancelOrder: CancelOrderResult;
+  /** Staff cancel: orders:cancel:any; same rules as the customer's cancel; recorded in the timeline with the operator's client id. */
+  cancelOrderAsOperator: CancelOrderResult;
   /** orders:create */
   placeOrder: PlaceOrderResult;
+  /**
+   * Replays one dead-lettered event (its sequence in the DLQ stream); dlq:replay. Recorded in the order's
+   * timeline. True once the event is published again; NOT_FOUND when there is no such dead letter.
+   */
+  replayDeadLetter: Scalars['Boolean']['output'];
 };
 
 
@@ -83,20 +121,44 @@ export type MutationCancelOrderArgs = {
 };
 
 
+export type MutationCancelOrderAsOperatorArgs = {
+  orderId: Scalars['ID']['input'];
+  reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationPlaceOrderArgs = {
   input: PlaceOrderInput;
+};
+
+
+export type MutationReplayDeadLetterArgs = {
+  sequence: Scalars['Int']['input'];
 };
 
 export type Order = {
   __typename?: 'Order';
   createdAt: Scalars['DateTime']['output'];
+  /** The email address the customer had when ordering (null for service clients' orders). */
+  customerEmail?: Maybe<Scalars['String']['output']>;
   customerId: Scalars['ID']['output'];
   id: Scalars['ID']['output'];
   items: Array<OrderItem>;
+  /** Contributed by shipments (internal): merged into timeline. */
+  shipmentTimeline: Array<TimelineEntry>;
   shippingAddress: Address;
   status: OrderStatus;
   /** Every transition, oldest first; the first entry has previousStatus null. */
   statusHistory: Array<OrderStatusChange>;
+  /** Contributed by products (internal): merged into timeline. */
+  stockTimeline: Array<TimelineEntry>;
+  /**
+   * What happened to the order, oldest first: its status changes, payment, stock movements (products),
+   * shipment events (shipments), emails sent, operator actions and, for staff, its dead-lettered events.
+   * The owner sees their own order's timeline without internal entries (dead letters, replays, error
+   * details) and without actors; orders:read:all sees everything.
+   */
+  timeline: Array<TimelineEntry>;
   totalAmount: Money;
   updatedAt: Scalars['DateTime']['output'];
 };
@@ -117,6 +179,20 @@ export type OrderEdge = {
   __typename?: 'OrderEdge';
   cursor: Scalars['String']['output'];
   node: Order;
+};
+
+/** Staff search of orders; every field optional, all given ones must match. */
+export type OrderFilter = {
+  /** Created at or after. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Created strictly before. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  /** The customer's email, exact, case-insensitive. */
+  customerEmail?: InputMaybe<Scalars['String']['input']>;
+  /** Orders with a line of this product. */
+  productId?: InputMaybe<Scalars['ID']['input']>;
+  /** Any of these statuses. */
+  status?: InputMaybe<Array<OrderStatus>>;
 };
 
 export type OrderItem = {
@@ -195,6 +271,8 @@ export type ProductsUnavailable = {
 
 export type Query = {
   __typename?: 'Query';
+  /** Live business figures; orders:read:all. windowMinutes: 1..1440. */
+  businessMetrics: BusinessMetrics;
   /** The viewer's orders, newest first; orders:read. */
   myOrders: OrderConnection;
   /** Owner, or orders:read:all; someone else's order is null. */
@@ -205,6 +283,16 @@ export type Query = {
    * The gateway resolves subscription payloads through it.
    */
   orderStatusChange?: Maybe<OrderStatusChange>;
+  /**
+   * Staff search; orders:read:all. Newest first, stable: (createdAt desc, id desc), so a page cursor
+   * stays valid while orders are placed. totalCount is exact up to 10000 and 10001 beyond.
+   */
+  orders: OrderConnection;
+};
+
+
+export type QueryBusinessMetricsArgs = {
+  windowMinutes?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -222,6 +310,13 @@ export type QueryOrderArgs = {
 
 export type QueryOrderStatusChangeArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryOrdersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<OrderFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type Subscription = {
@@ -246,6 +341,27 @@ export type SubscriptionOrderStatusChangedArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   orderId: Scalars['ID']['input'];
 };
+
+/** One thing that happened to an order. */
+export type TimelineEntry = {
+  __typename?: 'TimelineEntry';
+  /** Who did it when it was not the saga: an operator's OAuth client id (staff only). */
+  actor?: Maybe<Scalars['String']['output']>;
+  at: Scalars['DateTime']['output'];
+  kind: TimelineKind;
+  /** The service that recorded it: orders, products, shipments (or dlq for a dead letter). */
+  source: Scalars['String']['output'];
+  summary: Scalars['String']['output'];
+};
+
+export type TimelineKind =
+  | 'DEAD_LETTER'
+  | 'EMAIL'
+  | 'OPERATOR'
+  | 'PAYMENT'
+  | 'SHIPMENT'
+  | 'STATUS'
+  | 'STOCK';
 
 
 
@@ -334,7 +450,9 @@ export type FederationTypes = {
 export type FederationReferenceTypes = {
   Order:
     ( { __typename: 'Order' }
-    & GraphQLRecursivePick<FederationTypes['Order'], {"id":true}> );
+    & GraphQLRecursivePick<FederationTypes['Order'], {"id":true}>
+    & ( Record<PropertyKey, never>
+        | GraphQLRecursivePick<FederationTypes['Order'], {"stockTimeline":{"at":true,"kind":true,"summary":true,"actor":true,"source":true},"shipmentTimeline":{"at":true,"kind":true,"summary":true,"actor":true,"source":true}}> ) );
 };
 
 /** Mapping of union types */
@@ -356,20 +474,25 @@ export type ResolversTypes = {
   Address: ResolverTypeWrapper<Address>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   AddressInput: AddressInput;
+  BusinessMetrics: ResolverTypeWrapper<BusinessMetrics>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   CancelOrderResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['CancelOrderResult']>;
   CannotCancel: ResolverTypeWrapper<CannotCancel>;
+  ConsumerBacklog: ResolverTypeWrapper<ConsumerBacklog>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   InvalidOrder: ResolverTypeWrapper<InvalidOrder>;
   ItemAvailability: ResolverTypeWrapper<ItemAvailability>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  MetricPoint: ResolverTypeWrapper<MetricPoint>;
   Money: ResolverTypeWrapper<Money>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Order: ResolverTypeWrapper<OrderModel>;
   OrderCancelled: ResolverTypeWrapper<Omit<OrderCancelled, 'order'> & { order: ResolversTypes['Order'] }>;
   OrderConnection: ResolverTypeWrapper<Omit<OrderConnection, 'edges'> & { edges: Array<ResolversTypes['OrderEdge']> }>;
   OrderEdge: ResolverTypeWrapper<Omit<OrderEdge, 'node'> & { node: ResolversTypes['Order'] }>;
+  OrderFilter: OrderFilter;
   OrderItem: ResolverTypeWrapper<OrderItemModel>;
   OrderItemInput: OrderItemInput;
   OrderPlaced: ResolverTypeWrapper<Omit<OrderPlaced, 'order'> & { order: ResolversTypes['Order'] }>;
@@ -382,6 +505,8 @@ export type ResolversTypes = {
   ProductsUnavailable: ResolverTypeWrapper<ProductsUnavailable>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TimelineEntry: ResolverTypeWrapper<TimelineEntry>;
+  TimelineKind: TimelineKind;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -389,20 +514,25 @@ export type ResolversParentTypes = {
   Address: Address;
   String: Scalars['String']['output'];
   AddressInput: AddressInput;
+  BusinessMetrics: BusinessMetrics;
+  Float: Scalars['Float']['output'];
+  Int: Scalars['Int']['output'];
   CancelOrderResult: ResolversUnionTypes<ResolversParentTypes>['CancelOrderResult'];
   CannotCancel: CannotCancel;
+  ConsumerBacklog: ConsumerBacklog;
   DateTime: Scalars['DateTime']['output'];
   InvalidOrder: InvalidOrder;
   ItemAvailability: ItemAvailability;
-  Int: Scalars['Int']['output'];
   Boolean: Scalars['Boolean']['output'];
   ID: Scalars['ID']['output'];
+  MetricPoint: MetricPoint;
   Money: Money;
   Mutation: Record<PropertyKey, never>;
   Order: OrderModel;
   OrderCancelled: Omit<OrderCancelled, 'order'> & { order: ResolversParentTypes['Order'] };
   OrderConnection: Omit<OrderConnection, 'edges'> & { edges: Array<ResolversParentTypes['OrderEdge']> };
   OrderEdge: Omit<OrderEdge, 'node'> & { node: ResolversParentTypes['Order'] };
+  OrderFilter: OrderFilter;
   OrderItem: OrderItemModel;
   OrderItemInput: OrderItemInput;
   OrderPlaced: Omit<OrderPlaced, 'order'> & { order: ResolversParentTypes['Order'] };
@@ -414,6 +544,7 @@ export type ResolversParentTypes = {
   ProductsUnavailable: ProductsUnavailable;
   Query: Record<PropertyKey, never>;
   Subscription: Record<PropertyKey, never>;
+  TimelineEntry: TimelineEntry;
 };
 
 export type AddressResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['Address'] = ResolversParentTypes['Address']> = {
@@ -425,6 +556,15 @@ export type AddressResolvers<ContextType = OrdersContext, ParentType extends Res
   postalCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type BusinessMetricsResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['BusinessMetrics'] = ResolversParentTypes['BusinessMetrics']> = {
+  averageOrderValue?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+  backlog?: Resolver<Array<ResolversTypes['ConsumerBacklog']>, ParentType, ContextType>;
+  ordersPerMinute?: Resolver<Array<ResolversTypes['MetricPoint']>, ParentType, ContextType>;
+  p95ToPendingShipmentMs?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  successRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  windowMinutes?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type CancelOrderResultResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['CancelOrderResult'] = ResolversParentTypes['CancelOrderResult']> = {
   __resolveType: TypeResolveFn<'CannotCancel' | 'OrderCancelled', ParentType, ContextType>;
 };
@@ -433,6 +573,11 @@ export type CannotCancelResolvers<ContextType = OrdersContext, ParentType extend
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['OrderStatus'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ConsumerBacklogResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['ConsumerBacklog'] = ResolversParentTypes['ConsumerBacklog']> = {
+  consumer?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -452,6 +597,11 @@ export type ItemAvailabilityResolvers<ContextType = OrdersContext, ParentType ex
   requested?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type MetricPointResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['MetricPoint'] = ResolversParentTypes['MetricPoint']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+};
+
 export type MoneyResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['Money'] = ResolversParentTypes['Money']> = {
   amount?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   currencyCode?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -459,18 +609,22 @@ export type MoneyResolvers<ContextType = OrdersContext, ParentType extends Resol
 
 export type MutationResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   cancelOrder?: Resolver<ResolversTypes['CancelOrderResult'], ParentType, ContextType, RequireFields<MutationCancelOrderArgs, 'orderId'>>;
+  cancelOrderAsOperator?: Resolver<ResolversTypes['CancelOrderResult'], ParentType, ContextType, RequireFields<MutationCancelOrderAsOperatorArgs, 'orderId'>>;
   placeOrder?: Resolver<ResolversTypes['PlaceOrderResult'], ParentType, ContextType, RequireFields<MutationPlaceOrderArgs, 'input'>>;
+  replayDeadLetter?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReplayDeadLetterArgs, 'sequence'>>;
 };
 
 export type OrderResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order'], FederationReferenceType extends FederationReferenceTypes['Order'] = FederationReferenceTypes['Order']> = {
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Order']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customerEmail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   items?: Resolver<Array<ResolversTypes['OrderItem']>, ParentType, ContextType>;
   shippingAddress?: Resolver<ResolversTypes['Address'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['OrderStatus'], ParentType, ContextType>;
   statusHistory?: Resolver<Array<ResolversTypes['OrderStatusChange']>, ParentType, ContextType>;
+  timeline?: Resolver<Array<ResolversTypes['TimelineEntry']>, ParentType, ContextType>;
   totalAmount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
@@ -533,9 +687,11 @@ export type ProductsUnavailableResolvers<ContextType = OrdersContext, ParentType
 };
 
 export type QueryResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  businessMetrics?: Resolver<ResolversTypes['BusinessMetrics'], ParentType, ContextType, RequireFields<QueryBusinessMetricsArgs, 'windowMinutes'>>;
   myOrders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<QueryMyOrdersArgs, 'first'>>;
   order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType, RequireFields<QueryOrderArgs, 'id'>>;
   orderStatusChange?: Resolver<Maybe<ResolversTypes['OrderStatusChange']>, ParentType, ContextType, RequireFields<QueryOrderStatusChangeArgs, 'id'>>;
+  orders?: Resolver<ResolversTypes['OrderConnection'], ParentType, ContextType, RequireFields<QueryOrdersArgs, 'first'>>;
 };
 
 export type SubscriptionResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -543,13 +699,24 @@ export type SubscriptionResolvers<ContextType = OrdersContext, ParentType extend
   orderStatusChanged?: SubscriptionResolver<ResolversTypes['OrderStatusChange'], "orderStatusChanged", ParentType, ContextType, RequireFields<SubscriptionOrderStatusChangedArgs, 'orderId'>>;
 };
 
+export type TimelineEntryResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['TimelineEntry'] = ResolversParentTypes['TimelineEntry']> = {
+  actor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['TimelineKind'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = OrdersContext> = {
   Address?: AddressResolvers<ContextType>;
+  BusinessMetrics?: BusinessMetricsResolvers<ContextType>;
   CancelOrderResult?: CancelOrderResultResolvers<ContextType>;
   CannotCancel?: CannotCancelResolvers<ContextType>;
+  ConsumerBacklog?: ConsumerBacklogResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   InvalidOrder?: InvalidOrderResolvers<ContextType>;
   ItemAvailability?: ItemAvailabilityResolvers<ContextType>;
+  MetricPoint?: MetricPointResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Order?: OrderResolvers<ContextType>;
@@ -565,5 +732,6 @@ export type Resolvers<ContextType = OrdersContext> = {
   ProductsUnavailable?: ProductsUnavailableResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  TimelineEntry?: TimelineEntryResolvers<ContextType>;
 };
 

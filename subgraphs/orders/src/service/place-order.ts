@@ -148,15 +148,16 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
       });
       onEvents([placed, created]);
       log.info({ orderId, lines: lines.length }, 'order placed');
+      const order = modelRow<Order>(columns);
       // The response's items and history are what was just written: no need to read them back.
       loaders?.items.prime(
         orderId,
-        lines.map((l, position) => ({ orderId, position, ...l })),
+        lines.map((l, position) => ({ orderId, position, createdAt: order.createdAt, ...l })),
       );
       loaders?.history.prime(orderId, [
         { id: changeId, orderId, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'order placed', occurredAt },
       ]);
-      return { __typename: 'OrderPlaced', order: modelRow<Order>(columns) };
+      return { __typename: 'OrderPlaced', order };
     } catch (err) {
       await releaseQuietly(orderId, 'order write failed');
       // Lost a race with a concurrent request under the same key: answer as that one.

@@ -31,6 +31,10 @@ export const resolvers: Resolvers = {
     reservedQuantity: (p) => p.reserved,
     stockMovements: (p, { first }, ctx) => ctx.catalog.movements(p.id, first),
   },
+  Order: {
+    __resolveReference: (ref) => ({ id: ref.id }),
+    stockTimeline: (o, _, ctx) => ctx.loaders.stockTimeline.load(o.id),
+  },
   StockMovement: {
     id: (m) => m.id.toString(),
     occurredAt: (m) => m.occurredAt.toISOString(),

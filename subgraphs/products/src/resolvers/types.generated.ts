@@ -83,6 +83,13 @@ export type MutationRestockProductArgs = {
   reason?: InputMaybe<Scalars['String']['input']>;
 };
 
+export type Order = {
+  __typename?: 'Order';
+  id: Scalars['ID']['output'];
+  /** The order's stock movements (reserve, commit, release, return), oldest first; merged into Order.timeline by orders. */
+  stockTimeline: Array<TimelineEntry>;
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
@@ -202,6 +209,27 @@ export type SubscriptionLowStockAlertsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** One thing that happened to an order. */
+export type TimelineEntry = {
+  __typename?: 'TimelineEntry';
+  /** Who did it when it was not the saga: an operator's OAuth client id (staff only). */
+  actor?: Maybe<Scalars['String']['output']>;
+  at: Scalars['DateTime']['output'];
+  kind: TimelineKind;
+  /** The service that recorded it: orders, products, shipments (or dlq for a dead letter). */
+  source: Scalars['String']['output'];
+  summary: Scalars['String']['output'];
+};
+
+export type TimelineKind =
+  | 'DEAD_LETTER'
+  | 'EMAIL'
+  | 'OPERATOR'
+  | 'PAYMENT'
+  | 'SHIPMENT'
+  | 'STATUS'
+  | 'STOCK';
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -282,11 +310,15 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping of federation types */
 export type FederationTypes = {
+  Order: Order;
   Product: Product;
 };
 
 /** Mapping of federation reference types */
 export type FederationReferenceTypes = {
+  Order:
+    ( { __typename: 'Order' }
+    & GraphQLRecursivePick<FederationTypes['Order'], {"id":true}> );
   Product:
     ( { __typename: 'Product' }
     & GraphQLRecursivePick<FederationTypes['Product'], {"id":true}> );
@@ -308,6 +340,7 @@ export type ResolversTypes = {
   LowStockAlert: ResolverTypeWrapper<Omit<LowStockAlert, 'product'> & { product: ResolversTypes['Product'] }>;
   Money: ResolverTypeWrapper<Money>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Order: ResolverTypeWrapper<{ id: string }>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Product: ResolverTypeWrapper<ProductModel>;
   ProductConnection: ResolverTypeWrapper<Omit<ProductConnection, 'edges'> & { edges: Array<ResolversTypes['ProductEdge']> }>;
@@ -316,6 +349,8 @@ export type ResolversTypes = {
   StockMovement: ResolverTypeWrapper<StockMovementModel>;
   StockMovementType: StockMovementType;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TimelineEntry: ResolverTypeWrapper<TimelineEntry>;
+  TimelineKind: TimelineKind;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -332,6 +367,7 @@ export type ResolversParentTypes = {
   LowStockAlert: Omit<LowStockAlert, 'product'> & { product: ResolversParentTypes['Product'] };
   Money: Money;
   Mutation: Record<PropertyKey, never>;
+  Order: { id: string };
   PageInfo: PageInfo;
   Product: ProductModel;
   ProductConnection: Omit<ProductConnection, 'edges'> & { edges: Array<ResolversParentTypes['ProductEdge']> };
@@ -339,6 +375,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   StockMovement: StockMovementModel;
   Subscription: Record<PropertyKey, never>;
+  TimelineEntry: TimelineEntry;
 };
 
 export type AvailabilityCheckResolvers<ContextType = ProductsContext, ParentType extends ResolversParentTypes['AvailabilityCheck'] = ResolversParentTypes['AvailabilityCheck']> = {
@@ -372,6 +409,12 @@ export type MoneyResolvers<ContextType = ProductsContext, ParentType extends Res
 export type MutationResolvers<ContextType = ProductsContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   createProduct?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationCreateProductArgs, 'input'>>;
   restockProduct?: Resolver<ResolversTypes['Product'], ParentType, ContextType, RequireFields<MutationRestockProductArgs, 'productId' | 'quantity'>>;
+};
+
+export type OrderResolvers<ContextType = ProductsContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order'], FederationReferenceType extends FederationReferenceTypes['Order'] = FederationReferenceTypes['Order']> = {
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Order']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  stockTimeline?: Resolver<Array<ResolversTypes['TimelineEntry']>, ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<ContextType = ProductsContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -424,6 +467,14 @@ export type SubscriptionResolvers<ContextType = ProductsContext, ParentType exte
   lowStockAlerts?: SubscriptionResolver<ResolversTypes['LowStockAlert'], "lowStockAlerts", ParentType, ContextType, Partial<SubscriptionLowStockAlertsArgs>>;
 };
 
+export type TimelineEntryResolvers<ContextType = ProductsContext, ParentType extends ResolversParentTypes['TimelineEntry'] = ResolversParentTypes['TimelineEntry']> = {
+  actor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['TimelineKind'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = ProductsContext> = {
   AvailabilityCheck?: AvailabilityCheckResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
@@ -431,6 +482,7 @@ export type Resolvers<ContextType = ProductsContext> = {
   LowStockAlert?: LowStockAlertResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  Order?: OrderResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   ProductConnection?: ProductConnectionResolvers<ContextType>;
@@ -438,5 +490,6 @@ export type Resolvers<ContextType = ProductsContext> = {
   Query?: QueryResolvers<ContextType>;
   StockMovement?: StockMovementResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  TimelineEntry?: TimelineEntryResolvers<ContextType>;
 };
 

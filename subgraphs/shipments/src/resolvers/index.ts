@@ -13,11 +13,13 @@ export const resolvers: Resolvers = {
   Mutation: {
     // Scope: @requiresScopes in schema.graphql, enforced before this runs.
     updateShipmentStatus: (_: unknown, { input }: { input: UpdateShipmentStatusInput }, ctx: ShipmentsContext) =>
-      ctx.shipments.updateStatus(input),
+      // The caller's client id goes into the delivery event: the order's timeline shows staff who moved it.
+      ctx.shipments.updateStatus(input, ctx.viewer?.clientId ?? null),
   },
   Order: {
     // Reached only through an order the orders subgraph already let the viewer see.
     shipment: (order: { id: string }, _: unknown, ctx: ShipmentsContext) => ctx.loaders.byOrder.load(order.id),
+    shipmentTimeline: (order: { id: string }, _: unknown, ctx: ShipmentsContext) => ctx.loaders.timeline.load(order.id),
   },
   Shipment: {
     async __resolveReference(ref: { id: string }, ctx: ShipmentsContext) {

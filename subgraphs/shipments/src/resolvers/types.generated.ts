@@ -5,7 +5,6 @@ import type { Shipment as ShipmentModel, DeliveryEvent as DeliveryEventModel } f
 import type { ShipmentsContext } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
-export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -43,6 +42,8 @@ export type Order = {
   id: Scalars['ID']['output'];
   /** Null until the shipment exists (it is created once the order is paid). */
   shipment?: Maybe<Shipment>;
+  /** The order's shipment events, oldest first; merged into Order.timeline by orders. */
+  shipmentTimeline: Array<TimelineEntry>;
 };
 
 export type Query = {
@@ -77,6 +78,27 @@ export type ShipmentStatus =
   | 'IN_TRANSIT'
   | 'PROCESSING'
   | 'SHIPPED';
+
+/** One thing that happened to an order. */
+export type TimelineEntry = {
+  __typename?: 'TimelineEntry';
+  /** Who did it when it was not the saga: an operator's OAuth client id (staff only). */
+  actor?: Maybe<Scalars['String']['output']>;
+  at: Scalars['DateTime']['output'];
+  kind: TimelineKind;
+  /** The service that recorded it: orders, products, shipments (or dlq for a dead letter). */
+  source: Scalars['String']['output'];
+  summary: Scalars['String']['output'];
+};
+
+export type TimelineKind =
+  | 'DEAD_LETTER'
+  | 'EMAIL'
+  | 'OPERATOR'
+  | 'PAYMENT'
+  | 'SHIPMENT'
+  | 'STATUS'
+  | 'STOCK';
 
 export type UpdateShipmentStatusInput = {
   description?: InputMaybe<Scalars['String']['input']>;
@@ -189,10 +211,12 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
-  Order: ResolverTypeWrapper<Omit<Order, 'shipment'> & { shipment?: Maybe<ResolversTypes['Shipment']> }>;
+  Order: ResolverTypeWrapper<{ id: string }>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Shipment: ResolverTypeWrapper<ShipmentModel>;
   ShipmentStatus: ShipmentStatus;
+  TimelineEntry: ResolverTypeWrapper<TimelineEntry>;
+  TimelineKind: TimelineKind;
   UpdateShipmentStatusInput: UpdateShipmentStatusInput;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
 };
@@ -204,9 +228,10 @@ export type ResolversParentTypes = {
   String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   Mutation: Record<PropertyKey, never>;
-  Order: Omit<Order, 'shipment'> & { shipment?: Maybe<ResolversParentTypes['Shipment']> } | FederationReferenceTypes['Order'];
+  Order: { id: string };
   Query: Record<PropertyKey, never>;
   Shipment: ShipmentModel;
+  TimelineEntry: TimelineEntry;
   UpdateShipmentStatusInput: UpdateShipmentStatusInput;
   Boolean: Scalars['Boolean']['output'];
 };
@@ -231,6 +256,7 @@ export type OrderResolvers<ContextType = ShipmentsContext, ParentType extends Re
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Order']> | FederationReferenceType, FederationReferenceType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   shipment?: Resolver<Maybe<ResolversTypes['Shipment']>, ParentType, ContextType>;
+  shipmentTimeline?: Resolver<Array<ResolversTypes['TimelineEntry']>, ParentType, ContextType>;
 };
 
 export type QueryResolvers<ContextType = ShipmentsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
@@ -251,6 +277,14 @@ export type ShipmentResolvers<ContextType = ShipmentsContext, ParentType extends
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
+export type TimelineEntryResolvers<ContextType = ShipmentsContext, ParentType extends ResolversParentTypes['TimelineEntry'] = ResolversParentTypes['TimelineEntry']> = {
+  actor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['TimelineKind'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  summary?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = ShipmentsContext> = {
   DateTime?: GraphQLScalarType;
   DeliveryEvent?: DeliveryEventResolvers<ContextType>;
@@ -258,5 +292,6 @@ export type Resolvers<ContextType = ShipmentsContext> = {
   Order?: OrderResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Shipment?: ShipmentResolvers<ContextType>;
+  TimelineEntry?: TimelineEntryResolvers<ContextType>;
 };
 

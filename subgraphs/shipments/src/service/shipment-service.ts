@@ -7,6 +7,7 @@ import { ErrorCode, isTextWithin, isUuid, type EventEnvelope } from '@orderflow/
 import type { Db, DeliveryEvent, Shipment, ShipmentStatus } from '../db.ts';
 import { carrierFor, newTrackingNumber } from '../domain/carrier.ts';
 import { isValidTransition, previousStatus } from '../domain/shipment-status.ts';
+import { createShipmentTimelineLoader } from './shipment-timeline.ts';
 
 export interface UpdateShipmentStatusInput {
   shipmentId: string;
@@ -45,7 +46,7 @@ SELECT * FROM created`;
  * a move or cancel in flight when the statement starts makes the conditional
  * UPDATE wait for it and then match nothing, while `seen_status` shows the
  * status before it. No row: no such shipment.
- * $1 id, $2 new status, $3 required status, $4 location, $5 description.
+ * $1 id, $2 new status, $3 required status, $4 location, $5 description, $6 actor.
  */
 const MOVE_SQL = `
 WITH seen AS (
@@ -56,8 +57,8 @@ WITH seen AS (
   WHERE id = $1::uuid AND status = $3::shipment_status
   RETURNING *
 ), logged AS (
-  INSERT INTO delivery_events (shipment_id, status, location, description)
-  SELECT id, status, $4::text, $5::text FROM moved
+  INSERT INTO delivery_events (shipment_id, status, location, description, actor)
+  SELECT id, status, $4::text, $5::text, $6::text FROM moved
 )
 SELECT seen.status AS seen_status, moved.* FROM seen LEFT JOIN moved ON moved.id = seen.id`;
 
@@ -97,10 +98,11 @@ export function createShipmentService({
     },
 
     /**
-     * Moves a shipment one step forward, appends a delivery event and publishes shipments.status_updated.
+     * Moves a shipment one step forward, appends a delivery event (with `actor`, the caller's client id) and
+     * publishes shipments.status_updated.
      * shipments:write is @requiresScopes on Mutation.updateShipmentStatus, its only caller.
      */
-    async updateStatus(input: UpdateShipmentStatusInput): Promise<Shipment> {
+    async updateStatus(input: UpdateShipmentStatusInput, actor: string | null = null): Promise<Shipment> {
       if (!isUuid(input.shipmentId)) throw badInput('shipmentId is not a valid shipment id', 'shipmentId');
       if (input.location != null && !isTextWithin(input.location, 0, 200))
         throw badInput('location must be at most 200 characters', 'location');
@@ -117,6 +119,7 @@ export function createShipmentService({
             previousStatus(input.status),
             input.location ?? null,
             input.description ?? null,
+            actor,
           ]);
           if (!row) throw appError(ErrorCode.NOT_FOUND, 'Shipment not found');
           const { seen_status: from, ...moved } = row;
@@ -262,6 +265,7 @@ export function createShipmentService({
 
     createLoaders() {
       return {
+        timeline: createShipmentTimelineLoader(db),
         byOrder: new DataLoader<string, Shipment | null>(async (orderIds) => {
           const rows = await db.shipment.findMany({ where: { orderId: { in: orderIds.filter(isUuid) } } });
           const byOrder = new Map(rows.map((r) => [r.orderId, r]));
