@@ -206,7 +206,9 @@ export function createSharedRateLimiter({
           takes = 0;
           prune(now());
         }
-        l = { tokens: 0, tat: 0, revision: 0, stale: true, emptyUntil: 0, waiting: 0, pending: null, lastUsed: 0 };
+        // Assumed new (a full bucket, no entry): the first lease is one create; a key another gateway
+        // already holds answers "wrong last sequence", and is then read and updated.
+        l = { tokens: 0, tat: 0, revision: 0, stale: false, emptyUntil: 0, waiting: 0, pending: null, lastUsed: 0 };
         leases.set(key, l);
       }
       const leaseSize = Math.max(1, Math.ceil(perMinute * leaseFraction));
