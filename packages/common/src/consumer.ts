@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { Sql } from './db.ts';
 import { isDatabaseUnavailable } from './errors.ts';
 import type { EventEnvelope } from '@orderflow/contracts';
-import { publishingTransaction } from './events.ts';
+import { collectOutboxWrites, publishingTransaction } from './events.ts';
 import type { Logger } from './logger.ts';
 import type { Bus } from './nats.ts';
 import { TRACEPARENT_HEADER, currentTraceparent, runInTrace } from './trace-context.ts';
@@ -117,6 +117,13 @@ export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number
   return Math.round(exp / 2 + Math.random() * (exp / 2));
 }
 
+/** Whether a statement may write (conservative: a false "yes" only costs a batch its second pass). */
+function writes(text: string): boolean {
+  return /\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|CALL)\b/i.test(
+    text.replace(/\bFOR\s+(NO\s+KEY\s+)?UPDATE\b/gi, ''),
+  );
+}
+
 interface Delivery<Data> {
   msg: JsMsg;
   event: EventEnvelope<Data>;
@@ -131,7 +138,8 @@ interface Delivery<Data> {
  * to `batchSize`) goes through one transaction — one multi-row inbox insert
  * that returns the ids not seen before, the handler for each of those in the
  * stream's order, their outbox rows — and is acknowledged after the commit.
- * When that transaction fails, each event of the batch is handled again alone,
+ * A handler's "not yet" (`RetryLater`) before it wrote anything only leaves its event out (nak'd with its delay).
+ * When that transaction fails otherwise, each event of the batch is handled again alone,
  * in its own transaction: the good ones commit and are acknowledged once, and
  * only the failing one is retried (nak with backoff) and in the end
  * dead-lettered. Batches run one after another, so one process applies the
@@ -217,8 +225,13 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     );
   }
 
-  /** The inbox transaction of a batch: the events not seen before are handled, in order, and committed together. */
-  function applyTogether(batch: Delivery<Data>[]): Promise<void> {
+  /**
+   * The inbox transaction of a batch: the events not seen before are handled, in order, and committed together.
+   * A handler that says "not yet" (`RetryLater`) before writing anything is left out of the commit (its inbox row
+   * removed) rather than failing the batch: returned, to be nak'd with its delay. Anything else that throws fails
+   * the batch.
+   */
+  function applyTogether(batch: Delivery<Data>[]): Promise<{ d: Delivery<Data>; err: RetryLater }[]> {
     return transactionSlots(() =>
       publishingTransaction(
         db,
@@ -229,12 +242,35 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
           );
           // Seen before (a redelivery, a replayed dead letter): the effect is already committed.
           const fresh = new Set(rows.map((r) => r.id));
+          let wrote = false;
+          // The handlers' outbox rows of a batch go in with one insert at its end.
+          const outbox = collectOutboxWrites(tx, (text) => (wrote ||= writes(text)));
+          const later: { d: Delivery<Data>; err: RetryLater }[] = [];
           for (const d of batch) {
             if (!fresh.delete(d.event.id)) continue; // also a second copy within the batch
-            const ctx = { tx: tx as Tx, attempt: d.msg.info.redeliveryCount, log: clog };
-            // Alone, the whole transaction already runs in the event's trace (handleAlone).
-            await (batch.length === 1 ? handler.handle(d.event, ctx) : inTrace(d, () => handler.handle(d.event, ctx)));
+            const ctx = { tx: outbox.tx as Tx, attempt: d.msg.info.redeliveryCount, log: clog };
+            wrote = false;
+            const collected = outbox.size();
+            try {
+              // Alone, the whole transaction already runs in the event's trace (handleAlone).
+              await (batch.length === 1
+                ? handler.handle(d.event, ctx)
+                : inTrace(d, () => handler.handle(d.event, ctx)));
+            } catch (err) {
+              if (batch.length > 1 && err instanceof RetryLater && !wrote && outbox.size() === collected) {
+                later.push({ d, err });
+                continue;
+              }
+              throw err;
+            }
           }
+          if (later.length)
+            await tx.query(`DELETE FROM inbox WHERE consumer = $1 AND id = ANY($2::uuid[])`, [
+              durable,
+              later.map(({ d }) => d.event.id),
+            ]);
+          await outbox.flush();
+          return later;
         },
         onPublished,
       ),
@@ -258,11 +294,11 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
   /** One event in a transaction of its own (or none, outsideTransaction); acknowledged after its commit. */
   async function handleAlone(d: Delivery<Data>) {
     try {
-      await inTrace(d, () =>
-        handler.outsideTransaction
-          ? handler.handle(d.event, { tx: opts.db as Tx, attempt: d.msg.info.redeliveryCount, log: clog })
-          : applyTogether([d]),
-      );
+      await inTrace(d, async () => {
+        if (handler.outsideTransaction)
+          await handler.handle(d.event, { tx: opts.db as Tx, attempt: d.msg.info.redeliveryCount, log: clog });
+        else await applyTogether([d]); // alone, a RetryLater fails it (nothing to spare from a rollback)
+      });
       d.msg.ack();
     } catch (err) {
       await inTrace(d, () => failed(d, err));
@@ -288,15 +324,21 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     }
     if (batch.length === 1) return handleAlone(batch[0]);
     if (batch.length === 0) return;
+    let later: { d: Delivery<Data>; err: RetryLater }[];
     try {
-      await applyTogether(batch);
+      later = await applyTogether(batch);
     } catch (err) {
       clog.debug({ events: batch.length, err: (err as Error).message }, 'batch failed; handling its events alone');
       for (const d of batch) await handleAlone(d);
       return;
     }
-    for (const d of batch) d.msg.ack();
-    clog.debug({ events: batch.length }, 'batch handled');
+    const waits = new Map(later.map(({ d, err }) => [d, err]));
+    for (const d of batch) {
+      const wait = waits.get(d);
+      if (wait) await inTrace(d, () => failed(d, wait));
+      else d.msg.ack();
+    }
+    clog.debug({ events: batch.length, later: later.length }, 'batch handled');
   }
 
   /**

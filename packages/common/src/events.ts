@@ -40,6 +40,8 @@ export function createEvent<K extends EventType>({
  */
 export async function writeOutbox(tx: Sql, ...events: EventEnvelope[]): Promise<void> {
   if (events.length === 0) return;
+  const collecting = collected.get(tx);
+  if (collecting) return void collecting.push(...events);
   await tx.query(
     `INSERT INTO outbox (id, subject, payload) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])`,
     [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => JSON.stringify(e))],
@@ -47,6 +49,30 @@ export async function writeOutbox(tx: Sql, ...events: EventEnvelope[]): Promise<
   const written = writtenIn.get(tx);
   if (written) written.push(...events);
   else writtenIn.set(tx, [...events]);
+}
+
+/** Views from `collectOutboxWrites`, with the events written through each so far. */
+const collected = new WeakMap<object, EventEnvelope[]>();
+
+/**
+ * A view of the transaction `tx` on which `writeOutbox` only collects the events; `flush()` writes all of them
+ * in one statement, before the commit. A consumer's batch gives it to its handlers: one outbox insert per batch
+ * instead of one per event. `onQuery` sees every statement sent through the view; `size()` is the number of
+ * events collected so far.
+ */
+export function collectOutboxWrites(
+  tx: Sql,
+  onQuery: (text: string) => void = () => {},
+): { tx: Sql; size(): number; flush(): Promise<void> } {
+  const events: EventEnvelope[] = [];
+  const view: Sql = {
+    query: (text, values) => {
+      onQuery(text);
+      return tx.query(text, values);
+    },
+  };
+  collected.set(view, events);
+  return { tx: view, size: () => events.length, flush: () => writeOutbox(tx, ...events.splice(0)) };
 }
 
 /** The events `writeOutbox` wrote in each transaction, so its owner can publish them right after the commit. */
