@@ -16,6 +16,8 @@ import { createLogger } from '@orderflow/common/observability';
 import type { DestinationStream } from 'pino';
 import type { NatsPasswords } from '@orderflow/contracts/nats-access';
 import { claimNatsPrefix, natsAdminOptions, natsServiceEnv, runNatsPasswords } from './nats-auth.ts';
+import { startBalancer } from './balancer.ts';
+import { startReplicaProcess } from './replica-process.ts';
 
 export interface GraphQLResponse<T = any> {
   status: number;
@@ -55,10 +57,21 @@ export interface HttpResult<T = any> {
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken tokenType expiresIn scope } }`;
 
+const SUBGRAPH_NAMES = ['auth', 'products', 'orders', 'shipments'] as const;
+type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+
 /**
  * The whole system for one test file: the four subgraphs and the gateway on
  * real HTTP ports, against the run's real PostgreSQL (fresh databases) and
  * nats-server (a fresh subject prefix).
+ *
+ * With `replicas` ≥ 2, every subgraph runs that many times on the same
+ * database and NATS user: replica 0 in this process as with one (`system.orders`
+ * and the others are its handles), each further one as its own process
+ * (test/support/replica-process.ts), and every caller (the gateway, orders'
+ * reservation calls) reaches a subgraph through a round-robin balancer over
+ * its replicas (test/support/balancer.ts says why a balancer). With one
+ * replica nothing of this is started.
  */
 export async function startSystem({
   productQueries,
@@ -67,6 +80,7 @@ export async function startSystem({
   natsAuth,
   logStream,
   databasePorts = {},
+  replicas = 1,
 }: {
   productQueries?: (sql: string) => void;
   env?: Record<string, string>;
@@ -78,6 +92,8 @@ export async function startSystem({
   logStream?: DestinationStream;
   /** Services whose database lives on another PostgreSQL server on 127.0.0.1 (its port): a test can stop that one. Default: the run's server. */
   databasePorts?: Partial<Record<'auth' | 'products' | 'orders' | 'shipments', number>>;
+  /** Replicas of every subgraph (default 1); see above. */
+  replicas?: number;
 } = {}) {
   const suffix = randomBytes(4).toString('hex');
   // Each service logs in to NATS as its own user, allowed only its own subjects under this prefix.
@@ -88,7 +104,17 @@ export async function startSystem({
     nats.passwords ? natsServiceEnv(nats.passwords, user) : {};
   const mail = await startMailSink();
   const pgPort = inject('postgresPort');
-  const [auth, products, orders, shipments, gateway] = await freePorts(5);
+  // The four subgraph URLs (a balancer's with replicas), the gateway's, then each replica's own (with replicas).
+  const [auth, products, orders, shipments, gateway, ...replicaPorts] = await freePorts(
+    5 + (replicas > 1 ? 4 * replicas : 0),
+  );
+  // Replica 0's own port: the URL's when it is the only one, else one of its own behind the balancer.
+  const inProcessPort = Object.fromEntries(
+    SUBGRAPH_NAMES.map((name, i) => [
+      name,
+      replicas > 1 ? replicaPorts.pop()! : [auth, products, orders, shipments][i],
+    ]),
+  ) as Record<SubgraphName, number>;
   const urls = {
     AUTH_URL: `http://127.0.0.1:${auth}`,
     PRODUCTS_URL: `http://127.0.0.1:${products}`,
@@ -135,23 +161,46 @@ export async function startSystem({
   );
   const log = (name: string) => createLogger(name, common.LOG_LEVEL, logStream);
 
+  const serviceEnv = (name: SubgraphName) => ({ ...common, ...natsUser(name), DATABASE_URL: db(name) });
+  const port = (name: SubgraphName) => String(inProcessPort[name]);
+
   const services = await Promise.all([
-    startAuth(authConfig({ ...common, ...natsUser('auth'), PORT: String(auth), DATABASE_URL: db('auth') }), {
-      log: log('auth'),
+    startAuth(authConfig({ ...serviceEnv('auth'), PORT: port('auth') }), { log: log('auth') }),
+    startProducts(productsConfig({ ...serviceEnv('products'), PORT: port('products') }), {
+      log: log('products'),
+      onQuery: productQueries,
     }),
-    startProducts(
-      productsConfig({ ...common, ...natsUser('products'), PORT: String(products), DATABASE_URL: db('products') }),
-      { log: log('products'), onQuery: productQueries },
-    ),
-    startOrders(ordersConfig({ ...common, ...natsUser('orders'), PORT: String(orders), DATABASE_URL: db('orders') }), {
-      log: log('orders'),
+    startOrders(ordersConfig({ ...serviceEnv('orders'), PORT: port('orders') }), { log: log('orders') }),
+    startShipments(shipmentsConfig({ ...serviceEnv('shipments'), PORT: port('shipments') }), {
+      log: log('shipments'),
     }),
-    startShipments(
-      shipmentsConfig({ ...common, ...natsUser('shipments'), PORT: String(shipments), DATABASE_URL: db('shipments') }),
-      { log: log('shipments') },
-    ),
   ]);
   const [authSvc, productsSvc, ordersSvc, shipmentsSvc] = services;
+  // Further replicas (after replica 0 has migrated the databases and created the streams), then their balancers.
+  const started = await Promise.allSettled(
+    SUBGRAPH_NAMES.flatMap((name) =>
+      Array.from({ length: replicas - 1 }, () =>
+        startReplicaProcess({ name, port: replicaPorts.pop()!, env: serviceEnv(name) }),
+      ),
+    ),
+  );
+  const others = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all([...services.map((s) => s.stop()), ...others.map((o) => o.stop()), mail.stop()]);
+    throw failed.reason;
+  }
+  const balancers =
+    replicas > 1
+      ? await Promise.all(
+          SUBGRAPH_NAMES.map((name, i) =>
+            startBalancer({
+              port: [auth, products, orders, shipments][i],
+              targets: [services[i].url, ...others.filter((o) => o.name === name).map((o) => o.url)],
+            }),
+          ),
+        )
+      : [];
   const gw = await startGateway(gatewayConfig({ ...common, ...natsUser('gateway'), PORT: String(gateway) }), {
     log: log('gateway'),
   });
@@ -272,9 +321,18 @@ export async function startSystem({
     orders: ordersSvc,
     shipments: shipmentsSvc,
     mail,
+    /** With replicas: the requests each replica of a subgraph answered through its balancer (replica 0 first). */
+    served(): Partial<Record<SubgraphName, number[]>> {
+      return Object.fromEntries(balancers.map((b, i) => [SUBGRAPH_NAMES[i], [...b.served]]));
+    },
+    /** With replicas: the process id of each further replica, by subgraph (replica 0 is this process). */
+    replicaPids: Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [name, others.filter((o) => o.name === name).map((o) => o.pid)]),
+    ) as Record<SubgraphName, (number | undefined)[]>,
     async stop() {
       await gw.stop();
-      await Promise.all(services.map((s) => s.stop()));
+      await Promise.all([...services.map((s) => s.stop()), ...others.map((o) => o.stop())]);
+      await Promise.all(balancers.map((b) => b.stop()));
       await mail.stop();
     },
   };
