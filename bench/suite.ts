@@ -131,7 +131,7 @@ const flags = parseFlags(
     dedupSeconds: {
       type: 'number',
       default: 8,
-      min: 1,
+      min: 0,
       help: 'seconds per scenario and path (dedup on, off, direct) of the deduplication runs; 0 skips them',
     },
     steps: { type: 'number', default: 4, min: 0, help: 'saturation steps at most' },
