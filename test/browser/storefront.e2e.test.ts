@@ -24,15 +24,22 @@ const SHOTS_DIR = join(REPO_ROOT, '.vitest-tmp', 'screenshots');
 const DOCS_SHOTS_DIR = join(REPO_ROOT, 'docs', 'screenshots');
 const VIEWPORT = { width: 1280, height: 800 };
 
-/** `docs: false` for pages worth a look after a run but not in the README. */
-async function screenshot(page: Page, name: string, { docs = true } = {}) {
+/** `docs: false` for pages worth a look after a run but not in the README; `fullPage` for pages longer than the window. */
+async function screenshot(page: Page, name: string, { docs = true, fullPage = false } = {}) {
   await mkdir(SHOTS_DIR, { recursive: true });
   const file = join(SHOTS_DIR, `${name}.png`);
-  await page.screenshot({ path: file });
+  await page.screenshot({ path: file, fullPage });
   if (docs && process.env.UPDATE_SCREENSHOTS === '1') {
     await mkdir(DOCS_SHOTS_DIR, { recursive: true });
     await copyFile(file, join(DOCS_SHOTS_DIR, `${name}.png`));
   }
+}
+
+async function signInOperator(page: Page) {
+  await page.fill('[data-testid=operator-login] input[name=clientId]', 'ops-console');
+  await page.fill('[data-testid=operator-login] input[name=clientSecret]', 'ops-console-dev-secret');
+  await page.click('[data-testid=operator-login] button[type=submit]');
+  await page.waitForSelector('[data-testid=operator-console]');
 }
 
 async function fillAddress(
@@ -185,10 +192,8 @@ describe('web storefront in a real browser', () => {
     await ops.goto(`${server.url}/#/operator`);
     await ops.waitForSelector('[data-testid=dev-secret-note]');
     await screenshot(ops, 'operator-login', { docs: false });
-    await ops.fill('[data-testid=operator-login] input[name=clientId]', 'ops-console');
-    await ops.fill('[data-testid=operator-login] input[name=clientSecret]', 'ops-console-dev-secret');
-    await ops.click('[data-testid=operator-login] button[type=submit]');
-    await ops.waitForSelector('[data-testid=operator-console]');
+    await signInOperator(ops);
+    await ops.click('[data-testid=tab-stock]');
     await ops.fill('input[name=lookupId]', orderId);
     await ops.click('[data-testid=shipment-desk] button[type=submit]');
     await ops.waitForSelector('[data-testid=advance-shipment][data-next=SHIPPED]');
@@ -225,7 +230,7 @@ describe('web storefront in a real browser', () => {
       },
       { timeoutMs: 30_000, intervalMs: 0 },
     );
-    await screenshot(ops, 'operator');
+    await screenshot(ops, 'operator-stock');
 
     // ── the network drops; the operator ships; the customer's page shows it live ──
     // The order page no longer polls (its shipment exists): SHIPPED can only
@@ -322,4 +327,143 @@ describe('web storefront in a real browser', () => {
     await page.waitForSelector('.account a[href="#/login"]');
     expect(pageErrors).toEqual([]);
   }, 120_000);
+  it("the operator finds a customer's order by email, follows its timeline, cancels it (its stock returns) and sees the figures move", async () => {
+    ready();
+    const organiser = await createProduct(system, {
+      name: 'Oak desk organiser',
+      price: '42.00',
+      initialStock: 30,
+      lowStockThreshold: 3,
+      description: 'Three trays, solid oak.',
+    });
+    const caller = await system.signUpCustomer('caller');
+    async function placeOrder(quantity: number): Promise<string> {
+      const res = await system.graphql(
+        PLACE_ORDER,
+        { input: buildOrderInput({ items: [{ productId: organiser.id, quantity }] }) },
+        caller.headers,
+      );
+      expect(res.data?.placeOrder.__typename).toBe('OrderPlaced');
+      return res.data.placeOrder.order.id as string;
+    }
+
+    // ── the dashboard, over the last hour ─────────────────────────────
+    const ops = await newPage();
+    await ops.goto(`${server.url}/#/operator`);
+    await signInOperator(ops);
+    const perMinute = ops.locator('[data-testid=metric-orders-per-minute]');
+    await perMinute.waitFor();
+    await ops.click('[data-testid=window-60]');
+    await ops.waitForSelector('[data-testid=dashboard][data-window="60"] .figures:not(.stale)');
+    const ordersBefore = Number(await perMinute.getAttribute('data-total'));
+
+    // The customer orders twice (3, then 2 organisers): the bars move without a reload.
+    const firstOrder = await placeOrder(3);
+    const secondOrder = await placeOrder(2);
+    await ops.waitForFunction(
+      (min) =>
+        Number(document.querySelector('[data-testid=metric-orders-per-minute]')?.getAttribute('data-total')) >= min,
+      ordersBefore + 2,
+      { timeout: 30_000 },
+    );
+    // Both are paid within seconds: the success rate and the p95 have figures to show.
+    await ops.waitForSelector('[data-testid=metric-success-rate]:not([data-value=""])', { timeout: 30_000 });
+    await ops.waitForSelector('[data-testid=metric-p95]:not([data-value=""])', { timeout: 30_000 });
+    console.log(
+      'dashboard (60 min):',
+      await ops
+        .locator('[data-testid=dashboard] .figure')
+        .evaluateAll((els) =>
+          els.map(
+            (e) => `${e.querySelector('.figure-title')?.textContent}: ${e.querySelector('.figure-value')?.textContent}`,
+          ),
+        ),
+    );
+    // Back to the last 5 minutes, where this test's orders are most of the bars.
+    await ops.click('[data-testid=window-5]');
+    await ops.waitForSelector('[data-testid=dashboard][data-window="5"] .figures:not(.stale)');
+    expect(Number(await perMinute.getAttribute('data-total'))).toBeGreaterThanOrEqual(2);
+    await screenshot(ops, 'operator');
+
+    // ── "where is my order?": found by the customer's email ───────────
+    await ops.click('[data-testid=tab-orders]');
+    await ops.fill('[data-testid=order-search] input[name=email]', caller.email);
+    await ops.click('[data-testid=order-search] button[type=submit]');
+    await ops.waitForSelector('[data-testid=order-results] tbody tr >> nth=1');
+    const found = await ops
+      .locator('[data-testid=order-results] tbody tr')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-order-id')));
+    expect(found).toEqual([secondOrder, firstOrder]); // newest first, nobody else's
+    expect(await ops.locator('[data-testid=order-customer]').first().textContent()).toBe(caller.email);
+    await screenshot(ops, 'operator-orders');
+
+    // ── the order: its payment and shipment in the timeline ───────────
+    await ops.click(`[data-testid=order-results] tr[data-order-id="${secondOrder}"] [data-testid=order-link]`);
+    await ops.waitForSelector(`[data-testid=operator-order][data-order-id="${secondOrder}"]`);
+    const timeline = ops.locator('[data-testid=order-timeline]');
+    await timeline.locator('li[data-kind=PAYMENT]').first().waitFor({ timeout: 30_000 });
+    await timeline.locator('li[data-kind=SHIPMENT]').first().waitFor({ timeout: 30_000 });
+    await ops.waitForSelector('[data-testid=operator-order-status][data-status=PENDING_SHIPMENT]');
+    const available = ops.locator(
+      `[data-testid=operator-order-items] tr[data-product-id="${organiser.id}"] [data-testid=item-available]`,
+    );
+    await available.and(ops.locator('[data-value="25"]')).waitFor();
+
+    // ── cancelled from the console: the two organisers go back on the shelf ──
+    await ops.fill('[data-testid=operator-cancel] input[name=reason]', 'Customer called: ordered twice');
+    await ops.click('[data-testid=operator-cancel-order]');
+    await ops.click('[data-testid=confirm-operator-cancel]');
+    // Done at once, or (a paid order, the shipments service slow to answer) being completed: either way it ends CANCELLED.
+    await ops.waitForSelector('[data-testid=operator-cancelled], [data-testid=operator-cancellation-pending]');
+    await ops.waitForSelector('[data-testid=operator-order-status][data-status=CANCELLED]', { timeout: 30_000 });
+    await available.and(ops.locator('[data-value="27"]')).waitFor({ timeout: 30_000 });
+    // The operator's act is in the timeline, with the console's client id.
+    await timeline.locator('[data-testid=timeline-actor]:has-text("ops-console")').first().waitFor({ timeout: 15_000 });
+    await ops.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(ops, 'operator-order', { fullPage: true });
+
+    // The stock view says the same.
+    await ops.click('[data-testid=tab-stock]');
+    await ops.fill('input[aria-label="Search inventory"]', 'organiser');
+    await ops
+      .locator(`[data-testid=inventory] tr[data-product-id="${organiser.id}"] [data-testid=inventory-available]`)
+      .and(ops.locator(':text-is("27")'))
+      .waitFor({ timeout: 15_000 });
+
+    // ── the other order: its shipment moved from the order page ───────
+    await ops.click('[data-testid=tab-orders]');
+    await ops.click(`[data-testid=order-results] tr[data-order-id="${firstOrder}"] [data-testid=order-link]`);
+    await ops.waitForSelector(`[data-testid=operator-order][data-order-id="${firstOrder}"]`);
+    await ops.click('[data-testid=advance-shipment][data-next=SHIPPED]', { timeout: 30_000 });
+    await ops.waitForSelector('[data-testid=operator-shipment] [data-testid=shipment-status][data-status=SHIPPED]');
+    await ops.waitForSelector('[data-testid=operator-order-status][data-status=SHIPPED]', { timeout: 30_000 });
+    await screenshot(ops, 'operator-order-shipped', { docs: false });
+
+    // ── the status filter: of the caller's orders, the cancelled one ──
+    await ops.click('[data-testid=tab-orders]');
+    await ops.check('[data-testid=order-search] input[name=status][value=CANCELLED]');
+    await ops.click('[data-testid=order-search] button[type=submit]');
+    await ops.waitForURL(/status=CANCELLED/);
+    await ops.waitForSelector('[data-testid=order-count]:text-is("1 order matches, newest first")');
+    expect(
+      await ops
+        .locator('[data-testid=order-results] tbody tr')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-order-id'))),
+    ).toEqual([secondOrder]);
+
+    // ── the product filter: every order with an organiser, whoever placed it ──
+    await ops.click('[data-testid=order-search] button:text-is("Clear")');
+    await ops.fill('[data-testid=order-search] input[name=product]', 'organiser');
+    await ops.waitForSelector('#product-choices option[value^="Oak desk organiser"]', { state: 'attached' });
+    await ops.click('[data-testid=order-search] button[type=submit]');
+    await ops.waitForURL(/productId=/);
+    await ops.waitForSelector('[data-testid=order-count]:text-is("2 orders match, newest first")');
+    expect(
+      await ops
+        .locator('[data-testid=order-results] tbody tr')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-order-id'))),
+    ).toEqual([secondOrder, firstOrder]);
+
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
 });

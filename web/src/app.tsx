@@ -31,7 +31,7 @@ function Page({ path, signedIn }: { path: string; signedIn: boolean }) {
   if (route === '/cart') return <CartPage />;
   if (route === '/login') return <AuthPage key="login" mode="login" next={next} />;
   if (route === '/signup') return <AuthPage key="signup" mode="signup" next={next} />;
-  if (route === '/operator') return <OperatorPage />;
+  if (route === '/operator' || route.startsWith('/operator/')) return <OperatorPage path={path} />;
   if (route === '/orders') return signedIn ? <OrdersPage /> : <SignInFirst next={route} />;
   const order = matchPath('/orders/:id', route);
   if (order) return signedIn ? <OrderPage key={order.id} id={order.id} /> : <SignInFirst next={route} />;

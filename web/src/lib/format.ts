@@ -18,3 +18,8 @@ export const formatMoney = (money: MoneyFieldsFragment) => formatCents(toCents(m
 export function formatDateTime(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
+
+/** Date and time to the minute, for tables: "12/4/26, 11:50 PM" in en-US. */
+export function formatShortDateTime(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+}

@@ -1,26 +1,25 @@
 import { useMutation, useQuery } from '@apollo/client/react';
 import { useState, type FormEvent } from 'react';
 import { INVENTORY_PRODUCTS, LOW_STOCK_ALERTS, RESTOCK_PRODUCT } from '../graphql/products.ts';
-import { OPERATOR_LOOKUP, UPDATE_SHIPMENT_STATUS } from '../graphql/shipments.ts';
-import type { InventoryProductFragment, LowStockAlertsSubscription, ShipmentStatus } from '../gql/graphql.ts';
+import { OPERATOR_LOOKUP } from '../graphql/shipments.ts';
+import type { InventoryProductFragment, LowStockAlertsSubscription } from '../gql/graphql.ts';
 import { ShipmentCard } from '../components/shipment-card.tsx';
-import { Empty, ErrorBanner, LiveIndicator, StatusBadge, errorMessage, statusLabel } from '../components/ui.tsx';
+import { ShipmentMover } from '../components/shipment-mover.tsx';
+import { Empty, ErrorBanner, LiveIndicator, StatusBadge, errorMessage } from '../components/ui.tsx';
 import { OAuthError, operator, signInOperator, signOutOperator } from '../lib/clients.ts';
 import { useLiveSubscription } from '../lib/live-subscription.ts';
 import { formatDateTime, formatMoney } from '../lib/format.ts';
 import { OrderflowProvider, useTokens } from '../lib/orderflow-context.tsx';
+import { href, matchPath, routeQuery } from '../lib/router.ts';
+import { Dashboard } from './operator-dashboard.tsx';
+import { OperatorOrderPage } from './operator-order.tsx';
+import { FindOrders, lastSearchPath, rememberSearch } from './operator-orders.tsx';
 
 /** Development defaults of the contract's seeded operator client. */
 const DEV_CLIENT_ID = 'ops-console';
 const DEV_CLIENT_SECRET = 'ops-console-dev-secret';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const NEXT_STATUS: Partial<Record<ShipmentStatus, ShipmentStatus>> = {
-  PROCESSING: 'SHIPPED',
-  SHIPPED: 'IN_TRANSIT',
-  IN_TRANSIT: 'DELIVERED',
-};
 
 function OperatorSignIn() {
   const [clientId, setClientId] = useState(DEV_CLIENT_ID);
@@ -86,7 +85,6 @@ function OperatorSignIn() {
 function ShipmentDesk() {
   const [input, setInput] = useState('');
   const [id, setId] = useState<string | null>(null);
-  const [location, setLocation] = useState('');
   const lookup = useQuery(OPERATOR_LOOKUP, {
     variables: { id: id ?? '' },
     skip: !id,
@@ -104,9 +102,6 @@ function ShipmentDesk() {
     errorPolicy: 'all',
     fetchPolicy: 'network-only',
   });
-  const [update, updating] = useMutation(UPDATE_SHIPMENT_STATUS);
-  const next = shipment ? NEXT_STATUS[shipment.status] : undefined;
-
   const [formatError, setFormatError] = useState(false);
 
   function submit(e: FormEvent) {
@@ -114,15 +109,6 @@ function ShipmentDesk() {
     const value = input.trim();
     setFormatError(!!value && !UUID.test(value));
     setId(value && UUID.test(value) ? value : null);
-  }
-
-  async function moveForward() {
-    if (!shipment || !next) return;
-    await update({
-      variables: { input: { shipmentId: shipment.id, status: next, location: location.trim() || null } },
-    }).catch(() => null);
-    setLocation('');
-    void lookup.refetch();
   }
 
   return (
@@ -150,7 +136,10 @@ function ShipmentDesk() {
         <div className="lookup" data-testid="lookup-result">
           <div className="lookup-order">
             <span>
-              Order <code>{order.id}</code>
+              Order{' '}
+              <a href={href(`/operator/orders/${order.id}`)} className="mono">
+                {order.id}
+              </a>
             </span>
             <StatusBadge status={order.status} testId="operator-order-status" />
             <span className="muted">
@@ -161,31 +150,7 @@ function ShipmentDesk() {
           {shipment ? (
             <>
               <ShipmentCard shipment={shipment} />
-              {next ? (
-                <div className="inline-form">
-                  <input
-                    placeholder="Location (optional)"
-                    value={location}
-                    onChange={(e) => setLocation(e.target.value)}
-                    aria-label="Location"
-                  />
-                  <button
-                    type="button"
-                    className="primary"
-                    onClick={moveForward}
-                    disabled={updating.loading}
-                    data-testid="advance-shipment"
-                    data-next={next}
-                  >
-                    Mark as {statusLabel(next)}
-                  </button>
-                </div>
-              ) : (
-                <p className="muted">
-                  This shipment is {statusLabel(shipment.status).toLowerCase()}: nothing more to do.
-                </p>
-              )}
-              <ErrorBanner error={updating.error} />
+              <ShipmentMover shipment={shipment} onMoved={() => void lookup.refetch()} />
             </>
           ) : (
             <p className="muted">
@@ -324,9 +289,44 @@ function LowStockFeed() {
   );
 }
 
-function Console() {
+type SectionId = 'dashboard' | 'orders' | 'stock';
+
+const SECTIONS: { id: SectionId; path: string; label: string }[] = [
+  { id: 'dashboard', path: '/operator', label: 'Dashboard' },
+  { id: 'orders', path: '/operator/orders', label: 'Orders' },
+  { id: 'stock', path: '/operator/stock', label: 'Stock and shipments' },
+];
+
+/**
+ * The console's own routes, under #/operator: the dashboard, the order
+ * search (#/operator/orders?email=…), one order (#/operator/orders/<id>),
+ * and stock with the shipment look-up by id.
+ */
+function Section({ route, query }: { route: string; query: URLSearchParams }) {
+  const order = matchPath('/operator/orders/:id', route);
+  if (order) return <OperatorOrderPage key={order.id} id={order.id} />;
+  if (route === '/operator/orders') return <FindOrders query={query} />;
+  if (route === '/operator/stock')
+    return (
+      <>
+        <ShipmentDesk />
+        <Inventory />
+      </>
+    );
+  return <Dashboard />;
+}
+
+function Console({ path }: { path: string }) {
   const tokens = useTokens(operator.session);
   if (!tokens) return <OperatorSignIn />;
+  const route = path.split('?')[0].replace(/\/+$/, '') || '/operator';
+  // Before the tabs render: the Orders tab leads back to the search last shown.
+  if (route === '/operator/orders') rememberSearch(routeQuery(path));
+  const current: SectionId = route.startsWith('/operator/orders')
+    ? 'orders'
+    : route === '/operator/stock'
+      ? 'stock'
+      : 'dashboard';
   return (
     <section data-testid="operator-console">
       <div className="page-head">
@@ -341,10 +341,23 @@ function Console() {
           Sign out
         </button>
       </div>
-      <div className="operator-grid">
+      <nav className="tabs" aria-label="Console sections">
+        {SECTIONS.map((s) => (
+          <a
+            key={s.id}
+            href={href(s.id === 'orders' ? lastSearchPath() : s.path)}
+            className={s.id === current ? 'active' : undefined}
+            aria-current={s.id === current ? 'page' : undefined}
+            data-testid={`tab-${s.id}`}
+          >
+            {s.label}
+          </a>
+        ))}
+      </nav>
+      {/* The orders' tables and timeline take the whole width; the feed stays mounted (hidden), so it keeps its alerts. */}
+      <div className={current === 'orders' ? 'operator-grid wide' : 'operator-grid'}>
         <div className="stack">
-          <ShipmentDesk />
-          <Inventory />
+          <Section route={route} query={routeQuery(path)} />
         </div>
         <LowStockFeed />
       </div>
@@ -353,10 +366,10 @@ function Console() {
 }
 
 /** The operator page talks with its own client: its own token, cache and socket, apart from any customer signed in on this browser. */
-export function OperatorPage() {
+export function OperatorPage({ path }: { path: string }) {
   return (
     <OrderflowProvider client={operator}>
-      <Console />
+      <Console path={path} />
     </OrderflowProvider>
   );
 }
