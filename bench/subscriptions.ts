@@ -42,9 +42,14 @@ import { runOpenModel, schedule } from './support/load.ts';
 import { cpuSeconds, loadAverage, statusKb } from './support/proc.ts';
 import { clientToken, signUpCustomers } from './support/stack.ts';
 import { countBy, loopDelayMs, summarize } from './support/stats.ts';
-import { subscriberPool, type Delivery } from './support/subscribers.ts';
+import { MY_ORDER_UPDATES, subscriberPool, type Delivery } from './support/subscribers.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** What the N subscribers select (--selection): the suite's, or only what a status-change event carries. */
+const SELECTIONS = {
+  default: MY_ORDER_UPDATES,
+  event: 'subscription MyOrderUpdates { myOrderUpdates { orderId previousStatus status reason } }',
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const flags = parseFlags(
@@ -77,6 +82,11 @@ const flags = parseFlags(
       type: 'string',
       default: resolve(ROOT, 'docs/bench/subscriptions-latest.json'),
       help: 'where the JSON summary goes',
+    },
+    selection: {
+      type: 'string',
+      default: 'default',
+      help: "the subscribers' selection: default (orderId previousStatus status occurredAt: occurredAt is fetched) or event (orderId previousStatus status reason: all from the event, no fetch)",
     },
     heapSnapshots: {
       type: 'string',
@@ -228,9 +238,11 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
   log(`gateway before any subscriber: heap ${baseline.heapUsedMb} MB, RSS ${baseline.rssMb} MB`);
 
   let deliveries: Delivery[] = [];
+  if (!(flags.selection in SELECTIONS)) throw new Error('--selection: default or event');
   const pool = subscriberPool({
     wsUrl,
     customers,
+    query: SELECTIONS[flags.selection as keyof typeof SELECTIONS],
     perCustomer: flags.perCustomer,
     onDelivery: (d) => deliveries.push(d),
   });
@@ -382,7 +394,7 @@ runBenchmark(flags, async ({ booted, runId, random, machine, summaryOf }) => {
       customers: customers.length,
       rate: flags.rate,
       durationS: flags.duration,
-      subscription: 'myOrderUpdates { orderId previousStatus status occurredAt } (one per socket)',
+      subscription: `${SELECTIONS[flags.selection as keyof typeof SELECTIONS]} (one per socket)`,
       hashCost: flags.hashCost || null,
     },
     { results: { baseline, control, phases, fanout, afterClose } },
@@ -441,7 +453,8 @@ async function commitDelays(orders: pg.Client | null, deliveries: Delivery[]) {
   return {
     raw: fromCommit,
     fromCommit: summarize(fromCommit),
-    fromOccurredAt: summarize(deliveries.map((d) => d.receivedWall - d.occurredAt)),
+    // (NaN without occurredAt in the selection: left out.)
+    fromOccurredAt: summarize(deliveries.map((d) => d.receivedWall - d.occurredAt).filter((x) => !Number.isNaN(x))),
     byStatus: Object.fromEntries(Object.entries(byStatus).map(([k, v]) => [k, summarize(v)])),
   };
 }
