@@ -46,7 +46,9 @@ export function createOAuthProxy({
       .json({ error, error_description: description });
 
   const perIp = async (req: Request, res: Response, next: NextFunction) => {
-    const decision = await limiter.take(`ip:${req.ip}`, perIpPerMinute);
+    const taken = limiter.take(`ip:${req.ip}`, perIpPerMinute);
+    // Awaited only when the shared store must be asked: otherwise the request goes on in this tick.
+    const decision = taken instanceof Promise ? await taken : taken;
     if (decision.allowed) return next();
     res.set('Retry-After', String(decision.retryAfterSeconds));
     oauthError(res, 429, 'rate_limited', `Too many requests; retry in ${decision.retryAfterSeconds} s`);

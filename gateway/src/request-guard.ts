@@ -49,9 +49,11 @@ export function createRequestGuard({
     resolveIdentity(req.headers)
       .then(
         async (identity) => {
-          const decision = identity
-            ? await limiter.take(identity.rateKey, identity.rateLimit)
-            : await limiter.take(`ip:${req.ip}`, anonymousPerMinute);
+          const taken = identity
+            ? limiter.take(identity.rateKey, identity.rateLimit)
+            : limiter.take(`ip:${req.ip}`, anonymousPerMinute);
+          // Awaited only when the shared store must be asked: otherwise the request goes on in this tick.
+          const decision = taken instanceof Promise ? await taken : taken;
           if (!decision.allowed) return limited(res, decision.retryAfterSeconds, identity ? 'client' : 'ip');
           req.viewer = identity?.viewer ?? null;
           next();
@@ -65,7 +67,8 @@ export function createRequestGuard({
               'Authentication is temporarily unavailable; please retry',
             );
           }
-          const decision = await limiter.take(`ip:${req.ip}`, anonymousPerMinute);
+          const taken = limiter.take(`ip:${req.ip}`, anonymousPerMinute);
+          const decision = taken instanceof Promise ? await taken : taken;
           if (!decision.allowed) return limited(res, decision.retryAfterSeconds, 'ip');
           res.set(
             'WWW-Authenticate',

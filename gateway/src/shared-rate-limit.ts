@@ -56,8 +56,11 @@ export interface SharedRateLimiterOptions {
 }
 
 export interface SharedRateLimiter {
-  /** Takes one token from `key`'s shared bucket, whose size is `perMinute`. */
-  take(key: string, perMinute: number): Promise<RateDecision>;
+  /**
+   * Takes one token from `key`'s shared bucket, whose size is `perMinute`: at once (no promise) when
+   * this gateway holds a leased token or knows the bucket is empty, else after one lease.
+   */
+  take(key: string, perMinute: number): RateDecision | Promise<RateDecision>;
   /** `shared` while the store answers; `local` while this instance is on its own buckets. */
   mode(): 'shared' | 'local';
   close(): void;
@@ -193,8 +196,42 @@ export function createSharedRateLimiter({
     retryAfterSeconds: Math.max(1, Math.ceil((until - at) / 1000)),
   });
 
+  /** Waits for leases until `l` has a token or the store says the bucket is empty. */
+  async function takeLeased(rateKey: string, key: string, l: Lease, perMinute: number): Promise<RateDecision> {
+    const leaseSize = Math.max(1, Math.ceil(perMinute * leaseFraction));
+    for (let round = 0; round < MAX_CAS_ATTEMPTS; round++) {
+      const at = now();
+      l.lastUsed = at;
+      if (l.tokens >= 1) {
+        l.tokens -= 1;
+        return { allowed: true };
+      }
+      if (at < l.emptyUntil) return refused(l.emptyUntil, at);
+      if (!l.pending) {
+        const state = l;
+        // Enough for every request waiting on this key now, at least one lease.
+        const want = Math.min(perMinute, Math.max(leaseSize, state.waiting + 1));
+        state.pending = lease(key, state, perMinute, want).finally(() => (state.pending = null));
+      }
+      l.waiting++;
+      try {
+        await l.pending;
+      } catch (err) {
+        if (!(err instanceof StoreUnavailable)) throw err;
+        storeFailed(err.cause ?? err);
+        return fallback.take(rateKey, perMinute);
+      } finally {
+        l.waiting--;
+      }
+      // Another request's lease may have found the store gone meanwhile (TS cannot see the write).
+      if ((mode as 'shared' | 'local') === 'local') return fallback.take(rateKey, perMinute);
+    }
+    // Other gateways kept winning the compare-and-set: the key is busy everywhere.
+    return { allowed: false, retryAfterSeconds: 1 };
+  }
+
   return {
-    async take(rateKey, perMinute) {
+    take(rateKey, perMinute) {
       if (mode === 'local') {
         probe();
         return fallback.take(rateKey, perMinute);
@@ -211,36 +248,15 @@ export function createSharedRateLimiter({
         l = { tokens: 0, tat: 0, revision: 0, stale: false, emptyUntil: 0, waiting: 0, pending: null, lastUsed: 0 };
         leases.set(key, l);
       }
-      const leaseSize = Math.max(1, Math.ceil(perMinute * leaseFraction));
-      for (let round = 0; round < MAX_CAS_ATTEMPTS; round++) {
-        const at = now();
+      // The common case answers synchronously, exactly as the per-instance buckets did.
+      const at = now();
+      if (l.tokens >= 1 && !l.pending) {
         l.lastUsed = at;
-        if (l.tokens >= 1) {
-          l.tokens -= 1;
-          return { allowed: true };
-        }
-        if (at < l.emptyUntil) return refused(l.emptyUntil, at);
-        if (!l.pending) {
-          const state = l;
-          // Enough for every request waiting on this key now, at least one lease.
-          const want = Math.min(perMinute, Math.max(leaseSize, state.waiting + 1));
-          state.pending = lease(key, state, perMinute, want).finally(() => (state.pending = null));
-        }
-        l.waiting++;
-        try {
-          await l.pending;
-        } catch (err) {
-          if (!(err instanceof StoreUnavailable)) throw err;
-          storeFailed(err.cause ?? err);
-          return fallback.take(rateKey, perMinute);
-        } finally {
-          l.waiting--;
-        }
-        // Another request's lease may have found the store gone meanwhile (TS cannot see the write).
-        if ((mode as 'shared' | 'local') === 'local') return fallback.take(rateKey, perMinute);
+        l.tokens -= 1;
+        return { allowed: true };
       }
-      // Other gateways kept winning the compare-and-set: the key is busy everywhere.
-      return { allowed: false, retryAfterSeconds: 1 };
+      if (at < l.emptyUntil && l.tokens < 1) return refused(l.emptyUntil, at);
+      return takeLeased(rateKey, key, l, perMinute);
     },
     mode: () => mode,
     close() {

@@ -4,6 +4,11 @@
 // way scripts/start.ts starts them, and an SMTP sink. Every process writes its
 // output to <dir>/logs/<name>.log (appended across restarts) for the
 // post-mortem of a failed run.
+//
+// With `replicas` ≥ 2 every subgraph runs that many times on the same database
+// and NATS user (processes `orders`, `orders-2`, ...), and every caller reaches
+// a subgraph through a round-robin balancer over its replicas
+// (test/support/balancer.ts says why a balancer).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,11 +24,15 @@ import {
   type RunningNats,
   type RunningPostgres,
 } from '@orderflow/devstack';
+import { startBalancer, type Balancer } from '../support/balancer.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export const SUBGRAPHS = ['auth', 'products', 'orders', 'shipments'] as const;
-export type ServiceName = (typeof SUBGRAPHS)[number] | 'gateway';
+export type Subgraph = (typeof SUBGRAPHS)[number];
+export type ServiceName = Subgraph | 'gateway';
+/** A process of the cluster: the gateway, a subgraph's first replica (`orders`) or a further one (`orders-2`). */
+export type ProcessName = ServiceName | `${Subgraph}-${number}`;
 const URL_VARS = {
   auth: 'AUTH_URL',
   products: 'PRODUCTS_URL',
@@ -33,6 +42,8 @@ const URL_VARS = {
 
 /** How long a (re)started service gets to answer 200 on /health/ready. */
 const READY_TIMEOUT_MS = 90_000;
+/** How long each process gets at the first start (cold: every module compiled by tsx, 9 processes with replicas). */
+const FIRST_START_TIMEOUT_MS = 180_000;
 /** How long a service gets to stop on SIGTERM before SIGKILL. */
 const STOP_TIMEOUT_MS = 10_000;
 /** Delay before the supervisor restarts a service that died on its own. */
@@ -45,17 +56,19 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Progress lines (faults, restarts, crashes). Default: none. */
   log?: (line: string) => void;
+  /** Processes of every subgraph, behind a round-robin balancer each when more than one. Default 1. */
+  replicas?: number;
 }
 
 /** A service process that died without being told to (not by kill9 or stop). */
 export interface UnexpectedExit {
-  name: ServiceName;
+  name: ProcessName;
   at: number;
   how: string;
 }
 
 interface Service {
-  name: ServiceName;
+  name: ProcessName;
   port: number;
   url: string;
   script: string;
@@ -91,10 +104,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * A service that dies on its own is recorded in `unexpectedExits` and
  * restarted after a second, as a process supervisor would.
  */
-export async function startCluster({ dir, env: extra = {}, log = () => {} }: ClusterOptions) {
+export async function startCluster({ dir, env: extra = {}, log = () => {}, replicas = 1 }: ClusterOptions) {
   const logDir = join(dir, 'logs');
   mkdirSync(logDir, { recursive: true });
-  const [pgPort, natsPort, ...servicePorts] = await freePorts(7);
+  // PostgreSQL, NATS, the four subgraph URLs (a balancer's with replicas), the gateway, then each replica's own.
+  const [pgPort, natsPort, ...servicePorts] = await freePorts(7 + (replicas > 1 ? SUBGRAPHS.length * replicas : 0));
   const infraLog = (name: string) => {
     const fd = openSync(join(logDir, `${name}.log`), 'a');
     return { fd, line: (l: string) => appendLine(fd, l) };
@@ -128,17 +142,25 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
     ...extra,
   };
   const databaseUrl = (service: string) => postgres.databaseUrl(`orderflow_${service}`);
-  const services = new Map<ServiceName, Service>();
+  const services = new Map<ProcessName, Service>();
+  const replicaPorts = servicePorts.slice(5);
   for (const [i, name] of SUBGRAPHS.entries()) {
-    services.set(
-      name,
-      newService(name, servicePorts[i], `subgraphs/${name}/src/index.ts`, {
-        ...shared,
-        ...natsUser(name),
-        DATABASE_URL: databaseUrl(name),
-      }),
-    );
+    for (let r = 0; r < replicas; r++) {
+      const processName: ProcessName = r === 0 ? name : `${name}-${r + 1}`;
+      // One replica listens on the subgraph's URL; with more, the balancer does and each has its own port.
+      const port = replicas === 1 ? servicePorts[i] : replicaPorts.pop()!;
+      services.set(
+        processName,
+        newService(processName, port, `subgraphs/${name}/src/index.ts`, {
+          ...shared,
+          ...natsUser(name),
+          DATABASE_URL: databaseUrl(name),
+        }),
+      );
+    }
   }
+  const replicasOf = (name: Subgraph) =>
+    [...services.values()].filter((s) => s.name === name || s.name.startsWith(`${name}-`));
   services.set(
     'gateway',
     newService('gateway', gatewayPort, 'gateway/src/index.ts', { ...shared, ...natsUser('gateway') }),
@@ -147,7 +169,7 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
   const unexpectedExits: UnexpectedExit[] = [];
   let stopping = false;
 
-  function newService(name: ServiceName, port: number, script: string, env: NodeJS.ProcessEnv): Service {
+  function newService(name: ProcessName, port: number, script: string, env: NodeJS.ProcessEnv): Service {
     return {
       name,
       port,
@@ -218,7 +240,7 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
     }
   }
 
-  const service = (name: ServiceName) => {
+  const service = (name: ProcessName) => {
     const svc = services.get(name);
     if (!svc) throw new Error(`no service ${name}`);
     return svc;
@@ -232,17 +254,26 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
     }
   }
 
-  // Subgraphs first (the gateway serves a static supergraph, but verifies tokens with auth's keys).
-  const subgraphs = SUBGRAPHS.map(service);
-  subgraphs.forEach(spawnService);
+  // Subgraphs first (the gateway serves a static supergraph, but verifies tokens with auth's keys): the first
+  // replica of each (it migrates the database and creates the streams), then the others and their balancers.
+  const subgraphs = [...services.values()].filter((s) => s.name !== 'gateway');
+  const firsts = SUBGRAPHS.map(service);
+  const balancers: Balancer[] = [];
   try {
-    await Promise.all(subgraphs.map((s) => waitReady(s)));
+    firsts.forEach(spawnService);
+    await Promise.all(firsts.map((s) => waitReady(s, FIRST_START_TIMEOUT_MS)));
+    const rest = subgraphs.filter((s) => !firsts.includes(s));
+    rest.forEach(spawnService);
+    await Promise.all(rest.map((s) => waitReady(s, FIRST_START_TIMEOUT_MS)));
+    if (replicas > 1)
+      for (const [i, name] of SUBGRAPHS.entries())
+        balancers.push(await startBalancer({ port: servicePorts[i], targets: replicasOf(name).map((s) => s.url) }));
     spawnService(service('gateway'));
-    await waitReady(service('gateway'));
+    await waitReady(service('gateway'), FIRST_START_TIMEOUT_MS);
   } catch (err) {
     stopping = true;
     await Promise.all([...services.values()].map((s) => stopService(s, 'SIGKILL', 1_000)));
-    await Promise.all([postgres.stop(), nats.stop(), mail.stop()]);
+    await Promise.all([...balancers.map((b) => b.stop()), postgres.stop(), nats.stop(), mail.stop()]);
     throw err;
   }
 
@@ -259,6 +290,10 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
     logDir,
     gatewayUrl: service('gateway').url,
     urls,
+    /** Every process, subgraph replicas first, the gateway last. */
+    processes: [...services.keys()].sort((a, b) => Number(a === 'gateway') - Number(b === 'gateway')),
+    /** With replicas: the requests each replica of a subgraph answered through its balancer. */
+    served: () => Object.fromEntries(balancers.map((b, i) => [SUBGRAPHS[i], [...b.served]])),
     mail,
     get natsUrl() {
       return `nats://127.0.0.1:${natsPort}`;
@@ -282,7 +317,7 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
      * What a service logged at warn level and above, by message (the first
      * line of its error, else the log message), most frequent first.
      */
-    problems(name: ServiceName): [string, number][] {
+    problems(name: ProcessName): [string, number][] {
       const counts = new Map<string, number>();
       let text: string;
       try {
@@ -307,13 +342,13 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
     },
 
     /** `kill -9`: no shutdown hook runs, in-flight work and connections are cut. */
-    async kill9(name: ServiceName): Promise<void> {
+    async kill9(name: ProcessName): Promise<void> {
       const svc = service(name);
       log(`kill -9 ${name} (pid ${svc.child?.pid})`);
       await stopService(svc, 'SIGKILL');
     },
     /** Starts a stopped or killed service again and waits until it is ready; resolves with the milliseconds that took. */
-    async restart(name: ServiceName): Promise<number> {
+    async restart(name: ProcessName): Promise<number> {
       const svc = service(name);
       if (!exited(svc.child)) await stopService(svc, 'SIGTERM');
       const t0 = Date.now();
@@ -323,17 +358,17 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
       return Date.now() - t0;
     },
     /** CPU seconds each service has used, over all its processes (a process that crashed on its own is not counted). */
-    cpuSeconds(): Record<ServiceName, number> {
+    cpuSeconds(): Record<ProcessName, number> {
       return Object.fromEntries(
         [...services.values()].map((s) => [
           s.name,
           s.cpuBefore + (exited(s.child) ? 0 : processCpuSeconds(s.child!.pid)),
         ]),
-      ) as Record<ServiceName, number>;
+      ) as Record<ProcessName, number>;
     },
     /** Whether a service answers 200 on /health/ready now. */
     // 5 s: the gateway's own check asks every subgraph with a 2 s deadline.
-    isReady: (name: ServiceName) =>
+    isReady: (name: ProcessName) =>
       fetch(`${service(name).url}/health/ready`, { signal: AbortSignal.timeout(5_000) }).then(
         (r) => r.status === 200,
         () => false,
@@ -370,7 +405,7 @@ export async function startCluster({ dir, env: extra = {}, log = () => {} }: Clu
       process.removeListener('exit', killAll);
       await stopService(service('gateway'), 'SIGTERM');
       await Promise.all(subgraphs.map((s) => stopService(s, 'SIGTERM')));
-      await Promise.all([postgres.stop(), nats?.stop(), mail.stop()]);
+      await Promise.all([...balancers.map((b) => b.stop()), postgres.stop(), nats?.stop(), mail.stop()]);
       closeSync(pgOut.fd);
       closeSync(natsOut.fd);
     },
