@@ -44,6 +44,17 @@ export const EventSchemas = {
     stockCommitted: z.boolean(),
   }),
   /**
+   * A customer asked to cancel a paid order (PENDING_SHIPMENT): the shipments service arbitrates it
+   * against a dispatch and answers shipments.cancelled or shipments.cancel_refused, each carrying
+   * `requestId`. Not in the contract's table: an addition.
+   */
+  'orders.cancel_requested': z.object({
+    orderId: z.string().uuid(),
+    /** The request's id (the order's cancel_requests row); the verdict names it. */
+    requestId: z.string().uuid(),
+    reason: z.string(),
+  }),
+  /**
    * Orders' answer to inventory.reservation_overdue: whether the order was recorded. Products keeps a
    * recorded order's reservation and releases the others. Not in the contract's table: an addition.
    */
@@ -86,10 +97,10 @@ export const EventSchemas = {
   }),
   /**
    * The shipments service cancelled an order's shipment at the orders
-   * service's request (a PROCESSING one, or none yet, so a late creation
-   * loses): its side of a paid order's cancel is final. Orders completes its
-   * own side from it (CANCELLED, refund, orders.cancelled) if the synchronous
-   * cancel did not commit. Not in the contract's table: an addition.
+   * service's request (orders.cancel_requested; a PROCESSING shipment, or
+   * none yet, so a late creation loses): its side of a paid order's cancel is
+   * final, and orders completes its own side from it (CANCELLED, refund,
+   * orders.cancelled). Not in the contract's table: an addition.
    */
   'shipments.cancelled': z.object({
     shipmentId: z.string().uuid(),
@@ -97,6 +108,20 @@ export const EventSchemas = {
     /** The status the shipment was cancelled from: PROCESSING, or null when none had been created yet. */
     previousStatus: z.literal('PROCESSING').nullable(),
     reason: z.string(),
+    /** The orders.cancel_requested it answers (absent on events from before cancel requests). */
+    requestId: z.string().uuid().optional(),
+  }),
+  /**
+   * The shipments service refused a cancel request: the shipment had been dispatched first (of a
+   * cancel and a dispatch exactly one wins). The order goes on to be delivered. Not in the contract's
+   * table: an addition.
+   */
+  'shipments.cancel_refused': z.object({
+    orderId: z.string().uuid(),
+    requestId: z.string().uuid(),
+    shipmentId: z.string().uuid(),
+    /** The shipment's status when the request arrived: SHIPPED or later. */
+    shipmentStatus: shipmentStatus,
   }),
 } as const;
 

@@ -11,10 +11,11 @@ import { resolvers } from './resolvers/index.ts';
 import { createInventoryClient } from './service/inventory-client.ts';
 import { createOperatorConsole } from './service/operator-console.ts';
 import { createOrderService } from './service/order-service.ts';
-import { createShipmentsClient } from './service/shipments-client.ts';
+import { createCancelVerdicts } from './service/cancel-verdicts.ts';
 import { createMailer, notificationHandlers } from './events/notifications.ts';
 import {
   onReservationOverdue,
+  onShipmentCancelRefused,
   onShipmentCancelled,
   onShipmentStatusUpdated,
   paymentWorker,
@@ -47,11 +48,11 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
         log,
         timeoutMs: config.INVENTORY_TIMEOUT_MS,
       });
-      const shipments = createShipmentsClient({ baseUrl: config.SHIPMENTS_URL, internalAuth });
       const orders = createOrderService({
         db,
         inventory,
-        shipments,
+        cancelVerdicts: createCancelVerdicts({ db, log }),
+        cancelVerdictTimeoutMs: config.CANCEL_VERDICT_TIMEOUT_MS,
         log,
         onEvents: relay?.committed,
         maxOrderTotalCents: config.MAX_ORDER_TOTAL_CENTS,
@@ -64,6 +65,7 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
           consumer(paymentWorker({ failureRate: config.PAYMENT_FAILURE_RATE })),
           consumer(onShipmentStatusUpdated, { maxDeliver: 30 }),
           consumer(onShipmentCancelled, { maxDeliver: 30 }),
+          consumer(onShipmentCancelRefused, { maxDeliver: 30 }),
           consumer(onReservationOverdue),
           // Workers stop in reverse order: the SMTP pool closes after the email consumers have stopped.
           {

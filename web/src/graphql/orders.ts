@@ -86,6 +86,9 @@ export const CANCEL_ORDER = graphql(`
         message
         status
       }
+      ... on CancellationPending {
+        message
+      }
     }
   }
 `);

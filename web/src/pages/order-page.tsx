@@ -76,6 +76,11 @@ function CancelOrder({ order }: { order: OrderDetailsFragment }) {
         </div>
       )}
       {result?.__typename === 'OrderCancelled' && <div className="banner banner-ok">Your order is cancelled.</div>}
+      {result?.__typename === 'CancellationPending' && (
+        <div className="banner banner-ok" data-testid="cancellation-pending">
+          Your cancellation is being completed. {result.message}
+        </div>
+      )}
       <ErrorBanner error={error} />
     </div>
   );

@@ -30,6 +30,11 @@ const MIRROR: Partial<Record<ShipmentStatus, OrderStatus>> = {
   DELIVERED: 'DELIVERED',
 };
 
+/** The order status a dispatched shipment's status stands for (a refused cancel's answer); SHIPPED when unknown. */
+export function mirroredStatus(shipmentStatus: string | null): OrderStatus {
+  return MIRROR[shipmentStatus as ShipmentStatus] ?? 'SHIPPED';
+}
+
 const RANK: Partial<Record<OrderStatus, number>> = {
   PENDING_PAYMENT: 0,
   PENDING_SHIPMENT: 1,

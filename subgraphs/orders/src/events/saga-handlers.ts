@@ -6,7 +6,7 @@ import type { Order } from '../db.ts';
 import { mirrorShipment } from '../domain/order-status.ts';
 import { decidePayment, maskToken } from '../domain/payment.ts';
 import { lockOrder, transition } from '../service/order-lifecycle.ts';
-import { applyCancel } from '../service/order-cancellation.ts';
+import { applyCancel, recordCancelVerdict } from '../service/order-cancellation.ts';
 
 /**
  * The orders service's part of the saga, one handler per event type. Each
@@ -111,11 +111,10 @@ export const onShipmentStatusUpdated: EventHandler<(typeof EventSchemas)['shipme
 };
 
 /**
- * shipments.cancelled → completes a paid order's cancel (CANCELLED, refund,
- * orders.cancelled so products returns the units) when the cancelOrder call
- * that asked for it did not commit its own transaction: shipments has
- * already given the shipment up, so the order must follow. Usually that call
- * did, and the order is found CANCELLED: nothing to do.
+ * shipments.cancelled → completes a paid order's cancel: the shipments service gave the shipment up at
+ * the order's request (orders.cancel_requested), so the order must follow: the request's verdict,
+ * CANCELLED, the refund and orders.cancelled (products returns the units), in one transaction. An order
+ * found CANCELLED already (a redelivery under a new id) is left alone.
  */
 export const onShipmentCancelled: EventHandler<(typeof EventSchemas)['shipments.cancelled']['_output']> = {
   name: 'shipment-cancelled',
@@ -123,10 +122,31 @@ export const onShipmentCancelled: EventHandler<(typeof EventSchemas)['shipments.
   schema: EventSchemas['shipments.cancelled'],
   async handle(event, { tx, log }) {
     const order = await lockOrder(tx, event.data.orderId);
+    if (!order) return;
+    await recordCancelVerdict(tx, order.id, event.data.requestId, { verdict: 'CANCELLED' });
     // Shipments cancels only at the request of a cancel of a paid order: any other status has moved on.
-    if (!order || order.status !== 'PENDING_SHIPMENT') return;
+    if (order.status !== 'PENDING_SHIPMENT') return;
     if (await applyCancel(tx, order, event.data.reason, event.id))
-      log.info({ orderId: order.id, eventId: event.id }, 'order cancel completed from shipments.cancelled');
+      log.info({ orderId: order.id, eventId: event.id }, 'order cancelled');
+  },
+};
+
+/**
+ * shipments.cancel_refused → the shipment was dispatched before the cancel request reached it: the
+ * request is answered REFUSED (cancelOrder, waiting on it, answers CannotCancel) and the order goes on
+ * to be delivered, mirrored by the shipment-status step.
+ */
+export const onShipmentCancelRefused: EventHandler<(typeof EventSchemas)['shipments.cancel_refused']['_output']> = {
+  name: 'shipment-cancel-refused',
+  type: 'shipments.cancel_refused',
+  schema: EventSchemas['shipments.cancel_refused'],
+  async handle(event, { tx, log }) {
+    const refused = { verdict: 'REFUSED' as const, shipmentStatus: event.data.shipmentStatus };
+    if (await recordCancelVerdict(tx, event.data.orderId, event.data.requestId, refused))
+      log.info(
+        { orderId: event.data.orderId, shipmentStatus: event.data.shipmentStatus },
+        'cancel refused: dispatched',
+      );
   },
 };
 

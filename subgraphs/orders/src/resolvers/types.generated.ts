@@ -54,7 +54,20 @@ export type BusinessMetrics = {
   windowMinutes: Scalars['Int']['output'];
 };
 
-export type CancelOrderResult = CannotCancel | OrderCancelled;
+export type CancelOrderResult = CancellationPending | CannotCancel | OrderCancelled;
+
+/**
+ * A paid order's cancel was requested and is being completed, but the shipments
+ * service's verdict did not come within the wait (CANCEL_VERDICT_TIMEOUT_MS, 3 s).
+ * The order ends CANCELLED (refunded), or SHIPPED when it had been dispatched first;
+ * follow order.status (orderStatusChanged). Calling cancelOrder again is harmless.
+ */
+export type CancellationPending = {
+  __typename?: 'CancellationPending';
+  message: Scalars['String']['output'];
+  /** The order as it is now (still PENDING_SHIPMENT). */
+  order: Order;
+};
 
 export type CannotCancel = {
   __typename?: 'CannotCancel';
@@ -458,6 +471,7 @@ export type FederationReferenceTypes = {
 /** Mapping of union types */
 export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = {
   CancelOrderResult:
+    | ( Omit<CancellationPending, 'order'> & { order: _RefType['Order'] } & { __typename: 'CancellationPending' } )
     | ( CannotCancel & { __typename: 'CannotCancel' } )
     | ( Omit<OrderCancelled, 'order'> & { order: _RefType['Order'] } & { __typename: 'OrderCancelled' } )
   ;
@@ -478,6 +492,7 @@ export type ResolversTypes = {
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   CancelOrderResult: ResolverTypeWrapper<ResolversUnionTypes<ResolversTypes>['CancelOrderResult']>;
+  CancellationPending: ResolverTypeWrapper<Omit<CancellationPending, 'order'> & { order: ResolversTypes['Order'] }>;
   CannotCancel: ResolverTypeWrapper<CannotCancel>;
   ConsumerBacklog: ResolverTypeWrapper<ConsumerBacklog>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -518,6 +533,7 @@ export type ResolversParentTypes = {
   Float: Scalars['Float']['output'];
   Int: Scalars['Int']['output'];
   CancelOrderResult: ResolversUnionTypes<ResolversParentTypes>['CancelOrderResult'];
+  CancellationPending: Omit<CancellationPending, 'order'> & { order: ResolversParentTypes['Order'] };
   CannotCancel: CannotCancel;
   ConsumerBacklog: ConsumerBacklog;
   DateTime: Scalars['DateTime']['output'];
@@ -566,7 +582,13 @@ export type BusinessMetricsResolvers<ContextType = OrdersContext, ParentType ext
 };
 
 export type CancelOrderResultResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['CancelOrderResult'] = ResolversParentTypes['CancelOrderResult']> = {
-  __resolveType: TypeResolveFn<'CannotCancel' | 'OrderCancelled', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'CancellationPending' | 'CannotCancel' | 'OrderCancelled', ParentType, ContextType>;
+};
+
+export type CancellationPendingResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['CancellationPending'] = ResolversParentTypes['CancellationPending']> = {
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  order?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type CannotCancelResolvers<ContextType = OrdersContext, ParentType extends ResolversParentTypes['CannotCancel'] = ResolversParentTypes['CannotCancel']> = {
@@ -711,6 +733,7 @@ export type Resolvers<ContextType = OrdersContext> = {
   Address?: AddressResolvers<ContextType>;
   BusinessMetrics?: BusinessMetricsResolvers<ContextType>;
   CancelOrderResult?: CancelOrderResultResolvers<ContextType>;
+  CancellationPending?: CancellationPendingResolvers<ContextType>;
   CannotCancel?: CannotCancelResolvers<ContextType>;
   ConsumerBacklog?: ConsumerBacklogResolvers<ContextType>;
   DateTime?: GraphQLScalarType;

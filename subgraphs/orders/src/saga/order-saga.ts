@@ -116,7 +116,7 @@ export const ORDER_SAGA: readonly SagaStep[] = [
     handler: 'create-shipment',
     effect: 'a PROCESSING shipment with carrier and tracking number (a CANCELLED placeholder makes a late one lose)',
     emits: ['shipments.created'],
-    compensation: 'cancelOrder asks shipments to cancel it (POST /internal/shipments/cancel) → shipments.cancelled',
+    compensation: 'a cancel request (orders.cancel_requested) cancels it while still PROCESSING → shipments.cancelled',
   },
   {
     step: 'move the shipment',
@@ -141,18 +141,20 @@ export const ORDER_SAGA: readonly SagaStep[] = [
     starts: { call: 'cancelOrder (GraphQL)', from: 'client' },
     owner: 'orders',
     effect:
-      'before payment: CANCELLED at once; after payment: shipments arbitrates against a dispatch first (POST /internal/shipments/cancel), then CANCELLED and a refund',
-    emits: ['orders.cancelled', 'orders.status_changed', 'payments.refunded'],
+      'before payment: CANCELLED at once, the reservation released; after payment: a cancel request (one waiting per order) with orders.cancel_requested, then the call waits up to CANCEL_VERDICT_TIMEOUT_MS for the verdict on the order row (else CancellationPending; the cancel completes anyway)',
+    emits: ['orders.cancelled', 'orders.status_changed', 'orders.cancel_requested'],
     compensation: 'none: cancelling is the compensation of the steps above',
   },
   {
     step: 'give up the shipment for a cancel',
-    starts: { call: 'cancelOrder of a paid order → POST /internal/shipments/cancel', from: 'orders' },
+    starts: { event: 'orders.cancel_requested' },
     owner: 'shipments',
+    handler: 'cancel-shipment',
     effect:
-      'arbitrates the cancel against a dispatch: a PROCESSING (or not yet created) shipment becomes CANCELLED, a dispatched one answers too late',
-    emits: ['shipments.cancelled', 'shipments.status_updated'],
-    compensation: 'none: from here the cancel is decided and the order must follow (next step)',
+      'arbitrates the cancel against a dispatch: a PROCESSING (or not yet created: a CANCELLED placeholder) shipment becomes CANCELLED; a dispatched one refuses',
+    emits: ['shipments.cancelled', 'shipments.status_updated', 'shipments.cancel_refused'],
+    compensation: 'none: from here the cancel is decided and the order must follow (next steps)',
+    maxDeliver: 30,
   },
   {
     step: 'complete a cancel shipments decided',
@@ -160,9 +162,20 @@ export const ORDER_SAGA: readonly SagaStep[] = [
     owner: 'orders',
     handler: 'shipment-cancelled',
     effect:
-      'a paid order still PENDING_SHIPMENT → CANCELLED, refund (the cancelOrder that asked did not commit); an order already CANCELLED is left alone',
+      'the request answered CANCELLED; a paid order still PENDING_SHIPMENT → CANCELLED and refunded, in one transaction; an order already CANCELLED is left alone',
     emits: ['orders.cancelled', 'orders.status_changed', 'payments.refunded'],
     compensation: 'none',
+    maxDeliver: 30,
+  },
+  {
+    step: 'answer a cancel that came too late',
+    starts: { event: 'shipments.cancel_refused' },
+    owner: 'orders',
+    handler: 'shipment-cancel-refused',
+    effect:
+      'the request answered REFUSED (the waiting cancelOrder answers CannotCancel); the order goes on to be delivered',
+    emits: [],
+    compensation: 'none: the dispatch won',
     maxDeliver: 30,
   },
   {

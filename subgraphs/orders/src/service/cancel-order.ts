@@ -3,28 +3,50 @@ import { type Logger } from '@orderflow/common/observability';
 import { appError, badInput, type Viewer } from '@orderflow/common/server';
 import { ErrorCode, isTextWithin, isUuid, type EventEnvelope } from '@orderflow/contracts';
 import type { Db, Order, OrderStatus } from '../db.ts';
-import { canCancel } from '../domain/order-status.ts';
-import { applyCancel } from './order-cancellation.ts';
+import { canCancel, mirroredStatus } from '../domain/order-status.ts';
+import type { CancelVerdicts } from './cancel-verdicts.ts';
+import { applyCancel, requestCancel } from './order-cancellation.ts';
 import { lockOrder } from './order-lifecycle.ts';
-import type { ShipmentsClient } from './shipments-client.ts';
 
 export type CancelOrderResult =
-  { __typename: 'OrderCancelled'; order: Order } | { __typename: 'CannotCancel'; message: string; status: OrderStatus };
+  | { __typename: 'OrderCancelled'; order: Order }
+  | { __typename: 'CannotCancel'; message: string; status: OrderStatus }
+  | { __typename: 'CancellationPending'; message: string; order: Order };
 
 export interface CancelOrderDeps {
   db: Db;
-  shipments: ShipmentsClient;
   log: Logger;
   onEvents: (events: EventEnvelope[]) => void;
   releaseQuietly: (orderId: string, reason: string) => Promise<void>;
+  verdicts: CancelVerdicts;
+  /** How long cancelOrder waits for the shipments service's verdict on a paid order (CANCEL_VERDICT_TIMEOUT_MS). */
+  verdictTimeoutMs: number;
 }
 
+export const CANCELLATION_PENDING_MESSAGE =
+  'The cancellation has been requested and is being completed; the order status will show CANCELLED, or SHIPPED if it was dispatched first';
+
+type Step =
+  | { kind: 'cancelled'; order: Order; paid: false }
+  | { kind: 'requested'; requestId: string; created: boolean }
+  | { kind: 'cannot'; status: OrderStatus };
+
 /**
- * cancelOrder: cancels an order before it ships. Before payment the reservation is released; after
- * payment the shipments service is asked first (it owns the race with SHIPPED: of a cancel and a dispatch
- * exactly one wins), then the payment is refunded and products returns the stock on orders.cancelled.
+ * cancelOrder: cancels an order before it ships. Before payment it is CANCELLED at once and the
+ * reservation released. After payment the shipments service decides (of a cancel and a dispatch exactly
+ * one wins): the order records a cancel request with orders.cancel_requested in one transaction, and the
+ * call waits up to `verdictTimeoutMs` for the verdict to reach the order row (any replica's consumer
+ * writes it there), answering OrderCancelled or CannotCancel, or CancellationPending when it is late; the
+ * cancel completes either way (docs/decisions/003-cancel-by-event.md).
  */
-export function createCancelOrder({ db, shipments, log, onEvents, releaseQuietly }: CancelOrderDeps) {
+export function createCancelOrder({ db, log, onEvents, releaseQuietly, verdicts, verdictTimeoutMs }: CancelOrderDeps) {
+  const cannot = (status: OrderStatus): CancelOrderResult => ({
+    __typename: 'CannotCancel',
+    message: `An order in status ${status} cannot be cancelled`,
+    status,
+  });
+  const reload = (orderId: string) => db.order.findUniqueOrThrow({ where: { id: orderId } });
+
   return async function cancelOrder(
     viewer: Viewer,
     orderId: string,
@@ -35,36 +57,39 @@ export function createCancelOrder({ db, shipments, log, onEvents, releaseQuietly
       throw badInput('reason must be at most 500 characters', 'reason');
     const order = await db.order.findUnique({ where: { id: orderId } });
     if (!order || order.customerId !== viewer.id) throw appError(ErrorCode.NOT_FOUND, 'Order not found');
-    const cannot = (status: OrderStatus): CancelOrderResult => ({
-      __typename: 'CannotCancel',
-      message: `An order in status ${status} cannot be cancelled`,
-      status,
-    });
     if (!canCancel(order.status)) return cannot(order.status);
     const why = reason ?? 'cancelled by customer';
-    const paid = order.status === 'PENDING_SHIPMENT';
-    if (paid) {
-      // From here the cancel is decided: shipments' answer comes with a shipments.cancelled event, from
-      // which the orders-shipment-cancelled consumer completes the order's side if this transaction never commits.
-      const verdict = await shipments.cancel(orderId, why);
-      if (verdict.status === 'too-late') return cannot(verdict.orderStatus);
-    }
-    const updated = await publishingTransaction(
+    const step = await publishingTransaction(
       db,
-      async (tx) => {
+      async (tx): Promise<Step> => {
         const current = await lockOrder(tx, orderId);
-        if (!current) return null;
-        // The shipments.cancelled consumer got there first: the cancel asked for is done.
-        if (paid && current.status === 'CANCELLED') return { order: current, applied: false };
-        if (current.status !== order.status) return null;
-        const next = await applyCancel(tx, current, why);
-        return next && { order: next, applied: true };
+        if (!current) return { kind: 'cannot', status: order.status };
+        if (current.status === 'PENDING_PAYMENT') {
+          const next = await applyCancel(tx, current, why);
+          return next ? { kind: 'cancelled', order: next, paid: false } : { kind: 'cannot', status: current.status };
+        }
+        if (current.status !== 'PENDING_SHIPMENT') return { kind: 'cannot', status: current.status };
+        return { kind: 'requested', ...(await requestCancel(tx, current, why)) };
       },
       onEvents,
     );
-    if (!updated) return cannot((await db.order.findUniqueOrThrow({ where: { id: orderId } })).status);
-    if (!paid) await releaseQuietly(orderId, why);
-    log.info({ orderId, paid }, 'order cancelled');
-    return { __typename: 'OrderCancelled', order: updated.order };
+    if (step.kind === 'cannot') return cannot(step.status);
+    if (step.kind === 'cancelled') {
+      await releaseQuietly(orderId, why);
+      log.info({ orderId, paid: false }, 'order cancelled');
+      return { __typename: 'OrderCancelled', order: step.order };
+    }
+    if (step.created) log.info({ orderId, requestId: step.requestId }, 'cancel requested');
+    const verdict = await verdicts.wait(step.requestId, verdictTimeoutMs);
+    if (verdict?.orderStatus === 'CANCELLED') return { __typename: 'OrderCancelled', order: await reload(orderId) };
+    if (verdict?.verdict === 'REFUSED')
+      return cannot(
+        verdict.orderStatus === 'PENDING_SHIPMENT' ? mirroredStatus(verdict.shipmentStatus) : verdict.orderStatus,
+      );
+    if (verdict) return cannot(verdict.orderStatus);
+    const now = await reload(orderId);
+    if (now.status === 'CANCELLED') return { __typename: 'OrderCancelled', order: now };
+    log.info({ orderId, requestId: step.requestId }, 'cancel verdict late; answered CancellationPending');
+    return { __typename: 'CancellationPending', message: CANCELLATION_PENDING_MESSAGE, order: now };
   };
 }

@@ -5,7 +5,7 @@ import { createCancelOrder } from './cancel-order.ts';
 import type { InventoryClient } from './inventory-client.ts';
 import { createOrderQueries } from './order-queries.ts';
 import { createPlaceOrder } from './place-order.ts';
-import type { ShipmentsClient } from './shipments-client.ts';
+import type { CancelVerdicts } from './cancel-verdicts.ts';
 
 export type { PlaceOrderResult } from './place-order.ts';
 export type { CancelOrderResult } from './cancel-order.ts';
@@ -14,7 +14,10 @@ export type { Loaders } from './order-queries.ts';
 export interface OrderServiceDeps {
   db: Db;
   inventory: InventoryClient;
-  shipments: ShipmentsClient;
+  /** Where cancelOrder waits for the shipments service's verdict on a paid order's cancel. */
+  cancelVerdicts: CancelVerdicts;
+  /** How long it waits (CANCEL_VERDICT_TIMEOUT_MS) before answering CancellationPending. */
+  cancelVerdictTimeoutMs: number;
   log: Logger;
   /** Called after a commit that wrote outbox rows, with the events written (relay.committed). */
   onEvents?: (events: EventEnvelope[]) => void;
@@ -26,7 +29,8 @@ export interface OrderServiceDeps {
 export function createOrderService({
   db,
   inventory,
-  shipments,
+  cancelVerdicts,
+  cancelVerdictTimeoutMs,
   log,
   onEvents = () => {},
   maxOrderTotalCents,
@@ -41,7 +45,14 @@ export function createOrderService({
   }
   return {
     placeOrder: createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCents, releaseQuietly }),
-    cancelOrder: createCancelOrder({ db, shipments, log, onEvents, releaseQuietly }),
+    cancelOrder: createCancelOrder({
+      db,
+      log,
+      onEvents,
+      releaseQuietly,
+      verdicts: cancelVerdicts,
+      verdictTimeoutMs: cancelVerdictTimeoutMs,
+    }),
     ...createOrderQueries({ db }),
   };
 }

@@ -17,3 +17,22 @@ export function shipOnPaidOrder(
     },
   };
 }
+
+/**
+ * orders.cancel_requested → the arbitration of a paid order's cancel against a dispatch:
+ * shipments.cancelled (no shipment yet, or a PROCESSING one, now CANCELLED) or shipments.cancel_refused
+ * (dispatched first).
+ */
+export function cancelOnRequest(
+  shipments: ShipmentService,
+): EventHandler<(typeof EventSchemas)['orders.cancel_requested']['_output'], Sql> {
+  return {
+    name: 'cancel-shipment',
+    type: 'orders.cancel_requested',
+    schema: EventSchemas['orders.cancel_requested'],
+    async handle(event, { tx, log }) {
+      const outcome = await shipments.cancelForOrder(tx, event.data, event.id);
+      log.info({ orderId: event.data.orderId, outcome: outcome.status }, 'cancel request arbitrated');
+    },
+  };
+}

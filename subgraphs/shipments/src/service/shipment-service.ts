@@ -190,77 +190,88 @@ export function createShipmentService({
     },
 
     /**
-     * The arbiter between a customer's cancel and a dispatch: only a
-     * PROCESSING shipment (or none yet) can be cancelled, by the same kind
-     * of conditional update that moves it to SHIPPED, so exactly one wins.
-     * A cancel that wins writes `shipments.cancelled` in its transaction: the
-     * orders service completes the order's cancel from it even if its own
-     * transaction after this call never commits (a crash, a database blip).
+     * The arbiter between a customer's cancel and a dispatch, inside the
+     * consumer's transaction of an orders.cancel_requested: only a PROCESSING
+     * shipment (or none yet) can be cancelled, by the same kind of conditional
+     * update that moves it to SHIPPED, so exactly one wins. A cancel that wins
+     * writes `shipments.cancelled` (and leaves a CANCELLED shipment, so a late
+     * creation loses); one that loses writes `shipments.cancel_refused`. The
+     * orders service completes the order's side from either.
      */
     async cancelForOrder(
-      orderId: string,
-      reason: string,
-    ): Promise<{ status: 'cancelled' } | { status: 'too-late'; shipmentStatus: ShipmentStatus }> {
+      tx: Sql,
+      { orderId, requestId, reason }: { orderId: string; requestId: string; reason: string },
+      causationId: string,
+    ): Promise<{ status: 'cancelled' } | { status: 'refused'; shipmentStatus: ShipmentStatus }> {
       const cancelledEvent = (shipmentId: string, previousStatus: 'PROCESSING' | null) =>
         createEvent({
           type: 'shipments.cancelled',
           source: 'shipments',
           correlationId: orderId,
-          data: { shipmentId, orderId, previousStatus, reason },
+          causationId,
+          data: { shipmentId, orderId, previousStatus, reason, requestId },
         });
-      const result = await publishingTransaction(
-        db,
-        async (tx) => {
-          const carrier = carrierFor(orderId);
-          const placeholderId = randomUUID();
-          // No shipment yet: leave a cancelled one, so a late creation loses.
-          const placeheld = await tx.query(PLACEHOLD_SQL, [
-            placeholderId,
-            orderId,
-            newTrackingNumber(carrier.prefix),
-            carrier.name,
-          ]);
-          if (placeheld.rowCount === 1) {
-            await writeOutbox(tx, cancelledEvent(placeholderId, null));
-            return { status: 'cancelled' as const };
-          }
-          // A statement of its own: a shipment the insert waited for (created concurrently) is seen only by a later statement's snapshot.
-          const {
-            rows: [cancelled],
-          } = await tx.query<{ shipment_id: string }>(CANCEL_SQL, [orderId, reason]);
-          if (cancelled) {
-            await writeOutbox(
-              tx,
-              createEvent({
-                type: 'shipments.status_updated',
-                source: 'shipments',
-                correlationId: orderId,
-                data: {
-                  shipmentId: cancelled.shipment_id,
-                  orderId,
-                  previousStatus: 'PROCESSING',
-                  status: 'CANCELLED',
-                  location: null,
-                },
-              }),
-              cancelledEvent(cancelled.shipment_id, 'PROCESSING'),
-            );
-            return { status: 'cancelled' as const };
-          }
-          // Again a statement of its own, so that it sees a dispatch the UPDATE waited for and lost to.
-          const {
-            rows: [current],
-          } = await tx.query<{ status: ShipmentStatus }>(`SELECT status FROM shipments WHERE order_id = $1::uuid`, [
-            orderId,
-          ]);
-          if (!current) throw new Error(`shipment of order ${orderId} not found`);
-          return current.status === 'CANCELLED'
-            ? { status: 'cancelled' as const }
-            : { status: 'too-late' as const, shipmentStatus: current.status };
-        },
-        onEvents,
+      const carrier = carrierFor(orderId);
+      const placeholderId = randomUUID();
+      // No shipment yet: leave a cancelled one, so a late creation loses.
+      const placeheld = await tx.query(PLACEHOLD_SQL, [
+        placeholderId,
+        orderId,
+        newTrackingNumber(carrier.prefix),
+        carrier.name,
+      ]);
+      if (placeheld.rowCount === 1) {
+        await writeOutbox(tx, cancelledEvent(placeholderId, null));
+        return { status: 'cancelled' };
+      }
+      // A statement of its own: a shipment the insert waited for (created concurrently) is seen only by a later statement's snapshot.
+      const {
+        rows: [cancelled],
+      } = await tx.query<{ shipment_id: string }>(CANCEL_SQL, [orderId, reason]);
+      if (cancelled) {
+        await writeOutbox(
+          tx,
+          createEvent({
+            type: 'shipments.status_updated',
+            source: 'shipments',
+            correlationId: orderId,
+            causationId,
+            data: {
+              shipmentId: cancelled.shipment_id,
+              orderId,
+              previousStatus: 'PROCESSING',
+              status: 'CANCELLED',
+              location: null,
+            },
+          }),
+          cancelledEvent(cancelled.shipment_id, 'PROCESSING'),
+        );
+        return { status: 'cancelled' };
+      }
+      // Again a statement of its own, so that it sees a dispatch the UPDATE waited for and lost to.
+      const {
+        rows: [current],
+      } = await tx.query<{ id: string; status: ShipmentStatus }>(
+        `SELECT id::text, status FROM shipments WHERE order_id = $1::uuid`,
+        [orderId],
       );
-      return result;
+      if (!current) throw new Error(`shipment of order ${orderId} not found`);
+      if (current.status === 'CANCELLED') {
+        // Cancelled by an earlier request: answer this one the same way (orders applies a cancel once).
+        await writeOutbox(tx, cancelledEvent(current.id, null));
+        return { status: 'cancelled' };
+      }
+      await writeOutbox(
+        tx,
+        createEvent({
+          type: 'shipments.cancel_refused',
+          source: 'shipments',
+          correlationId: orderId,
+          causationId,
+          data: { orderId, requestId, shipmentId: current.id, shipmentStatus: current.status },
+        }),
+      );
+      return { status: 'refused', shipmentStatus: current.status };
     },
 
     createLoaders() {
