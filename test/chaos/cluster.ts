@@ -138,6 +138,9 @@ export async function startCluster({ dir, env: extra = {}, log = () => {}, repli
     OAUTH_ISSUER: `http://127.0.0.1:${gatewayPort}`,
     // Every client of the test talks from 127.0.0.1.
     ANONYMOUS_RATE_LIMIT_PER_MINUTE: '100000',
+    // The gateway's metrics listener on a free port: another process on the machine may hold the default 9464
+    // (a restarted gateway then failed to start with EADDRINUSE).
+    METRICS_PORT: '0',
     ...urls,
     ...extra,
   };
