@@ -76,6 +76,12 @@ export const CANCEL_ORDER_AS_OPERATOR = graphql(`
         message
         status
       }
+      ... on CancellationPending {
+        message
+        order {
+          ...OrderState
+        }
+      }
     }
   }
 `);

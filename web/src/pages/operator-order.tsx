@@ -230,6 +230,11 @@ function OperatorCancel({ order }: { order: OperatorOrder }) {
           Cancelled. The stock goes back and the payment is refunded as the saga runs (see the timeline).
         </div>
       )}
+      {result?.__typename === 'CancellationPending' && (
+        <div className="banner banner-ok" data-testid="operator-cancellation-pending">
+          Cancellation requested: it is being completed. {result.message}
+        </div>
+      )}
       <ErrorBanner error={error} />
     </div>
   );
