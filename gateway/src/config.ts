@@ -151,7 +151,15 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
   TRUSTED_DOCUMENT_CLIENTS: z
     .string()
     .default('storefront')
-    .transform((v) => new Set(v.split(',').map((s) => s.trim()).filter(Boolean))),
+    .transform(
+      (v) =>
+        new Set(
+          v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        ),
+    ),
   /**
    * The manifests of trusted documents (codegen's persisted documents: "sha256:<hash>" →
    * document), comma-separated. Default the web app's, `<repo>/web/src/gql/persisted-documents.json`;
@@ -161,7 +169,12 @@ const schema = baseEnvSchema.extend(accessTokenEnvSchema.shape).extend({
     .string()
     .min(1)
     .default(fileURLToPath(new URL('../../web/src/gql/persisted-documents.json', import.meta.url)))
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   // Limits on one GraphQL operation (gateway/src/limits.ts explains each measure).
   /** Deepest nesting of fields. Default 12. */
   MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(DEFAULT_OPERATION_LIMITS.maxDepth),
