@@ -34,26 +34,37 @@ export default tseslint.config(
     },
   },
   {
-    // Domain rules are pure: they import the contracts, never a mechanism (database, bus, server).
-    files: ['subgraphs/*/src/domain/**/*.ts'],
+    // Domain rules and the saga's declaration are pure: besides each other (./ files of the same folder)
+    // they import only the contracts and the pure libraries listed here, never a mechanism (database,
+    // bus, server, @orderflow/common) nor the rest of their service. Add a library here only when it
+    // does no I/O.
+    files: ['subgraphs/*/src/domain/**/*.ts', 'subgraphs/*/src/saga/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              group: [
-                '@orderflow/common',
-                '@orderflow/common/*',
-                'pg',
-                '@prisma/*',
-                'nats',
-                'express',
-                '@apollo/*',
-                'node:net',
-                'node:http',
-              ],
-              message: 'domain/ is pure: import @orderflow/contracts, and do I/O in service/ or store/.',
+              regex: '^(?!(?:@orderflow/contracts(?:/[\\w-]+)?|\\./(?!.*\\.\\.)[\\w./-]+|node:crypto|zod|vitest)$)',
+              message:
+                'domain/ and saga/ are pure: import @orderflow/contracts, ./ files of the same folder, node:crypto or zod; do I/O in service/, store/ or events/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The contracts package does no I/O: zod and its own files only.
+    files: ['packages/contracts/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!(?:\\./(?!.*\\.\\.)[\\w./-]+|zod|vitest)$)',
+              message: '@orderflow/contracts has no I/O dependencies: zod and its own files only.',
             },
           ],
         },

@@ -15,6 +15,10 @@ const orderStatus = z.enum([
   'PAYMENT_FAILED',
 ]);
 const shipmentStatus = z.enum(['PROCESSING', 'SHIPPED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED']);
+/** An order's status, as events carry it (the orders database's enum has the same values). */
+export type OrderStatus = z.infer<typeof orderStatus>;
+/** A shipment's status, as events carry it (the shipments database's enum has the same values). */
+export type ShipmentStatus = z.infer<typeof shipmentStatus>;
 const money = z.object({ amount: z.string(), currencyCode: z.string() });
 const stockItems = z.array(z.object({ productId: z.string().uuid(), quantity: z.number().int().positive() })).min(1);
 
@@ -37,6 +41,13 @@ export const EventSchemas = {
     reason: z.string().nullable(),
     /** Id of the status-history entry (Query.orderStatusChange). */
     changeId: z.string().optional(),
+    /**
+     * When the status-history entry says the change happened (ISO 8601, milliseconds): the same value
+     * Query.orderStatusChange and Order.statusHistory answer, decided once before the event is built.
+     * The envelope's occurredAt is when the event was built, a little later. Absent from events built
+     * before it was added.
+     */
+    occurredAt: z.string().optional(),
   }),
   'orders.cancelled': z.object({
     orderId: z.string().uuid(),

@@ -1,4 +1,4 @@
-import type { OrderStatus } from '../db.ts';
+import type { OrderStatus, ShipmentStatus } from '@orderflow/contracts';
 
 /** Every transition the order lifecycle allows (contract: OrderStatus). */
 const ALLOWED: Record<OrderStatus, readonly OrderStatus[]> = {
@@ -19,8 +19,6 @@ export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
 export function canCancel(status: OrderStatus): boolean {
   return canTransition(status, 'CANCELLED');
 }
-
-type ShipmentStatus = 'PROCESSING' | 'SHIPPED' | 'IN_TRANSIT' | 'DELIVERED' | 'CANCELLED';
 
 /** The order status that mirrors a shipment status. */
 const MIRROR: Partial<Record<ShipmentStatus, OrderStatus>> = {

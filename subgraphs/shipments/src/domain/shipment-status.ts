@@ -1,4 +1,4 @@
-import type { ShipmentStatus } from '../db.ts';
+import type { ShipmentStatus } from '@orderflow/contracts';
 
 /** The one next step of each status; delivery moves forward only, one step at a time. */
 const NEXT: Partial<Record<ShipmentStatus, ShipmentStatus>> = {
