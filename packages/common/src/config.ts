@@ -1,7 +1,4 @@
 import { z } from 'zod';
-import { TRANSACTION_LIMITS } from './db.ts';
-import { RESERVE_CALL_POLICY } from '@orderflow/contracts';
-import { placeOrderWorstCaseMs } from './inventory-api.ts';
 import { refuseWeakSecrets } from './secrets.ts';
 
 /**
@@ -59,52 +56,6 @@ export const accessTokenEnvSchema = z.object({
     .max(24 * 3600)
     .default(3600),
 });
-
-/**
- * The reservation placeOrder takes in products, and the deadline after which
- * the products sweeper may release it when no order was recorded for it.
- * Products (which sweeps) and orders (which calls) both read both and check
- * them with `checkReservationTiming`, so either refuses to start with a
- * deadline that an in-flight placeOrder could outlast. Set them alike on both.
- */
-export const reservationEnvSchema = z.object({
-  /**
-   * Timeout of one reservation call from orders to products, before a retry.
-   * Default 5 s: the call is one SQL statement, so a slow answer means an
-   * overloaded machine, where retrying early only adds load.
-   */
-  INVENTORY_TIMEOUT_MS: z.coerce.number().int().min(50).default(5_000),
-  /**
-   * Age after which products checks an unconfirmed reservation against the
-   * orders service (and releases it when no order was recorded). Default 60 s;
-   * must exceed `placeOrderWorstCaseMs(INVENTORY_TIMEOUT_MS)` (42 s by default).
-   */
-  RESERVATION_DEADLINE_MS: z.coerce.number().int().min(1000).default(60_000),
-});
-
-/**
- * Refinement for a schema that includes `reservationEnvSchema`: rejects a
- * deadline at or below the longest an in-flight placeOrder can hold its
- * reservation before its order is committed. A shorter one lets the sweeper
- * release stock under an order about to be written: units sold twice.
- */
-export function checkReservationTiming(
-  c: { INVENTORY_TIMEOUT_MS: number; RESERVATION_DEADLINE_MS: number },
-  ctx: z.RefinementCtx,
-): void {
-  const worstCase = placeOrderWorstCaseMs(c.INVENTORY_TIMEOUT_MS);
-  if (c.RESERVATION_DEADLINE_MS > worstCase) return;
-  const { retries, maxBackoffMs } = RESERVE_CALL_POLICY;
-  ctx.addIssue({
-    code: 'custom',
-    path: ['RESERVATION_DEADLINE_MS'],
-    message:
-      `must be greater than ${worstCase} (got ${c.RESERVATION_DEADLINE_MS}): the longest placeOrder can hold a reservation before its order is written ` +
-      `(${retries + 1} reservation attempts × INVENTORY_TIMEOUT_MS ${c.INVENTORY_TIMEOUT_MS}, ${retries} backoffs of up to ${maxBackoffMs}, ` +
-      `then the order write: ${TRANSACTION_LIMITS.maxWait} waiting for a connection + ${TRANSACTION_LIMITS.timeout} transaction timeout); ` +
-      `a shorter deadline lets the reservation sweeper release stock under an order that is about to be confirmed`,
-  });
-}
 
 export type BaseConfig = z.infer<typeof baseEnvSchema> & { internalAuthSecret: string };
 

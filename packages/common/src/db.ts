@@ -1,16 +1,15 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { TRANSACTION_LIMITS } from '@orderflow/contracts';
 
 /** The pg pool under each Prisma client built here (see `sqlPool`). */
 const pools = new WeakMap<object, pg.Pool>();
 
 /**
- * Limits of every interactive transaction: at most `maxWait` ms for a pooled
- * connection, then at most `timeout` ms before Prisma rolls it back. Other
- * settings derive from them (the products reservation deadline must outlast
- * an order write that uses both in full).
+ * Limits of every interactive transaction (Prisma's and, through the connection settings below, the
+ * plain-SQL ones): defined with the reservation's timing in the contracts, which they are part of.
  */
-export const TRANSACTION_LIMITS = { maxWait: 10_000, timeout: 15_000 } as const;
+export { TRANSACTION_LIMITS };
 
 /**
  * Builds a service's Prisma client on the pg driver adapter (no native engine).

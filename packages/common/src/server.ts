@@ -1,7 +1,8 @@
 /**
  * `@orderflow/common/server`: what a service's HTTP and GraphQL side needs — the subgraph server and its
  * start-up kit, config and secrets checks, internal auth and access tokens, schema-driven authorization,
- * the viewer, error masking, the internal HTTP client and the reservation call's timing.
+ * the viewer, error masking and the internal HTTP client. The reservation's timing rules are contracts
+ * (`@orderflow/contracts`: RESERVE_CALL_POLICY, reservationEnvSchema, checkReservationTiming).
  */
 export * from './access-token.ts';
 export * from './authorization.ts';
@@ -9,7 +10,6 @@ export * from './config.ts';
 export * from './errors.ts';
 export * from './http-request.ts';
 export * from './internal-auth.ts';
-export * from './inventory-api.ts';
 export * from './secrets.ts';
 export * from './service-runtime.ts';
 export * from './subgraph-kit.ts';

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common/server';
 import {
+  amountLimitEnv,
+  defaultPortOf,
+  defaultUrlOf,
   checkReservationTiming,
-  loadSubgraphConfig,
   reservationEnvSchema,
-  subgraphEnvSchema,
-} from '@orderflow/common/server';
-import { amountLimitEnv, defaultPortOf, defaultUrlOf } from '@orderflow/contracts';
+} from '@orderflow/contracts';
 
 const schema = subgraphEnvSchema('orders', defaultPortOf('orders'))
   .extend({

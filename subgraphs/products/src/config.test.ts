@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placeOrderWorstCaseMs } from '@orderflow/common/server';
+import { placeOrderWorstCaseMs } from '@orderflow/contracts';
 import { loadConfig } from './config.ts';
 
 describe('products configuration: the reservation deadline', () => {

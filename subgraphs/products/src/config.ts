@@ -1,11 +1,6 @@
 import { z } from 'zod';
-import {
-  checkReservationTiming,
-  loadSubgraphConfig,
-  reservationEnvSchema,
-  subgraphEnvSchema,
-} from '@orderflow/common/server';
-import { amountLimitEnv, defaultPortOf } from '@orderflow/contracts';
+import { loadSubgraphConfig, subgraphEnvSchema } from '@orderflow/common/server';
+import { amountLimitEnv, defaultPortOf, checkReservationTiming, reservationEnvSchema } from '@orderflow/contracts';
 
 const schema = subgraphEnvSchema('products', defaultPortOf('products'))
   .extend({
