@@ -501,6 +501,20 @@ describe('authentication and tokens', () => {
       expect(code(await system.graphql(REFRESH, { t: c.refreshToken }))).toBe('UNAUTHENTICATED');
     });
 
+    it('publishes a revocation whose request never woke the relay (a crash after its commit): the timed round finds it', async () => {
+      const token = await system.clientToken('delivery-partner');
+      expect((await me(bearer(token))).data.me.id).toBe('delivery-partner');
+      // The row as a revocation's transaction leaves it, with nothing kicking the relay afterwards.
+      const { jti, exp } = decodeJwt(token);
+      await system.auth.db.revokedToken.create({ data: { jti: jti!, expiresAt: new Date(exp! * 1000) } });
+      // The relay's timed round runs every second; msUntilRefused gives up after 5 s.
+      console.log(
+        `revocation left to the timed round refused after ${await msUntilRefused(bearer(token), Date.now())} ms`,
+      );
+      const row = await system.auth.db.revokedToken.findUnique({ where: { jti: jti! } });
+      expect(row?.publishedAt).toBeInstanceOf(Date);
+    });
+
     it('answers 200 for unknown or malformed tokens, 400 without a token, and will not revoke another client’s token', async () => {
       for (const token of ['unknown', 'a.b.c', 'eyJhbGciOiJub25lIn0.e30.'])
         expect((await system.oauth('/oauth/revoke', { token })).status).toBe(200);
