@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EventSchemas, STREAMS, type EventType } from '@orderflow/contracts';
+import { EventSchemas, STREAMS, streamOf, type EventType } from '@orderflow/contracts';
 import { ORDER_SAGA, type SagaStep, type SagaTrigger } from '../subgraphs/orders/src/saga/order-saga.ts';
 
 export const EVENTS_DOC_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'schema', 'events', 'README.md');
@@ -18,6 +18,8 @@ const READ_BY_GATEWAY: readonly EventType[] = ['orders.status_changed', 'invento
 const ADDED_TO_CONTRACT: readonly EventType[] = [
   'payments.refunded',
   'shipments.cancelled',
+  'orders.cancel_requested',
+  'shipments.cancel_refused',
   'orders.reservation_checked',
   'inventory.reservation_overdue',
 ];
@@ -29,11 +31,6 @@ function trigger(t: SagaTrigger): string {
   if ('event' in t) return `${code(t.event)}${t.when ? ` (${t.when})` : ''}`;
   if ('call' in t) return `call: ${t.call}`;
   return `timer: ${t.timer}`;
-}
-
-function streamOf(subject: string): string {
-  const root = subject.split('.')[0];
-  return STREAMS.find((s) => s.subjects.some((p) => p === subject || p === `${root}.>`))?.name ?? '—';
 }
 
 function fieldsOf(type: EventType): string {

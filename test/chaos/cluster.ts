@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SUBGRAPHS as CONTRACT_SUBGRAPHS, type SubgraphName } from '@orderflow/contracts';
 import { NATS_ADMIN_USER } from '@orderflow/contracts/nats-access';
 import {
   createNatsPasswords,
@@ -28,8 +29,9 @@ import { startBalancer, type Balancer } from '../support/balancer.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-export const SUBGRAPHS = ['auth', 'products', 'orders', 'shipments'] as const;
-export type Subgraph = (typeof SUBGRAPHS)[number];
+/** The subgraphs, in the contracts' order (auth, products, orders, shipments). */
+export const SUBGRAPHS = CONTRACT_SUBGRAPHS.map((s) => s.name);
+export type Subgraph = SubgraphName;
 export type ServiceName = Subgraph | 'gateway';
 /** A process of the cluster: the gateway, a subgraph's first replica (`orders`) or a further one (`orders-2`). */
 export type ProcessName = ServiceName | `${Subgraph}-${number}`;

@@ -14,6 +14,7 @@ import { loadConfig as gatewayConfig } from '../../gateway/src/config.ts';
 import { startGateway } from '../../gateway/src/server.ts';
 import { createLogger } from '@orderflow/common/observability';
 import type { DestinationStream } from 'pino';
+import { SUBGRAPHS, type SubgraphName } from '@orderflow/contracts';
 import type { NatsPasswords } from '@orderflow/contracts/nats-access';
 import { claimNatsPrefix, natsAdminOptions, natsServiceEnv, runNatsPasswords } from './nats-auth.ts';
 import { startBalancer } from './balancer.ts';
@@ -57,8 +58,7 @@ export interface HttpResult<T = any> {
 
 const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken tokenType expiresIn scope } }`;
 
-const SUBGRAPH_NAMES = ['auth', 'products', 'orders', 'shipments'] as const;
-type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+const SUBGRAPH_NAMES = SUBGRAPHS.map((s) => s.name);
 
 /**
  * The whole system for one test file: the four subgraphs and the gateway on

@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, nanos, nuid, type ConsumerMessages, type JetStreamManager, type JsMsg } from 'nats';
 import type { Bus } from '@orderflow/common/messaging';
 import type { Logger } from '@orderflow/common/observability';
-import type { EventEnvelope } from '@orderflow/contracts';
+import { streamOf, type EventEnvelope } from '@orderflow/contracts';
 import { ReplayTooOldError, replayRefusal, type ReplayBounds } from './replay-bounds.ts';
 
 /** An event as subscribers see it: the envelope and its stream sequence (the cursor). */
@@ -31,8 +31,6 @@ export interface Replay {
   close(): Promise<void>;
 }
 
-const STREAM_OF: Record<string, string> = { 'orders.status_changed': 'ORDERS', 'inventory.low_stock': 'INVENTORY' };
-
 /**
  * The gateway's one window on JetStream for subscriptions: a single ordered
  * consumer per followed event type and gateway instance (not one per client
@@ -60,7 +58,7 @@ export function createEventHub({ bus, log, eventTypes }: { bus: Bus; log: Logger
   async function follow(type: string) {
     while (!stopped) {
       try {
-        const consumer = await bus.js.consumers.get(bus.stream(STREAM_OF[type]), {
+        const consumer = await bus.js.consumers.get(bus.stream(streamOf(type)), {
           filterSubjects: bus.subject(type),
           deliver_policy: DeliverPolicy.New,
         });
@@ -101,7 +99,7 @@ export function createEventHub({ bus, log, eventTypes }: { bus: Bus; log: Logger
       from: { afterSeq: number } | { since: Date },
       bounds: ReplayBounds,
     ): Promise<Replay | null> {
-      const stream = bus.stream(STREAM_OF[type]);
+      const stream = bus.stream(streamOf(type));
       const jsm = await manager();
       const { state } = await jsm.streams.info(stream);
       if ('afterSeq' in from && from.afterSeq >= state.last_seq) return null;
