@@ -21,7 +21,7 @@ import { onShipmentStatusUpdated } from '../subgraphs/orders/src/events/saga-han
 import { eventually } from './support/system.ts';
 import { natsAdminOptions } from './support/nats-auth.ts';
 
-// Batched consumers (packages/common/src/consumer.ts, docs/decisions/003-batched-consumers.md) on a real
+// Batched consumers (packages/common/src/consumer.ts, docs/decisions/004-batched-consumers.md) on a real
 // PostgreSQL (an orders database: its inbox and outbox) and the run's real nats-server.
 const log = createLogger('consumer-batches-test', 'silent');
 

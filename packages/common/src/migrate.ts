@@ -10,7 +10,7 @@ import type { Logger } from './logger.ts';
  * `_prisma_migrations` exactly as `prisma migrate deploy` does (checksum =
  * sha256 of the file), so the real CLI stays compatible where its native
  * engine is available. We do not use the CLI here: without its engine it
- * exits 0 and applies nothing (see shared/NOTES.md).
+ * exits 0 and applies nothing (README, "Prisma without network access").
  *
  * Safe to run from several replicas at once: a session advisory lock
  * serialises them.
