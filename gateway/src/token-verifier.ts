@@ -27,6 +27,10 @@ export interface VerifiedToken {
 }
 
 const REQUIRED = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti', 'client_id', 'scope'];
+/** How long a verified token is trusted without checking its signature again (its expiry and revocation: always). */
+const VERIFIED_TTL_MS = 60_000;
+/** Verified tokens kept (about 1 KB each); the cache starts afresh when full. */
+const VERIFIED_MAX = 10_000;
 
 /**
  * Verifies RFC 9068 access tokens: RS256 only (so neither `alg: none` nor an
@@ -57,8 +61,22 @@ export function createTokenVerifier({
     },
   });
 
+  // A client sends the same token on every request until it expires: its signature and claims are checked
+  // once, then again at most every VERIFIED_TTL_MS (jose's JWKS cache may have dropped its key meanwhile);
+  // expiry and revocation are checked on every request.
+  const verified = new Map<string, { token: VerifiedToken; exp: number; until: number }>();
+  let generation = 0; // of the keys: a reload starts a new one
+
   return {
     async verify(token: string): Promise<VerifiedToken> {
+      const now = Date.now();
+      const known = verified.get(token);
+      if (known && known.until > now && known.exp > Math.floor(now / 1000) - clockToleranceSeconds) {
+        if (isRevoked(known.token.viewer.tokenId!)) throw new InvalidTokenError('The access token has been revoked');
+        return { ...known.token, viewer: { ...known.token.viewer } };
+      }
+      if (known) verified.delete(token);
+      const keysOf = generation;
       let claims: AccessTokenClaims;
       try {
         const { payload } = await jwtVerify<AccessTokenClaims>(token, keys as JWTVerifyGetKey, {
@@ -91,14 +109,29 @@ export function createTokenVerifier({
         tokenExpiresAt: claims.exp,
       };
       const rateLimit = Number.isInteger(claims.rate_limit) && claims.rate_limit > 0 ? claims.rate_limit : 600;
-      return {
+      const result: VerifiedToken = {
         viewer,
         rateLimit,
         rateKey: isClient ? `client:${claims.client_id}` : `client:${claims.client_id}:${claims.sub}`,
       };
+      if (keysOf === generation) {
+        if (verified.size >= VERIFIED_MAX) verified.clear();
+        verified.set(token, { token: result, exp: claims.exp, until: now + VERIFIED_TTL_MS });
+      }
+      return { ...result, viewer: { ...viewer } };
     },
-    /** Refetches the JWKS now (after a rotation announcement). */
-    reloadKeys: () => keys.reload(),
+    /** Refetches the JWKS now (after a rotation announcement); every token is verified afresh. */
+    async reloadKeys() {
+      // Before and after: a token verified against the old keys while they were being refetched is not kept.
+      generation++;
+      verified.clear();
+      try {
+        await keys.reload();
+      } finally {
+        generation++;
+        verified.clear();
+      }
+    },
   };
 }
 export type TokenVerifier = ReturnType<typeof createTokenVerifier>;
