@@ -40,3 +40,43 @@ export function decideReservation(lines: ReserveLine[], stock: StockRow[]): Rese
   }
   return short.length ? { kind: 'short', items: short } : { kind: 'ok' };
 }
+
+/**
+ * How a reservation moves on: from which status, to which, and what each line does to the product's
+ * quantities (factors of the line's quantity) and its audit trail (the movement's type and sign). The
+ * settlement statement (store/inventory-store.ts) carries one of these out; it decides nothing itself.
+ */
+export const SETTLEMENTS = {
+  release: {
+    from: 'ACTIVE',
+    to: 'RELEASED',
+    available: +1,
+    reserved: -1,
+    sold: 0,
+    movement: 'RELEASE',
+    sign: +1,
+    event: 'inventory.released',
+  },
+  commit: {
+    from: 'ACTIVE',
+    to: 'COMMITTED',
+    available: 0,
+    reserved: -1,
+    sold: +1,
+    movement: 'COMMIT',
+    sign: -1,
+    event: 'inventory.committed',
+  },
+  return: {
+    from: 'COMMITTED',
+    to: 'RETURNED',
+    available: +1,
+    reserved: 0,
+    sold: -1,
+    movement: 'RETURN',
+    sign: +1,
+    event: 'inventory.returned',
+  },
+} as const;
+export type Settlement = keyof typeof SETTLEMENTS;
+export type SettlementRule = (typeof SETTLEMENTS)[Settlement];

@@ -4,7 +4,14 @@ import { type Logger } from '@orderflow/common/observability';
 import { isUniqueViolation } from '@orderflow/common/server';
 import { type EventData, type EventEnvelope, type EventType, type ReserveResult } from '@orderflow/contracts';
 import type { Db } from '../db.ts';
-import { decideReservation, type ReserveLine, type StockRow } from '../domain/inventory.ts';
+import {
+  SETTLEMENTS,
+  decideReservation,
+  type ReserveLine,
+  type Settlement,
+  type StockRow,
+} from '../domain/inventory.ts';
+import { settleReservation } from '../store/inventory-store.ts';
 
 export type { ReservedLine, ReserveResult } from '@orderflow/contracts';
 
@@ -63,66 +70,6 @@ WITH req AS (
 SELECT l.id::text, l.available, l.is_active, l.low_stock_threshold, l.price_cents, l.currency_code, l.name, v.ok, c.e AS low_stock
   FROM locked l CROSS JOIN verdict v LEFT JOIN crossings c ON c.e->'data'->>'productId' = l.id::text`;
 
-/**
- * How a reservation moves on: from which status, to which, and what each
- * line does to the product's quantities and its audit trail.
- */
-const SETTLEMENTS = {
-  release: {
-    from: 'ACTIVE',
-    to: 'RELEASED',
-    available: +1,
-    reserved: -1,
-    sold: 0,
-    movement: 'RELEASE',
-    sign: +1,
-    event: 'inventory.released',
-  },
-  commit: {
-    from: 'ACTIVE',
-    to: 'COMMITTED',
-    available: 0,
-    reserved: -1,
-    sold: +1,
-    movement: 'COMMIT',
-    sign: -1,
-    event: 'inventory.committed',
-  },
-  return: {
-    from: 'COMMITTED',
-    to: 'RETURNED',
-    available: +1,
-    reserved: 0,
-    sold: -1,
-    movement: 'RETURN',
-    sign: +1,
-    event: 'inventory.returned',
-  },
-} as const;
-export type Settlement = keyof typeof SETTLEMENTS;
-
-/**
- * A settlement's moves, in one statement, on lines `settle` holds locked:
- * the products' quantities, the reservation lines' status and the audit
- * trail. $1 product ids, $2 quantities, $3 order id, $4 → $5 the status,
- * $6-$8 the factors of available, reserved and sold, $9 the movement type,
- * $10 its sign, $11 the reason. The data-modifying CTEs run whether or not
- * the INSERT reads them, all in the statement's one snapshot, which sees the
- * current rows: `settle` locked them in the statement before.
- */
-const SETTLE_SQL = `
-WITH line AS (
-  SELECT * FROM unnest($1::uuid[], $2::int[]) AS l(id, q)
-), stock AS (
-  UPDATE products p SET available = p.available + $6::int * l.q, reserved = p.reserved + $7::int * l.q, sold = p.sold + $8::int * l.q, updated_at = now()
-    FROM line l WHERE p.id = l.id
-), status AS (
-  UPDATE reservations r SET status = $5::reservation_status, updated_at = now()
-    FROM line l WHERE r.order_id = $3::uuid AND r.product_id = l.id AND r.status = $4::reservation_status
-)
-INSERT INTO stock_movements (product_id, type, quantity, order_id, reason)
-SELECT l.id, $9::stock_movement_type, $10::int * l.q, $3::uuid, $11::text FROM line l`;
-
 /** Confirms the reservations of the orders $1 (see `confirm`). */
 const CONFIRM_SQL = `
 UPDATE reservations r SET confirmed_at = now(), updated_at = now()
@@ -161,10 +108,10 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
   ) => createEvent({ type, source: 'products', correlationId: orderId, causationId, data });
 
   /**
-   * Applies a settlement to every line of an order's reservation in the given
-   * status, inside `tx`; returns how many lines moved (0: nothing to do, e.g.
-   * a redelivered event or a reservation already released). Three statements:
-   * lock the lines, move them (SETTLE_SQL), write the event.
+   * Applies a settlement (domain/inventory.ts) to every line of an order's reservation in the status it
+   * moves from, inside `tx`; returns how many lines moved (0: nothing to do, e.g. a redelivered event or a
+   * reservation already released). Two statements: the settlement (`settleReservation`: lock, move,
+   * audit), and its event, built here from the lines it moved.
    */
   async function settle(
     tx: Sql,
@@ -174,26 +121,8 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
     causationId: string | null = null,
   ): Promise<number> {
     const s = SETTLEMENTS[kind];
-    const { rows: lines } = await tx.query<{ product_id: string; quantity: number }>(
-      `SELECT r.product_id::text, r.quantity FROM reservations r JOIN products p ON p.id = r.product_id
-        WHERE r.order_id = $1::uuid AND r.status = $2::reservation_status ORDER BY r.product_id FOR UPDATE OF p, r`,
-      [orderId, s.from],
-    );
-    if (lines.length === 0) return 0;
-    await tx.query(SETTLE_SQL, [
-      lines.map((l) => l.product_id),
-      lines.map((l) => l.quantity),
-      orderId,
-      s.from,
-      s.to,
-      s.available,
-      s.reserved,
-      s.sold,
-      s.movement,
-      s.sign,
-      reason,
-    ]);
-    const items = lines.map((l) => ({ productId: l.product_id, quantity: l.quantity }));
+    const items = await settleReservation(tx, { orderId, rule: s, reason });
+    if (items.length === 0) return 0;
     await writeOutbox(
       tx,
       createEvent({
@@ -205,7 +134,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
       }),
     );
     log.info({ orderId, kind, reason }, 'reservation settled');
-    return lines.length;
+    return items.length;
   }
 
   /** The reservation already made for an order, as the first call answered it. */
