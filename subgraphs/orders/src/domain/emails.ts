@@ -10,6 +10,20 @@ export const EMAIL_FOR_STATUS: Partial<Record<string, EmailKind>> = {
   CANCELLED: 'cancelled',
 };
 
+/**
+ * The email each one follows: a customer reads an order's emails in the order of its stages, so an
+ * email waits until the one before it is settled (sent, or given up as unknown), whichever replica
+ * handles which. `order-received` starts every order; `delivered` comes only after `shipped` (an order
+ * moves SHIPPED → IN_TRANSIT → DELIVERED); the others end an order.
+ */
+export const EMAIL_AFTER: Record<EmailKind, EmailKind | null> = {
+  'order-received': null,
+  'payment-failed': 'order-received',
+  cancelled: 'order-received',
+  shipped: 'order-received',
+  delivered: 'shipped',
+};
+
 export interface EmailOrder {
   id: string;
   totalCents: number;

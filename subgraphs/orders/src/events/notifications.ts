@@ -1,10 +1,11 @@
 import nodemailer from 'nodemailer';
-import { sqlPool } from '@orderflow/common/db';
+import { sqlPool, type Sql } from '@orderflow/common/db';
 import { RetryLater, backoffMs, type EventHandler } from '@orderflow/common/messaging';
 import { type Logger } from '@orderflow/common/observability';
 import { EventSchemas, type EventEnvelope } from '@orderflow/contracts';
 import type { Db } from '../db.ts';
-import { EMAIL_FOR_STATUS, renderEmail, type EmailKind, type EmailOrder } from '../domain/emails.ts';
+import { EMAIL_AFTER, EMAIL_FOR_STATUS, renderEmail, type EmailKind } from '../domain/emails.ts';
+import { claimEmail, markEmailFailed, markEmailsSent } from '../store/notifications-store.ts';
 
 export interface Mailer {
   send(mail: { to: string; subject: string; text: string; html: string; messageId: string }): Promise<void>;
@@ -43,80 +44,120 @@ export function createMailer({ smtpUrl, from, maxConnections = 5 }: MailerOption
 }
 
 /**
- * Sends each customer email at most once and retries until it is sent. The
- * row is claimed (PENDING) and committed before the SMTP call, so a crash
- * mid-send leaves a PENDING row that is never sent again (UNKNOWN) rather
- * than a second copy; a refused send becomes FAILED and is retried with
- * backoff. The Message-ID is derived from the event id, so a receiving
- * server can also recognise a copy.
+ * SENT marks shared by the emails of one process: a sent email's mark rides on the next claim statement
+ * this process sends (`take`), or, when none comes within `delayMs`, goes alone in one `UPDATE` for every
+ * email waiting (`markEmailsSent`). Each email's `add` resolves once its row says SENT, so its event is
+ * acknowledged after the mark, as before; a mark that fails rejects it (the row stays PENDING: never
+ * sent again).
  */
-function createSender({ db, mailer, log }: { db: Db; mailer: Mailer; log: Logger }) {
-  // Twice per order or more: plain SQL on the pool, not Prisma (see sqlTransaction).
+function createSentMarks(sql: Sql, delayMs: number) {
+  const waiting = new Map<string, { resolve: () => void; reject: (err: unknown) => void }>();
+  let timer: NodeJS.Timeout | null = null;
+
+  const arm = () => {
+    timer ??= setTimeout(() => {
+      timer = null;
+      const batch = new Map(waiting);
+      waiting.clear();
+      if (batch.size === 0) return;
+      markEmailsSent(sql, [...batch.keys()]).then(
+        () => batch.forEach((w) => w.resolve()),
+        (err: unknown) => batch.forEach((w) => w.reject(err)),
+      );
+    }, delayMs);
+  };
+
+  return {
+    /** Resolves once the email's row says SENT. */
+    add(eventId: string): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        waiting.set(eventId, { resolve, reject });
+        arm();
+      });
+    },
+    /**
+     * The marks waiting, for a statement to carry (all but `except`, the event that statement claims):
+     * `done()` after it committed, `failed()` after it failed (they wait for the next one again).
+     */
+    take(except: string) {
+      const batch = new Map([...waiting].filter(([id]) => id !== except));
+      for (const id of batch.keys()) waiting.delete(id);
+      return {
+        ids: [...batch.keys()],
+        done: () => batch.forEach((w) => w.resolve()),
+        failed: () => {
+          for (const [id, w] of batch) waiting.set(id, w);
+          if (batch.size) arm();
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Sends each customer email at most once, retries it until it is sent, and sends an order's emails in
+ * the order of its stages (`EMAIL_AFTER`), across replicas too. Per email, on the way it usually goes:
+ * ONE statement (`claimEmail`: claim, the order it shows, the stage guard, and the SENT marks of the
+ * emails sent just before), the SMTP call, and the SENT mark carried by the next claim. The row is
+ * claimed (PENDING) and committed before the SMTP call and says PENDING until its mark, so a crash
+ * after the send, or a mark that fails, leaves a row that is never sent again rather than a second
+ * copy; a refused send is recorded FAILED at once and retried with backoff. The Message-ID is derived
+ * from the event id, so a receiving server can also recognise a copy.
+ */
+function createSender({ db, mailer, log, markDelayMs }: { db: Db; mailer: Mailer; log: Logger; markDelayMs: number }) {
+  // For every order: plain SQL on the pool, not Prisma (docs/data-access.md).
   const sql = sqlPool(db);
-
-  async function claim(eventId: string, orderId: string, kind: EmailKind, recipient: string): Promise<boolean> {
-    const inserted = await sql.query(
-      `INSERT INTO notifications (event_id, order_id, kind, recipient, status) VALUES ($1::uuid, $2::uuid, $3, $4, 'PENDING') ON CONFLICT DO NOTHING`,
-      [eventId, orderId, kind, recipient],
-    );
-    if (inserted.rowCount === 1) return true;
-    const retried = await sql.query(
-      `UPDATE notifications SET status = 'PENDING', attempts = attempts + 1, updated_at = now() WHERE event_id = $1::uuid AND status = 'FAILED'`,
-      [eventId],
-    );
-    if (retried.rowCount === 1) return true;
-    // PENDING from an attempt that died mid-send: it may have gone out. Never risk a second copy.
-    await sql.query(
-      `UPDATE notifications SET status = 'UNKNOWN', updated_at = now() WHERE event_id = $1::uuid AND status = 'PENDING' AND updated_at < now() - interval '1 minute'`,
-      [eventId],
-    );
-    return false;
-  }
-
-  const settle = (eventId: string, status: 'SENT' | 'FAILED', lastError: string | null = null) =>
-    sql.query(
-      `UPDATE notifications SET status = $2::notification_status, last_error = coalesce($3, last_error), updated_at = now() WHERE event_id = $1::uuid`,
-      [eventId, status, lastError],
-    );
-
-  /** The order as an email shows it (its items in order), and where to send it. */
-  async function emailOrder(orderId: string): Promise<(EmailOrder & { customerEmail: string | null }) | null> {
-    const {
-      rows: [row],
-    } = await sql.query<EmailOrder & { customerEmail: string | null }>(
-      `SELECT o.id, o.total_cents AS "totalCents", o.currency_code AS "currencyCode", o.ship_name AS "shipName", o.customer_email AS "customerEmail",
-              coalesce((SELECT json_agg(json_build_object('productId', i.product_id, 'productName', i.product_name, 'quantity', i.quantity, 'unitPriceCents', i.unit_price_cents) ORDER BY i.position)
-                          FROM order_items i WHERE i.order_id = o.id), '[]') AS items
-         FROM orders o WHERE o.id = $1::uuid`,
-      [orderId],
-    );
-    return row ?? null;
-  }
+  const marks = createSentMarks(sql, markDelayMs);
 
   return async function send(event: EventEnvelope, kind: EmailKind, attempt: number, detail: string | null) {
     const orderId = event.correlationId;
-    const order = await emailOrder(orderId);
-    if (!order) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
-    if (!order.customerEmail) {
+    const after = EMAIL_AFTER[kind];
+    const carried = marks.take(event.id);
+    let claim;
+    try {
+      claim = await claimEmail(sql, { eventId: event.id, orderId, kind, after, markSent: carried.ids });
+    } catch (err) {
+      carried.failed();
+      throw err;
+    }
+    carried.done();
+    if (!claim) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
+    if (!claim.customerEmail) {
       log.debug({ orderId, kind }, 'no email address for this customer; nothing sent');
       return;
     }
-    if (!(await claim(event.id, orderId, kind, order.customerEmail))) return;
-    const mail = renderEmail(kind, order, detail);
+    // The previous stage's email is not out yet (in flight, being retried, or not handled yet): wait, with the
+    // backoff of a refused send (the usual reason it lasts), so this one follows it rather than overtakes it.
+    if (!claim.previousSettled) throw new RetryLater(backoffMs(attempt, 100, 60_000), `waiting for the ${after} email`);
+    if (!claim.claimed) return; // sent, being sent, or possibly sent by an attempt that died: never again
+    const mail = renderEmail(kind, claim.order, detail);
     try {
-      await mailer.send({ to: order.customerEmail, ...mail, messageId: `<${event.id}@orderflow.local>` });
+      await mailer.send({ to: claim.customerEmail, ...mail, messageId: `<${event.id}@orderflow.local>` });
     } catch (err) {
-      await settle(event.id, 'FAILED', (err as Error).message.slice(0, 500));
+      await markEmailFailed(sql, event.id, (err as Error).message.slice(0, 500));
       throw new RetryLater(backoffMs(attempt, 500, 60_000), `SMTP send failed: ${(err as Error).message}`);
     }
-    await settle(event.id, 'SENT');
     log.info({ orderId, kind }, 'email sent');
+    await marks.add(event.id);
   };
 }
 
 /** The two consumers that email customers: order received, and every customer-visible status. */
-export function notificationHandlers(deps: { db: Db; mailer: Mailer; log: Logger }) {
-  const send = createSender(deps);
+export function notificationHandlers({
+  markDelayMs = 100,
+  ...deps
+}: {
+  db: Db;
+  mailer: Mailer;
+  log: Logger;
+  /**
+   * How long a sent email's SENT mark waits for a claim statement to carry it before it is written on its
+   * own (with every other mark waiting). Default 100 ms: at a few emails a second most marks ride along;
+   * an event is acknowledged after its mark, so this is also the most an email's handling can wait.
+   */
+  markDelayMs?: number;
+}) {
+  const send = createSender({ ...deps, markDelayMs });
   const received: EventHandler<(typeof EventSchemas)['orders.created']['_output'], Db> = {
     name: 'email-order-received',
     type: 'orders.created',

@@ -192,7 +192,8 @@ export const ORDER_SAGA: readonly SagaStep[] = [
     starts: { event: 'orders.created' },
     owner: 'orders',
     handler: 'email-order-received',
-    effect: 'the "order received" email, claimed in the database before the SMTP call (never sent twice)',
+    effect:
+      'the "order received" email, claimed in the database before the SMTP call (never sent twice); the claim reads the order in the same statement',
     emits: [],
     compensation: 'none',
     maxDeliver: 30,
@@ -202,7 +203,8 @@ export const ORDER_SAGA: readonly SagaStep[] = [
     starts: { event: 'orders.status_changed', when: 'status PAYMENT_FAILED, SHIPPED, DELIVERED or CANCELLED' },
     owner: 'orders',
     handler: 'email-status-changed',
-    effect: 'the email for that status, claimed in the database before the SMTP call',
+    effect:
+      "the email for that status, claimed in the database before the SMTP call once the previous stage's email is out (stage order across replicas)",
     emits: [],
     compensation: 'none',
     maxDeliver: 30,
