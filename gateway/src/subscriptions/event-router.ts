@@ -1,6 +1,9 @@
 import type { EventHub, HubEvent } from './event-hub.ts';
 
-type Listener = (e: HubEvent) => void;
+/** A subscription's side of a route: an object (one per subscription, no closure of its own). */
+export interface RouteListener {
+  onEvent(e: HubEvent): void;
+}
 
 /**
  * The keys an event is delivered under: its order and its customer for a
@@ -28,31 +31,43 @@ export const routeKey = {
  * lookups of its own, not 5,000 calls. One hub listener per event type.
  */
 export function createEventRouter(hub: EventHub) {
-  const routes = new Map<string, Set<Listener>>();
+  const routes = new Map<string, Set<RouteListener>>();
   const followed = new Set<string>();
 
   const dispatch = (e: HubEvent) => {
     for (const key of keysOf(e)) {
       const listeners = routes.get(`${e.event.type}\u0000${key}`);
-      if (listeners) for (const l of listeners) l(e);
+      if (listeners) for (const l of listeners) l.onEvent(e);
     }
   };
 
+  /** Live events of `type` under `key` from now on, until `remove` with the same arguments. */
+  function add(type: string, key: string, listener: RouteListener): void {
+    if (!followed.has(type)) {
+      followed.add(type);
+      hub.listen(type, dispatch);
+    }
+    const route = `${type}\u0000${key}`;
+    let set = routes.get(route);
+    if (!set) routes.set(route, (set = new Set()));
+    set.add(listener);
+  }
+
+  function remove(type: string, key: string, listener: RouteListener): void {
+    const route = `${type}\u0000${key}`;
+    const set = routes.get(route);
+    if (!set?.delete(listener)) return;
+    if (!set.size) routes.delete(route);
+  }
+
   return {
-    /** Live events of `type` under `key` from now on; returns the unsubscribe function. */
-    listen(type: string, key: string, listener: Listener): () => void {
-      if (!followed.has(type)) {
-        followed.add(type);
-        hub.listen(type, dispatch);
-      }
-      const route = `${type}\u0000${key}`;
-      let set = routes.get(route);
-      if (!set) routes.set(route, (set = new Set()));
-      set.add(listener);
-      return () => {
-        set.delete(listener);
-        if (!set.size && routes.get(route) === set) routes.delete(route);
-      };
+    add,
+    remove,
+    /** Live events of `type` under `key` to a function from now on; returns the unsubscribe function. */
+    listen(type: string, key: string, listener: (e: HubEvent) => void): () => void {
+      const l: RouteListener = { onEvent: listener };
+      add(type, key, l);
+      return () => remove(type, key, l);
     },
     /** Keys with at least one listener (tests: nothing is left behind). */
     get routes() {
