@@ -4,6 +4,7 @@ import {
   DEFAULT_OPERATION_LIMITS as LIMITS,
   checkNulCharacters,
   checkOperationCost,
+  createOperationCheck,
   createOperationShapeRule,
 } from './limits.ts';
 
@@ -83,5 +84,24 @@ describe('operation limits', () => {
     );
     expect(checkNulCharacters(parse('{ order(id: "1\\u0000") { id } }'), {})?.extensions.code).toBe('BAD_USER_INPUT');
     expect(checkNulCharacters(doc, { r: 'a\\u0000 is only written out' })).toBeNull();
+  });
+
+  it('checks an operation parsed once (as Apollo Server reuses it) against each request’s variables', () => {
+    const check = createOperationCheck(LIMITS);
+    const run = (doc: ReturnType<typeof parse>, variables?: Record<string, unknown>) =>
+      check(schema, doc, getOperationAST(doc)!, variables)?.message ?? null;
+    const page = parse(`query($n: Int) { products(first: $n) { edges { node { id movements(first: 100) { id } } } } }`);
+    expect(run(page, { n: 10 })).toBeNull();
+    expect(run(page, { n: 100 })).toMatch(/estimated cost 10401,/);
+    expect(run(page, { n: 10 })).toBeNull();
+    const fixed = parse('mutation($r: String) { cancel(reason: $r) }');
+    expect(run(fixed, { r: 'fine' })).toBeNull();
+    expect(run(fixed, { r: 'a\u0000b' })).toBe('Text may not contain NUL characters (U+0000): $.r');
+    const big = parse('{ products(first: 100000) { totalCount } }');
+    expect(run(big)).toMatch(/estimated cost 100001,/);
+    expect(run(big)).toMatch(/estimated cost 100001,/);
+    const literal = parse('{ order(id: "1\\u0000") { id } }');
+    expect(run(literal)).toBe('Text may not contain NUL characters (U+0000): a string in the document');
+    expect(run(literal)).toBe('Text may not contain NUL characters (U+0000): a string in the document');
   });
 });

@@ -95,7 +95,12 @@ export function measureOperation(
     defaultListSize,
     maxPageSize,
     variables = {},
-  }: Pick<OperationLimits, 'defaultListSize' | 'maxPageSize'> & { variables?: Record<string, unknown> },
+    onVariable,
+  }: Pick<OperationLimits, 'defaultListSize' | 'maxPageSize'> & {
+    variables?: Record<string, unknown>;
+    /** Called when the measure reads a variable (a `first: $n`): then it holds for these variables only. */
+    onVariable?: () => void;
+  },
 ): OperationMeasure {
   const memo = new Map<string, OperationMeasure | null>(); // null: being measured (a cycle)
   const variableDefaults = new Map(
@@ -114,8 +119,10 @@ export function measureOperation(
       const given = node.arguments?.find((a) => a.name.value === 'first')?.value;
       if (!given) return pageSize(firstArg.defaultValue);
       if (given.kind === Kind.INT) return pageSize(Number(given.value));
-      if (given.kind === Kind.VARIABLE)
+      if (given.kind === Kind.VARIABLE) {
+        onVariable?.();
         return pageSize(variables[given.name.value] ?? variableDefaults.get(given.name.value) ?? firstArg.defaultValue);
+      }
       return maxPageSize;
     }
     if (!isListType(getNullableType(def.type))) return 1;
@@ -226,12 +233,24 @@ export function checkOperationCost(
   variables: Record<string, unknown> | undefined,
   limits: Pick<OperationLimits, 'maxCost' | 'defaultListSize' | 'maxPageSize'>,
 ): GraphQLError | null {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const { cost } = measureOperation(schema, operation, (n) => fragments.get(n), {
+  const { cost } = measureOperation(schema, operation, fragmentsOf(document), {
     ...limits,
     variables: variables ?? {},
   });
+  return costError(operation, cost, limits);
+}
+
+function fragmentsOf(document: DocumentNode): (name: string) => FragmentDefinitionNode | undefined {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
+  return (name) => fragments.get(name);
+}
+
+function costError(
+  operation: OperationDefinitionNode,
+  cost: number,
+  limits: Pick<OperationLimits, 'maxCost' | 'defaultListSize'>,
+): GraphQLError | null {
   if (cost <= limits.maxCost) return null;
   return new GraphQLError(
     `${operationLabel(operation)} is too expensive: estimated cost ${formatCount(cost)}, at most ${limits.maxCost} allowed ` +
@@ -260,6 +279,25 @@ function nulPath(value: unknown, path: string): string | null {
   return null;
 }
 
+// Apollo Server hands the same parsed document to every request with the same text: looked at once.
+const documentsWithNul = new WeakMap<DocumentNode, boolean>();
+
+function hasNulString(document: DocumentNode): boolean {
+  let found = documentsWithNul.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      StringValue(node) {
+        if (!node.value.includes('\u0000')) return;
+        found = true;
+        return BREAK;
+      },
+    });
+    documentsWithNul.set(document, found);
+  }
+  return found;
+}
+
 /**
  * Refuses text with a NUL character (U+0000) anywhere in the variables or in
  * the document's string literals. PostgreSQL cannot store it in a text
@@ -271,15 +309,7 @@ export function checkNulCharacters(
   variables: Record<string, unknown> | undefined,
 ): GraphQLError | null {
   let where = variables ? nulPath(variables, '$') : null;
-  if (!where) {
-    visit(document, {
-      StringValue(node) {
-        if (!node.value.includes('\u0000')) return;
-        where = 'a string in the document';
-        return BREAK;
-      },
-    });
-  }
+  if (!where && hasNulString(document)) where = 'a string in the document';
   if (!where) return null;
   return new GraphQLError(`Text may not contain NUL characters (U+0000): ${where === '$' ? 'the variables' : where}`, {
     extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
@@ -294,13 +324,29 @@ export function checkNulCharacters(
  * `operationLimitOptions`, subscriptions at subscribe.
  */
 export function createOperationCheck(limits: Pick<OperationLimits, 'maxCost' | 'defaultListSize' | 'maxPageSize'>) {
+  // The cost of an operation that reads no variable (no `first: $n`) is the same on every request: measured
+  // once per schema and parsed operation (Apollo Server reuses both while the query text is the same).
+  const fixedCosts = new WeakMap<GraphQLSchema, WeakMap<OperationDefinitionNode, number>>();
   return (
     schema: GraphQLSchema,
     document: DocumentNode,
     operation: OperationDefinitionNode,
     variables: Record<string, unknown> | undefined,
-  ): GraphQLError | null =>
-    checkOperationCost(schema, document, operation, variables, limits) ?? checkNulCharacters(document, variables);
+  ): GraphQLError | null => {
+    let costs = fixedCosts.get(schema);
+    if (!costs) fixedCosts.set(schema, (costs = new WeakMap()));
+    let cost = costs.get(operation);
+    if (cost === undefined) {
+      let readsVariables = false;
+      cost = measureOperation(schema, operation, fragmentsOf(document), {
+        ...limits,
+        variables: variables ?? {},
+        onVariable: () => (readsVariables = true),
+      }).cost;
+      if (!readsVariables) costs.set(operation, cost);
+    }
+    return costError(operation, cost, limits) ?? checkNulCharacters(document, variables);
+  };
 }
 
 /**
