@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { SUBGRAPHS } from '@orderflow/contracts';
 import {
   createMetricsRegistry,
   createResolverTimingPlugin,
@@ -52,9 +53,19 @@ describe('observability config for docker compose', () => {
     // The gateway serves /metrics on its metrics listener, not on its public port.
     expect(targets.gateway).toBe(Number(compose.services.gateway.environment.METRICS_PORT));
     expect(compose.services.gateway.environment.METRICS_PORT).not.toBe(compose.services.gateway.environment.PORT);
-    for (const name of ['auth', 'products', 'orders', 'shipments'])
-      expect(targets[name], name).toBe(Number(compose.services[name].environment.PORT));
+    for (const { name } of SUBGRAPHS) expect(targets[name], name).toBe(Number(compose.services[name].environment.PORT));
     for (const name of ['prometheus', 'grafana']) expect(compose.services[name].profiles).toEqual(['observability']);
+  });
+
+  it('the compose file runs every subgraph on its default port from the contracts, and calls it there', () => {
+    const env = (service: string): Record<string, string> => compose.services[service].environment;
+    for (const { name, defaultPort } of SUBGRAPHS) {
+      expect(Number(env(name).PORT), name).toBe(defaultPort);
+      for (const service of Object.keys(compose.services)) {
+        const url = env(service)?.[`${name.toUpperCase()}_URL`];
+        if (url) expect(url, `${service}: ${name.toUpperCase()}_URL`).toBe(`http://${name}:${defaultPort}`);
+      }
+    }
   });
 
   it('the Grafana dashboard only queries metrics the services expose', async () => {
