@@ -71,4 +71,12 @@ describe('trace context', () => {
     const seen = await runInTrace('consume', CALLER, async () => currentTraceparent());
     expect(seen).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-/);
   });
+
+  it('gives every new trace and span its own id', () => {
+    const made = Array.from({ length: 5_000 }, () => createTraceparent());
+    const children = Array.from({ length: 5_000 }, () => createTraceparent(CALLER));
+    for (const t of [...made.slice(0, 50), ...children.slice(0, 50)]) expect(parseTraceparent(t)).not.toBeNull();
+    expect(new Set(made.map((t) => parseTraceparent(t)!.traceId)).size).toBe(5_000);
+    expect(new Set([...made, ...children].map((t) => parseTraceparent(t)!.parentId)).size).toBe(10_000);
+  });
 });
