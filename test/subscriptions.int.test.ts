@@ -1,14 +1,51 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import WebSocket from 'ws';
+import { connectBus, createEvent } from '@orderflow/common/messaging';
 import { createLogger } from '@orderflow/common/observability';
 import { freePort } from '@orderflow/devstack';
 import { loadConfig as gatewayConfig } from '../gateway/src/config.ts';
 import { startGateway } from '../gateway/src/server.ts';
 import { PLACE_ORDER, buildOrderInput, createProduct, eventually, startSystem, type System } from './support/system.ts';
+
+/** A relay in front of a subgraph that forwards every call and keeps the query text of each GraphQL request. */
+async function startQueryRelay(target: string) {
+  const queries: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.method === 'POST' && req.url === '/graphql')
+        queries.push(String((JSON.parse(body.toString('utf8')) as { query?: string }).query ?? ''));
+      const upstream = request(
+        `${target}${req.url}`,
+        { method: req.method, headers: { ...req.headers, host: new URL(target).host } },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => req.socket.destroy());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    queries,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
 
 const SHIP = `mutation($id: ID!, $s: ShipmentStatus!) { updateShipmentStatus(input: { shipmentId: $id, status: $s }) { id } }`;
 
@@ -491,6 +528,134 @@ describe('subscriptions at the gateway', () => {
       }
       owner.dispose();
       operator.dispose();
+    });
+
+    describe('without reading the status row again', () => {
+      // A second gateway of the same system whose orders subgraph sits behind a relay of the test's that keeps
+      // the query of every call reaching it: what a delivery asks orders for is seen, not inferred.
+      let relay: Awaited<ReturnType<typeof startQueryRelay>>;
+      let gw: Awaited<ReturnType<typeof startGateway>>;
+      let url: string;
+      const ROW_FIELDS = `subscription { myOrderUpdates { orderId previousStatus status reason occurredAt } }`;
+      /** The calls that reached orders since `from` and read a status change (Query.orderStatusChange). */
+      const rowReads = (from: number) => relay.queries.slice(from).filter((q) => /\borderStatusChange\s*\(/.test(q));
+
+      beforeAll(async () => {
+        relay = await startQueryRelay(system.urls.ORDERS_URL);
+        const port = await freePort();
+        gw = await startGateway(gatewayConfig({ ...system.env, PORT: String(port), ORDERS_URL: relay.url }), {
+          log: createLogger('gw-relayed', 'silent'),
+        });
+        url = `ws://127.0.0.1:${port}/graphql`;
+      });
+      afterAll(async () => {
+        await gw?.stop();
+        await relay?.close();
+      });
+
+      it('delivers every field the status row holds, occurredAt included, from the event, and fetches only the order', async () => {
+        const p = await createProduct(system, { name: 'Gravy boat', initialStock: 1000 });
+        const headers = (await who('stamped')).headers;
+        const sockets = [connect(headers, url), connect(headers, url)];
+        const tabs = Array.from({ length: 8 }, (_, i) => results(sockets[i % 2], ROW_FIELDS));
+        await new Promise((r) => setTimeout(r, 300));
+        const from = relay.queries.length;
+        // Placed through the system's own gateway: nothing of placeOrder passes the relay.
+        const id = await place('stamped', p.id, 2);
+        // An order page's subscription (the web app's shape): the row's fields and the order with federated fields.
+        const page = results(
+          sockets[0],
+          `subscription($orderId: ID!) {
+            orderStatusChanged(orderId: $orderId, after: "0") {
+              orderId status occurredAt order { status items { quantity product { name } } }
+            }
+          }`,
+          { orderId: id },
+        );
+        const mine = (tab: (typeof tabs)[number]) =>
+          tab.out.map((r) => r.data?.myOrderUpdates).filter((u) => u?.orderId === id);
+        for (const tab of tabs) await eventually(async () => mine(tab).length === 2);
+        await eventually(async () => page.out.length >= 2);
+        await new Promise((r) => setTimeout(r, 500));
+
+        expect(rowReads(from)).toEqual([]);
+        // What reached orders: the page's check at subscribe and its two orders, by the event's order id.
+        expect(relay.queries.length - from).toBeLessThanOrEqual(3);
+        const history = (await historyOf('stamped', id)).statusHistory.slice(0, 2);
+        for (const tab of tabs) {
+          expect(tab.out.every((r) => !r.errors)).toBe(true);
+          // …the same values, to the millisecond, as a later query of the order's history.
+          expect(mine(tab)).toEqual(history.map((h: Record<string, unknown>) => ({ orderId: id, ...h })));
+        }
+        expect(page.out.slice(0, 2).map((r) => r.errors ?? r.data.orderStatusChanged)).toEqual(
+          history.map((h: Record<string, unknown>) => ({
+            orderId: id,
+            status: h.status,
+            occurredAt: h.occurredAt,
+            order: { status: expect.any(String), items: [{ quantity: 2, product: { name: 'Gravy boat' } }] },
+          })),
+        );
+        // The row's time is the order's creation time for the first change (decided once, in placeOrder).
+        const created = await system.graphql(`query($id: ID!) { order(id: $id) { createdAt } }`, { id }, headers);
+        expect(created.data.order.createdAt).toBe(history[0].occurredAt);
+        for (const tab of [...tabs, page]) tab.dispose();
+      });
+
+      it('still delivers an older event without the row’s time (in flight during an upgrade), fetching the row', async () => {
+        const p = await createProduct(system, { name: 'Sauce pan', initialStock: 1000 });
+        const headers = (await who('upgrading')).headers;
+        const tab = results(connect(headers, url), ROW_FIELDS);
+        await new Promise((r) => setTimeout(r, 300));
+        const id = await place('upgrading', p.id);
+        await eventually(async () => tab.out.filter((r) => r.data?.myOrderUpdates.orderId === id).length === 2);
+        const history = (await historyOf('upgrading', id)).statusHistory;
+        // The first change again, as an orders service from before the field was added wrote it.
+        const sql = new pg.Client({ connectionString: system.databaseUrls.orders });
+        await sql.connect();
+        const {
+          rows: [first],
+        } = await sql
+          .query<{ id: string }>(
+            'SELECT id::text AS id FROM order_status_history h WHERE order_id = $1::uuid ORDER BY h.id LIMIT 1',
+            [id],
+          )
+          .finally(() => sql.end());
+        const older = createEvent({
+          type: 'orders.status_changed',
+          source: 'orders',
+          correlationId: id,
+          data: {
+            orderId: id,
+            customerId: (await who('upgrading')).id,
+            previousStatus: null,
+            status: 'PENDING_PAYMENT',
+            reason: 'order placed',
+            changeId: first.id,
+          },
+        });
+        const bus = await connectBus({
+          url: system.natsUrl,
+          prefix: system.natsPrefix,
+          user: system.natsAdmin.user,
+          password: system.natsAdmin.pass,
+          name: 'test-older-event',
+          log: createLogger('test', 'silent'),
+        });
+        const from = relay.queries.length;
+        try {
+          await bus.js.publish(bus.subject(older.type), JSON.stringify(older), { msgID: older.id });
+          await eventually(async () => tab.out.filter((r) => r.data?.myOrderUpdates.orderId === id).length === 3);
+        } finally {
+          await bus.close();
+        }
+        expect(tab.out.every((r) => !r.errors)).toBe(true);
+        expect(tab.out.filter((r) => r.data.myOrderUpdates.orderId === id).at(-1).data.myOrderUpdates).toEqual({
+          orderId: id,
+          ...history[0],
+        });
+        expect(rowReads(from)).toHaveLength(1);
+        tab.dispose();
+      });
     });
   });
 

@@ -19,6 +19,7 @@ const schema = buildSchema(`
   scalar DateTime
   enum OrderStatus { PENDING_PAYMENT PENDING_SHIPMENT SHIPPED }
   type Query {
+    order(id: ID!): Order
     orderStatusChange(id: ID!): OrderStatusChange
     lowStockAlert(productId: ID!, availableQuantity: Int!, threshold: Int!, occurredAt: DateTime!): LowStockAlert
   }
@@ -46,25 +47,25 @@ const ROW = {
 /** Answers as the gateway would, counting the calls and keeping the texts. */
 function gatewayStub({ secretError = false, visible = true } = {}) {
   const calls: string[] = [];
+  /** The variables of each call. */
+  const sent: Record<string, unknown>[] = [];
+  const order = {
+    ...ORDER,
+    secret: () => {
+      if (secretError) throw new GraphQLError('Missing scope', { extensions: { code: 'FORBIDDEN' } });
+      return 's';
+    },
+  };
   const root = {
-    orderStatusChange: () =>
-      visible
-        ? {
-            ...ROW,
-            order: {
-              ...ORDER,
-              secret: () => {
-                if (secretError) throw new GraphQLError('Missing scope', { extensions: { code: 'FORBIDDEN' } });
-                return 's';
-              },
-            },
-          }
-        : null,
+    order: ({ id }: { id: string }) => (visible && id === ORDER.id ? order : null),
+    orderStatusChange: () => (visible ? { ...ROW, order } : null),
   };
   return {
     calls,
+    sent,
     fetch: async (query: string, variables: Record<string, unknown>): Promise<ExecutionResult> => {
       calls.push(query);
+      sent.push(variables);
       const r = (await execute({
         schema,
         document: parse(query),
@@ -183,6 +184,50 @@ describe('payload plans', () => {
         again: { status: 'PENDING_SHIPMENT' },
       },
     });
+  });
+
+  it('fetches a federated field the event lacks from Query.order by the event’s orderId, not through the status row', async () => {
+    // As the web app's order page subscribes: a variable named orderId, fragments, an alias under @include.
+    const text = `subscription S($orderId: ID!, $more: Boolean!) {
+      live: orderStatusChanged(orderId: $orderId) {
+        orderId ...Change
+        order { id status }
+        ... on OrderStatusChange @include(if: $more) { o: order { items { quantity product { name } } } }
+      }
+    }
+    fragment Change on OrderStatusChange { previousStatus status reason occurredAt }`;
+    const { plan } = planFor(text);
+    const client = selectionVariables(plan, { orderId: 'o1', more: true });
+    const vars = plan.variables(client, { id: '9' });
+    const e = event({ occurredAt: ROW.occurredAt });
+    expect(plan.needsFetch(e)).toBe(true);
+    const stub = gatewayStub();
+    const r = await plan.fetched(e, vars, stub.fetch);
+    expect(stub.calls).toHaveLength(1);
+    const op = parse(stub.calls[0]).definitions[0] as OperationDefinitionNode;
+    expect(op.selectionSet.selections.map((s) => (s.kind === Kind.FIELD ? s.name.value : s.kind))).toEqual([
+      'order',
+      Kind.INLINE_FRAGMENT,
+    ]);
+    expect(stub.calls[0]).not.toContain('orderStatusChange');
+    expect(stub.sent[0]).toMatchObject({ orderId: 'o1', more: true });
+    expect(r).toEqual(await wholeQuery(text, { orderId: 'o1', more: true }));
+    expect(r.data).toEqual({
+      live: {
+        orderId: 'o1',
+        previousStatus: 'PENDING_PAYMENT',
+        status: 'PENDING_SHIPMENT',
+        reason: 'paid',
+        occurredAt: ROW.occurredAt,
+        order: { id: 'o1', status: 'PENDING_SHIPMENT' },
+        o: { items: [{ quantity: 2, product: { name: 'Teapot' } }] },
+      },
+    });
+    // An older event (no occurredAt): the row's fields come through the projection, as before.
+    const older = gatewayStub();
+    expect(await plan.fetched(event(), vars, older.fetch)).toEqual(r);
+    expect(older.calls).toHaveLength(1);
+    expect(older.calls[0]).toContain('orderStatusChange');
   });
 
   it('passes the gateway’s errors on with the client’s paths, and a payload the viewer may not see as null', async () => {

@@ -1,12 +1,15 @@
 import {
+  GraphQLError,
   Kind,
   buildSchema,
   execute,
   parse,
+  parseType,
   print,
   printSchema,
   validate,
   visit,
+  type ArgumentNode,
   type DocumentNode,
   type ExecutionResult,
   type FieldNode,
@@ -51,6 +54,28 @@ export const CARRIED_BY_EVENT: Record<ParsedSubscription['fieldName'], (e: HubEv
     out.occurredAt = e.event.occurredAt;
     return out;
   },
+};
+
+/**
+ * A payload field that a Query field answers from a value the event carries. When such fields are
+ * all an event lacks, they are fetched from that Query field instead of through the projection: a
+ * status change's `order` is `Query.order(id: orderId)`, without `Query.orderStatusChange(id)`,
+ * which would read the status-history row again only to find the order the event names.
+ */
+interface RootFetch {
+  /** The payload type's field. */
+  field: string;
+  /** The Query field that answers it, and its one argument… */
+  query: string;
+  arg: string;
+  /** …whose value is this field of the event's (`Carried`). */
+  from: string;
+}
+
+const ORDER_BY_ID: RootFetch = { field: 'order', query: 'order', arg: 'id', from: 'orderId' };
+export const FETCHED_FROM_ROOT: Partial<Record<ParsedSubscription['fieldName'], RootFetch>> = {
+  orderStatusChanged: ORDER_BY_ID,
+  myOrderUpdates: ORDER_BY_ID,
 };
 
 function orderStatusChangeFields(e: HubEvent): Carried {
@@ -130,6 +155,32 @@ function withoutCarried(
       directives: s.directives,
       selectionSet: inner,
     });
+  }
+  return { kind: Kind.SELECTION_SET, selections };
+}
+
+/**
+ * A pruned payload level (`withoutCarried`: fields and inline fragments only) as root fields of a
+ * query, when every field left is `root.field`: each becomes `root.query(<arg>: $variable)` under the
+ * same response key, inline fragments keep their directives and lose their type condition (they
+ * now apply to Query). Null when anything else is left.
+ */
+function asRootFields(set: SelectionSetNode, root: RootFetch, argument: ArgumentNode): SelectionSetNode | null {
+  const selections: SelectionNode[] = [];
+  for (const s of set.selections) {
+    if (s.kind === Kind.FIELD) {
+      if (s.name.value !== root.field) return null;
+      selections.push({
+        ...s,
+        alias: s.alias ?? (root.query === root.field ? undefined : { kind: Kind.NAME, value: root.field }),
+        name: { kind: Kind.NAME, value: root.query },
+        arguments: [argument],
+      });
+    } else if (s.kind === Kind.INLINE_FRAGMENT) {
+      const inner = asRootFields(s.selectionSet, root, argument);
+      if (!inner) return null;
+      selections.push({ ...s, typeCondition: undefined, selectionSet: inner });
+    } else return null;
   }
   return { kind: Kind.SELECTION_SET, selections };
 }
@@ -226,22 +277,69 @@ export function createPayloadPlan(
   const root = operation.selectionSet.selections[0] as FieldNode;
   const asked = [...payloadFieldNames(root.selectionSet!, fragments)].filter((n) => n !== '__typename');
   const localValid = validate(schema, local).length === 0;
-  /** Fetch query text per set of carried fields (an event type has one or two such sets). */
-  const fetchQueries = new Map<string, string | null>();
-  const fetchQueryFor = (carried: string[], key: string) => {
-    let text = fetchQueries.get(key);
-    if (text !== undefined) return text;
-    const pruned: OperationDefinitionNode = {
-      ...operation,
-      selectionSet: {
-        ...operation.selectionSet,
-        selections: [{ ...root, selectionSet: withoutCarried(root.selectionSet!, new Set(carried), fragments) }],
+  const fromRoot = FETCHED_FROM_ROOT[parsed.fieldName];
+  /** The variable carrying `fromRoot`'s argument: a name the client's document does not use. */
+  const rootVariable = (() => {
+    if (!fromRoot) return '';
+    const taken = new Set<string>();
+    visit(local, {
+      Variable(v) {
+        taken.add(v.name.value);
       },
-    };
-    const doc = withoutUnused(pruned, fragmentList);
-    text = localValid && validate(schema, doc).length === 0 ? print(doc) : null;
-    fetchQueries.set(key, text);
-    return text;
+    });
+    let name = fromRoot.from;
+    for (let i = 2; taken.has(name); i++) name = `${fromRoot.from}_${i}`;
+    return name;
+  })();
+  const rootQueryField = fromRoot ? schema.getQueryType()?.getFields()[fromRoot.query] : undefined;
+  const rootArgType = rootQueryField?.args.find((a) => a.name === fromRoot!.arg)?.type;
+  /**
+   * Fetch query per set of carried fields (an event type has one or two such sets): from the root
+   * (`FETCHED_FROM_ROOT`) when that is all the event lacks and the event carries its argument,
+   * else through the projection with the payload level pruned; null when neither validates.
+   */
+  const fetchQueries = new Map<string, { text: string; fromRoot: boolean } | null>();
+  const fetchQueryFor = (carried: string[], key: string) => {
+    let query = fetchQueries.get(key);
+    if (query !== undefined) return query;
+    query = null;
+    const rest = withoutCarried(root.selectionSet!, new Set(carried), fragments);
+    if (localValid && fromRoot && rootArgType && carried.includes(fromRoot.from)) {
+      const argument: ArgumentNode = {
+        kind: Kind.ARGUMENT,
+        name: { kind: Kind.NAME, value: fromRoot.arg },
+        value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: rootVariable } },
+      };
+      const selectionSet = asRootFields(rest, fromRoot, argument);
+      if (selectionSet) {
+        const doc = withoutUnused(
+          {
+            ...operation,
+            variableDefinitions: [
+              ...(operation.variableDefinitions ?? []),
+              {
+                kind: Kind.VARIABLE_DEFINITION,
+                variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: rootVariable } },
+                type: parseType(String(rootArgType)),
+              },
+            ],
+            selectionSet,
+          },
+          fragmentList,
+        );
+        if (validate(schema, doc).length === 0) query = { text: print(doc), fromRoot: true };
+      }
+    }
+    if (!query) {
+      const pruned: OperationDefinitionNode = {
+        ...operation,
+        selectionSet: { ...operation.selectionSet, selections: [{ ...root, selectionSet: rest }] },
+      };
+      const doc = withoutUnused(pruned, fragmentList);
+      if (localValid && validate(schema, doc).length === 0) query = { text: print(doc), fromRoot: false };
+    }
+    fetchQueries.set(key, query);
+    return query;
   };
   const responseKey = parsed.responseKey;
   const carriedOf = CARRIED_BY_EVENT[parsed.fieldName];
@@ -278,9 +376,27 @@ export function createPayloadPlan(
     async fetched(e, variables, fetch) {
       const carried = carriedOf(e);
       const names = Object.keys(carried).sort();
-      const text = fetchQueryFor(names, names.join(','));
-      if (!text) return fetch(payloadQuery.query, variables);
-      const fetched = await fetch(text, variables);
+      const query = fetchQueryFor(names, names.join(','));
+      if (!query) return fetch(payloadQuery.query, variables);
+      if (query.fromRoot) {
+        const fetched = await fetch(query.text, { ...variables, [rootVariable]: carried[fromRoot!.from] });
+        const answer = fetched.data as Record<string, unknown> | null | undefined;
+        const merged = answer ? executeLocally(carried, answer, variables) : null;
+        // A null where the payload type has none (an order this viewer may not see, a failed fetch):
+        // the whole payload query answers, as the gateway would.
+        if (!merged || merged.errors?.length) return fetch(payloadQuery.query, variables);
+        if (!fetched.errors) return { data: merged.data };
+        // The fetched fields sit at the payload level: their errors' paths start at it.
+        const errors = fetched.errors.map(
+          (err) =>
+            new GraphQLError(err.message, {
+              path: err.path ? [responseKey, ...err.path] : undefined,
+              extensions: err.extensions,
+            }),
+        );
+        return { data: merged.data, errors };
+      }
+      const fetched = await fetch(query.text, variables);
       const payload = (fetched.data as Record<string, unknown> | null | undefined)?.[responseKey];
       // Not visible to this viewer (null): as the gateway answered.
       if (payload == null || typeof payload !== 'object') return fetched;

@@ -17,17 +17,20 @@ const TRANSITION_SQL = `
 WITH moved AS (
   UPDATE orders SET status = $3::order_status, updated_at = now() WHERE id = $1::uuid AND status = $2::order_status RETURNING *
 ), change AS (
-  INSERT INTO order_status_history (order_id, previous_status, status, reason) SELECT id, $2::order_status, $3::order_status, $4 FROM moved RETURNING id
+  INSERT INTO order_status_history (order_id, previous_status, status, reason) SELECT id, $2::order_status, $3::order_status, $4 FROM moved RETURNING id, occurred_at
 )
-SELECT moved.*, change.id::text AS change_id FROM moved, change`;
+SELECT moved.*, change.id::text AS change_id, change.occurred_at AS change_occurred_at FROM moved, change`;
 
-/** `orders.status_changed` for a history row (its id is the changeId subscribers resolve). */
+/**
+ * `orders.status_changed` for a history row: its id (the changeId subscribers resolve) and its own time,
+ * so that a subscription payload is the row as a query answers it, with no read of the row.
+ */
 export function statusChanged(
   order: Pick<Order, 'id' | 'customerId'>,
   from: OrderStatus | null,
   to: OrderStatus,
   reason: string | null,
-  changeId: string,
+  change: { id: string; occurredAt: Date },
   causationId: string | null = null,
 ): EventEnvelope {
   return createEvent({
@@ -35,7 +38,15 @@ export function statusChanged(
     source: 'orders',
     correlationId: order.id,
     causationId,
-    data: { orderId: order.id, customerId: order.customerId, previousStatus: from, status: to, reason, changeId },
+    data: {
+      orderId: order.id,
+      customerId: order.customerId,
+      previousStatus: from,
+      status: to,
+      reason,
+      changeId: change.id,
+      occurredAt: change.occurredAt.toISOString(),
+    },
   });
 }
 
@@ -58,10 +69,20 @@ export async function transition(
   if (!canTransition(order.status, to)) return null;
   const {
     rows: [row],
-  } = await tx.query<{ change_id: string }>(TRANSITION_SQL, [order.id, order.status, to, reason]);
+  } = await tx.query<{ change_id: string; change_occurred_at: Date }>(TRANSITION_SQL, [
+    order.id,
+    order.status,
+    to,
+    reason,
+  ]);
   if (!row) return null;
-  const { change_id: changeId, ...columns } = row;
-  await writeOutbox(tx, statusChanged(order, order.status, to, reason, changeId, causationId), ...extraEvents);
+  // The row's time as the statement wrote it (the column keeps milliseconds): the event carries that.
+  const { change_id: id, change_occurred_at: occurredAt, ...columns } = row;
+  await writeOutbox(
+    tx,
+    statusChanged(order, order.status, to, reason, { id, occurredAt }, causationId),
+    ...extraEvents,
+  );
   return modelRow<Order>(columns);
 }
 

@@ -106,13 +106,12 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
     }
     try {
       const changeId = await nextHistoryId();
-      const placed = statusChanged(
-        { id: orderId, customerId: viewer.id },
-        null,
-        'PENDING_PAYMENT',
-        'order placed',
-        changeId.toString(),
-      );
+      // Decided once, here: the order's and its first status's time, carried by its event as written.
+      const occurredAt = new Date();
+      const placed = statusChanged({ id: orderId, customerId: viewer.id }, null, 'PENDING_PAYMENT', 'order placed', {
+        id: changeId.toString(),
+        occurredAt,
+      });
       const created = createEvent({
         type: 'orders.created',
         source: 'orders',
@@ -130,7 +129,7 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
           paymentToken: input.paymentToken,
         },
       });
-      const { columns, occurredAt } = await insertPlacedOrder(sql, {
+      const columns = await insertPlacedOrder(sql, {
         order: {
           id: orderId,
           customerId: viewer.id,
@@ -144,6 +143,7 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
         },
         lines,
         changeId,
+        placedAt: occurredAt,
         events: [placed, created],
       });
       onEvents([placed, created]);

@@ -32,25 +32,27 @@ export interface PlacedOrderLine {
 const INSERT_PLACED_ORDER = `
 WITH placed AS (
   INSERT INTO orders (id, customer_id, customer_email, status, total_cents, currency_code, ship_name, ship_line1, ship_line2,
-                      ship_city, ship_postal_code, ship_country, payment_token, idempotency_key, request_hash)
-  VALUES ($1::uuid, $2, $3, 'PENDING_PAYMENT', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                      ship_city, ship_postal_code, ship_country, payment_token, idempotency_key, request_hash, created_at, updated_at)
+  VALUES ($1::uuid, $2, $3, 'PENDING_PAYMENT', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $23::timestamptz, $23::timestamptz)
   RETURNING *
 ), lines AS (
   INSERT INTO order_items (order_id, position, product_id, product_name, quantity, unit_price_cents)
   SELECT $1::uuid, l.n - 1, l.product_id, l.product_name, l.quantity, l.unit_price_cents
     FROM unnest($15::uuid[], $16::text[], $17::int[], $18::int[]) WITH ORDINALITY AS l(product_id, product_name, quantity, unit_price_cents, n)
 ), change AS (
-  INSERT INTO order_status_history (id, order_id, previous_status, status, reason)
-  SELECT $19::bigint, id, NULL, status, 'order placed' FROM placed RETURNING occurred_at
+  INSERT INTO order_status_history (id, order_id, previous_status, status, reason, occurred_at)
+  SELECT $19::bigint, id, NULL, status, 'order placed', $23::timestamptz FROM placed
 ), events AS (
   INSERT INTO outbox (id, subject, payload) SELECT * FROM unnest($20::uuid[], $21::text[], $22::jsonb[])
 )
-SELECT placed.*, change.occurred_at AS change_occurred_at FROM placed, change`;
+SELECT * FROM placed`;
 
 /**
  * An order's whole write in ONE statement (atomic without BEGIN/COMMIT round trips): the order, its
  * lines in request order, its first status-history row (id `changeId`, from `createHistoryIds`) and
- * its outbox rows. Returns the order's columns and when its first status was recorded.
+ * its outbox rows. `placedAt` is the order's creation time and its first status's, decided by the
+ * caller before it built the events that carry it (the columns keep milliseconds, as a Date does).
+ * Returns the order's columns.
  */
 export async function insertPlacedOrder(
   sql: Sql,
@@ -58,13 +60,14 @@ export async function insertPlacedOrder(
     order,
     lines,
     changeId,
+    placedAt,
     events,
-  }: { order: PlacedOrderRow; lines: PlacedOrderLine[]; changeId: bigint; events: EventEnvelope[] },
-): Promise<{ columns: Record<string, unknown>; occurredAt: Date }> {
+  }: { order: PlacedOrderRow; lines: PlacedOrderLine[]; changeId: bigint; placedAt: Date; events: EventEnvelope[] },
+): Promise<Record<string, unknown>> {
   const a = order.shippingAddress;
   const {
     rows: [row],
-  } = await sql.query<{ change_occurred_at: Date }>(INSERT_PLACED_ORDER, [
+  } = await sql.query<Record<string, unknown>>(INSERT_PLACED_ORDER, [
     order.id,
     order.customerId,
     order.customerEmail,
@@ -87,9 +90,9 @@ export async function insertPlacedOrder(
     events.map((e) => e.id),
     events.map((e) => e.type),
     events.map((e) => JSON.stringify(e)),
+    placedAt.toISOString(),
   ]);
-  const { change_occurred_at: occurredAt, ...columns } = row;
-  return { columns, occurredAt };
+  return row;
 }
 
 /**
