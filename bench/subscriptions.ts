@@ -15,7 +15,7 @@
  *   are connected; every payload's arrival (wall clock) is set against
  *   pg_xact_commit_timestamp of its order_status_history row (our
  *   PostgreSQL runs with track_commit_timestamp=on), and against the row's
- *   occurredAt (its transaction's start) as a cross-check.
+ *   occurredAt (when placeOrder or the transition recorded it) as a cross-check.
  * Then a fan-out probe: one customer with 200 subscriptions (the
  * per-viewer limit) and one status change: how long until the last of them
  * has it (each subscription resolves its own payload).
@@ -86,7 +86,7 @@ const flags = parseFlags(
     selection: {
       type: 'string',
       default: 'default',
-      help: "the subscribers' selection: default (orderId previousStatus status occurredAt: occurredAt is fetched) or event (orderId previousStatus status reason: all from the event, no fetch)",
+      help: "the subscribers' selection: default (orderId previousStatus status occurredAt) or event (orderId previousStatus status reason); both are all from the event (no fetch) since orders.status_changed carries the row's occurredAt",
     },
     heapSnapshots: {
       type: 'string',

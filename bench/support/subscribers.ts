@@ -17,7 +17,7 @@ export interface Delivery {
   orderId: string;
   status: string;
   previousStatus: string | null;
-  /** The status-history row's occurredAt (its transaction's start), ms since the epoch. */
+  /** The status-history row's occurredAt (when placeOrder or the transition recorded it), ms since the epoch. */
   occurredAt: number;
   /** JetStream stream sequence (extensions.cursor). */
   cursor: string | null;
