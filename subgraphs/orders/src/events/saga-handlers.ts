@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type Sql } from '@orderflow/common/db';
+import { modelRow } from '@orderflow/common/db';
 import { RetryLater, backoffMs, createEvent, writeOutbox, type EventHandler } from '@orderflow/common/messaging';
-import { EventSchemas, money } from '@orderflow/contracts';
+import { EventSchemas, money, parseCents } from '@orderflow/contracts';
 import type { Order } from '../db.ts';
 import { mirrorShipment } from '../domain/order-status.ts';
 import { decidePayment, maskToken } from '../domain/payment.ts';
-import { lockOrder, transition } from '../service/order-lifecycle.ts';
+import { lockOrder, statusChanged, transition } from '../service/order-lifecycle.ts';
 import { applyCancel, recordCancelVerdict } from '../service/order-cancellation.ts';
+import { insertPayment, moveWithPayment, type PaymentRow } from '../store/payments-store.ts';
 
 /**
  * The orders service's part of the saga, one handler per event type. Each
@@ -15,30 +16,12 @@ import { applyCancel, recordCancelVerdict } from '../service/order-cancellation.
  */
 
 /**
- * Records an order's one payment outcome; false when the order has one already
- * (the unique order_id: a repeated orders.created charges nothing twice).
- */
-async function recordPayment(
-  tx: Sql,
-  order: Order,
-  id: string,
-  status: 'SUCCEEDED' | 'FAILED',
-  attempts: number,
-  reason: string | null = null,
-): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    `INSERT INTO payments (id, order_id, status, amount_cents, currency_code, reason, attempts) VALUES ($1::uuid, $2::uuid, $3::payment_status, $4, $5, $6, $7)
-     ON CONFLICT (order_id) DO NOTHING`,
-    [id, order.id, status, order.totalCents, order.currencyCode, reason, attempts],
-  );
-  return rowCount === 1;
-}
-
-/**
  * orders.created → charge the order (simulated), once, with retries for transient errors, and move the
  * order on in the same transaction: PENDING_SHIPMENT with payments.succeeded, or PAYMENT_FAILED with
- * payments.failed. The order is locked while it is charged, so a cancel either comes first (nothing is
- * charged) or waits for the order to be paid (and is then refunded).
+ * payments.failed. The charge is decided from the event (its token and total) and takes effect only with
+ * the guarded move out of PENDING_PAYMENT (`moveWithPayment`, one statement with the payment row): a cancel
+ * that committed first leaves the move nothing to match, and the order is not charged (a FAILED payment
+ * says why); a cancel that comes later waits for the move's row lock, finds the order paid and refunds it.
  */
 export function paymentWorker({
   failureRate,
@@ -50,42 +33,57 @@ export function paymentWorker({
     type: 'orders.created',
     schema: EventSchemas['orders.created'],
     async handle(event, { tx, attempt, log }) {
-      const order = await lockOrder(tx, event.data.orderId);
-      if (!order) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
-      const fail = async (reason: string) => {
-        if (!(await recordPayment(tx, order, randomUUID(), 'FAILED', attempt, reason))) return;
-        const failed = createEvent({
+      const { orderId, paymentToken, totalAmount } = event.data;
+      const amountCents = parseCents(totalAmount.amount);
+      if (amountCents === null) throw new Error(`orders.created of ${orderId} carries a malformed total`);
+      const payment = (status: PaymentRow['status'], reason: string | null): PaymentRow => ({
+        id: randomUUID(),
+        status,
+        amountCents,
+        currencyCode: totalAmount.currencyCode,
+        reason,
+        attempts: attempt,
+      });
+      const failedEvent = (reason: string) =>
+        createEvent({
           type: 'payments.failed',
           source: 'orders',
-          correlationId: order.id,
+          correlationId: orderId,
           causationId: event.id,
-          data: { orderId: order.id, reason, retryable: false },
+          data: { orderId, reason, retryable: false },
         });
-        if (order.status === 'PENDING_PAYMENT')
-          await transition(tx, order, 'PAYMENT_FAILED', { reason, causationId: failed.id, extraEvents: [failed] });
-        else await writeOutbox(tx, failed);
-        log.info({ orderId: order.id, reason, token: maskToken(order.paymentToken) }, 'payment failed');
-      };
-      // Never charge an order the customer cancelled while it waited.
-      if (order.status !== 'PENDING_PAYMENT') return fail(`order ${order.status.toLowerCase()} before payment`);
-      const decision = decidePayment(order.paymentToken, attempt, { failureRate });
+
+      const decision = decidePayment(paymentToken, attempt, { failureRate });
       if (decision.outcome === 'transient') throw new RetryLater(backoffMs(attempt, 250, 5_000), decision.reason);
-      if (decision.outcome === 'declined') return fail(decision.reason);
-      const paymentId = randomUUID();
-      if (!(await recordPayment(tx, order, paymentId, 'SUCCEEDED', attempt))) return;
-      const succeeded = createEvent({
-        type: 'payments.succeeded',
-        source: 'orders',
-        correlationId: order.id,
-        causationId: event.id,
-        data: { orderId: order.id, paymentId, amount: money(order.totalCents, order.currencyCode) },
-      });
-      await transition(tx, order, 'PENDING_SHIPMENT', {
-        reason: 'payment succeeded',
-        causationId: succeeded.id,
-        extraEvents: [succeeded],
-      });
-      log.info({ orderId: order.id, attempt }, 'payment succeeded');
+      const paid = decision.outcome === 'succeeded' ? payment('SUCCEEDED', null) : payment('FAILED', decision.reason);
+      const outcome =
+        paid.status === 'SUCCEEDED'
+          ? createEvent({
+              type: 'payments.succeeded',
+              source: 'orders',
+              correlationId: orderId,
+              causationId: event.id,
+              data: { orderId, paymentId: paid.id, amount: money(amountCents, totalAmount.currencyCode) },
+            })
+          : failedEvent(paid.reason!);
+      const to = paid.status === 'SUCCEEDED' ? 'PENDING_SHIPMENT' : 'PAYMENT_FAILED';
+      const reason = paid.reason ?? 'payment succeeded';
+      const moved = await moveWithPayment(tx, { orderId, from: 'PENDING_PAYMENT', to, reason, payment: paid });
+      if (moved) {
+        const order = modelRow<Order>(moved.columns);
+        await writeOutbox(tx, statusChanged(order, 'PENDING_PAYMENT', to, reason, moved.change, outcome.id), outcome);
+        if (paid.status === 'SUCCEEDED') log.info({ orderId, attempt }, 'payment succeeded');
+        else log.info({ orderId, reason, token: maskToken(paymentToken) }, 'payment failed');
+        return;
+      }
+      // Not waiting for its payment any more (rare): never charge an order the customer cancelled while it
+      // waited. The order's status says why; its payment is FAILED, once.
+      const order = await lockOrder(tx, orderId);
+      if (!order) throw new RetryLater(backoffMs(attempt), 'order not visible yet');
+      const why = `order ${order.status.toLowerCase()} before payment`;
+      if (!(await insertPayment(tx, orderId, payment('FAILED', why)))) return;
+      await writeOutbox(tx, failedEvent(why));
+      log.info({ orderId, reason: why, token: maskToken(paymentToken) }, 'payment failed');
     },
   };
 }
