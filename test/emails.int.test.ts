@@ -219,6 +219,45 @@ describe('customer emails', () => {
     expect(mailsTo(order.email)).toHaveLength(1);
   });
 
+  it('tries a SENT mark that fails again, and acknowledges the email once its row says SENT', async () => {
+    const r = replica({ markDelayMs: 50 });
+    const order = await placeOrder(r.db, 'mark-fails');
+    const event = created(order.id, order.email);
+    // The database refuses the SENT marks for a while (a restart, seen from the statement).
+    const pool = sqlPool(r.db);
+    await pool.query(`CREATE TABLE refuse_sent_marks (since timestamptz NOT NULL DEFAULT now())`);
+    await pool.query(`CREATE FUNCTION refuse_sent_marks() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'SENT' AND EXISTS (SELECT 1 FROM refuse_sent_marks) THEN RAISE EXCEPTION 'not now'; END IF;
+        RETURN NEW;
+      END $$`);
+    await pool.query(
+      `CREATE TRIGGER refuse_sent_marks BEFORE UPDATE ON notifications FOR EACH ROW EXECUTE FUNCTION refuse_sent_marks()`,
+    );
+    try {
+      await pool.query(`INSERT INTO refuse_sent_marks DEFAULT VALUES`);
+      let settled: string | null = null;
+      const handled = deliver(r, event).then(
+        () => (settled = 'acknowledged'),
+        (err: Error) => (settled = `failed: ${err.message}`),
+      );
+      await eventually(async () => mailsTo(order.email).length === 1);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect({ settled, row: await row(r.db, event.id) }).toEqual({
+        settled: null,
+        row: { status: 'PENDING', attempts: 1 },
+      });
+      await pool.query(`DELETE FROM refuse_sent_marks`);
+      await handled;
+      expect(settled).toBe('acknowledged');
+      expect(await row(r.db, event.id)).toEqual({ status: 'SENT', attempts: 1 });
+      expect(mailsTo(order.email)).toHaveLength(1);
+    } finally {
+      await pool.query(`DROP TRIGGER refuse_sent_marks ON notifications`);
+      await pool.query(`DROP FUNCTION refuse_sent_marks(); DROP TABLE refuse_sent_marks`);
+    }
+  });
+
   it('records a refused send at once, so the next delivery sends it, once', async () => {
     const r = replica({ markDelayMs: 50 });
     const order = await placeOrder(r.db, 'smtp-refuses');

@@ -43,18 +43,26 @@ export function createMailer({ smtpUrl, from, maxConnections = 5 }: MailerOption
   };
 }
 
+/** How long a SENT mark that fails (the database restarting) is tried again before its email gives up waiting. */
+const MARK_RETRY_MS = 10_000;
+
 /**
  * SENT marks shared by the emails of one process: a sent email's mark rides on the next claim statement
  * this process sends (`take`), or, when none comes within `delayMs`, goes alone in one `UPDATE` for every
  * email waiting (`markEmailsSent`). Each email's `add` resolves once its row says SENT, so its event is
- * acknowledged after the mark, as before; a mark that fails rejects it (the row stays PENDING: never
- * sent again).
+ * acknowledged after the mark, as before. A mark that fails is tried again each second for
+ * `MARK_RETRY_MS`, then rejects (the row stays PENDING: never sent again).
  */
-function createSentMarks(sql: Sql, delayMs: number) {
-  const waiting = new Map<string, { resolve: () => void; reject: (err: unknown) => void }>();
+function createSentMarks(sql: Sql, delayMs: number, log: Logger) {
+  interface Waiting {
+    since: number;
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }
+  const waiting = new Map<string, Waiting>();
   let timer: NodeJS.Timeout | null = null;
 
-  const arm = () => {
+  const arm = (ms = delayMs) => {
     timer ??= setTimeout(() => {
       timer = null;
       const batch = new Map(waiting);
@@ -62,16 +70,22 @@ function createSentMarks(sql: Sql, delayMs: number) {
       if (batch.size === 0) return;
       markEmailsSent(sql, [...batch.keys()]).then(
         () => batch.forEach((w) => w.resolve()),
-        (err: unknown) => batch.forEach((w) => w.reject(err)),
+        (err: unknown) => {
+          log.warn({ err: (err as Error).message, emails: batch.size }, 'marking sent emails failed; trying again');
+          for (const [id, w] of batch)
+            if (Date.now() - w.since >= MARK_RETRY_MS) w.reject(err);
+            else waiting.set(id, w);
+          if (waiting.size) arm(1_000);
+        },
       );
-    }, delayMs);
+    }, ms);
   };
 
   return {
     /** Resolves once the email's row says SENT. */
     add(eventId: string): Promise<void> {
       return new Promise<void>((resolve, reject) => {
-        waiting.set(eventId, { resolve, reject });
+        waiting.set(eventId, { since: Date.now(), resolve, reject });
         arm();
       });
     },
@@ -107,7 +121,7 @@ function createSentMarks(sql: Sql, delayMs: number) {
 function createSender({ db, mailer, log, markDelayMs }: { db: Db; mailer: Mailer; log: Logger; markDelayMs: number }) {
   // For every order: plain SQL on the pool, not Prisma (docs/data-access.md).
   const sql = sqlPool(db);
-  const marks = createSentMarks(sql, markDelayMs);
+  const marks = createSentMarks(sql, markDelayMs, log);
 
   return async function send(event: EventEnvelope, kind: EmailKind, attempt: number, detail: string | null) {
     const orderId = event.correlationId;
