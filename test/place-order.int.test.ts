@@ -31,6 +31,14 @@ describe('placeOrder', () => {
     const s = await stockOf(system, productId);
     return { available: s.available, held: s.reserved + s.sold, stocked: s.stocked };
   };
+  /** The orders whose reservation of `productId` still holds units (active or committed). */
+  const holders = async (productId: string) =>
+    (
+      await system.products.db.reservation.findMany({
+        where: { productId, status: { not: 'RELEASED' } },
+        select: { orderId: true },
+      })
+    ).map((r) => r.orderId);
 
   it('sells each unit once: 200 concurrent buyers of 50 units through the gateway', async () => {
     const product = await createProduct(system, { initialStock: 50 });
@@ -97,14 +105,34 @@ describe('placeOrder', () => {
   });
 
   describe('idempotency', () => {
-    it('returns the first result for a retry and reserves nothing again', async () => {
+    it('returns the first result for a retry and holds nothing again', async () => {
       const p = await createProduct(system, { initialStock: 10 });
       const input = buildOrderInput({ items: [{ productId: p.id, quantity: 4 }] });
       const buyer = await customer('idem');
       const first = await place(buyer, input);
       const second = await place(buyer, input);
       expect(second.data.placeOrder.order.id).toBe(first.data.placeOrder.order.id);
+      // The retry is found by the order's insert: what it reserved on the way is released before it answers.
       expect(await held(p.id)).toMatchObject({ available: 6, held: 4 });
+      expect(await holders(p.id)).toEqual([first.data.placeOrder.order.id]);
+    });
+
+    it('answers a retry with its order after that order took the last units, and a different order under the key with InvalidOrder', async () => {
+      const p = await createProduct(system, { initialStock: 3 });
+      const input = buildOrderInput({ items: [{ productId: p.id, quantity: 3 }] });
+      const buyer = await customer('idem-sold-out');
+      const first = await place(buyer, input);
+      expect(first.data.placeOrder.__typename).toBe('OrderPlaced');
+      // The retry's reservation is refused (nothing left): its answer is still the order, not ProductsUnavailable.
+      const retry = await place(buyer, input);
+      expect(retry.data.placeOrder).toMatchObject({
+        __typename: 'OrderPlaced',
+        order: { id: first.data.placeOrder.order.id },
+      });
+      const other = await place(buyer, { ...input, items: [{ productId: p.id, quantity: 1 }] });
+      expect(other.data.placeOrder).toMatchObject({ __typename: 'InvalidOrder', field: 'idempotencyKey' });
+      expect(await held(p.id)).toEqual({ available: 0, held: 3, stocked: 3 });
+      expect(await holders(p.id)).toEqual([first.data.placeOrder.order.id]);
     });
 
     it('refuses a different order under the same key', async () => {
@@ -134,6 +162,8 @@ describe('placeOrder', () => {
       expect(ids.size).toBe(1);
       expect(await held(p.id)).toMatchObject({ available: 98, held: 2 });
       expect(await system.orders.db.order.count({ where: { customerId: racer.id } })).toBe(1);
+      // Each request reserved before its insert met the key: all but the order's are released by their answers.
+      expect(await holders(p.id)).toEqual([...ids]);
     });
   });
 

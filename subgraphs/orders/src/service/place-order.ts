@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { modelRow, sqlPool } from '@orderflow/common/db';
 import { createEvent } from '@orderflow/common/messaging';
 import { type Logger } from '@orderflow/common/observability';
-import { appError, isUniqueViolation, type Viewer } from '@orderflow/common/server';
+import { appError, type Viewer } from '@orderflow/common/server';
 import { ErrorCode, money, type EventEnvelope } from '@orderflow/contracts';
 import type { Db, Order } from '../db.ts';
 import {
@@ -40,9 +40,12 @@ export interface PlaceOrderDeps {
 }
 
 /**
- * placeOrder: validate → replay an idempotent retry → reserve every line in products (all or nothing, the
- * one synchronous call between services) → one statement: order, items, first history row and the
- * `orders.status_changed` and `orders.created` outbox rows. A failed write releases the reservation.
+ * placeOrder: validate → reserve every line in products (all or nothing, the one synchronous call between
+ * services) → one statement: order, items, first history row and the `orders.status_changed` and
+ * `orders.created` outbox rows, unless the customer's idempotency key has an order already. A retry is
+ * detected by that statement (no read before every order): it releases its reservation and answers as the
+ * first request; so does any answer other than a new order when the key has one (decision 010). A failed
+ * write releases the reservation.
  */
 export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCents, releaseQuietly }: PlaceOrderDeps) {
   const sql = sqlPool(db);
@@ -66,8 +69,9 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
     const invalid = validatePlaceOrder(input);
     if (invalid) return invalid;
     const hash = requestHash(input);
-    const replayed = await replay(viewer, input.idempotencyKey, hash);
-    if (replayed) return replayed;
+    // A retry is found by the order's own insert (its idempotency key), not by a read before every order:
+    // every answer other than a new order asks first whether this key placed one already (decision 010).
+    const firstOr = async (answer: PlaceOrderResult) => (await replay(viewer, input.idempotencyKey, hash)) ?? answer;
 
     const orderId = randomUUID();
     const items = normalizeItems(input.items);
@@ -78,17 +82,21 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
       if (err instanceof InventoryUnavailableError) {
         // The reservation may have landed before the call gave up: no order will use it.
         void releaseQuietly(orderId, 'reservation call failed');
+        // A retry of a placed order is answered even while products is unreachable.
+        const first = await replay(viewer, input.idempotencyKey, hash);
+        if (first) return first;
         throw appError(ErrorCode.SERVICE_UNAVAILABLE, 'Inventory is temporarily unavailable; please retry');
       }
       throw err;
     }
-    if (outcome.status === 'invalid') return invalidOrder(outcome.field, outcome.message);
+    // A retry after its order took the last units is refused stock here: it answers that order.
+    if (outcome.status === 'invalid') return firstOr(invalidOrder(outcome.field, outcome.message));
     if (outcome.status === 'unavailable')
-      return {
+      return firstOr({
         __typename: 'ProductsUnavailable',
         message: 'Some products are not available in the requested quantity',
         unavailableItems: outcome.items.map((i) => ({ ...i, isAvailable: false as const })),
-      };
+      });
 
     const priceOf = new Map(outcome.lines.map((l) => [l.productId, l]));
     const lines = items.map((i) => ({
@@ -102,7 +110,7 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
     const overTotal = checkOrderTotal(totalCents, maxOrderTotalCents, currencyCode);
     if (overTotal) {
       await releaseQuietly(orderId, 'order total over the maximum');
-      return overTotal;
+      return firstOr(overTotal);
     }
     try {
       const changeId = await nextHistoryId();
@@ -146,6 +154,14 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
         placedAt: occurredAt,
         events: [placed, created],
       });
+      if (!columns) {
+        // A retry (or a concurrent request under the same key, whose insert this one waited for): the
+        // reservation just made is released before answering as the first request, so none is held twice.
+        await releaseQuietly(orderId, 'idempotent retry');
+        const first = await replay(viewer, input.idempotencyKey, hash);
+        if (first) return first;
+        throw new Error('idempotency key taken, but no order found under it');
+      }
       onEvents([placed, created]);
       log.info({ orderId, lines: lines.length }, 'order placed');
       const order = modelRow<Order>(columns);
@@ -160,11 +176,6 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
       return { __typename: 'OrderPlaced', order };
     } catch (err) {
       await releaseQuietly(orderId, 'order write failed');
-      // Lost a race with a concurrent request under the same key: answer as that one.
-      if (isUniqueViolation(err)) {
-        const winner = await replay(viewer, input.idempotencyKey, hash);
-        if (winner) return winner;
-      }
       throw err;
     }
   };

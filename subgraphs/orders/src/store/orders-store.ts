@@ -34,16 +34,18 @@ WITH placed AS (
   INSERT INTO orders (id, customer_id, customer_email, status, total_cents, currency_code, ship_name, ship_line1, ship_line2,
                       ship_city, ship_postal_code, ship_country, payment_token, idempotency_key, request_hash, created_at, updated_at)
   VALUES ($1::uuid, $2, $3, 'PENDING_PAYMENT', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $23::timestamptz, $23::timestamptz)
+  ON CONFLICT (customer_id, idempotency_key) DO NOTHING
   RETURNING *
 ), lines AS (
   INSERT INTO order_items (order_id, position, product_id, product_name, quantity, unit_price_cents)
-  SELECT $1::uuid, l.n - 1, l.product_id, l.product_name, l.quantity, l.unit_price_cents
-    FROM unnest($15::uuid[], $16::text[], $17::int[], $18::int[]) WITH ORDINALITY AS l(product_id, product_name, quantity, unit_price_cents, n)
+  SELECT placed.id, l.n - 1, l.product_id, l.product_name, l.quantity, l.unit_price_cents
+    FROM placed, unnest($15::uuid[], $16::text[], $17::int[], $18::int[]) WITH ORDINALITY AS l(product_id, product_name, quantity, unit_price_cents, n)
 ), change AS (
   INSERT INTO order_status_history (id, order_id, previous_status, status, reason, occurred_at)
   SELECT $19::bigint, id, NULL, status, 'order placed', $23::timestamptz FROM placed
 ), events AS (
-  INSERT INTO outbox (id, subject, payload) SELECT * FROM unnest($20::uuid[], $21::text[], $22::jsonb[])
+  INSERT INTO outbox (id, subject, payload)
+  SELECT e.id, e.subject, e.payload FROM placed, unnest($20::uuid[], $21::text[], $22::jsonb[]) AS e(id, subject, payload)
 )
 SELECT * FROM placed`;
 
@@ -52,7 +54,8 @@ SELECT * FROM placed`;
  * lines in request order, its first status-history row (id `changeId`, from `createHistoryIds`) and
  * its outbox rows. `placedAt` is the order's creation time and its first status's, decided by the
  * caller before it built the events that carry it (the columns keep milliseconds, as a Date does).
- * Returns the order's columns.
+ * Returns the order's columns, or null when the customer has an order under this idempotency key already
+ * (committed, or committed by a concurrent statement this one waited for): then nothing was written.
  */
 export async function insertPlacedOrder(
   sql: Sql,
@@ -63,7 +66,7 @@ export async function insertPlacedOrder(
     placedAt,
     events,
   }: { order: PlacedOrderRow; lines: PlacedOrderLine[]; changeId: bigint; placedAt: Date; events: EventEnvelope[] },
-): Promise<Record<string, unknown>> {
+): Promise<Record<string, unknown> | null> {
   const a = order.shippingAddress;
   const {
     rows: [row],
@@ -92,7 +95,7 @@ export async function insertPlacedOrder(
     events.map((e) => JSON.stringify(e)),
     placedAt.toISOString(),
   ]);
-  return row;
+  return row ?? null;
 }
 
 /**
