@@ -38,6 +38,32 @@ describe('Feed', () => {
     expect(got).toEqual([1, 2, 3]);
   });
 
+  it('answers a waiting next() with the next event, skipping events that give no payload', async () => {
+    const f = new Feed({
+      afterSeq: 0,
+      maxQueue: 10,
+      resolve: async (e) => (e.seq % 2 ? null : { data: { n: e.seq } }), // odd: no longer visible
+      onOverflow: () => {},
+      onClose: () => {},
+    });
+    const first = f.next();
+    f.push(event(1));
+    setTimeout(() => f.push(event(2)), 10);
+    expect(await first).toEqual({ done: false, value: { data: { n: 2 } } });
+    // A subclass gives the hooks as its own methods.
+    class Evens extends Feed {
+      protected async resolve(e: ReturnType<typeof event>) {
+        return { data: { n: e.seq * 10 } };
+      }
+    }
+    const g = new Evens({ afterSeq: 0, maxQueue: 10 });
+    const waiting = g.next();
+    g.push(event(4));
+    expect(await waiting).toEqual({ done: false, value: { data: { n: 40 } } });
+    await g.return();
+    expect(await g.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('cuts off a subscriber that does not keep up instead of growing its queue', async () => {
     const { f, calls } = feed(3);
     for (let s = 1; s <= 1_000; s++) f.push(event(s));

@@ -50,15 +50,15 @@ export class Feed implements AsyncIterableIterator<ExecutionResult> {
 
   /** The payload of one event (a subclass overrides it, or it is the hook given). */
   protected resolve(e: HubEvent): Promise<ExecutionResult | null> {
-    return this.hooks!.resolve(e);
+    return this.hooks ? this.hooks.resolve(e) : Promise.resolve(null);
   }
 
   protected onOverflow(): void {
-    this.hooks!.onOverflow();
+    this.hooks?.onOverflow();
   }
 
   protected onClose(): void {
-    this.hooks!.onClose();
+    this.hooks?.onClose();
   }
 
   /** Adds an event; events at or below the last sequence already taken are dropped. */

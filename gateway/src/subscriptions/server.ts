@@ -12,9 +12,8 @@ import {
   type ParseOptions,
   type ValidationRule,
 } from 'graphql';
-import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, handleProtocols, makeServer, type WebSocket as GraphQLWsSocket } from 'graphql-ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { type Logger } from '@orderflow/common/observability';
 import { type Viewer } from '@orderflow/common/server';
 import { ErrorCode } from '@orderflow/contracts';
@@ -137,21 +136,62 @@ export interface SubscriptionServerOptions {
   upgradeLimit?: { limiter: RateLimiter; perMinute: number };
 }
 
-interface ConnectionState {
-  viewer: Viewer | null;
+/**
+ * One socket, as one object: what graphql-ws's `makeServer` asks of a socket
+ * (protocol, send, close, onMessage), the `extra` of its graphql-ws context,
+ * and our state of it. Bound to `ws` by the server with shared listeners, not
+ * graphql-ws's `useServer`, which holds per socket a suspended async function
+ * for every message being handled (a subscribe's lasts as long as the
+ * subscription, with the message's Buffer), closures, `once` wrappers and the
+ * upgrade request.
+ */
+class Connection implements GraphQLWsSocket {
+  viewer: Viewer | null = null;
   /**
    * The viewer as the subgraphs see it (payload-sharing.ts): payloads fetched as one identity are shared
    * only within it. Made at the first fetch (`identityOf`): an idle socket does not hold it.
    */
-  identity: string | null;
-  /** The client address the socket is counted under. */
-  address: string;
-  socket: WebSocket;
+  identity: string | null = null;
   /** Subscriptions admitted on this socket, counted from the subscribe message (they start concurrently). */
-  admitted: number;
+  admitted = 0;
   /** When the access token expires (ms since the epoch): the socket is closed then (expiry.ts). */
-  expiresAt?: number;
+  expiresAt: number | undefined = undefined;
+  /** Closes the socket if connection_init does not come in time; dropped when it comes. */
+  initTimer: NodeJS.Timeout | null = null;
+  /** graphql-ws's handler of this socket's messages (`onMessage`). */
+  receive: ((data: string) => Promise<void>) | null = null;
+  /** graphql-ws's end of this socket (what `opened` returns), called once it closed. */
+  closed: ((code: number, reason: string) => Promise<void>) | null = null;
+
+  constructor(
+    readonly socket: WebSocket,
+    /** The client address the socket is counted under. */
+    readonly address: string,
+  ) {}
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  /** Resolves once written (graphql-ws sends a subscription's next payload after its previous one). */
+  send(data: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.socket.readyState !== this.socket.OPEN) return resolve();
+      this.socket.send(data, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(cb: (data: string) => Promise<void>): void {
+    this.receive = cb;
+  }
 }
+
+/** A close reason within the 123 bytes a close frame holds, else `fallback` (graphql-ws's rule). */
+const closeReason = (reason: string, fallback: string) => (Buffer.byteLength(reason) < 124 ? reason : fallback);
 
 /** Ownership check at subscribe: the viewer's own view of the order. */
 const ORDER_CHECK = 'query SubscriptionOrderCheck($id: ID!) { order(id: $id) { id createdAt } }';
@@ -194,16 +234,16 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     ...opts.limits,
   };
   const { hub, log } = opts;
-  const wss = new WebSocketServer({ noServer: true, path: opts.path, maxPayload: 256 * 1024 });
+  // (ws's defaults otherwise: no permessage-deflate on a server, UTF-8 of text frames validated.)
+  const wss = new WebSocketServer({ noServer: true, path: opts.path, maxPayload: 256 * 1024, handleProtocols });
   const connections = createConnectionCounter(limits.perAddress);
   /** Subscribe messages per address: its own buckets, apart from HTTP's. */
   const subscribes = createRateLimiter();
-  const addresses = new WeakMap<WebSocket, string>();
+  const byWs = new WeakMap<WebSocket, Connection>();
   // Counted as the HTTP connection cap counts: IPv4 whole, IPv6 per /64 (one host commonly holds a whole /64).
   const peer = opts.clientAddress ?? ((req: IncomingMessage) => req.socket.remoteAddress ?? 'unknown');
   const clientAddress = (req: IncomingMessage) => addressKey(peer(req));
   const perViewer = new Map<string, number>();
-  const states = new WeakMap<WebSocket, ConnectionState>();
   const share = createPayloadSharing<ExecutionResult>({ windowMs: opts.sharingWindowMs });
   const documents = createPreparedCache();
   const router = createEventRouter(hub);
@@ -211,7 +251,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
   const expiries = createExpiryWheel<WebSocket>((socket) =>
     socket.close(SubscriptionCloseCode.Unauthorized, 'Token expired'),
   );
-  const identityOf = (state: ConnectionState) => (state.identity ??= viewerIdentityKey(state.viewer));
+  const identityOf = (state: Connection) => (state.identity ??= viewerIdentityKey(state.viewer));
 
   /** Parses, validates and plans a subscribe document; errors as the client gets them. */
   function prepare(query: string, operationName: string | null | undefined): PreparedSubscription | GraphQLError[] {
@@ -269,6 +309,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
       );
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', onSocketError);
       if (!connections.open(address)) {
         ws.close(
           SubscriptionCloseCode.TooManyConnections,
@@ -276,27 +317,64 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
         );
         return;
       }
-      addresses.set(ws, address);
-      ws.on('close', releaseOnClose(address)); // `on`: once() would wrap it in one more object per socket
-      awaitInit(ws);
+      bind(ws, address);
       wss.emit('connection', ws, req);
     });
   }
-  // Built apart from onUpgrade: a closure made there would keep the upgrade request alive with the socket.
-  const releaseOnClose = (address: string) => () => connections.release(address);
+
   /**
-   * A socket has 5 s to send connection_init. Our timer, not graphql-ws's: that one stays referenced, fired,
-   * for the socket's whole life; this one is cleared and dropped at connection_init (onConnect).
+   * graphql-ws on a socket (what its `useServer` does), with listeners shared by every socket: none holds a
+   * closure, the upgrade request or the message being handled.
    */
-  const initTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
-  const awaitInit = (ws: WebSocket) => {
-    const timer = setTimeout(() => {
-      initTimers.delete(ws);
-      ws.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
-    }, 5_000);
-    timer.unref();
-    initTimers.set(ws, timer);
-  };
+  function bind(ws: WebSocket, address: string) {
+    const conn = new Connection(ws, address);
+    byWs.set(ws, conn);
+    ws.on('message', onSocketMessage);
+    ws.on('close', onSocketClose);
+    // 5 s for connection_init. Our timer, not graphql-ws's: that one stays referenced, fired, for the socket's
+    // whole life; this one is cleared and dropped at connection_init (onConnect).
+    conn.initTimer = setTimeout(onInitTimeout, 5_000, conn).unref();
+    conn.closed = protocol.opened(conn, conn);
+  }
+  const isProd = () => process.env.NODE_ENV === 'production';
+  function onSocketMessage(this: WebSocket, data: RawData) {
+    const conn = byWs.get(this);
+    conn?.receive?.(String(data)).catch((err: unknown) => {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'subscription message handling failed');
+      this.close(
+        CloseCode.InternalServerError,
+        isProd()
+          ? 'Internal server error'
+          : closeReason(String((err as Error)?.message ?? err), 'Internal server error'),
+      );
+    });
+  }
+  function onSocketClose(this: WebSocket, code: number, reason: Buffer) {
+    const conn = byWs.get(this);
+    if (!conn) return;
+    connections.release(conn.address);
+    if (conn.initTimer) clearTimeout(conn.initTimer);
+    conn.initTimer = null;
+    conn
+      .closed?.(code, String(reason))
+      .catch((err: Error) => log.error({ err: err.message }, 'subscription socket close failed'));
+  }
+  /** A frame the client got wrong (ws has closed the socket with its code: 1002, 1007, 1009) or a socket error. */
+  function onSocketError(this: WebSocket, err: Error) {
+    log.warn({ err: err.message }, 'subscription socket error');
+    this.close(
+      CloseCode.InternalServerError,
+      isProd() ? 'Internal server error' : closeReason(err.message, 'Internal server error'),
+    );
+  }
+  function onInitTimeout(conn: Connection) {
+    conn.initTimer = null;
+    conn.socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+  }
+  wss.on('error', (err: Error) => {
+    log.error({ err: err.message }, 'subscription server error');
+    for (const ws of wss.clients) ws.close(CloseCode.InternalServerError, 'Internal server error');
+  });
   opts.httpServer.on('upgrade', onUpgrade);
 
   async function authorize(
@@ -327,7 +405,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     return { since: new Date(Date.parse(order.createdAt) - 5_000), orderId };
   }
 
-  function release(state: ConnectionState, viewer: Viewer | null) {
+  function release(state: Connection, viewer: Viewer | null) {
     state.admitted--;
     if (!viewer) return;
     const n = (perViewer.get(viewer.id) ?? 1) - 1;
@@ -372,7 +450,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     constructor(
       private readonly parsed: ParsedSubscription,
       private readonly plan: PayloadPlan,
-      private readonly state: ConnectionState,
+      private readonly state: Connection,
       variables: Record<string, unknown> | undefined,
       /** The order of an orderStatusChanged (its ownership was checked at subscribe). */
       private readonly orderId: string | undefined,
@@ -497,149 +575,132 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     }
   }
 
-  useServer<Record<string, unknown>, { socket: WebSocket }>(
-    {
-      schema: () => opts.schema(),
-      connectionInitWaitTimeout: 0, // awaitInit
-      async onConnect(ctx) {
-        const socket = ctx.extra.socket;
-        clearTimeout(initTimers.get(socket));
-        initTimers.delete(socket);
-        const params = ctx.connectionParams;
-        // Held by graphql-ws for the socket's life otherwise: the upgrade request (a few KB of an idle
-        // subscriber's heap) and the bearer token, which nothing reads after this.
-        // (Cleared, not deleted: a delete would turn both objects into slower, bigger dictionaries.)
-        (ctx.extra as { request?: IncomingMessage }).request = undefined;
-        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
-        let auth;
-        try {
-          auth = await opts.authenticate(params);
-        } catch (err) {
-          socket.close(CloseCode.Unauthorized, (err as Error).message.slice(0, 120) || 'Unauthorized');
-          return false;
-        }
-        const state: ConnectionState = {
-          viewer: auth.viewer,
-          identity: null,
-          address: addresses.get(socket) ?? 'unknown',
-          socket,
-          admitted: 0,
-          expiresAt: auth.expiresAt,
-        };
-        if (auth.expiresAt) expiries.add(socket, auth.expiresAt);
-        states.set(socket, state);
-        return true;
-      },
-      async onSubscribe(ctx, _id, payload) {
-        const state = states.get(ctx.extra.socket)!;
-        // First, before any work: a loop of subscribe/complete costs the looper its budget, nothing else.
-        const rate = subscribes.take(state.address, limits.subscribesPerMinute);
-        if (!rate.allowed)
-          return error(
-            `Too many subscribe messages from your address; retry in ${rate.retryAfterSeconds} s`,
-            ErrorCode.RATE_LIMITED,
-            { retryAfter: rate.retryAfterSeconds },
-          );
-        const prepared = documents.get(opts.schema(), payload.query, payload.operationName, () =>
-          prepare(payload.query, payload.operationName),
-        );
-        if (Array.isArray(prepared)) return prepared;
-        const { document, parsed, plan } = prepared;
-        // graphql-ws keeps the subscribe message as long as the subscription: its own copy of the text gives way
-        // to the one all subscriptions of this text share (the prepared document's source; the cache key is the text).
-        if (document.loc) (payload as { query: string }).query = document.loc.source.body;
-        const refused = opts.checkOperation?.(
-          opts.schema(),
-          document,
-          parsed.operation,
-          payload.variables ?? undefined,
-        );
-        if (refused) {
-          // As over HTTP, minus the status code, which means nothing on a socket.
-          const { http: _status, ...extensions } = refused.extensions;
-          return [new GraphQLError(refused.message, { nodes: refused.nodes, extensions })];
-        }
-        const after = argument(parsed, 'after', payload.variables ?? undefined);
-        if (after != null && (typeof after !== 'string' || !/^\d{1,15}$/.test(after)))
-          return error('after must be a cursor from an earlier payload (extensions.cursor)', ErrorCode.BAD_USER_INPUT);
-        // Admit before any await: a burst of subscribe messages is handled concurrently.
-        if (state.admitted >= limits.perConnection)
-          return error(`At most ${limits.perConnection} subscriptions per connection`, ErrorCode.RATE_LIMITED);
-        const viewer = state.viewer;
-        if (viewer && (perViewer.get(viewer.id) ?? 0) >= limits.perViewer)
-          return error(`At most ${limits.perViewer} concurrent subscriptions per client`, ErrorCode.RATE_LIMITED);
-        state.admitted++;
-        if (viewer) perViewer.set(viewer.id, (perViewer.get(viewer.id) ?? 0) + 1);
-        const granted = await authorize(parsed, viewer, payload.variables ?? undefined).catch((err: Error) => ({
-          errors: error(err.message, ErrorCode.INTERNAL_SERVER_ERROR),
-        }));
-        if ('errors' in granted && granted.errors) {
-          release(state, viewer);
-          return granted.errors;
-        }
-        // A replay is bounded before it reads anything: past its bounds the client is told to refetch.
-        let replay: Replay | null = null;
-        if (after != null) {
-          const eventType = SUBSCRIPTION_FIELDS[parsed.fieldName].eventType;
-          const from = Number(after) === 0 && granted.since ? { since: granted.since } : { afterSeq: Number(after) };
-          try {
-            replay = await hub.openReplay(eventType, from, limits.replay);
-          } catch (err) {
-            release(state, viewer);
-            if (err instanceof ReplayTooOldError)
-              return error(err.message, ErrorCode.REPLAY_TOO_OLD, { reason: err.refusal });
-            log.warn({ err: (err as Error).message }, 'subscription replay could not start');
-            return error('The missed events cannot be read right now; please retry', ErrorCode.SERVICE_UNAVAILABLE);
-          }
-        }
-        return {
-          schema: opts.schema(),
-          document,
-          variableValues: payload.variables,
-          operationName: payload.operationName,
-          contextValue: {
-            parsed,
-            plan,
-            after: after == null ? null : Number(after),
-            orderId: 'orderId' in granted ? granted.orderId : undefined,
-            replay,
-            state,
-          },
-        };
-      },
-      async subscribe(args) {
-        const c = args.contextValue as {
-          parsed: ParsedSubscription;
-          plan: PayloadPlan;
-          after: number | null;
-          orderId?: string;
-          replay: Replay | null;
-          state: ConnectionState;
-        };
-        // graphql-ws keeps the execution arguments as long as the subscription: not this object too.
-        (args as { contextValue?: unknown }).contextValue = undefined;
-        const live = new LiveSubscription(
-          c.parsed,
-          c.plan,
-          c.state,
-          args.variableValues as Record<string, unknown> | undefined,
-          c.orderId,
-          c.replay,
-          c.after,
-        );
-        live.start();
-        return live;
-      },
-      onClose(ctx) {
-        const state = states.get(ctx.extra.socket);
-        if (!state) return;
-        if (state.expiresAt) expiries.delete(ctx.extra.socket, state.expiresAt);
-        // Its subscriptions: graphql-ws returns each (Feed.return()) before this hook.
-      },
+  const protocol = makeServer<Record<string, unknown>, Connection>({
+    schema: () => opts.schema(),
+    connectionInitWaitTimeout: 0, // bind(): our own timer
+    async onConnect(ctx) {
+      const conn = ctx.extra;
+      if (conn.initTimer) clearTimeout(conn.initTimer);
+      conn.initTimer = null;
+      const params = ctx.connectionParams;
+      // Held by graphql-ws for the socket's life otherwise: the bearer token, which nothing reads after this.
+      // (Cleared, not deleted: a delete would turn the context into a slower, bigger dictionary.)
+      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
+      let auth;
+      try {
+        auth = await opts.authenticate(params);
+      } catch (err) {
+        conn.socket.close(CloseCode.Unauthorized, (err as Error).message.slice(0, 120) || 'Unauthorized');
+        return false;
+      }
+      conn.viewer = auth.viewer;
+      conn.expiresAt = auth.expiresAt;
+      // (A socket that closed meanwhile is not added: its onClose has run.)
+      if (auth.expiresAt && conn.socket.readyState === conn.socket.OPEN) expiries.add(conn.socket, auth.expiresAt);
+      return true;
     },
-    wss,
-    0, // keep-alive: one timer for all sockets (heartbeat.ts), not graphql-ws's two per socket
-  );
+    async onSubscribe(ctx, _id, payload) {
+      const state = ctx.extra;
+      // First, before any work: a loop of subscribe/complete costs the looper its budget, nothing else.
+      const rate = subscribes.take(state.address, limits.subscribesPerMinute);
+      if (!rate.allowed)
+        return error(
+          `Too many subscribe messages from your address; retry in ${rate.retryAfterSeconds} s`,
+          ErrorCode.RATE_LIMITED,
+          { retryAfter: rate.retryAfterSeconds },
+        );
+      const prepared = documents.get(opts.schema(), payload.query, payload.operationName, () =>
+        prepare(payload.query, payload.operationName),
+      );
+      if (Array.isArray(prepared)) return prepared;
+      const { document, parsed, plan } = prepared;
+      // graphql-ws keeps the subscribe message as long as the subscription: its own copy of the text gives way
+      // to the one all subscriptions of this text share (the prepared document's source; the cache key is the text).
+      if (document.loc) (payload as { query: string }).query = document.loc.source.body;
+      const refused = opts.checkOperation?.(opts.schema(), document, parsed.operation, payload.variables ?? undefined);
+      if (refused) {
+        // As over HTTP, minus the status code, which means nothing on a socket.
+        const { http: _status, ...extensions } = refused.extensions;
+        return [new GraphQLError(refused.message, { nodes: refused.nodes, extensions })];
+      }
+      const after = argument(parsed, 'after', payload.variables ?? undefined);
+      if (after != null && (typeof after !== 'string' || !/^\d{1,15}$/.test(after)))
+        return error('after must be a cursor from an earlier payload (extensions.cursor)', ErrorCode.BAD_USER_INPUT);
+      // Admit before any await: a burst of subscribe messages is handled concurrently.
+      if (state.admitted >= limits.perConnection)
+        return error(`At most ${limits.perConnection} subscriptions per connection`, ErrorCode.RATE_LIMITED);
+      const viewer = state.viewer;
+      if (viewer && (perViewer.get(viewer.id) ?? 0) >= limits.perViewer)
+        return error(`At most ${limits.perViewer} concurrent subscriptions per client`, ErrorCode.RATE_LIMITED);
+      state.admitted++;
+      if (viewer) perViewer.set(viewer.id, (perViewer.get(viewer.id) ?? 0) + 1);
+      const granted = await authorize(parsed, viewer, payload.variables ?? undefined).catch((err: Error) => ({
+        errors: error(err.message, ErrorCode.INTERNAL_SERVER_ERROR),
+      }));
+      if ('errors' in granted && granted.errors) {
+        release(state, viewer);
+        return granted.errors;
+      }
+      // A replay is bounded before it reads anything: past its bounds the client is told to refetch.
+      let replay: Replay | null = null;
+      if (after != null) {
+        const eventType = SUBSCRIPTION_FIELDS[parsed.fieldName].eventType;
+        const from = Number(after) === 0 && granted.since ? { since: granted.since } : { afterSeq: Number(after) };
+        try {
+          replay = await hub.openReplay(eventType, from, limits.replay);
+        } catch (err) {
+          release(state, viewer);
+          if (err instanceof ReplayTooOldError)
+            return error(err.message, ErrorCode.REPLAY_TOO_OLD, { reason: err.refusal });
+          log.warn({ err: (err as Error).message }, 'subscription replay could not start');
+          return error('The missed events cannot be read right now; please retry', ErrorCode.SERVICE_UNAVAILABLE);
+        }
+      }
+      return {
+        schema: opts.schema(),
+        document,
+        variableValues: payload.variables,
+        operationName: payload.operationName,
+        contextValue: {
+          parsed,
+          plan,
+          after: after == null ? null : Number(after),
+          orderId: 'orderId' in granted ? granted.orderId : undefined,
+          replay,
+          state,
+        },
+      };
+    },
+    async subscribe(args) {
+      const c = args.contextValue as {
+        parsed: ParsedSubscription;
+        plan: PayloadPlan;
+        after: number | null;
+        orderId?: string;
+        replay: Replay | null;
+        state: Connection;
+      };
+      // graphql-ws keeps the execution arguments as long as the subscription: not this object too.
+      (args as { contextValue?: unknown }).contextValue = undefined;
+      const live = new LiveSubscription(
+        c.parsed,
+        c.plan,
+        c.state,
+        args.variableValues as Record<string, unknown> | undefined,
+        c.orderId,
+        c.replay,
+        c.after,
+      );
+      live.start();
+      return live;
+    },
+    onClose(ctx) {
+      const conn = ctx.extra;
+      if (conn.expiresAt) expiries.delete(conn.socket, conn.expiresAt);
+      // Its subscriptions: graphql-ws returns each (Feed.return()) before this hook.
+    },
+  });
+  // Keep-alive: one timer for all sockets, not graphql-ws's two per socket.
   const heartbeat = startHeartbeat(wss, { intervalMs: opts.keepAliveMs });
 
   return {
@@ -658,7 +719,7 @@ export function createSubscriptionServer(opts: SubscriptionServerOptions) {
     /** Closes every socket authenticated with this access token (it was revoked). */
     closeToken(tokenId: string, reason = 'Token revoked') {
       for (const socket of wss.clients)
-        if (states.get(socket)?.viewer?.tokenId === tokenId) socket.close(SubscriptionCloseCode.Unauthorized, reason);
+        if (byWs.get(socket)?.viewer?.tokenId === tokenId) socket.close(SubscriptionCloseCode.Unauthorized, reason);
     },
     /** Completes every subscriber with a close code clients reconnect on. */
     async close() {
