@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { buildSchema } from 'graphql';
 import { parse } from 'yaml';
 import { SUBGRAPHS } from '@orderflow/contracts';
 import {
   createMetricsRegistry,
-  createResolverTimingPlugin,
   registerConsumerMetrics,
   registerDlqMetrics,
   registerOutboxMetrics,
+  timeRootFields,
 } from '@orderflow/common/observability';
 import { createGatewayMetrics, registerActiveSubscriptions } from '../gateway/src/metrics.ts';
 import { registerOrdersByStatus } from '../subgraphs/orders/src/metrics.ts';
@@ -21,7 +22,7 @@ async function exposedNames(): Promise<Set<string>> {
   const registry = createMetricsRegistry('any');
   createGatewayMetrics(registry);
   registerActiveSubscriptions(registry, () => 0);
-  createResolverTimingPlugin(registry);
+  timeRootFields(buildSchema('type Query { a: Int }'), registry);
   registerOutboxMetrics(registry, async () => ({ backlog: 0, oldestAgeSeconds: 0 }));
   registerConsumerMetrics(registry, async () => []);
   registerDlqMetrics(registry, async () => 0);

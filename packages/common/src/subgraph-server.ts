@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+} from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
@@ -12,7 +15,7 @@ import { DATABASE_UNAVAILABLE_MESSAGE, isDatabaseUnavailable, maskError } from '
 import { CLIENT_ADDRESS_HEADER, INTERNAL_TOKEN_HEADER, InternalAuthError, type InternalAuth } from './internal-auth.ts';
 import { httpRequest, keepAliveAgent } from './http-request.ts';
 import type { Logger } from './logger.ts';
-import { createResolverTimingPlugin, metricsHandler, type Registry } from './metrics.ts';
+import { metricsHandler, timeRootFields, type Registry } from './metrics.ts';
 import { TRACEPARENT_HEADER, traceHeaders, traceparentForRequest, withTraceparent } from './trace-context.ts';
 import type { Viewer } from './viewer.ts';
 
@@ -60,20 +63,20 @@ export async function startSubgraphServer<Ctx extends object>(
   { host, port }: { host: string; port: number },
 ): Promise<RunningServer> {
   const { log, internalAuth } = opts;
+  // The SDL's @authenticated / @requiresScopes are checked before any resolver runs.
+  const schema = enforceAccessRules(
+    buildSubgraphSchema({ typeDefs: opts.typeDefs, resolvers: opts.resolvers as GraphQLResolverMap<unknown> }),
+    readAccessRules(opts.typeDefs),
+  );
   const apollo = new ApolloServer<Ctx>({
-    // The SDL's @authenticated / @requiresScopes are checked before any resolver runs.
-    schema: enforceAccessRules(
-      buildSubgraphSchema({ typeDefs: opts.typeDefs, resolvers: opts.resolvers as GraphQLResolverMap<unknown> }),
-      readAccessRules(opts.typeDefs),
-    ),
+    schema: opts.metrics ? timeRootFields(schema, opts.metrics) : schema,
     includeStacktraceInErrorResponses: false,
     // runService owns shutdown; Apollo's own signal handler would race it.
     stopOnTerminationSignals: false,
-    // No Apollo Studio here: inline traces would only cost time on every request.
-    plugins: [
-      ApolloServerPluginInlineTraceDisabled(),
-      ...(opts.metrics ? [createResolverTimingPlugin(opts.metrics)] : []),
-    ],
+    // No Apollo Studio here: inline traces would only cost time on every request. No @cacheControl in our
+    // schemas: Apollo's cache-control plugin would still compute a policy for every field of every answer (and
+    // by hooking willResolveField, make Apollo wrap every field), for answers that are never cacheable.
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled()],
     // Only the gateway calls us, with JSON POSTs behind a token.
     csrfPrevention: false,
     formatError(formatted, error) {
