@@ -3,8 +3,12 @@ import type { EventData, EventEnvelope, EventType } from '@orderflow/contracts';
 import { sqlTransaction, type Sql } from './db.ts';
 import { currentTraceparent } from './trace-context.ts';
 
-/** A new event; its `traceparent` is the current trace context's unless given. */
+/**
+ * A new event; its `traceparent` is the current trace context's unless given, its `id` a random one unless
+ * given (an id derived from what the event is about makes a second write of the same event a no-op).
+ */
 export function createEvent<K extends EventType>({
+  id = randomUUID(),
   type,
   source,
   correlationId,
@@ -13,6 +17,7 @@ export function createEvent<K extends EventType>({
   data,
   version = 1,
 }: {
+  id?: string;
   type: K;
   source: string;
   correlationId: string;
@@ -22,7 +27,7 @@ export function createEvent<K extends EventType>({
   version?: number;
 }): EventEnvelope<EventData<K>> {
   return {
-    id: randomUUID(),
+    id,
     type,
     version,
     occurredAt: new Date().toISOString(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideReservation } from './inventory.ts';
+import { decideReservation, lowStockCrossings } from './inventory.ts';
 
 const row = (id: string, available: number, isActive = true) => ({ id, available, isActive, lowStockThreshold: 10 });
 
@@ -48,4 +48,40 @@ describe('decideReservation', () => {
       index: 0,
     });
   });
+});
+
+describe('lowStockCrossings', () => {
+  const before = (id: string, available: number | null, lowStockThreshold: number | null = 10) => ({
+    id,
+    available,
+    lowStockThreshold,
+  });
+
+  it('alerts for a line that takes stock from above the threshold to at or below it', () =>
+    expect(
+      lowStockCrossings(
+        [
+          { productId: 'a', quantity: 2 }, // 11 → 9
+          { productId: 'b', quantity: 2 }, // 12 → 10: at the threshold counts
+          { productId: 'c', quantity: 1 }, // 12 → 11: still above
+          { productId: 'd', quantity: 1 }, // 10 → 9: below already
+        ],
+        [before('a', 11), before('b', 12), before('c', 12), before('d', 10)],
+      ),
+    ).toEqual([
+      { productId: 'a', availableQuantity: 9, threshold: 10 },
+      { productId: 'b', availableQuantity: 10, threshold: 10 },
+    ]));
+
+  it('raises none without the locked values (a reservation recorded before they were kept)', () =>
+    expect(
+      lowStockCrossings(
+        [
+          { productId: 'a', quantity: 5 },
+          { productId: 'b', quantity: 5 },
+          { productId: 'c', quantity: 5 },
+        ],
+        [before('a', null), before('b', 12, null)],
+      ),
+    ).toEqual([]));
 });

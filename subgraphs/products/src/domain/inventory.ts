@@ -1,7 +1,7 @@
 /**
- * Inventory rules, pure: what a reservation may take, and why one is
- * refused. The reservation statement (service/inventory-service.ts) applies
- * the same rule under the row locks; the database enforces the invariant
+ * Inventory rules, pure: what a reservation may take, why one is
+ * refused, and which lines raise a low-stock alert. The reservation statement
+ * (store/inventory-store.ts) applies the first rule under the row locks; the database enforces the invariant
  * with CHECK constraints (available + reserved + sold = stocked, none negative).
  */
 
@@ -39,6 +39,34 @@ export function decideReservation(lines: ReserveLine[], stock: StockRow[]): Rese
       short.push({ productId: line.productId, requested: line.quantity, available: row.available });
   }
   return short.length ? { kind: 'short', items: short } : { kind: 'ok' };
+}
+
+/** A reservation line that took its product's available stock from above its threshold to at or below it. */
+export interface LowStockCrossing {
+  productId: string;
+  /** Available stock after the line was taken. */
+  availableQuantity: number;
+  threshold: number;
+}
+
+/**
+ * The low-stock alerts a reservation raises, one per line that takes its product's available stock from
+ * above the threshold to at or below it, with `before` the products as the reservation locked them.
+ * Decided from the locked values, so of concurrent reservations of one product exactly one crosses.
+ * A product missing from `before` (or without a recorded value) raises none.
+ */
+export function lowStockCrossings(
+  lines: ReserveLine[],
+  before: { id: string; available: number | null; lowStockThreshold: number | null }[],
+): LowStockCrossing[] {
+  const byId = new Map(before.map((s) => [s.id, s]));
+  return lines.flatMap(({ productId, quantity }) => {
+    const row = byId.get(productId);
+    if (row?.available == null || row.lowStockThreshold == null) return [];
+    const after = row.available - quantity;
+    const threshold = row.lowStockThreshold;
+    return row.available > threshold && after <= threshold ? [{ productId, availableQuantity: after, threshold }] : [];
+  });
 }
 
 /**

@@ -3,27 +3,19 @@ import { createEvent, publishingTransaction, writeOutbox } from '@orderflow/comm
 import { type Logger } from '@orderflow/common/observability';
 import { isUniqueViolation } from '@orderflow/common/server';
 import { type EventData, type EventEnvelope, type EventType, type ReserveResult } from '@orderflow/contracts';
+import { v5 as uuidv5 } from 'uuid';
 import type { Db } from '../db.ts';
 import {
   SETTLEMENTS,
   decideReservation,
+  lowStockCrossings,
+  type LowStockCrossing,
   type ReserveLine,
   type Settlement,
-  type StockRow,
 } from '../domain/inventory.ts';
-import { settleReservation } from '../store/inventory-store.ts';
+import { insertLowStockAlerts, reserveStock, settleReservation } from '../store/inventory-store.ts';
 
 export type { ReservedLine, ReserveResult } from '@orderflow/contracts';
-
-interface LockedRow {
-  id: string;
-  available: number;
-  is_active: boolean;
-  low_stock_threshold: number;
-  price_cents: number;
-  currency_code: string;
-  name: string;
-}
 
 export interface InventoryServiceDeps {
   db: Db;
@@ -32,43 +24,8 @@ export interface InventoryServiceDeps {
   onEvents?: (events: EventEnvelope[]) => void;
 }
 
-/**
- * The reservation statement; $1 product ids, $2 quantities, $3 order id,
- * $4 the inventory.reserved envelope. Returns the locked rows as they were
- * before the update, each with the verdict `ok`. `moved` computes every quantity from `locked`, never
- * from `p` (docs/decisions/006-reservation-computes-from-the-locked-row.md).
- */
-const RESERVE_SQL = `
-WITH req AS (
-  SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(id, q)
-), locked AS (
-  SELECT p.id, p.available, p.reserved, p.sold, p.stocked, p.is_active, p.low_stock_threshold, p.price_cents, p.currency_code, p.name
-    FROM products p WHERE p.id IN (SELECT id FROM req) ORDER BY p.id FOR UPDATE
-), verdict AS (
-  SELECT (SELECT count(*) FROM locked l JOIN req r USING (id) WHERE l.is_active AND l.available >= r.q) = (SELECT count(*) FROM req) AS ok
-), moved AS (
-  UPDATE products p SET available = l.available - r.q, reserved = l.reserved + r.q, sold = l.sold, stocked = l.stocked, updated_at = now()
-    FROM req r JOIN locked l USING (id), verdict v WHERE v.ok AND p.id = r.id RETURNING p.id
-), held AS (
-  INSERT INTO reservations (order_id, product_id, quantity, unit_cents)
-  SELECT $3::uuid, r.id, r.q, l.price_cents FROM req r JOIN locked l USING (id), verdict v WHERE v.ok
-), audit AS (
-  INSERT INTO stock_movements (product_id, type, quantity, order_id)
-  SELECT r.id, 'RESERVE', -r.q, $3::uuid FROM req r, verdict v WHERE v.ok
-), crossings AS (
-  SELECT jsonb_build_object(
-           'id', gen_random_uuid(), 'type', 'inventory.low_stock', 'version', 1,
-           'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-           'source', 'products', 'correlationId', $3::text, 'causationId', null, 'traceparent', $4::jsonb->'traceparent',
-           'data', jsonb_build_object('productId', l.id, 'availableQuantity', l.available - r.q, 'threshold', l.low_stock_threshold)) AS e
-    FROM req r JOIN locked l USING (id), verdict v
-   WHERE v.ok AND l.available > l.low_stock_threshold AND l.available - r.q <= l.low_stock_threshold
-), events AS (
-  INSERT INTO outbox (id, subject, payload)
-  SELECT (e->>'id')::uuid, e->>'type', e FROM (SELECT $4::jsonb AS e FROM verdict WHERE ok UNION ALL SELECT e FROM crossings) x
-)
-SELECT l.id::text, l.available, l.is_active, l.low_stock_threshold, l.price_cents, l.currency_code, l.name, v.ok, c.e AS low_stock
-  FROM locked l CROSS JOIN verdict v LEFT JOIN crossings c ON c.e->'data'->>'productId' = l.id::text`;
+/** Namespace of the low-stock alerts' ids (uuid v5 of order id and product id): one alert per reservation line. */
+const LOW_STOCK_ALERT_IDS = '5b0d7a52-3f0e-4f6b-9a52-6c1d2f0b7e4a';
 
 /** Confirms the reservations of the orders $1 (see `confirm`). */
 const CONFIRM_SQL = `
@@ -108,10 +65,29 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
   ) => createEvent({ type, source: 'products', correlationId: orderId, causationId, data });
 
   /**
+   * The inventory.low_stock events of an order's crossings (domain/inventory.ts `lowStockCrossings`). Each
+   * id derives from the order and the product, so the alert of one reservation line is one outbox row
+   * however many times it is written (`insertLowStockAlerts`).
+   */
+  const lowStockAlerts = (orderId: string, crossings: LowStockCrossing[], traceparent?: string | null) =>
+    crossings.map((data) =>
+      createEvent({
+        id: uuidv5(`${orderId}/${data.productId}`, LOW_STOCK_ALERT_IDS),
+        type: 'inventory.low_stock',
+        source: 'products',
+        correlationId: orderId,
+        traceparent,
+        data,
+      }),
+    );
+
+  /**
    * Applies a settlement (domain/inventory.ts) to every line of an order's reservation in the status it
    * moves from, inside `tx`; returns how many lines moved (0: nothing to do, e.g. a redelivered event or a
    * reservation already released). Two statements: the settlement (`settleReservation`: lock, move,
-   * audit), and its event, built here from the lines it moved.
+   * audit), and its event, built here from the lines it moved. Releasing a reservation whose order was
+   * never recorded also writes its low-stock alerts if they are missing (a third statement, only when a
+   * line had crossed): the reservation call that made it may have died between its two writes (see `reserve`).
    */
   async function settle(
     tx: Sql,
@@ -121,8 +97,21 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
     causationId: string | null = null,
   ): Promise<number> {
     const s = SETTLEMENTS[kind];
-    const items = await settleReservation(tx, { orderId, rule: s, reason });
-    if (items.length === 0) return 0;
+    const settled = await settleReservation(tx, { orderId, rule: s, reason });
+    if (settled.length === 0) return 0;
+    const items = settled.map(({ productId, quantity }) => ({ productId, quantity }));
+    if (kind === 'release') {
+      const unconfirmed = settled.filter((l) => !l.confirmed);
+      const crossings = lowStockCrossings(
+        unconfirmed,
+        unconfirmed.map((l) => ({
+          id: l.productId,
+          available: l.availableBefore,
+          lowStockThreshold: l.lowStockThreshold,
+        })),
+      );
+      if (crossings.length) await insertLowStockAlerts(tx, lowStockAlerts(orderId, crossings));
+    }
     await writeOutbox(
       tx,
       createEvent({
@@ -137,13 +126,22 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
     return items.length;
   }
 
-  /** The reservation already made for an order, as the first call answered it. */
+  /**
+   * The reservation already made for an order, as the first call answered it. Writes its low-stock alerts
+   * if they are missing: the first call may have died after the reservation committed and before its
+   * alerts were written.
+   */
   async function replay(orderId: string): Promise<ReserveResult | null> {
     const existing = await db.reservation.findMany({
       where: { orderId },
       include: { product: { select: { currencyCode: true, name: true } } },
     });
     if (existing.length === 0) return null;
+    const crossings = lowStockCrossings(
+      existing,
+      existing.map((r) => ({ id: r.productId, available: r.availableBefore, lowStockThreshold: r.lowStockThreshold })),
+    );
+    if (crossings.length) onEvents(await insertLowStockAlerts(sql, lowStockAlerts(orderId, crossings)));
     return {
       status: 'reserved',
       lines: existing.map((r) => ({
@@ -159,27 +157,27 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
   return {
     /**
      * Reserves every line for `orderId`, all or nothing, in ONE statement
-     * (autocommit): it locks the rows in id order (no deadlock between
-     * multi-line orders), decides under the lock whether every line fits,
-     * and only then moves available → reserved and writes the reservation,
-     * the RESERVE movements and the outbox rows (inventory.reserved, and
-     * inventory.low_stock for each line that takes available stock from above
-     * its threshold to at or below it). A hot product is locked for one
-     * statement, not for a conversation with this process: lock time is what
-     * bounds throughput on a best-seller.
+     * (autocommit, `reserveStock`): the products locked in id order, the
+     * check under the lock, available → reserved, the reservation, the
+     * RESERVE movements and inventory.reserved's outbox row. A hot product is
+     * locked for one statement, not for a conversation with this process:
+     * lock time is what bounds throughput on a best-seller.
+     * A line that takes available stock from above its threshold to at or
+     * below it raises inventory.low_stock (`lowStockCrossings`, decided from
+     * the rows as locked: of concurrent orders exactly one crosses), written
+     * by a second statement only then, before the call answers. Its id derives
+     * from order and product, and the reservation keeps the values it was
+     * decided from, so a call that died between the two statements loses no
+     * alert: the orders service's retry (`replay`) or the release of a
+     * reservation it never got an answer for (`settle`) writes it, once.
      * Idempotent per order id: a retry hits the reservation's primary key
      * and returns the first reservation.
      */
     async reserve(orderId: string, lines: ReserveLine[]): Promise<ReserveResult> {
       const reserved = event('inventory.reserved', orderId, { orderId, items: lines });
-      let rows: (LockedRow & { ok: boolean; low_stock: EventEnvelope | null })[];
+      let result: Awaited<ReturnType<typeof reserveStock>>;
       try {
-        ({ rows } = await sql.query<LockedRow & { ok: boolean; low_stock: EventEnvelope | null }>(RESERVE_SQL, [
-          lines.map((l) => l.productId),
-          lines.map((l) => l.quantity),
-          orderId,
-          JSON.stringify(reserved),
-        ]));
+        result = await reserveStock(sql, { orderId, lines, reserved });
       } catch (err) {
         // The order was reserved already (a retry, or a concurrent duplicate): answer as the first call did.
         if (isUniqueViolation(err)) {
@@ -188,32 +186,31 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
         }
         throw err;
       }
-      if (rows[0]?.ok) {
-        // Published now (the statement committed): inventory.reserved and any low-stock crossings.
-        onEvents([reserved, ...rows.flatMap((r) => (r.low_stock ? [r.low_stock] : []))]);
-        const byId = new Map(rows.map((r) => [r.id, r]));
+      const { ok, products } = result;
+      if (ok) {
+        const crossings = lowStockCrossings(lines, products);
+        const alerts = crossings.length
+          ? await insertLowStockAlerts(sql, lowStockAlerts(orderId, crossings, reserved.traceparent))
+          : [];
+        // Published now (the statements committed): inventory.reserved and any low-stock alerts.
+        onEvents([reserved, ...alerts]);
+        const byId = new Map(products.map((p) => [p.id, p]));
         return {
           status: 'reserved',
           lines: lines.map((l) => {
-            const r = byId.get(l.productId)!;
+            const p = byId.get(l.productId)!;
             return {
               productId: l.productId,
               quantity: l.quantity,
-              unitCents: r.price_cents,
-              currencyCode: r.currency_code,
-              name: r.name,
+              unitCents: p.priceCents,
+              currencyCode: p.currencyCode,
+              name: p.name,
             };
           }),
         };
       }
       // Refused: say why, from the rows as they were under the lock.
-      const stock: StockRow[] = rows.map((r) => ({
-        id: r.id,
-        available: r.available,
-        isActive: r.is_active,
-        lowStockThreshold: r.low_stock_threshold,
-      }));
-      const decision = decideReservation(lines, stock);
+      const decision = decideReservation(lines, products);
       if (decision.kind === 'unknown-product')
         return {
           status: 'invalid',

@@ -1,15 +1,115 @@
 import type { Sql } from '@orderflow/common/db';
-import type { SettlementRule } from '../domain/inventory.ts';
+import type { EventEnvelope } from '@orderflow/contracts';
+import type { ReserveLine, SettlementRule } from '../domain/inventory.ts';
 
 /**
  * The products service's statements on the saga's path, one named, typed function each (docs/data-access.md).
  * None decides anything or builds an event: the rules are in `domain/inventory.ts`.
  */
 
+/**
+ * The reservation statement; $1 product ids, $2 quantities, $3 order id, $4 the inventory.reserved event.
+ * Returns the locked rows as they were before the update, each with the verdict `ok`. `moved` computes
+ * every quantity from `locked`, never from `p` (docs/decisions/006-reservation-computes-from-the-locked-row.md).
+ * Each reservation line keeps its product's available stock and threshold as locked, the low-stock
+ * alert's inputs.
+ */
+const RESERVE_STOCK = `
+WITH req AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(id, q)
+), locked AS (
+  SELECT p.id, p.available, p.reserved, p.sold, p.stocked, p.is_active, p.low_stock_threshold, p.price_cents, p.currency_code, p.name
+    FROM products p WHERE p.id IN (SELECT id FROM req) ORDER BY p.id FOR UPDATE
+), verdict AS (
+  SELECT (SELECT count(*) FROM locked l JOIN req r USING (id) WHERE l.is_active AND l.available >= r.q) = (SELECT count(*) FROM req) AS ok
+), moved AS (
+  UPDATE products p SET available = l.available - r.q, reserved = l.reserved + r.q, sold = l.sold, stocked = l.stocked, updated_at = now()
+    FROM req r JOIN locked l USING (id), verdict v WHERE v.ok AND p.id = r.id RETURNING p.id
+), held AS (
+  INSERT INTO reservations (order_id, product_id, quantity, unit_cents, available_before, low_stock_threshold)
+  SELECT $3::uuid, r.id, r.q, l.price_cents, l.available, l.low_stock_threshold
+    FROM req r JOIN locked l USING (id), verdict v WHERE v.ok
+), audit AS (
+  INSERT INTO stock_movements (product_id, type, quantity, order_id)
+  SELECT r.id, 'RESERVE', -r.q, $3::uuid FROM req r, verdict v WHERE v.ok
+), events AS (
+  INSERT INTO outbox (id, subject, payload) SELECT ($4::jsonb->>'id')::uuid, $4::jsonb->>'type', $4::jsonb FROM verdict WHERE ok
+)
+SELECT l.id::text, l.available, l.is_active, l.low_stock_threshold, l.price_cents, l.currency_code, l.name, v.ok
+  FROM locked l CROSS JOIN verdict v`;
+
+/** A product as the reservation statement locked it, before its update. */
+export interface LockedProduct {
+  id: string;
+  available: number;
+  isActive: boolean;
+  lowStockThreshold: number;
+  priceCents: number;
+  currencyCode: string;
+  name: string;
+}
+
+/**
+ * Reserves every line for `orderId`, all or nothing, in ONE statement (autocommit, on the pool): locks the
+ * products in id order (no deadlock between multi-line orders), checks under the lock that every line fits
+ * (active, enough available), and only then moves available → reserved and writes the reservation lines,
+ * the RESERVE movements and the outbox row of `reserved`. Returns `ok` and the products as locked, before
+ * the update (whatever the verdict: a refusal is explained from them). A second reservation of the same
+ * order fails on the reservations' primary key.
+ */
+export async function reserveStock(
+  sql: Sql,
+  { orderId, lines, reserved }: { orderId: string; lines: ReserveLine[]; reserved: EventEnvelope },
+): Promise<{ ok: boolean; products: LockedProduct[] }> {
+  const { rows } = await sql.query<{
+    id: string;
+    available: number;
+    is_active: boolean;
+    low_stock_threshold: number;
+    price_cents: number;
+    currency_code: string;
+    name: string;
+    ok: boolean;
+  }>(RESERVE_STOCK, [lines.map((l) => l.productId), lines.map((l) => l.quantity), orderId, JSON.stringify(reserved)]);
+  return {
+    ok: rows[0]?.ok ?? false,
+    products: rows.map((r) => ({
+      id: r.id,
+      available: r.available,
+      isActive: r.is_active,
+      lowStockThreshold: r.low_stock_threshold,
+      priceCents: r.price_cents,
+      currencyCode: r.currency_code,
+      name: r.name,
+    })),
+  };
+}
+
+/**
+ * Writes low-stock alerts to the outbox unless they are there already (their ids derive from the order
+ * and product: a second write of one alert, after a crash or by a retry, is a no-op). Returns the events
+ * this call wrote.
+ */
+export async function insertLowStockAlerts(sql: Sql, events: EventEnvelope[]): Promise<EventEnvelope[]> {
+  if (events.length === 0) return [];
+  const { rows } = await sql.query<{ id: string }>(
+    `INSERT INTO outbox (id, subject, payload) SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])
+     ON CONFLICT (id) DO NOTHING RETURNING id::text`,
+    [events.map((e) => e.id), events.map((e) => e.type), events.map((e) => JSON.stringify(e))],
+  );
+  const written = new Set(rows.map((r) => r.id));
+  return events.filter((e) => written.has(e.id));
+}
+
 /** A reservation line as a settlement moved it. */
 export interface SettledLine {
   productId: string;
   quantity: number;
+  /** The product's available stock and threshold as the reservation locked them (null: not recorded). */
+  availableBefore: number | null;
+  lowStockThreshold: number | null;
+  /** Whether the orders service had recorded the order (reservations.confirmed_at set). */
+  confirmed: boolean;
 }
 
 /**
@@ -25,7 +125,8 @@ export interface SettledLine {
  */
 const SETTLE_RESERVATION = `
 WITH line AS (
-  SELECT r.product_id AS id, r.quantity AS q, p.available, p.reserved, p.sold, p.stocked
+  SELECT r.product_id AS id, r.quantity AS q, p.available, p.reserved, p.sold, p.stocked,
+         r.available_before, r.low_stock_threshold, r.confirmed_at IS NOT NULL AS confirmed
     FROM reservations r JOIN products p ON p.id = r.product_id
    WHERE r.order_id = $1::uuid AND r.status = $2::reservation_status
    ORDER BY r.product_id FOR UPDATE OF p, r
@@ -40,7 +141,7 @@ WITH line AS (
   INSERT INTO stock_movements (product_id, type, quantity, order_id, reason)
   SELECT l.id, $7::stock_movement_type, $8::int * l.q, $1::uuid, $9::text FROM line l
 )
-SELECT id::text AS product_id, q AS quantity FROM line ORDER BY id`;
+SELECT id::text AS product_id, q AS quantity, available_before, low_stock_threshold, confirmed FROM line ORDER BY id`;
 
 /**
  * Moves every line of an order's reservation that is in `rule.from` to `rule.to`, with the products'
@@ -51,7 +152,13 @@ export async function settleReservation(
   tx: Sql,
   { orderId, rule, reason }: { orderId: string; rule: SettlementRule; reason: string | null },
 ): Promise<SettledLine[]> {
-  const { rows } = await tx.query<{ product_id: string; quantity: number }>(SETTLE_RESERVATION, [
+  const { rows } = await tx.query<{
+    product_id: string;
+    quantity: number;
+    available_before: number | null;
+    low_stock_threshold: number | null;
+    confirmed: boolean;
+  }>(SETTLE_RESERVATION, [
     orderId,
     rule.from,
     rule.to,
@@ -62,5 +169,11 @@ export async function settleReservation(
     rule.sign,
     reason,
   ]);
-  return rows.map((r) => ({ productId: r.product_id, quantity: r.quantity }));
+  return rows.map((r) => ({
+    productId: r.product_id,
+    quantity: r.quantity,
+    availableBefore: r.available_before,
+    lowStockThreshold: r.low_stock_threshold,
+    confirmed: r.confirmed,
+  }));
 }
