@@ -276,6 +276,40 @@ describe('customer emails', () => {
     expect(await row(r.db, event.id)).toEqual({ status: 'SENT', attempts: 2 });
   });
 
+  it('records a refused send once the database takes it, so the email is still sent later', async () => {
+    const r = replica();
+    const order = await placeOrder(r.db, 'refused-during-restart');
+    const event = created(order.id, order.email);
+    const pool = sqlPool(r.db);
+    await pool.query(`CREATE TABLE refuse_failed_marks (since timestamptz NOT NULL DEFAULT now())`);
+    await pool.query(`CREATE FUNCTION refuse_failed_marks() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'FAILED' AND EXISTS (SELECT 1 FROM refuse_failed_marks) THEN RAISE EXCEPTION 'not now'; END IF;
+        RETURN NEW;
+      END $$`);
+    await pool.query(
+      `CREATE TRIGGER refuse_failed_marks BEFORE UPDATE ON notifications FOR EACH ROW EXECUTE FUNCTION refuse_failed_marks()`,
+    );
+    try {
+      // The SMTP server refuses while the database refuses to record it, for 1.5 s.
+      await pool.query(`INSERT INTO refuse_failed_marks DEFAULT VALUES`);
+      sink.setRefusing(true);
+      const handled = deliver(r, event).catch((err: Error) => err);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      sink.setRefusing(false);
+      await pool.query(`DELETE FROM refuse_failed_marks`);
+      expect(await handled).toBeInstanceOf(RetryLater);
+      expect(await row(r.db, event.id)).toEqual({ status: 'FAILED', attempts: 1 });
+      await deliver(r, event, 2);
+      expect(mailsTo(order.email)).toHaveLength(1);
+      expect(await row(r.db, event.id)).toEqual({ status: 'SENT', attempts: 2 });
+    } finally {
+      sink.setRefusing(false);
+      await pool.query(`DROP TRIGGER refuse_failed_marks ON notifications`);
+      await pool.query(`DROP FUNCTION refuse_failed_marks(); DROP TABLE refuse_failed_marks`);
+    }
+  });
+
   it("sends an order's emails in stage order when a replica handles a later stage first", async () => {
     const [a, b] = [replica(), replica()];
     const order = await placeOrder(a.db, 'stage-order');

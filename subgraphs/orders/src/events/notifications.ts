@@ -123,6 +123,23 @@ function createSender({ db, mailer, log, markDelayMs }: { db: Db; mailer: Mailer
   const sql = sqlPool(db);
   const marks = createSentMarks(sql, markDelayMs, log);
 
+  /**
+   * FAILED, so that the retry claims the email again: tried again each second for `MARK_RETRY_MS` when the
+   * database refuses it (a restart), since a row left PENDING is never sent, and this one was not.
+   */
+  async function recordRefused(eventId: string, error: string) {
+    const since = Date.now();
+    for (;;) {
+      try {
+        return await markEmailFailed(sql, eventId, error);
+      } catch (err) {
+        if (Date.now() - since >= MARK_RETRY_MS) throw err;
+        log.warn({ err: (err as Error).message, eventId }, 'recording a refused email failed; trying again');
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  }
+
   return async function send(event: EventEnvelope, kind: EmailKind, attempt: number, detail: string | null) {
     const orderId = event.correlationId;
     const after = EMAIL_AFTER[kind];
@@ -148,7 +165,7 @@ function createSender({ db, mailer, log, markDelayMs }: { db: Db; mailer: Mailer
     try {
       await mailer.send({ to: claim.customerEmail, ...mail, messageId: `<${event.id}@orderflow.local>` });
     } catch (err) {
-      await markEmailFailed(sql, event.id, (err as Error).message.slice(0, 500));
+      await recordRefused(event.id, (err as Error).message.slice(0, 500));
       throw new RetryLater(backoffMs(attempt, 500, 60_000), `SMTP send failed: ${(err as Error).message}`);
     }
     log.info({ orderId, kind }, 'email sent');
