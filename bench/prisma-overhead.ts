@@ -12,7 +12,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applyMigrations, sqlPool, withTransaction } from '@orderflow/common/db';
+import { applyMigrations, sqlPool } from '@orderflow/common/db';
+import { publishingTransaction } from '@orderflow/common/messaging';
 import { freePort, startPostgres } from '@orderflow/devstack';
 import { createDb } from '../subgraphs/orders/src/db.ts';
 
@@ -70,7 +71,13 @@ measure('insert one row: Prisma create', () =>
     data: { orderId: id, previousStatus: null, status: 'PENDING_PAYMENT', reason: 'bench' },
   }),
 );
-measure('transaction, lock one row: pg', () => withTransaction(pool, (tx) => tx.query(lockSql, [id])));
+measure('transaction, lock one row: pg', () =>
+  publishingTransaction(
+    db,
+    (tx) => tx.query(lockSql, [id]),
+    () => {},
+  ),
+);
 measure('transaction, lock one row: Prisma interactive', () =>
   db.$transaction((tx) => tx.$queryRawUnsafe(lockSql, id)),
 );

@@ -124,7 +124,7 @@ describe('a batched consumer', () => {
       service: 'test',
       handler,
       retryScale: 0.01,
-      onPublished: (events) => published.push(...events),
+      afterCommit: (events) => published.push(...events),
       ...options,
     });
     await consumer.init();

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { applyMigrations, sqlPool, sqlTransaction } from '@orderflow/common/db';
+import { applyMigrations, sqlPool } from '@orderflow/common/db';
+import { publishingTransaction } from '@orderflow/common/messaging';
 import { createLogger } from '@orderflow/common/observability';
 import { createDb, type Db } from '../subgraphs/products/src/db.ts';
 import { createInventoryService, type InventoryService } from '../subgraphs/products/src/service/inventory-service.ts';
@@ -52,8 +53,16 @@ describe('reservation settlements', () => {
     const moved = await Promise.all(
       orders.map((o) =>
         Promise.all([
-          sqlTransaction(db, (tx) => inventory.settle(tx, o.id, 'commit', 'paid')),
-          sqlTransaction(db, (tx) => inventory.settle(tx, o.id, 'release', 'payment failed')),
+          publishingTransaction(
+            db,
+            (tx) => inventory.settle(tx, o.id, 'commit', 'paid'),
+            () => {},
+          ),
+          publishingTransaction(
+            db,
+            (tx) => inventory.settle(tx, o.id, 'release', 'payment failed'),
+            () => {},
+          ),
         ]),
       ),
     );
@@ -106,10 +115,28 @@ describe('reservation settlements', () => {
     const p = await product(10);
     const orderId = randomUUID();
     await inventory.reserve(orderId, [{ productId: p, quantity: 4 }]);
-    expect(await sqlTransaction(db, (tx) => inventory.settle(tx, orderId, 'commit', 'paid'))).toBe(1);
-    expect(await sqlTransaction(db, (tx) => inventory.settle(tx, orderId, 'commit', 'paid'))).toBe(0);
+    expect(
+      await publishingTransaction(
+        db,
+        (tx) => inventory.settle(tx, orderId, 'commit', 'paid'),
+        () => {},
+      ),
+    ).toBe(1);
+    expect(
+      await publishingTransaction(
+        db,
+        (tx) => inventory.settle(tx, orderId, 'commit', 'paid'),
+        () => {},
+      ),
+    ).toBe(0);
     const returns = await Promise.all(
-      [1, 2, 3].map(() => sqlTransaction(db, (tx) => inventory.settle(tx, orderId, 'return', 'order cancelled'))),
+      [1, 2, 3].map(() =>
+        publishingTransaction(
+          db,
+          (tx) => inventory.settle(tx, orderId, 'return', 'order cancelled'),
+          () => {},
+        ),
+      ),
     );
     expect(returns.sort()).toEqual([0, 0, 1]);
     const {

@@ -100,8 +100,8 @@ export interface EventConsumerOptions<Data, Tx> {
   batchSize?: number;
   /** `outsideTransaction` handlers only: events handled at once; events of one saga (correlationId) one after another. Default 8. */
   concurrency?: number;
-  /** Called after a commit in which the handler wrote events with `writeOutbox`, with those events (see relay.committed). */
-  onPublished?: (events: EventEnvelope[]) => void;
+  /** Called after a commit in which the handler wrote events with `writeOutbox`, with those events (the relay's `afterCommit`). */
+  afterCommit?: (events: EventEnvelope[]) => void;
   /** Multiplies every retry delay; tests shrink it. Default 1. */
   retryScale?: number;
   /**
@@ -155,7 +155,7 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
     maxDeliver = 8,
     batchSize = DEFAULT_CONSUMER_BATCH_SIZE,
     concurrency = 8,
-    onPublished = () => {},
+    afterCommit = () => {},
     retryScale = 1,
     transactionSlots = pLimit(concurrency),
   } = opts;
@@ -272,7 +272,7 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
           await outbox.flush();
           return later;
         },
-        onPublished,
+        afterCommit,
       ),
     );
   }

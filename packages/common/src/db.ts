@@ -57,7 +57,7 @@ export function createPrismaClient<T extends object>(
 /**
  * The connection pool under a Prisma client from `createPrismaClient`, for the
  * statements that run for every order or event (the outbox relay, the inbox,
- * `sqlTransaction`): plain SQL on pg costs a fifth of the CPU of the same
+ * `publishingTransaction`): plain SQL on pg costs a fifth of the CPU of the same
  * statement through Prisma (bench/prisma-overhead.ts). Reads and rare writes use Prisma.
  */
 export function sqlPool(client: object): pg.Pool {
@@ -67,7 +67,7 @@ export function sqlPool(client: object): pg.Pool {
 }
 
 /**
- * What runs SQL inside a transaction from `sqlTransaction` (or on a pool):
+ * What runs SQL inside a transaction from `publishingTransaction` (or on a pool):
  * pg's `query` with numbered parameters. Values come back as pg maps them:
  * uuid and bigint as strings, timestamptz as Date, enums as their labels.
  */
@@ -79,19 +79,10 @@ export interface Sql {
 }
 
 /**
- * Runs `fn` in a transaction on the pool under a Prisma client from
- * `createPrismaClient`, with plain SQL: the hot paths' writes (placing an
- * order, each saga step). Prisma's interactive transaction costs four times
- * the CPU of the same transaction on pg, and each model call about three
- * times the statement's (bench/prisma-overhead.ts); reads and the rare
- * writes stay on Prisma. `tx` belongs to this transaction only, so
- * `eventsWrittenIn(tx)` after the commit are its events.
+ * Runs `fn` in a transaction on one pooled connection; a connection that failed is discarded, not reused.
+ * The mechanism under `publishingTransaction` (events.ts), the one way service code opens a plain-SQL
+ * transaction, and under the outbox relay's claim of its rows; not exported by `@orderflow/common/db`.
  */
-export function sqlTransaction<R>(db: object, fn: (tx: Sql) => Promise<R>): Promise<R> {
-  return withTransaction(sqlPool(db), (client) => fn({ query: (text, values) => client.query(text, values) as never }));
-}
-
-/** Runs `fn` in a transaction on one pooled connection; a connection that failed is discarded, not reused. */
 export async function withTransaction<R>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
   const client = await pool.connect();
   let broken: Error | undefined;

@@ -50,7 +50,7 @@ export function maskError(
 /**
  * A unique-constraint violation, whether Prisma saw it through a model call
  * (P2002) or a raw statement (SQLSTATE 23505 passed through the adapter), or
- * pg itself (`sqlTransaction`, a pool query).
+ * pg itself (`publishingTransaction`, a pool query).
  */
 export function isUniqueViolation(err: unknown): boolean {
   const e = err as {

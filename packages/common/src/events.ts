@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventData, EventEnvelope, EventType } from '@orderflow/contracts';
-import { sqlTransaction, type Sql } from './db.ts';
+import { sqlPool, withTransaction, type Sql } from './db.ts';
 import { currentTraceparent } from './trace-context.ts';
 
 /**
@@ -41,7 +41,7 @@ export function createEvent<K extends EventType>({
 
 /**
  * Writes events into the outbox table inside the caller's transaction
- * (`sqlTransaction`), in one statement.
+ * (`publishingTransaction`, or a consumer's), in one statement.
  */
 export async function writeOutbox(tx: Sql, ...events: EventEnvelope[]): Promise<void> {
   if (events.length === 0) return;
@@ -86,7 +86,7 @@ const writtenIn = new WeakMap<object, EventEnvelope[]>();
 /**
  * The events written with `writeOutbox` in the transaction `tx` (empty when
  * none). Call it after the commit and hand them to the relay
- * (`relay.committed(events)`): they are published at once instead of by the
+ * (`relay.afterCommit(events)`): they are published at once instead of by the
  * relay's next round.
  */
 export function eventsWrittenIn(tx: object): EventEnvelope[] {
@@ -94,21 +94,27 @@ export function eventsWrittenIn(tx: object): EventEnvelope[] {
 }
 
 /**
- * `sqlTransaction`, then — once it committed — the events `writeOutbox` wrote
- * in it handed to `onEvents` (the relay's `committed`: published at once).
- * Not called when the transaction wrote none.
+ * The one way to open a plain-SQL transaction (docs/data-access.md): runs `fn` in a transaction on the
+ * pool under a Prisma client from `createPrismaClient`, then — once it committed — hands the events
+ * `writeOutbox` wrote in it to `afterCommit` (the relay's `afterCommit`: published at once; not called
+ * when it wrote none, nor after a rollback). The hot paths' writes (each saga step, a cancel, a release)
+ * use it: Prisma's interactive transaction costs four times the CPU of the same transaction on pg, and
+ * each model call about three times the statement's (bench/prisma-overhead.ts); reads and the rare
+ * writes that publish nothing stay on Prisma (`db.$transaction`).
  */
 export async function publishingTransaction<R>(
   db: object,
   fn: (tx: Sql) => Promise<R>,
-  onEvents: (events: EventEnvelope[]) => void,
+  afterCommit: (events: EventEnvelope[]) => void,
 ): Promise<R> {
+  // `tx` belongs to this transaction only, so the events written through it are this transaction's.
   let written: object = {};
-  const result = await sqlTransaction(db, (tx) => {
+  const result = await withTransaction(sqlPool(db), (client) => {
+    const tx: Sql = { query: (text, values) => client.query(text, values) as never };
     written = tx;
     return fn(tx);
   });
   const events = eventsWrittenIn(written);
-  if (events.length) onEvents(events);
+  if (events.length) afterCommit(events);
   return result;
 }

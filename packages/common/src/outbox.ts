@@ -13,7 +13,7 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /**
    * Poll interval when nothing kicked the relay. Default 1 s: committed events
-   * are published by their own commit (`committed`) or a kick; the timed
+   * are published by their own commit (`afterCommit`) or a kick; the timed
    * rounds only pick up what a crash or a failed publish left behind (rows
    * older than POLL_MIN_AGE_MS), so polling faster costs statements for nothing.
    */
@@ -164,7 +164,7 @@ export function createOutboxRelay({
   /**
    * A kicked round takes every unpublished row. A timed round takes only rows
    * older than `POLL_MIN_AGE_MS`: younger ones are being published by the
-   * service that committed them (`committed`), and taking them too would
+   * service that committed them (`afterCommit`), and taking them too would
    * publish them twice (stored once, but sent twice).
    */
   async function loop(kicked: boolean) {
@@ -212,7 +212,7 @@ export function createOutboxRelay({
      * `eventsWrittenIn(tx)`) at once, or, without them (rows written by
      * plain SQL), wakes the relay.
      */
-    committed(events: EventEnvelope[] = []) {
+    afterCommit(events: EventEnvelope[] = []) {
       if (stopped) return;
       if (events.length) void publishCommitted(events);
       else kick();

@@ -131,7 +131,7 @@ export async function startSubgraph<D extends Database, Ctx extends object>({
       log,
       service: name,
       handler,
-      onPublished: relay?.committed,
+      afterCommit: relay?.afterCommit,
       retryScale: config.SAGA_RETRY_SCALE,
       batchSize: config.CONSUMER_BATCH_SIZE,
       transactionSlots,

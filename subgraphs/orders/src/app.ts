@@ -54,7 +54,7 @@ export async function startOrders(config: OrdersConfig, opts: { log?: Logger; on
         cancelVerdicts: createCancelVerdicts({ db, log }),
         cancelVerdictTimeoutMs: config.CANCEL_VERDICT_TIMEOUT_MS,
         log,
-        onEvents: relay?.committed,
+        afterCommit: relay?.afterCommit,
         maxOrderTotalCents: config.MAX_ORDER_TOTAL_CENTS,
       });
       const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM });

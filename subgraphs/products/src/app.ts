@@ -43,7 +43,7 @@ export async function startProducts(
     setup({ db, relay, consumer, metrics }) {
       const reservationFailures = createReservationFailures(metrics);
       const catalog = createCatalogService({ db, maxPriceCents: config.MAX_PRICE_CENTS });
-      const inventory = createInventoryService({ db, log, onEvents: relay?.committed });
+      const inventory = createInventoryService({ db, log, afterCommit: relay?.afterCommit });
       sweeper = createReservationSweeper({
         inventory,
         log,

@@ -28,7 +28,7 @@ describe('low-stock alerts', () => {
     inventory = createInventoryService({
       db,
       log: createLogger('products', 'silent'),
-      onEvents: (events) => handed.push(...events),
+      afterCommit: (events) => handed.push(...events),
     });
   });
   afterAll(async () => db?.$disconnect());

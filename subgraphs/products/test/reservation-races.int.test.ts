@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { applyMigrations, sqlTransaction } from '@orderflow/common/db';
+import { applyMigrations } from '@orderflow/common/db';
+import { publishingTransaction } from '@orderflow/common/messaging';
 import { createLogger } from '@orderflow/common/observability';
 import { createDb, type Db } from '../src/db.ts';
 import { createInventoryService, type InventoryService } from '../src/service/inventory-service.ts';
@@ -39,7 +40,11 @@ describe('reservations racing releases and commits', () => {
             if (i % 3 === 0 && held.length) {
               // Returns units to available stock (a failed payment or a cancel), or sells them (a payment).
               const orderId = held[Math.floor(Math.random() * held.length)];
-              await sqlTransaction(db, (tx) => inventory.settle(tx, orderId, i % 2 ? 'release' : 'commit', 'race'));
+              await publishingTransaction(
+                db,
+                (tx) => inventory.settle(tx, orderId, i % 2 ? 'release' : 'commit', 'race'),
+                () => {},
+              );
               outcomes.settled++;
               return;
             }

@@ -25,7 +25,7 @@ export async function startShipments(
     db: () => createDb(config.DATABASE_URL, { poolSize: config.DB_POOL_SIZE, onQuery: opts.onQuery }),
     publishesEvents: true,
     setup({ db, relay, consumer }) {
-      const shipments = createShipmentService({ db, onEvents: relay?.committed });
+      const shipments = createShipmentService({ db, afterCommit: relay?.afterCommit });
       return {
         typeDefs,
         resolvers,

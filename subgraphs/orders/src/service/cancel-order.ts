@@ -16,7 +16,7 @@ export type CancelOrderResult =
 export interface CancelOrderDeps {
   db: Db;
   log: Logger;
-  onEvents: (events: EventEnvelope[]) => void;
+  afterCommit: (events: EventEnvelope[]) => void;
   releaseQuietly: (orderId: string, reason: string) => Promise<void>;
   verdicts: CancelVerdicts;
   /** How long cancelOrder waits for the shipments service's verdict on a paid order (CANCEL_VERDICT_TIMEOUT_MS). */
@@ -39,7 +39,14 @@ type Step =
  * writes it there), answering OrderCancelled or CannotCancel, or CancellationPending when it is late; the
  * cancel completes either way (docs/decisions/003-cancel-by-event.md).
  */
-export function createCancelOrder({ db, log, onEvents, releaseQuietly, verdicts, verdictTimeoutMs }: CancelOrderDeps) {
+export function createCancelOrder({
+  db,
+  log,
+  afterCommit,
+  releaseQuietly,
+  verdicts,
+  verdictTimeoutMs,
+}: CancelOrderDeps) {
   const cannot = (status: OrderStatus): CancelOrderResult => ({
     __typename: 'CannotCancel',
     message: `An order in status ${status} cannot be cancelled`,
@@ -71,7 +78,7 @@ export function createCancelOrder({ db, log, onEvents, releaseQuietly, verdicts,
         if (current.status !== 'PENDING_SHIPMENT') return { kind: 'cannot', status: current.status };
         return { kind: 'requested', ...(await requestCancel(tx, current, why)) };
       },
-      onEvents,
+      afterCommit,
     );
     if (step.kind === 'cannot') return cannot(step.status);
     if (step.kind === 'cancelled') {

@@ -5,7 +5,7 @@ import type { Order, OrderStatus } from '../db.ts';
 import { canTransition } from '../domain/order-status.ts';
 
 // The saga's writes on an order, in plain SQL inside the caller's transaction
-// (`sqlTransaction`): they run for every order, several times, and pg does
+// (`publishingTransaction`, a consumer's): they run for every order, several times, and pg does
 // them at a fraction of Prisma's CPU. Reads elsewhere stay on Prisma.
 
 /**

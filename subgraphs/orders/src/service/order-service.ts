@@ -19,8 +19,8 @@ export interface OrderServiceDeps {
   /** How long it waits (CANCEL_VERDICT_TIMEOUT_MS) before answering CancellationPending. */
   cancelVerdictTimeoutMs: number;
   log: Logger;
-  /** Called after a commit that wrote outbox rows, with the events written (relay.committed). */
-  onEvents?: (events: EventEnvelope[]) => void;
+  /** Called after a commit that wrote outbox rows, with the events written (the relay's afterCommit). */
+  afterCommit?: (events: EventEnvelope[]) => void;
   /** Largest order total in cents (MAX_ORDER_TOTAL_CENTS); a larger order is InvalidOrder and its reservation released. */
   maxOrderTotalCents: number;
 }
@@ -32,7 +32,7 @@ export function createOrderService({
   cancelVerdicts,
   cancelVerdictTimeoutMs,
   log,
-  onEvents = () => {},
+  afterCommit = () => {},
   maxOrderTotalCents,
 }: OrderServiceDeps) {
   async function releaseQuietly(orderId: string, reason: string) {
@@ -44,11 +44,11 @@ export function createOrderService({
     }
   }
   return {
-    placeOrder: createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCents, releaseQuietly }),
+    placeOrder: createPlaceOrder({ db, inventory, log, afterCommit, maxOrderTotalCents, releaseQuietly }),
     cancelOrder: createCancelOrder({
       db,
       log,
-      onEvents,
+      afterCommit,
       releaseQuietly,
       verdicts: cancelVerdicts,
       verdictTimeoutMs: cancelVerdictTimeoutMs,

@@ -31,8 +31,8 @@ export interface PlaceOrderDeps {
   db: Db;
   inventory: InventoryClient;
   log: Logger;
-  /** Called after the order's commit with the events it wrote (relay.committed). */
-  onEvents: (events: EventEnvelope[]) => void;
+  /** Called after the order's commit with the events it wrote (the relay's afterCommit). */
+  afterCommit: (events: EventEnvelope[]) => void;
   /** Largest order total in cents (MAX_ORDER_TOTAL_CENTS); a larger order is InvalidOrder and its reservation released. */
   maxOrderTotalCents: number;
   /** Releases a reservation no order will use; never throws (the products sweeper is the safety net). */
@@ -47,7 +47,14 @@ export interface PlaceOrderDeps {
  * first request; so does any answer other than a new order when the key has one (decision 010). A failed
  * write releases the reservation.
  */
-export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCents, releaseQuietly }: PlaceOrderDeps) {
+export function createPlaceOrder({
+  db,
+  inventory,
+  log,
+  afterCommit,
+  maxOrderTotalCents,
+  releaseQuietly,
+}: PlaceOrderDeps) {
   const sql = sqlPool(db);
   const nextHistoryId = createHistoryIds(sql);
 
@@ -162,7 +169,7 @@ export function createPlaceOrder({ db, inventory, log, onEvents, maxOrderTotalCe
         if (first) return first;
         throw new Error('idempotency key taken, but no order found under it');
       }
-      onEvents([placed, created]);
+      afterCommit([placed, created]);
       log.info({ orderId, lines: lines.length }, 'order placed');
       const order = modelRow<Order>(columns);
       // The response's items and history are what was just written: no need to read them back.

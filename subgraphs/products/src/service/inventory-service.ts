@@ -20,8 +20,8 @@ export type { ReservedLine, ReserveResult } from '@orderflow/contracts';
 export interface InventoryServiceDeps {
   db: Db;
   log: Logger;
-  /** Called after a commit that wrote outbox rows, with the events when they are known (relay.committed). */
-  onEvents?: (events: EventEnvelope[]) => void;
+  /** Called after a commit that wrote outbox rows, with the events when they are known (the relay's afterCommit). */
+  afterCommit?: (events: EventEnvelope[]) => void;
 }
 
 /** Namespace of the low-stock alerts' ids (uuid v5 of order id and product id): one alert per reservation line. */
@@ -54,8 +54,8 @@ UPDATE reservations r SET check_requested_at = now() FROM lines
  WHERE r.order_id = lines.order_id AND r.product_id = lines.product_id
 RETURNING r.order_id::text`;
 
-export function createInventoryService({ db, log, onEvents = () => {} }: InventoryServiceDeps) {
-  /** The pool under `db`, for the hot path's plain SQL (see sqlTransaction). */
+export function createInventoryService({ db, log, afterCommit = () => {} }: InventoryServiceDeps) {
+  /** The pool under `db`, for the hot path's plain SQL (see publishingTransaction). */
   const sql = sqlPool(db);
   const event = <K extends EventType>(
     type: K,
@@ -141,7 +141,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
       existing,
       existing.map((r) => ({ id: r.productId, available: r.availableBefore, lowStockThreshold: r.lowStockThreshold })),
     );
-    if (crossings.length) onEvents(await insertLowStockAlerts(sql, lowStockAlerts(orderId, crossings)));
+    if (crossings.length) afterCommit(await insertLowStockAlerts(sql, lowStockAlerts(orderId, crossings)));
     return {
       status: 'reserved',
       lines: existing.map((r) => ({
@@ -193,7 +193,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
           ? await insertLowStockAlerts(sql, lowStockAlerts(orderId, crossings, reserved.traceparent))
           : [];
         // Published now (the statements committed): inventory.reserved and any low-stock alerts.
-        onEvents([reserved, ...alerts]);
+        afterCommit([reserved, ...alerts]);
         const byId = new Map(products.map((p) => [p.id, p]));
         return {
           status: 'reserved',
@@ -224,7 +224,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
 
     /** Returns an order's active reservation to available stock; idempotent. */
     async release(orderId: string, reason: string): Promise<number> {
-      return publishingTransaction(db, (tx) => settle(tx, orderId, 'release', reason), onEvents);
+      return publishingTransaction(db, (tx) => settle(tx, orderId, 'release', reason), afterCommit);
     },
 
     /** A reservation moves on, inside the caller's (consumer's) transaction. */
@@ -271,7 +271,7 @@ export function createInventoryService({ db, log, onEvents = () => {} }: Invento
           );
           return orderIds;
         },
-        onEvents,
+        afterCommit,
       );
     },
   };

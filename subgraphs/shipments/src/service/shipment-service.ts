@@ -16,7 +16,7 @@ export interface UpdateShipmentStatusInput {
   description?: string | null;
 }
 
-// The hot paths' writes are plain SQL on pg (`sqlTransaction`, the consumer's
+// The hot paths' writes are plain SQL on pg (`publishingTransaction`, the consumer's
 // `Sql`); reads stay on Prisma. A data-modifying CTE runs whether or not the
 // outer query reads it, in the statement's one snapshot: the delivery event is
 // written by the same statement as the shipment row it belongs to (its foreign
@@ -81,10 +81,12 @@ RETURNING shipment_id`;
 
 export function createShipmentService({
   db,
-  onEvents = () => {},
+  afterCommit = () => {},
 }: {
   db: Db;
-  /** After a commit that wrote events, with them (relay.committed). */ onEvents?: (events: EventEnvelope[]) => void;
+  /** After a commit that wrote events, with them (the relay's afterCommit). */ afterCommit?: (
+    events: EventEnvelope[],
+  ) => void;
 }) {
   const canSee = (viewer: Viewer, s: Shipment) =>
     s.customerId === viewer.id || (viewer.scopes.has('shipments:read') && viewer.scopes.has('orders:read:all'));
@@ -148,7 +150,7 @@ export function createShipmentService({
           );
           return updated;
         },
-        onEvents,
+        afterCommit,
       );
       return result;
     },
