@@ -64,12 +64,21 @@ export interface EventHandler<Data, Tx = Sql> {
    * rows) commit with the record that the event was handled, or not at all.
    * The events it wrote with `writeOutbox` are published after the commit.
    * Several events (up to the consumer's batch size) share one transaction,
-   * one `handle` after the other in the stream's order; when one throws, the
+   * one `handle` after the other, sorted by correlationId (stable: one saga's
+   * events keep the stream's order), after `lockBatch`; when one throws, the
    * whole transaction is rolled back and each event is handled again alone
    * (see `createEventConsumer`), so `handle` must not rely on anything but
    * its own writes surviving a throw.
    */
   handle(event: EventEnvelope<Data>, ctx: { tx: Tx; attempt: number; log: Logger }): Promise<void>;
+  /**
+   * Takes, before the first `handle` of a batch of more than one event (never for one event alone), the row
+   * locks its handlers will take, in one global order, for a handler whose locks are not keyed by the order
+   * (the batch's events come sorted by correlationId, so locks keyed by the order are taken in one order
+   * already). Without it two batches locking shared rows event after event (or a batch and a request) can
+   * deadlock. `events` are those of the batch not seen before, in the order they will be handled.
+   */
+  lockBatch?(events: EventEnvelope<Data>[], ctx: { tx: Tx; log: Logger }): Promise<void>;
   /**
    * Run `handle` outside any transaction (`ctx.tx` is then the client itself),
    * with no inbox row, one event at a time (never batched). Default false. For a handler whose effect leaves the
@@ -136,8 +145,9 @@ interface Delivery<Data> {
  *
  * Events are handled in batches: what arrived while the previous batch ran (up
  * to `batchSize`) goes through one transaction — one multi-row inbox insert
- * that returns the ids not seen before, the handler for each of those in the
- * stream's order, their outbox rows — and is acknowledged after the commit.
+ * that returns the ids not seen before, the handler's `lockBatch` if it has one, the handler for each of
+ * those sorted by correlationId (one saga's in the stream's order), their outbox rows — and is acknowledged
+ * after the commit.
  * A handler's "not yet" (`RetryLater`) before it wrote anything only leaves its event out (nak'd with its delay).
  * When that transaction fails otherwise, each event of the batch is handled again alone,
  * in its own transaction: the good ones commit and are acknowledged once, and
@@ -246,6 +256,10 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
           // The handlers' outbox rows of a batch go in with one insert at its end.
           const outbox = collectOutboxWrites(tx, (text) => (wrote ||= writes(text)));
           const later: { d: Delivery<Data>; err: RetryLater }[] = [];
+          if (handler.lockBatch && batch.length > 1) {
+            const events = batch.filter((d) => fresh.has(d.event.id)).map((d) => d.event);
+            if (events.length > 1) await handler.lockBatch(events, { tx: outbox.tx as Tx, log: clog });
+          }
           for (const d of batch) {
             if (!fresh.delete(d.event.id)) continue; // also a second copy within the batch
             const ctx = { tx: outbox.tx as Tx, attempt: d.msg.info.redeliveryCount, log: clog };
@@ -322,6 +336,12 @@ export function createEventConsumer<Data, Tx = Sql>(opts: EventConsumerOptions<D
       else if (handler.relevant && !handler.relevant(event)) msg.ack();
       else batch.push({ msg, event });
     }
+    // One saga's events in stream order (a stable sort), the sagas in one global order: handlers that lock
+    // their order's row lock the rows of a batch in the order every other batch does, so two batches (two
+    // consumers, two replicas) cannot deadlock on them.
+    batch.sort((x, y) =>
+      x.event.correlationId < y.event.correlationId ? -1 : x.event.correlationId > y.event.correlationId ? 1 : 0,
+    );
     if (batch.length === 1) return handleAlone(batch[0]);
     if (batch.length === 0) return;
     let later: { d: Delivery<Data>; err: RetryLater }[];

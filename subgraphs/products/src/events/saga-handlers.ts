@@ -11,9 +11,20 @@ type Handler<K extends keyof typeof EventSchemas> = EventHandler<(typeof EventSc
  * in the status it expects, so a late or repeated event changes nothing.
  */
 export function inventoryHandlers(inventory: InventoryService) {
+  /**
+   * A batch of settlements locks its orders' lines and products first, all at once in product id order
+   * (each settlement alone locks only its order's, and the batch's orders one after another would not lock
+   * products in one order). The consumer calls it only for a batch of more than one event.
+   */
+  const lockBatch = (events: { data: { orderId: string } }[], { tx }: { tx: Sql }) =>
+    inventory.lockForSettlement(
+      tx,
+      events.map((e) => e.data.orderId),
+    );
   /** payments.succeeded → the units leave the shelf (reserved → sold). */
   const commit: Handler<'payments.succeeded'> = {
     name: 'commit-reservation',
+    lockBatch,
     type: 'payments.succeeded',
     schema: EventSchemas['payments.succeeded'],
     async handle(event, { tx }) {
@@ -23,6 +34,7 @@ export function inventoryHandlers(inventory: InventoryService) {
   /** payments.failed → the reservation is released at once. */
   const release: Handler<'payments.failed'> = {
     name: 'release-on-payment-failure',
+    lockBatch,
     type: 'payments.failed',
     schema: EventSchemas['payments.failed'],
     async handle(event, { tx }) {
@@ -32,6 +44,7 @@ export function inventoryHandlers(inventory: InventoryService) {
   /** orders.cancelled → a held reservation is released; committed units come back (RETURN). */
   const cancel: Handler<'orders.cancelled'> = {
     name: 'restock-on-cancel',
+    lockBatch,
     type: 'orders.cancelled',
     schema: EventSchemas['orders.cancelled'],
     async handle(event, { tx }) {
@@ -46,6 +59,7 @@ export function inventoryHandlers(inventory: InventoryService) {
    */
   const overdue: Handler<'orders.reservation_checked'> = {
     name: 'settle-overdue-reservation',
+    lockBatch,
     type: 'orders.reservation_checked',
     schema: EventSchemas['orders.reservation_checked'],
     async handle(event, { tx }) {

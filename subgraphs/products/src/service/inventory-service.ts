@@ -13,7 +13,7 @@ import {
   type ReserveLine,
   type Settlement,
 } from '../domain/inventory.ts';
-import { insertLowStockAlerts, reserveStock, settleReservation } from '../store/inventory-store.ts';
+import { insertLowStockAlerts, lockSettlements, reserveStock, settleReservation } from '../store/inventory-store.ts';
 
 export type { ReservedLine, ReserveResult } from '@orderflow/contracts';
 
@@ -229,6 +229,15 @@ export function createInventoryService({ db, log, afterCommit = () => {} }: Inve
 
     /** A reservation moves on, inside the caller's (consumer's) transaction. */
     settle,
+
+    /**
+     * Before the settlements of several orders in one transaction (a consumer's batch): locks all their
+     * reservation lines and products at once, in product id order (`lockSettlements`), so that the batch
+     * cannot deadlock with another batch or a reservation.
+     */
+    async lockForSettlement(tx: Sql, orderIds: string[]): Promise<void> {
+      await lockSettlements(tx, orderIds);
+    },
 
     /**
      * Marks reservations as backed by a recorded order (the sweeper leaves

@@ -177,3 +177,24 @@ export async function settleReservation(
     confirmed: r.confirmed,
   }));
 }
+
+/**
+ * Locks every reservation line of the orders $1 with its product, in product id order then order id, in ONE
+ * statement: what the settlements of a consumer's batch of these orders will lock, taken at once in the order
+ * the reservation statement and a settlement alone lock products. Settled one after another in the batch,
+ * each order locking its own products, two batches (or a batch and a reservation) could each hold a product
+ * the other waits for. Locks lines in every status (a superset of what the settlements move).
+ */
+const LOCK_SETTLEMENTS = `
+SELECT count(*)::int AS locked FROM (
+  SELECT 1 FROM reservations r JOIN products p ON p.id = r.product_id
+   WHERE r.order_id = ANY($1::uuid[])
+   ORDER BY r.product_id, r.order_id FOR UPDATE OF p, r
+) l`;
+
+/** Locks the reservation lines and products of the orders `orderIds` (see LOCK_SETTLEMENTS); returns the lines locked. */
+export async function lockSettlements(tx: Sql, orderIds: string[]): Promise<number> {
+  if (orderIds.length === 0) return 0;
+  const { rows } = await tx.query<{ locked: number }>(LOCK_SETTLEMENTS, [[...new Set(orderIds)]]);
+  return rows[0]?.locked ?? 0;
+}
