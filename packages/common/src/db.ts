@@ -25,6 +25,7 @@ export function createPrismaClient<T extends object>(
   { url, poolSize = 10, onQuery }: { url: string; poolSize?: number; onQuery?: (sql: string) => void },
 ): T {
   const pool = new pg.Pool({
+    Client: PreparingClient,
     connectionString: url,
     max: poolSize,
     connectionTimeoutMillis: 5_000,
@@ -52,6 +53,37 @@ export function createPrismaClient<T extends object>(
     );
   pools.set(client, pool);
   return client;
+}
+
+/** Distinct statement texts prepared by name at most; texts beyond it (none today) run unnamed. */
+const MAX_PREPARED_TEXTS = 500;
+const statementNames = new Map<string, string>();
+
+/** A name for a parameterised statement's text, the same in every connection of the process. */
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_PREPARED_TEXTS)
+    statementNames.set(text, (name = `orderflow_${statementNames.size}`));
+  return name;
+}
+
+/**
+ * pg's client, with every parameterised plain-SQL statement (a string and its values: the store functions,
+ * the inbox, the outbox, the relays) run as a named prepared statement. Each connection then parses and
+ * analyses the text once instead of at every call, and PostgreSQL may keep its plan: the saga's statements
+ * are CTEs of five or six parts whose parse and plan cost more than their execution. Prisma's queries (config
+ * objects) and unparameterised ones (BEGIN, COMMIT) are left as they are.
+ */
+class PreparingClient extends pg.Client {
+  // pg's query has several overloads; this one only rewrites (text, values[, callback]).
+  query(...args: unknown[]): never {
+    const [text, values, callback] = args;
+    if (typeof text === 'string' && Array.isArray(values) && values.length > 0) {
+      const name = statementName(text);
+      if (name) return (super.query as (...a: unknown[]) => never)({ name, text, values }, callback);
+    }
+    return (super.query as (...a: unknown[]) => never)(...args);
+  }
 }
 
 /**

@@ -34,6 +34,23 @@ describe('publishingTransaction', () => {
   const outboxHas = async (id: string) =>
     (await sqlPool(db).query('SELECT 1 FROM outbox WHERE id = $1::uuid', [id])).rowCount === 1;
 
+  it('prepares a parameterised statement once per connection and runs it by name afterwards', async () => {
+    const text = 'SELECT count(*)::int AS n FROM outbox WHERE subject = $1';
+    const prepared = () =>
+      sqlPool(db).query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1 AND NOT from_sql`,
+        [text],
+      );
+    expect((await prepared()).rows[0].n).toBe(0);
+    for (const subject of ['orders.cancelled', 'orders.created', 'orders.cancelled'])
+      await sqlPool(db).query(text, [subject]);
+    // One connection: the text was parsed once, and its later runs reused the statement by name.
+    expect((await prepared()).rows[0].n).toBe(1);
+    // Inside a transaction too (the same pooled connection): no second preparation.
+    await publishingTransaction(db, (tx) => tx.query(text, ['orders.created']), afterCommit);
+    expect((await prepared()).rows[0].n).toBe(1);
+  });
+
   it('commits what fn wrote, and reports only the events of its own transaction on a reused connection', async () => {
     const first = event();
     const second = event();
