@@ -110,7 +110,8 @@ export async function physicalLimit({
 
   const conns = await Promise.all(
     Array.from({ length: clients }, async () => {
-      const c = new pg.Client({ connectionString: url.toString() });
+      // The orders schema's triggers (the business-metrics rollups) call its functions unqualified.
+      const c = new pg.Client({ connectionString: url.toString(), options: '-c search_path=o,p' });
       await c.connect();
       return c;
     }),
