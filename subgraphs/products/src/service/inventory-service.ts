@@ -13,7 +13,14 @@ import {
   type ReserveLine,
   type Settlement,
 } from '../domain/inventory.ts';
-import { insertLowStockAlerts, lockSettlements, reserveStock, settleReservation } from '../store/inventory-store.ts';
+import {
+  confirmReservations,
+  insertLowStockAlerts,
+  lockSettlements,
+  markOverdueChecks,
+  reserveStock,
+  settleReservation,
+} from '../store/inventory-store.ts';
 
 export type { ReservedLine, ReserveResult } from '@orderflow/contracts';
 
@@ -26,33 +33,6 @@ export interface InventoryServiceDeps {
 
 /** Namespace of the low-stock alerts' ids (uuid v5 of order id and product id): one alert per reservation line. */
 const LOW_STOCK_ALERT_IDS = '5b0d7a52-3f0e-4f6b-9a52-6c1d2f0b7e4a';
-
-/** Confirms the reservations of the orders $1 (see `confirm`). */
-const CONFIRM_SQL = `
-UPDATE reservations r SET confirmed_at = now(), updated_at = now()
-  FROM (SELECT order_id, product_id FROM reservations WHERE order_id = ANY($1::uuid[]) AND confirmed_at IS NULL
-         ORDER BY order_id, product_id FOR UPDATE) l
- WHERE r.order_id = l.order_id AND r.product_id = l.product_id`;
-
-/**
- * Marks the overdue reservations of at most $3 orders as checked now and returns their order ids: ACTIVE,
- * unconfirmed, created more than $1 ms ago, and not asked about in the last $2 ms. Lines a settlement holds
- * are skipped (it decides them anyway); locked in the order `settle` locks them.
- */
-const REQUEST_CHECKS_SQL = `
-WITH due AS (
-  SELECT order_id FROM reservations
-   WHERE status = 'ACTIVE' AND confirmed_at IS NULL
-     AND created_at < now() - ($1::int * interval '1 millisecond')
-     AND (check_requested_at IS NULL OR check_requested_at < now() - ($2::int * interval '1 millisecond'))
-   GROUP BY order_id LIMIT $3
-), lines AS (
-  SELECT r.order_id, r.product_id FROM reservations r JOIN due USING (order_id)
-   WHERE r.status = 'ACTIVE' ORDER BY r.order_id, r.product_id FOR UPDATE OF r SKIP LOCKED
-)
-UPDATE reservations r SET check_requested_at = now() FROM lines
- WHERE r.order_id = lines.order_id AND r.product_id = lines.product_id
-RETURNING r.order_id::text`;
 
 export function createInventoryService({ db, log, afterCommit = () => {} }: InventoryServiceDeps) {
   /** The pool under `db`, for the hot path's plain SQL (see publishingTransaction). */
@@ -248,7 +228,7 @@ export function createInventoryService({ db, log, afterCommit = () => {} }: Inve
      */
     async confirm(orderIds: string[], tx: Sql = sql): Promise<void> {
       if (orderIds.length === 0) return;
-      await tx.query(CONFIRM_SQL, [orderIds]);
+      await confirmReservations(tx, orderIds);
     },
 
     /**
@@ -261,12 +241,7 @@ export function createInventoryService({ db, log, afterCommit = () => {} }: Inve
       return publishingTransaction(
         db,
         async (tx) => {
-          const { rows } = await tx.query<{ order_id: string }>(REQUEST_CHECKS_SQL, [
-            olderThanMs,
-            recheckAfterMs,
-            limit,
-          ]);
-          const orderIds = [...new Set(rows.map((r) => r.order_id))];
+          const orderIds = await markOverdueChecks(tx, { olderThanMs, recheckAfterMs, limit });
           await writeOutbox(
             tx,
             ...orderIds.map((orderId) =>

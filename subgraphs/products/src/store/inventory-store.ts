@@ -198,3 +198,50 @@ export async function lockSettlements(tx: Sql, orderIds: string[]): Promise<numb
   const { rows } = await tx.query<{ locked: number }>(LOCK_SETTLEMENTS, [[...new Set(orderIds)]]);
   return rows[0]?.locked ?? 0;
 }
+
+/** Confirms the reservations of the orders $1 (see `confirmReservations`). */
+const CONFIRM_RESERVATIONS = `
+UPDATE reservations r SET confirmed_at = now(), updated_at = now()
+  FROM (SELECT order_id, product_id FROM reservations WHERE order_id = ANY($1::uuid[]) AND confirmed_at IS NULL
+         ORDER BY order_id, product_id FOR UPDATE) l
+ WHERE r.order_id = l.order_id AND r.product_id = l.product_id`;
+
+/**
+ * Marks the overdue reservations of at most $3 orders as checked now and returns their order ids: ACTIVE,
+ * unconfirmed, created more than $1 ms ago, and not asked about in the last $2 ms. Lines a settlement holds
+ * are skipped (it decides them anyway); locked in the order `settle` locks them.
+ */
+const MARK_OVERDUE_CHECKS = `
+WITH due AS (
+  SELECT order_id FROM reservations
+   WHERE status = 'ACTIVE' AND confirmed_at IS NULL
+     AND created_at < now() - ($1::int * interval '1 millisecond')
+     AND (check_requested_at IS NULL OR check_requested_at < now() - ($2::int * interval '1 millisecond'))
+   GROUP BY order_id LIMIT $3
+), lines AS (
+  SELECT r.order_id, r.product_id FROM reservations r JOIN due USING (order_id)
+   WHERE r.status = 'ACTIVE' ORDER BY r.order_id, r.product_id FOR UPDATE OF r SKIP LOCKED
+)
+UPDATE reservations r SET check_requested_at = now() FROM lines
+ WHERE r.order_id = lines.order_id AND r.product_id = lines.product_id
+RETURNING r.order_id::text`;
+
+/**
+ * Marks the reservations of `orderIds` as backed by a recorded order (the sweeper leaves them alone), locking
+ * their lines by order id then product id: one order's lines in product id order, as a settlement locks them.
+ */
+export async function confirmReservations(tx: Sql, orderIds: string[]): Promise<void> {
+  await tx.query(CONFIRM_RESERVATIONS, [orderIds]);
+}
+
+/**
+ * Marks the overdue reservations of at most `limit` orders as asked about now (see MARK_OVERDUE_CHECKS) and
+ * returns their order ids, each once.
+ */
+export async function markOverdueChecks(
+  tx: Sql,
+  { olderThanMs, recheckAfterMs, limit }: { olderThanMs: number; recheckAfterMs: number; limit: number },
+): Promise<string[]> {
+  const { rows } = await tx.query<{ order_id: string }>(MARK_OVERDUE_CHECKS, [olderThanMs, recheckAfterMs, limit]);
+  return [...new Set(rows.map((r) => r.order_id))];
+}
