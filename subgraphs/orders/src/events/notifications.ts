@@ -1,3 +1,4 @@
+import { ConstantBackoff, handleAll, retry } from 'cockatiel';
 import nodemailer from 'nodemailer';
 import { sqlPool, type Sql } from '@orderflow/common/db';
 import { RetryLater, backoffMs, type EventHandler } from '@orderflow/common/messaging';
@@ -127,18 +128,18 @@ function createSender({ db, mailer, log, markDelayMs }: { db: Db; mailer: Mailer
    * FAILED, so that the retry claims the email again: tried again each second for `MARK_RETRY_MS` when the
    * database refuses it (a restart), since a row left PENDING is never sent, and this one was not.
    */
-  async function recordRefused(eventId: string, error: string) {
-    const since = Date.now();
-    for (;;) {
-      try {
-        return await markEmailFailed(sql, eventId, error);
-      } catch (err) {
-        if (Date.now() - since >= MARK_RETRY_MS) throw err;
-        log.warn({ err: (err as Error).message, eventId }, 'recording a refused email failed; trying again');
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-      }
-    }
-  }
+  const refusedMarks = retry(handleAll, {
+    maxAttempts: MARK_RETRY_MS / 1_000,
+    backoff: new ConstantBackoff(1_000),
+  });
+  refusedMarks.onRetry((reason) =>
+    log.warn(
+      { err: 'error' in reason ? (reason.error as Error).message : undefined },
+      'recording a refused email failed; trying again',
+    ),
+  );
+  const recordRefused = (eventId: string, error: string) =>
+    refusedMarks.execute(() => markEmailFailed(sql, eventId, error));
 
   return async function send(event: EventEnvelope, kind: EmailKind, attempt: number, detail: string | null) {
     const orderId = event.correlationId;
